@@ -1,0 +1,1082 @@
+/* rnn.h - recurrent neural networks in one C99 header.            v0.1.0
+
+   rnn.h trains and runs recurrent networks (vanilla RNN, LSTM, GRU) on a
+   plain CPU. It is one file with no dependency but stb_ds, and it is meant to
+   be dropped into a game or a command-line tool. This version holds the
+   foundation: status codes, a seeded random generator, a portable SIMD
+   matrix product with a BLAS hook, and the element-wise kernels the cells
+   are built from.
+
+   HOW TO INCLUDE
+     In exactly one C or C++ file of your program write
+
+         #define RNN_IMPLEMENTATION
+         #define STB_DS_IMPLEMENTATION   (unless another file already does)
+         #include "rnn.h"
+
+     and include "rnn.h" plainly everywhere else. rnn.h includes <stb_ds.h>
+     from Debian's libstb-dev (add `pkg-config --cflags stb`, which is
+     -I/usr/include/stb, to your compiler flags). STB_DS_IMPLEMENTATION
+     compiles stb_ds's functions; define it in one file only, as stb_ds asks.
+     Link with -lm.
+
+   COMPILE-TIME OPTIONS (define before including, in the implementation file)
+     RNN_STATIC         make every function static (private to one file)
+     RNN_MALLOC(n), RNN_REALLOC(p,n), RNN_FREE(p)
+                        allocator hooks; define all three or none
+     RNN_ASSERT(x)      the library's internal checks (default: assert)
+     RNN_NO_SIMD        plain C everywhere: the specification the SIMD code
+                        is tested against
+     RNN_NO_AVX512, RNN_NO_AVX2
+                        leave out those x86 paths (to test the lower ones)
+     RNN_USE_CBLAS      the built-in matrix product calls cblas_sgemm
+                        (include <cblas.h> is done for you; link a BLAS)
+
+   SIMD
+     The matrix product and the element-wise kernels have paths for AVX-512,
+     AVX2+FMA, SSE2, NEON and plain C. On x86-64 with gcc or clang the
+     AVX-512 and AVX2 paths are always compiled (per-function target
+     attributes) and chosen at run time from cpuid, so a binary built for
+     plain x86-64 uses the best the CPU has. rnn_simd_name() says which runs.
+     On aarch64 NEON is used; elsewhere (tcc, other CPUs) plain C.
+
+   QUICK START (this version: the kernels)
+
+         float a[2*3] = {1,2,3, 4,5,6}, w[4*3] = {...}, y[2*4];
+         rnn_sgemm(0, 1, 2, 4, 3, 1.0f, a, 3, w, 3, 0.0f, y, 4);  // y = a·wᵀ
+         rnn_sigmoid(y, y, 2*4);
+
+   CONTENTS (the implementation follows the same order)
+     Core       rnn_status, rnn_strerror, rnn_rng
+     Kernels    rnn_sgemm, rnn_set_sgemm, rnn_simd_name, rnn_sigmoid,
+                rnn_tanh, rnn_relu, rnn_softmax, rnn_log_softmax
+
+   THREADS
+     Every function is reentrant. The only global state is the function
+     pointer set by rnn_set_sgemm; set it before starting threads.
+
+   LICENSE: MIT, at the end of this file.
+*/
+#ifndef RNN_H
+#define RNN_H
+
+#define RNN_VERSION_MAJOR 0
+#define RNN_VERSION_MINOR 1
+#define RNN_VERSION_PATCH 0
+#define RNN_VERSION "0.1.0"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* stb_ds's implementation trips g++'s -Wmissing-field-initializers; keep the
+   user's -Werror builds clean. */
+#if defined(__GNUC__) && defined(__cplusplus)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#endif
+#include <stb_ds.h>
+#if defined(__GNUC__) && defined(__cplusplus)
+#pragma GCC diagnostic pop
+#endif
+
+#ifdef RNN_STATIC
+#define RNNDEF static
+#else
+#define RNNDEF extern
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ============================================================================
+   Core: status codes, random numbers
+   ========================================================================== */
+
+/* Every function that can fail on user input or on a file returns one. */
+typedef enum rnn_status {
+    RNN_OK = 0,
+    RNN_ERR_INVALID_ARGUMENT,   /* a NULL pointer, a size <= 0, a NaN ...  */
+    RNN_ERR_OUT_OF_MEMORY,      /* RNN_MALLOC returned NULL                 */
+    RNN_ERR_IO,                 /* a file could not be opened, read, written */
+    RNN_ERR_FORMAT              /* a file or string is not what it claims  */
+} rnn_status;
+
+/* A one-line English description of a status code. */
+RNNDEF const char *rnn_strerror(rnn_status status);
+
+/* The random generator: splitmix64, one 64-bit word of state, seeded
+   explicitly. Same seed, same numbers, on every platform. */
+typedef struct rnn_rng { uint64_t state; } rnn_rng;
+
+/* Seeds a generator. */
+RNNDEF void     rnn_rng_seed(rnn_rng *rng, uint64_t seed);
+/* The next 64 random bits. */
+RNNDEF uint64_t rnn_rng_u64(rnn_rng *rng);
+/* A uniform float in [0, 1), 24 random bits. */
+RNNDEF float    rnn_rng_uniform(rnn_rng *rng);
+/* A standard normal float (Box-Muller over two uniforms). */
+RNNDEF float    rnn_rng_normal(rnn_rng *rng);
+
+/* ============================================================================
+   Kernels: matrix product, activations, softmax
+   ========================================================================== */
+
+/* The matrix product every part of rnn.h goes through, row-major with BLAS
+   semantics: C = alpha·op(A)·op(B) + beta·C, op(X) = Xᵀ when trans_x != 0.
+   op(A) is m×k, op(B) is k×n, C is m×n; lda, ldb, ldc are the row strides
+   of the arrays as stored. beta = 0 overwrites C without reading it. */
+typedef void (*rnn_sgemm_fn)(int trans_a, int trans_b, int m, int n, int k,
+                             float alpha, const float *a, int lda,
+                             const float *b, int ldb, float beta,
+                             float *c, int ldc);
+
+/* C = alpha·op(A)·op(B) + beta·C through the current product (see above). */
+RNNDEF void rnn_sgemm(int trans_a, int trans_b, int m, int n, int k,
+                      float alpha, const float *a, int lda,
+                      const float *b, int ldb, float beta, float *c, int ldc);
+/* The built-in product, whatever rnn_set_sgemm chose. */
+RNNDEF void rnn_sgemm_builtin(int trans_a, int trans_b, int m, int n, int k,
+                              float alpha, const float *a, int lda,
+                              const float *b, int ldb, float beta,
+                              float *c, int ldc);
+/* Routes every product of the library through fn; NULL restores the
+   built-in. Global: call it before starting threads. */
+RNNDEF void rnn_set_sgemm(rnn_sgemm_fn fn);
+/* The SIMD path in use: "avx512", "avx2", "sse2", "neon" or "scalar". */
+RNNDEF const char *rnn_simd_name(void);
+
+/* Element-wise kernels; y may be x. Accuracy against double-precision libm
+   (tests/test.c checks it): sigmoid and tanh within 4e-7 relative or
+   2e-38 absolute, exp within 3e-7 relative, over all finite floats. */
+/* y = 1 / (1 + e^-x) */
+RNNDEF void rnn_sigmoid(float *y, const float *x, size_t n);
+/* y = tanh(x) */
+RNNDEF void rnn_tanh(float *y, const float *x, size_t n);
+/* y = max(x, 0) */
+RNNDEF void rnn_relu(float *y, const float *x, size_t n);
+/* y = e^x (overflow gives +inf, underflow denormals then 0) */
+RNNDEF void rnn_exp(float *y, const float *x, size_t n);
+/* y = softmax(x) over one row of n values, computed as e^(x - max) / sum. */
+RNNDEF void rnn_softmax(float *y, const float *x, size_t n);
+/* y = log softmax(x) = (x - max) - log(sum e^(x - max)) over one row. */
+RNNDEF void rnn_log_softmax(float *y, const float *x, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RNN_H */
+
+/* ############################################################################
+   Implementation
+   ######################################################################## */
+#if defined(RNN_IMPLEMENTATION) && !defined(RNN_IMPLEMENTATION_DONE)
+#define RNN_IMPLEMENTATION_DONE
+
+#include <math.h>
+#include <string.h>
+
+#if defined(RNN_MALLOC) && defined(RNN_REALLOC) && defined(RNN_FREE)
+#elif !defined(RNN_MALLOC) && !defined(RNN_REALLOC) && !defined(RNN_FREE)
+#include <stdlib.h>
+#define RNN_MALLOC(n) malloc(n)
+#define RNN_REALLOC(p, n) realloc(p, n)
+#define RNN_FREE(p) free(p)
+#else
+#error "rnn.h: define all of RNN_MALLOC, RNN_REALLOC and RNN_FREE, or none"
+#endif
+
+#ifndef RNN_ASSERT
+#include <assert.h>
+#define RNN_ASSERT(x) assert(x)
+#endif
+
+#ifdef RNN_USE_CBLAS
+#include <cblas.h>
+#endif
+
+/* Which SIMD code is compiled. x86-64 with gcc/clang: SSE2 always, AVX2 and
+   AVX-512 through target attributes, picked at run time. aarch64: NEON. */
+#if !defined(RNN_NO_SIMD) && !defined(__TINYC__)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define RNN__X86 1
+#include <immintrin.h>
+#if !defined(RNN_NO_AVX512)
+#define RNN__HAVE_AVX512 1
+#endif
+#if !defined(RNN_NO_AVX2)
+#define RNN__HAVE_AVX2 1
+#endif
+#define RNN__HAVE_SSE2 1
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#define RNN__HAVE_NEON 1
+#include <arm_neon.h>
+#endif
+#endif
+
+#define RNN__TARGET_AVX512 \
+    __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+#define RNN__TARGET_AVX2 __attribute__((target("avx2,fma")))
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ============================================================================
+   Core: status codes, random numbers
+   ========================================================================== */
+
+RNNDEF const char *rnn_strerror(rnn_status status) {
+    switch (status) {
+    case RNN_OK: return "success";
+    case RNN_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case RNN_ERR_OUT_OF_MEMORY: return "out of memory";
+    case RNN_ERR_IO: return "file input/output error";
+    case RNN_ERR_FORMAT: return "malformed file or data";
+    }
+    return "unknown status code";
+}
+
+RNNDEF void rnn_rng_seed(rnn_rng *rng, uint64_t seed) { rng->state = seed; }
+
+RNNDEF uint64_t rnn_rng_u64(rnn_rng *rng) {
+    uint64_t z = (rng->state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+RNNDEF float rnn_rng_uniform(rnn_rng *rng) {
+    return (float)(rnn_rng_u64(rng) >> 40) * (1.0f / 16777216.0f);
+}
+
+RNNDEF float rnn_rng_normal(rnn_rng *rng) {
+    /* u1 in (0, 1] so the log is finite. */
+    double u1 = ((double)(rnn_rng_u64(rng) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+    double u2 = (double)(rnn_rng_u64(rng) >> 11) * (1.0 / 9007199254740992.0);
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+/* ============================================================================
+   Kernels: matrix product, activations, softmax
+
+   The product is blocked in the usual way (Goto, BLIS), with the roles set
+   for row-major data: the micro-kernel keeps an MR×NR tile of C in
+   registers, broadcasts MR values of a packed A micro-panel (k-major) and
+   loads NR contiguous values of a B row panel for each k.
+
+     for pc in K by KC:          pack A[:, pc..] once (all rows, MR-panels)
+       for jc in N by NC:        pack B[pc.., jc..] once (KC×NC, stays in L2)
+         for ir in M by MR:      A micro-panel (MR×KC) stays in L1
+           for jr in NC by NR:   micro-kernel over KC
+
+   Every element is packed once. Small problems skip the packing: with
+   op(B) = Bᵀ and few rows (a batch of sequences times Wᵀ, the recurrent
+   step of a layer) each C element is a dot product of two contiguous rows,
+   computed 4×4 at a time with vectors along k; with op(B) = B and few rows
+   the kernel reads B in place.
+   ========================================================================== */
+
+#define RNN__KC 256   /* depth of one packed block                           */
+#define RNN__NC 512   /* columns of the packed B block: KC·NC·4 = 512 KiB    */
+#define RNN__MC 4096  /* rows of A packed at once                            */
+#define RNN__DOT_M 64 /* op(B) = Bᵀ and m <= this: the dot-product path      */
+#define RNN__DIRECT_M 48 /* op(B) = B and m <= this: B read in place          */
+
+/* The micro-kernel: C[0..MR)[0..NR) = alpha·(Ap·Bp) + beta·C, where Ap holds
+   kc groups of MR values and Bp kc rows of NR values, ldb apart. beta = 0
+   writes C without reading it. */
+typedef void (*rnn__kernel_fn)(int kc, const float *ap, const float *bp, int ldb,
+                               float *c, int ldc, float alpha, float beta);
+/* C[0..m)[0..n) = alpha·A·Bᵀ + beta·C, A m×k (row stride lda), B n×k. */
+typedef void (*rnn__dot_fn)(int m, int n, int k, float alpha, const float *a, int lda,
+                            const float *b, int ldb, float beta, float *c, int ldc);
+
+typedef struct rnn__arch {
+    const char *name;
+    int mr, nr;
+    rnn__kernel_fn kernel;
+    rnn__dot_fn dot;          /* NULL: this path has no dot-product kernel */
+    void (*sigmoid)(float *y, const float *x, size_t n);
+    void (*tanh)(float *y, const float *x, size_t n);
+    void (*exp)(float *y, const float *x, size_t n);
+} rnn__arch;
+
+/* ---- plain C: the specification ---------------------------------------- */
+
+/* e^x: x = n·ln2 + r, |r| <= ln2/2; e^r by its Taylor series to r^7
+   (truncation < 1e-8 relative); 2^n applied in two halves so that results
+   down to the smallest denormal come out right. */
+static float rnn__exp1(float x) {
+    float n, r, p;
+    int32_t i, h;
+    uint32_t u;
+    float s1, s2;
+    if (x != x) return x;
+    if (x > 88.7228394f) return HUGE_VALF;
+    if (x < -103.972084f) return 0.0f;
+    n = floorf(x * 1.44269504f + 0.5f);
+    r = x - n * 0.693145752f;          /* ln2 split in two: the high part   */
+    r = r - n * 1.42860677e-6f;        /* has few bits, so n·hi is exact    */
+    p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    i = (int32_t)n;
+    h = i / 2;
+    u = (uint32_t)(h + 127) << 23; memcpy(&s1, &u, 4);
+    u = (uint32_t)(i - h + 127) << 23; memcpy(&s2, &u, 4);
+    return p * s1 * s2;
+}
+
+/* sigmoid(x) = 1/(1+e^-x) for x >= 0, e^x/(1+e^x) for x < 0: no overflow,
+   and tiny results keep their relative accuracy. */
+static float rnn__sigmoid1(float x) {
+    float e = rnn__exp1(-fabsf(x)), s = 1.0f / (1.0f + e);
+    return x >= 0.0f ? s : e * s;
+}
+
+/* tanh: for |x| < 0.625 an odd polynomial x + x³·P(x²) fitted here for
+   relative error (tools/fit_tanh.py); above, 1 - 2/(e^2|x| + 1). */
+static float rnn__tanh1(float x) {
+    float a = fabsf(x), z, p, t;
+    if (x != x) return x;
+    if (a < 0.625f) {
+        z = a * a;
+        p = -5.704993808e-03f;
+        p = p * z + 2.063909407e-02f;
+        p = p * z - 5.373971748e-02f;
+        p = p * z + 1.333144223e-01f;
+        p = p * z - 3.333328194e-01f;
+        t = a + a * z * p;
+    } else {
+        t = a > 9.1f ? 1.0f : 1.0f - 2.0f / (rnn__exp1(2.0f * a) + 1.0f);
+    }
+    return copysignf(t, x);   /* tanh(-0) = -0 */
+}
+
+static void rnn__sigmoid_c(float *y, const float *x, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = rnn__sigmoid1(x[i]);
+}
+static void rnn__tanh_c(float *y, const float *x, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = rnn__tanh1(x[i]);
+}
+static void rnn__exp_c(float *y, const float *x, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = rnn__exp1(x[i]);
+}
+
+#define RNN__MR_C 4
+#define RNN__NR_C 8
+static void rnn__kernel_c(int kc, const float *ap, const float *bp, int ldb,
+                          float *c, int ldc, float alpha, float beta) {
+    float acc[RNN__MR_C][RNN__NR_C];
+    int i, j, p;
+    memset(acc, 0, sizeof acc);
+    for (p = 0; p < kc; p++, ap += RNN__MR_C, bp += ldb)
+        for (i = 0; i < RNN__MR_C; i++)
+            for (j = 0; j < RNN__NR_C; j++) acc[i][j] += ap[i] * bp[j];
+    for (i = 0; i < RNN__MR_C; i++)
+        for (j = 0; j < RNN__NR_C; j++)
+            c[i * ldc + j] = alpha * acc[i][j] + (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]);
+}
+
+static const rnn__arch rnn__arch_c = {
+    "scalar", RNN__MR_C, RNN__NR_C, rnn__kernel_c, NULL,
+    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c};
+
+/* ---- SSE2 (x86-64 baseline): 4×8 tile, multiply then add -------------- */
+#ifdef RNN__HAVE_SSE2
+static void rnn__kernel_sse2(int kc, const float *ap, const float *bp, int ldb,
+                             float *c, int ldc, float alpha, float beta) {
+    __m128 c00 = _mm_setzero_ps(), c01 = c00, c10 = c00, c11 = c00,
+           c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    __m128 va = _mm_set1_ps(alpha), vb = _mm_set1_ps(beta);
+    int p;
+    for (p = 0; p < kc; p++, ap += 4, bp += ldb) {
+        __m128 b0 = _mm_loadu_ps(bp), b1 = _mm_loadu_ps(bp + 4), a;
+        a = _mm_set1_ps(ap[0]);
+        c00 = _mm_add_ps(c00, _mm_mul_ps(a, b0)); c01 = _mm_add_ps(c01, _mm_mul_ps(a, b1));
+        a = _mm_set1_ps(ap[1]);
+        c10 = _mm_add_ps(c10, _mm_mul_ps(a, b0)); c11 = _mm_add_ps(c11, _mm_mul_ps(a, b1));
+        a = _mm_set1_ps(ap[2]);
+        c20 = _mm_add_ps(c20, _mm_mul_ps(a, b0)); c21 = _mm_add_ps(c21, _mm_mul_ps(a, b1));
+        a = _mm_set1_ps(ap[3]);
+        c30 = _mm_add_ps(c30, _mm_mul_ps(a, b0)); c31 = _mm_add_ps(c31, _mm_mul_ps(a, b1));
+    }
+#define RNN__STORE_SSE2(row, x0, x1)                                                    \
+    do {                                                                                \
+        float *cr = c + (row) * ldc;                                                    \
+        __m128 r0 = _mm_mul_ps(va, x0), r1 = _mm_mul_ps(va, x1);                        \
+        if (beta != 0.0f) {                                                             \
+            r0 = _mm_add_ps(r0, _mm_mul_ps(vb, _mm_loadu_ps(cr)));                      \
+            r1 = _mm_add_ps(r1, _mm_mul_ps(vb, _mm_loadu_ps(cr + 4)));                  \
+        }                                                                               \
+        _mm_storeu_ps(cr, r0); _mm_storeu_ps(cr + 4, r1);                               \
+    } while (0)
+    RNN__STORE_SSE2(0, c00, c01); RNN__STORE_SSE2(1, c10, c11);
+    RNN__STORE_SSE2(2, c20, c21); RNN__STORE_SSE2(3, c30, c31);
+#undef RNN__STORE_SSE2
+}
+
+static const rnn__arch rnn__arch_sse2 = {
+    "sse2", 4, 8, rnn__kernel_sse2, NULL,
+    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c};
+#endif
+
+/* ---- AVX2 + FMA: 6×16 tile -------------------------------------------- */
+#ifdef RNN__HAVE_AVX2
+RNN__TARGET_AVX2
+static void rnn__kernel_avx2(int kc, const float *ap, const float *bp, int ldb,
+                             float *c, int ldc, float alpha, float beta) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    int p;
+    for (p = 0; p < kc; p++, ap += 6, bp += ldb) {
+        __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8), a;
+        a = _mm256_broadcast_ss(ap + 0);
+        c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(ap + 1);
+        c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(ap + 2);
+        c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(ap + 3);
+        c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+        a = _mm256_broadcast_ss(ap + 4);
+        c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+        a = _mm256_broadcast_ss(ap + 5);
+        c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    }
+#define RNN__STORE_AVX2(row, x0, x1)                                                    \
+    do {                                                                                \
+        float *cr = c + (row) * ldc;                                                    \
+        __m256 r0 = _mm256_mul_ps(va, x0), r1 = _mm256_mul_ps(va, x1);                  \
+        if (beta != 0.0f) {                                                             \
+            r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), r0);                          \
+            r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), r1);                      \
+        }                                                                               \
+        _mm256_storeu_ps(cr, r0); _mm256_storeu_ps(cr + 8, r1);                         \
+    } while (0)
+    RNN__STORE_AVX2(0, c00, c01); RNN__STORE_AVX2(1, c10, c11); RNN__STORE_AVX2(2, c20, c21);
+    RNN__STORE_AVX2(3, c30, c31); RNN__STORE_AVX2(4, c40, c41); RNN__STORE_AVX2(5, c50, c51);
+#undef RNN__STORE_AVX2
+}
+
+/* Sum of each of four vectors: {Σa0, Σa1, Σa2, Σa3}. */
+RNN__TARGET_AVX2
+static __m128 rnn__hsum4_avx2(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+/* C = alpha·A·Bᵀ + beta·C, four rows of A against four rows of B at a time;
+   edge tiles repeat the last row and store only what is valid. */
+RNN__TARGET_AVX2
+static void rnn__dot_avx2(int m, int n, int k, float alpha, const float *a, int lda,
+                          const float *b, int ldb, float beta, float *c, int ldc) {
+    int i, j, p, r, s;
+    __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(k % 8), lanes);
+    int k8 = k - k % 8;
+    for (j = 0; j < n; j += 4) {
+        const float *b0 = b + (size_t)j * ldb, *b1 = b + (size_t)(j + 1 < n ? j + 1 : j) * ldb;
+        const float *b2 = b + (size_t)(j + 2 < n ? j + 2 : j) * ldb,
+                    *b3 = b + (size_t)(j + 3 < n ? j + 3 : j) * ldb;
+        int nw = n - j < 4 ? n - j : 4;
+        for (i = 0; i < m; i += 4) {
+            const float *a0 = a + (size_t)i * lda, *a1 = a + (size_t)(i + 1 < m ? i + 1 : i) * lda;
+            const float *a2 = a + (size_t)(i + 2 < m ? i + 2 : i) * lda,
+                        *a3 = a + (size_t)(i + 3 < m ? i + 3 : i) * lda;
+            __m256 acc[4][4];
+            __m128 sum[4];
+            int mh = m - i < 4 ? m - i : 4;
+            for (r = 0; r < 4; r++)
+                for (s = 0; s < 4; s++) acc[r][s] = _mm256_setzero_ps();
+#define RNN__DOT8(LOAD)                                                                \
+    do {                                                                               \
+        __m256 x0 = LOAD(a0 + p), x1 = LOAD(a1 + p), x2 = LOAD(a2 + p), x3 = LOAD(a3 + p); \
+        __m256 w0 = LOAD(b0 + p), w1 = LOAD(b1 + p), w2 = LOAD(b2 + p), w3 = LOAD(b3 + p); \
+        acc[0][0] = _mm256_fmadd_ps(x0, w0, acc[0][0]); acc[0][1] = _mm256_fmadd_ps(x0, w1, acc[0][1]); \
+        acc[0][2] = _mm256_fmadd_ps(x0, w2, acc[0][2]); acc[0][3] = _mm256_fmadd_ps(x0, w3, acc[0][3]); \
+        acc[1][0] = _mm256_fmadd_ps(x1, w0, acc[1][0]); acc[1][1] = _mm256_fmadd_ps(x1, w1, acc[1][1]); \
+        acc[1][2] = _mm256_fmadd_ps(x1, w2, acc[1][2]); acc[1][3] = _mm256_fmadd_ps(x1, w3, acc[1][3]); \
+        acc[2][0] = _mm256_fmadd_ps(x2, w0, acc[2][0]); acc[2][1] = _mm256_fmadd_ps(x2, w1, acc[2][1]); \
+        acc[2][2] = _mm256_fmadd_ps(x2, w2, acc[2][2]); acc[2][3] = _mm256_fmadd_ps(x2, w3, acc[2][3]); \
+        acc[3][0] = _mm256_fmadd_ps(x3, w0, acc[3][0]); acc[3][1] = _mm256_fmadd_ps(x3, w1, acc[3][1]); \
+        acc[3][2] = _mm256_fmadd_ps(x3, w2, acc[3][2]); acc[3][3] = _mm256_fmadd_ps(x3, w3, acc[3][3]); \
+    } while (0)
+#define RNN__LOADU8(q) _mm256_loadu_ps(q)
+#define RNN__LOADT8(q) _mm256_maskload_ps(q, tail)
+            for (p = 0; p < k8; p += 8) RNN__DOT8(RNN__LOADU8);
+            if (p < k) RNN__DOT8(RNN__LOADT8);
+#undef RNN__LOADU8
+#undef RNN__LOADT8
+#undef RNN__DOT8
+            for (r = 0; r < 4; r++) sum[r] = rnn__hsum4_avx2(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+            for (r = 0; r < mh; r++) {
+                float out[4], *cr = c + (size_t)(i + r) * ldc + j;
+                _mm_storeu_ps(out, _mm_mul_ps(_mm_set1_ps(alpha), sum[r]));
+                for (s = 0; s < nw; s++) cr[s] = out[s] + (beta == 0.0f ? 0.0f : beta * cr[s]);
+            }
+        }
+    }
+}
+
+/* e^x on 8 lanes, the same steps as rnn__exp1. */
+RNN__TARGET_AVX2
+static __m256 rnn__exp8(__m256 x) {
+    __m256 hi = _mm256_set1_ps(88.7228394f), lo = _mm256_set1_ps(-103.972084f);
+    __m256 big = _mm256_cmp_ps(x, hi, _CMP_GT_OQ), nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+    __m256 xc = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
+    __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(xc, _mm256_set1_ps(1.44269504f), _mm256_set1_ps(0.5f)));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), xc), p;
+    __m256i i, h;
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860677e-6f), r);
+    p = _mm256_set1_ps(1.0f / 5040);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    i = _mm256_cvtps_epi32(n);
+    h = _mm256_srai_epi32(i, 1);
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23)));
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_sub_epi32(i, h), _mm256_set1_epi32(127)), 23)));
+    p = _mm256_blendv_ps(p, _mm256_set1_ps(HUGE_VALF), big);
+    return _mm256_blendv_ps(p, x, nan);
+}
+
+RNN__TARGET_AVX2
+static __m256 rnn__sigmoid8(__m256 x) {
+    __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 e = rnn__exp8(_mm256_or_ps(x, sign));               /* e^-|x| */
+    __m256 s = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    return _mm256_blendv_ps(s, _mm256_mul_ps(e, s), x);      /* sign bit of x picks e·s */
+}
+
+RNN__TARGET_AVX2
+static __m256 rnn__tanh8(__m256 x) {
+    __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
+    __m256 a = _mm256_andnot_ps(sign, x), z = _mm256_mul_ps(a, a), p, e, t;
+    p = _mm256_set1_ps(-5.704993808e-03f);
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.063909407e-02f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.373971748e-02f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.333144223e-01f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.333328194e-01f));
+    p = _mm256_fmadd_ps(_mm256_mul_ps(a, z), p, a);
+    e = rnn__exp8(_mm256_mul_ps(_mm256_set1_ps(2.0f), _mm256_min_ps(a, _mm256_set1_ps(9.1f))));
+    t = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+    t = _mm256_blendv_ps(t, p, _mm256_cmp_ps(a, _mm256_set1_ps(0.625f), _CMP_LT_OQ));
+    t = _mm256_or_ps(t, _mm256_and_ps(x, sign));              /* tanh(-0) = -0 */
+    return _mm256_blendv_ps(t, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+#define RNN__MAP8(NAME, F)                                                     \
+    RNN__TARGET_AVX2 static void NAME(float *y, const float *x, size_t n) {   \
+        size_t i = 0;                                                          \
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, F(_mm256_loadu_ps(x + i))); \
+        if (i < n) {                                                           \
+            float t[8] = {0};                                                  \
+            memcpy(t, x + i, (n - i) * sizeof(float));                         \
+            _mm256_storeu_ps(t, F(_mm256_loadu_ps(t)));                        \
+            memcpy(y + i, t, (n - i) * sizeof(float));                         \
+        }                                                                      \
+    }
+RNN__MAP8(rnn__sigmoid_avx2, rnn__sigmoid8)
+RNN__MAP8(rnn__tanh_avx2, rnn__tanh8)
+RNN__MAP8(rnn__exp_avx2, rnn__exp8)
+#undef RNN__MAP8
+
+static const rnn__arch rnn__arch_avx2 = {
+    "avx2", 6, 16, rnn__kernel_avx2, rnn__dot_avx2,
+    rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2};
+#endif
+
+/* ---- AVX-512: 12×32 tile ---------------------------------------------- */
+#ifdef RNN__HAVE_AVX512
+#if defined(__GNUC__) && !defined(__clang__)
+/* g++ 12 warns about _mm512_undefined_ps inside its own avx512fintrin.h. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+RNN__TARGET_AVX512
+static void rnn__kernel_avx512(int kc, const float *ap, const float *bp, int ldb,
+                               float *c, int ldc, float alpha, float beta) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00,
+           c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00,
+           c90 = c00, c91 = c00, ca0 = c00, ca1 = c00, cb0 = c00, cb1 = c00;
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    int p;
+    for (p = 0; p < kc; p++, ap += 12, bp += ldb) {
+        __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16), a;
+#define RNN__ROW512(r, x0, x1)                                                     \
+        a = _mm512_set1_ps(ap[r]);                                                 \
+        x0 = _mm512_fmadd_ps(a, b0, x0); x1 = _mm512_fmadd_ps(a, b1, x1);
+        RNN__ROW512(0, c00, c01) RNN__ROW512(1, c10, c11) RNN__ROW512(2, c20, c21)
+        RNN__ROW512(3, c30, c31) RNN__ROW512(4, c40, c41) RNN__ROW512(5, c50, c51)
+        RNN__ROW512(6, c60, c61) RNN__ROW512(7, c70, c71) RNN__ROW512(8, c80, c81)
+        RNN__ROW512(9, c90, c91) RNN__ROW512(10, ca0, ca1) RNN__ROW512(11, cb0, cb1)
+#undef RNN__ROW512
+    }
+#define RNN__STORE512(row, x0, x1)                                                      \
+    do {                                                                                \
+        float *cr = c + (row) * ldc;                                                    \
+        __m512 r0 = _mm512_mul_ps(va, x0), r1 = _mm512_mul_ps(va, x1);                  \
+        if (beta != 0.0f) {                                                             \
+            r0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr), r0);                          \
+            r1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr + 16), r1);                     \
+        }                                                                               \
+        _mm512_storeu_ps(cr, r0); _mm512_storeu_ps(cr + 16, r1);                        \
+    } while (0)
+    RNN__STORE512(0, c00, c01); RNN__STORE512(1, c10, c11); RNN__STORE512(2, c20, c21);
+    RNN__STORE512(3, c30, c31); RNN__STORE512(4, c40, c41); RNN__STORE512(5, c50, c51);
+    RNN__STORE512(6, c60, c61); RNN__STORE512(7, c70, c71); RNN__STORE512(8, c80, c81);
+    RNN__STORE512(9, c90, c91); RNN__STORE512(10, ca0, ca1); RNN__STORE512(11, cb0, cb1);
+#undef RNN__STORE512
+}
+
+/* {Σa0, Σa1, Σa2, Σa3}: fold 512 to 256 bits, then the AVX2 reduction. */
+RNN__TARGET_AVX512
+static __m128 rnn__hsum4_512(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+#define RNN__FOLD(v) _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1))
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(RNN__FOLD(a0), RNN__FOLD(a1)),
+                              _mm256_hadd_ps(RNN__FOLD(a2), RNN__FOLD(a3)));
+#undef RNN__FOLD
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+/* As rnn__dot_avx2, 16 lanes, the k tail under a mask. */
+RNN__TARGET_AVX512
+static void rnn__dot_avx512(int m, int n, int k, float alpha, const float *a, int lda,
+                            const float *b, int ldb, float beta, float *c, int ldc) {
+    int i, j, p, r, s;
+    __mmask16 tail = (__mmask16)((1u << (k % 16)) - 1u);
+    int k16 = k - k % 16;
+    for (j = 0; j < n; j += 4) {
+        const float *b0 = b + (size_t)j * ldb, *b1 = b + (size_t)(j + 1 < n ? j + 1 : j) * ldb;
+        const float *b2 = b + (size_t)(j + 2 < n ? j + 2 : j) * ldb,
+                    *b3 = b + (size_t)(j + 3 < n ? j + 3 : j) * ldb;
+        int nw = n - j < 4 ? n - j : 4;
+        for (i = 0; i < m; i += 4) {
+            const float *a0 = a + (size_t)i * lda, *a1 = a + (size_t)(i + 1 < m ? i + 1 : i) * lda;
+            const float *a2 = a + (size_t)(i + 2 < m ? i + 2 : i) * lda,
+                        *a3 = a + (size_t)(i + 3 < m ? i + 3 : i) * lda;
+            __m512 acc[4][4];
+            __m128 sum[4];
+            int mh = m - i < 4 ? m - i : 4;
+            for (r = 0; r < 4; r++)
+                for (s = 0; s < 4; s++) acc[r][s] = _mm512_setzero_ps();
+#define RNN__DOT16(LOAD)                                                               \
+    do {                                                                               \
+        __m512 x0 = LOAD(a0 + p), x1 = LOAD(a1 + p), x2 = LOAD(a2 + p), x3 = LOAD(a3 + p); \
+        __m512 w0 = LOAD(b0 + p), w1 = LOAD(b1 + p), w2 = LOAD(b2 + p), w3 = LOAD(b3 + p); \
+        acc[0][0] = _mm512_fmadd_ps(x0, w0, acc[0][0]); acc[0][1] = _mm512_fmadd_ps(x0, w1, acc[0][1]); \
+        acc[0][2] = _mm512_fmadd_ps(x0, w2, acc[0][2]); acc[0][3] = _mm512_fmadd_ps(x0, w3, acc[0][3]); \
+        acc[1][0] = _mm512_fmadd_ps(x1, w0, acc[1][0]); acc[1][1] = _mm512_fmadd_ps(x1, w1, acc[1][1]); \
+        acc[1][2] = _mm512_fmadd_ps(x1, w2, acc[1][2]); acc[1][3] = _mm512_fmadd_ps(x1, w3, acc[1][3]); \
+        acc[2][0] = _mm512_fmadd_ps(x2, w0, acc[2][0]); acc[2][1] = _mm512_fmadd_ps(x2, w1, acc[2][1]); \
+        acc[2][2] = _mm512_fmadd_ps(x2, w2, acc[2][2]); acc[2][3] = _mm512_fmadd_ps(x2, w3, acc[2][3]); \
+        acc[3][0] = _mm512_fmadd_ps(x3, w0, acc[3][0]); acc[3][1] = _mm512_fmadd_ps(x3, w1, acc[3][1]); \
+        acc[3][2] = _mm512_fmadd_ps(x3, w2, acc[3][2]); acc[3][3] = _mm512_fmadd_ps(x3, w3, acc[3][3]); \
+    } while (0)
+#define RNN__LOADU16(q) _mm512_loadu_ps(q)
+#define RNN__LOADT16(q) _mm512_maskz_loadu_ps(tail, q)
+            for (p = 0; p < k16; p += 16) RNN__DOT16(RNN__LOADU16);
+            if (p < k) RNN__DOT16(RNN__LOADT16);
+#undef RNN__LOADU16
+#undef RNN__LOADT16
+#undef RNN__DOT16
+            for (r = 0; r < 4; r++) sum[r] = rnn__hsum4_512(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+            for (r = 0; r < mh; r++) {
+                float out[4], *cr = c + (size_t)(i + r) * ldc + j;
+                _mm_storeu_ps(out, _mm_mul_ps(_mm_set1_ps(alpha), sum[r]));
+                for (s = 0; s < nw; s++) cr[s] = out[s] + (beta == 0.0f ? 0.0f : beta * cr[s]);
+            }
+        }
+    }
+}
+
+/* e^x on 16 lanes, the same steps as rnn__exp1. */
+RNN__TARGET_AVX512
+static __m512 rnn__exp16(__m512 x) {
+    __m512 hi = _mm512_set1_ps(88.7228394f), lo = _mm512_set1_ps(-103.972084f);
+    __mmask16 big = _mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    __m512 xc = _mm512_max_ps(_mm512_min_ps(x, hi), lo);
+    __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504f), _mm512_set1_ps(0.5f)),
+                                    _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), xc), p;
+    __m512i i, h;
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
+    p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    i = _mm512_cvtps_epi32(n);
+    h = _mm512_srai_epi32(i, 1);
+    p = _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(h, _mm512_set1_epi32(127)), 23)));
+    p = _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_sub_epi32(i, h), _mm512_set1_epi32(127)), 23)));
+    p = _mm512_mask_mov_ps(p, big, _mm512_set1_ps(HUGE_VALF));
+    return _mm512_mask_mov_ps(p, nan, x);
+}
+
+RNN__TARGET_AVX512
+static __m512 rnn__sigmoid16(__m512 x) {
+    __m512 e = rnn__exp16(_mm512_or_ps(x, _mm512_set1_ps(-0.0f)));   /* e^-|x| */
+    __m512 s = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+    return _mm512_mask_mul_ps(s, neg, e, s);
+}
+
+RNN__TARGET_AVX512
+static __m512 rnn__tanh16(__m512 x) {
+    __m512 sign = _mm512_set1_ps(-0.0f), one = _mm512_set1_ps(1.0f);
+    __m512 a = _mm512_andnot_ps(sign, x), z = _mm512_mul_ps(a, a), p, e, t;
+    p = _mm512_set1_ps(-5.704993808e-03f);
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.063909407e-02f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.373971748e-02f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.333144223e-01f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.333328194e-01f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(a, z), p, a);
+    e = rnn__exp16(_mm512_mul_ps(_mm512_set1_ps(2.0f), _mm512_min_ps(a, _mm512_set1_ps(9.1f))));
+    t = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
+    t = _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(a, _mm512_set1_ps(0.625f), _CMP_LT_OQ), p);
+    t = _mm512_or_ps(t, _mm512_and_ps(x, sign));              /* tanh(-0) = -0 */
+    return _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
+}
+
+#define RNN__MAP16(NAME, F)                                                    \
+    RNN__TARGET_AVX512 static void NAME(float *y, const float *x, size_t n) { \
+        size_t i = 0;                                                          \
+        for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, F(_mm512_loadu_ps(x + i))); \
+        if (i < n) {                                                           \
+            __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);                   \
+            _mm512_mask_storeu_ps(y + i, m, F(_mm512_maskz_loadu_ps(m, x + i))); \
+        }                                                                      \
+    }
+RNN__MAP16(rnn__sigmoid_avx512, rnn__sigmoid16)
+RNN__MAP16(rnn__tanh_avx512, rnn__tanh16)
+RNN__MAP16(rnn__exp_avx512, rnn__exp16)
+#undef RNN__MAP16
+
+static const rnn__arch rnn__arch_avx512 = {
+    "avx512", 12, 32, rnn__kernel_avx512, rnn__dot_avx512,
+    rnn__sigmoid_avx512, rnn__tanh_avx512, rnn__exp_avx512};
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
+/* ---- NEON (aarch64): 8×8 tile ----------------------------------------- */
+#ifdef RNN__HAVE_NEON
+static void rnn__kernel_neon(int kc, const float *ap, const float *bp, int ldb,
+                             float *c, int ldc, float alpha, float beta) {
+    float32x4_t acc[8][2];
+    int p, r;
+    for (r = 0; r < 8; r++) acc[r][0] = acc[r][1] = vdupq_n_f32(0.0f);
+    for (p = 0; p < kc; p++, ap += 8, bp += ldb) {
+        float32x4_t b0 = vld1q_f32(bp), b1 = vld1q_f32(bp + 4);
+        float32x4_t a0 = vld1q_f32(ap), a1 = vld1q_f32(ap + 4);
+        acc[0][0] = vfmaq_laneq_f32(acc[0][0], b0, a0, 0); acc[0][1] = vfmaq_laneq_f32(acc[0][1], b1, a0, 0);
+        acc[1][0] = vfmaq_laneq_f32(acc[1][0], b0, a0, 1); acc[1][1] = vfmaq_laneq_f32(acc[1][1], b1, a0, 1);
+        acc[2][0] = vfmaq_laneq_f32(acc[2][0], b0, a0, 2); acc[2][1] = vfmaq_laneq_f32(acc[2][1], b1, a0, 2);
+        acc[3][0] = vfmaq_laneq_f32(acc[3][0], b0, a0, 3); acc[3][1] = vfmaq_laneq_f32(acc[3][1], b1, a0, 3);
+        acc[4][0] = vfmaq_laneq_f32(acc[4][0], b0, a1, 0); acc[4][1] = vfmaq_laneq_f32(acc[4][1], b1, a1, 0);
+        acc[5][0] = vfmaq_laneq_f32(acc[5][0], b0, a1, 1); acc[5][1] = vfmaq_laneq_f32(acc[5][1], b1, a1, 1);
+        acc[6][0] = vfmaq_laneq_f32(acc[6][0], b0, a1, 2); acc[6][1] = vfmaq_laneq_f32(acc[6][1], b1, a1, 2);
+        acc[7][0] = vfmaq_laneq_f32(acc[7][0], b0, a1, 3); acc[7][1] = vfmaq_laneq_f32(acc[7][1], b1, a1, 3);
+    }
+    for (r = 0; r < 8; r++) {
+        float *cr = c + r * ldc;
+        float32x4_t r0 = vmulq_n_f32(acc[r][0], alpha), r1 = vmulq_n_f32(acc[r][1], alpha);
+        if (beta != 0.0f) {
+            r0 = vfmaq_n_f32(r0, vld1q_f32(cr), beta);
+            r1 = vfmaq_n_f32(r1, vld1q_f32(cr + 4), beta);
+        }
+        vst1q_f32(cr, r0); vst1q_f32(cr + 4, r1);
+    }
+}
+
+static const rnn__arch rnn__arch_neon = {
+    "neon", 8, 8, rnn__kernel_neon, NULL,
+    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c};
+#endif
+
+/* The best path this CPU runs. __builtin_cpu_supports reads a table libgcc
+   fills at start-up (it also checks the OS saves the wide registers). */
+static const rnn__arch *rnn__best_arch(void) {
+#ifdef RNN__HAVE_AVX512
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
+        return &rnn__arch_avx512;
+#endif
+#ifdef RNN__HAVE_AVX2
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &rnn__arch_avx2;
+#endif
+#ifdef RNN__HAVE_SSE2
+    return &rnn__arch_sse2;
+#elif defined(RNN__HAVE_NEON)
+    return &rnn__arch_neon;
+#else
+    return &rnn__arch_c;
+#endif
+}
+
+RNNDEF const char *rnn_simd_name(void) { return rnn__best_arch()->name; }
+
+/* ---- the blocked product ------------------------------------------------ */
+#ifndef RNN_USE_CBLAS
+
+/* op(A)[i][k] and op(B)[k][j] as stored. */
+#define RNN__AT(x, ld, t, r, q) ((t) ? (x)[(size_t)(q) * (ld) + (r)] : (x)[(size_t)(r) * (ld) + (q)])
+
+/* Packs rows [i0, i0+m) and depth [k0, k0+kc) of op(A) into micro-panels of
+   mr rows, k-major, zero-padded to a multiple of mr. */
+static void rnn__pack_a(int ta, const float *a, int lda, int i0, int m, int k0, int kc,
+                        int mr, float *dst) {
+    int i, p, ib;
+    for (ib = 0; ib < m; ib += mr, dst += (size_t)mr * kc) {
+        int rows = m - ib < mr ? m - ib : mr;
+        if (ta) {
+            for (p = 0; p < kc; p++) {
+                const float *src = a + (size_t)(k0 + p) * lda + i0 + ib;
+                for (i = 0; i < rows; i++) dst[p * mr + i] = src[i];
+                for (; i < mr; i++) dst[p * mr + i] = 0.0f;
+            }
+        } else {
+            for (i = 0; i < rows; i++) {
+                const float *src = a + (size_t)(i0 + ib + i) * lda + k0;
+                for (p = 0; p < kc; p++) dst[p * mr + i] = src[p];
+            }
+            for (; i < mr; i++)
+                for (p = 0; p < kc; p++) dst[p * mr + i] = 0.0f;
+        }
+    }
+}
+
+/* Packs depth [k0, k0+kc) and columns [j0, j0+n) of op(B) into panels of nr
+   columns, each kc rows of nr, zero-padded. */
+static void rnn__pack_b(int tb, const float *b, int ldb, int k0, int kc, int j0, int n,
+                        int nr, float *dst) {
+    int j, p, jb;
+    for (jb = 0; jb < n; jb += nr, dst += (size_t)nr * kc) {
+        int cols = n - jb < nr ? n - jb : nr;
+        if (tb) {
+            for (j = 0; j < cols; j++) {
+                const float *src = b + (size_t)(j0 + jb + j) * ldb + k0;
+                for (p = 0; p < kc; p++) dst[p * nr + j] = src[p];
+            }
+            for (; j < nr; j++)
+                for (p = 0; p < kc; p++) dst[p * nr + j] = 0.0f;
+        } else {
+            for (p = 0; p < kc; p++) {
+                const float *src = b + (size_t)(k0 + p) * ldb + j0 + jb;
+                for (j = 0; j < cols; j++) dst[p * nr + j] = src[j];
+                for (; j < nr; j++) dst[p * nr + j] = 0.0f;
+            }
+        }
+    }
+}
+
+/* One MR×NR tile; an edge tile goes through a local buffer. */
+static void rnn__tile(const rnn__arch *ar, int kc, const float *ap, const float *bp, int ldb,
+                      float *c, int ldc, int rows, int cols, float alpha, float beta) {
+    float tmp[16 * 32];   /* >= the largest MR·NR */
+    int i, j;
+    if (rows == ar->mr && cols == ar->nr) {
+        ar->kernel(kc, ap, bp, ldb, c, ldc, alpha, beta);
+        return;
+    }
+    ar->kernel(kc, ap, bp, ldb, tmp, ar->nr, 1.0f, 0.0f);
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < cols; j++) {
+            float *cij = c + (size_t)i * ldc + j;
+            *cij = alpha * tmp[i * ar->nr + j] + (beta == 0.0f ? 0.0f : beta * *cij);
+        }
+}
+
+/* The textbook loop, used only if the packing buffer cannot be had. */
+static void rnn__sgemm_naive(int ta, int tb, int m, int n, int k, float alpha, const float *a,
+                             int lda, const float *b, int ldb, float beta, float *c, int ldc) {
+    int i, j, p;
+    for (i = 0; i < m; i++)
+        for (j = 0; j < n; j++) {
+            float s = 0.0f, *cij = c + (size_t)i * ldc + j;
+            for (p = 0; p < k; p++) s += RNN__AT(a, lda, ta, i, p) * RNN__AT(b, ldb, tb, p, j);
+            *cij = alpha * s + (beta == 0.0f ? 0.0f : beta * *cij);
+        }
+}
+#endif /* RNN_USE_CBLAS */
+
+RNNDEF void rnn_sgemm_builtin(int ta, int tb, int m, int n, int k, float alpha,
+                              const float *a, int lda, const float *b, int ldb,
+                              float beta, float *c, int ldc) {
+#ifdef RNN_USE_CBLAS
+    if (m > 0 && n > 0)
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#else
+    const rnn__arch *ar = rnn__best_arch();
+    int mr = ar->mr, nr = ar->nr, direct, i, j, pc, ic, jc, ir, jr;
+    size_t apsize, bpsize;
+    float *buf, *ap, *bp;
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || alpha == 0.0f) {
+        for (i = 0; i < m; i++)
+            for (j = 0; j < n; j++) {
+                float *cij = c + (size_t)i * ldc + j;
+                *cij = beta == 0.0f ? 0.0f : beta * *cij;
+            }
+        return;
+    }
+    if (ar->dot && tb && !ta && m <= RNN__DOT_M) {
+        ar->dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    /* Few rows and B not transposed: read B in place, pack only A and the
+       last partial column panel. */
+    direct = !tb && m <= RNN__DIRECT_M;
+    {
+        int mcap = m < RNN__MC ? m : RNN__MC, kcap = k < RNN__KC ? k : RNN__KC;
+        int ncap = n < RNN__NC ? n : RNN__NC;
+        apsize = (size_t)((mcap + mr - 1) / mr * mr) * kcap;
+        bpsize = direct ? (size_t)nr * kcap : (size_t)((ncap + nr - 1) / nr * nr) * kcap;
+    }
+    buf = (float *)RNN_MALLOC((apsize + bpsize) * sizeof(float) + 64);
+    if (!buf) {
+        rnn__sgemm_naive(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    ap = (float *)(((uintptr_t)buf + 63) & ~(uintptr_t)63);
+    bp = ap + apsize;
+    for (ic = 0; ic < m; ic += RNN__MC) {
+        int mc = m - ic < RNN__MC ? m - ic : RNN__MC;
+        for (pc = 0; pc < k; pc += RNN__KC) {
+            int kc = k - pc < RNN__KC ? k - pc : RNN__KC;
+            float be = pc == 0 ? beta : 1.0f;
+            rnn__pack_a(ta, a, lda, ic, mc, pc, kc, mr, ap);
+            for (jc = 0; jc < n; jc += RNN__NC) {
+                int nc = n - jc < RNN__NC ? n - jc : RNN__NC;
+                if (!direct) rnn__pack_b(tb, b, ldb, pc, kc, jc, nc, nr, bp);
+                for (ir = 0; ir < mc; ir += mr) {
+                    const float *apanel = ap + (size_t)ir * kc;
+                    int rows = mc - ir < mr ? mc - ir : mr;
+                    for (jr = 0; jr < nc; jr += nr) {
+                        int cols = nc - jr < nr ? nc - jr : nr;
+                        float *ct = c + (size_t)(ic + ir) * ldc + jc + jr;
+                        if (!direct) {
+                            rnn__tile(ar, kc, apanel, bp + (size_t)jr * kc, nr, ct, ldc, rows, cols,
+                                      alpha, be);
+                        } else if (cols == nr) {
+                            rnn__tile(ar, kc, apanel, b + (size_t)pc * ldb + jc + jr, ldb, ct, ldc,
+                                      rows, cols, alpha, be);
+                        } else {
+                            if (ir == 0) rnn__pack_b(0, b, ldb, pc, kc, jc + jr, cols, nr, bp);
+                            rnn__tile(ar, kc, apanel, bp, nr, ct, ldc, rows, cols, alpha, be);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    RNN_FREE(buf);
+#endif
+}
+
+/* The one global: the product every part of the library calls. */
+static rnn_sgemm_fn rnn__sgemm_hook = NULL;
+
+RNNDEF void rnn_set_sgemm(rnn_sgemm_fn fn) { rnn__sgemm_hook = fn; }
+
+RNNDEF void rnn_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                      const float *b, int ldb, float beta, float *c, int ldc) {
+    if (rnn__sgemm_hook)
+        rnn__sgemm_hook(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+        rnn_sgemm_builtin(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* ---- element-wise --------------------------------------------------------- */
+
+RNNDEF void rnn_sigmoid(float *y, const float *x, size_t n) { rnn__best_arch()->sigmoid(y, x, n); }
+RNNDEF void rnn_tanh(float *y, const float *x, size_t n) { rnn__best_arch()->tanh(y, x, n); }
+RNNDEF void rnn_exp(float *y, const float *x, size_t n) { rnn__best_arch()->exp(y, x, n); }
+
+RNNDEF void rnn_relu(float *y, const float *x, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+/* max, then e^(x - max) in place, then one scale: two passes over x. */
+RNNDEF void rnn_softmax(float *y, const float *x, size_t n) {
+    float mx, r;
+    double s = 0.0;
+    size_t i;
+    if (n == 0) return;
+    mx = x[0];
+    for (i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (i = 0; i < n; i++) y[i] = x[i] - mx;
+    rnn_exp(y, y, n);
+    for (i = 0; i < n; i++) s += y[i];   /* double: a vocabulary is long */
+    r = (float)(1.0 / s);
+    for (i = 0; i < n; i++) y[i] *= r;
+}
+
+RNNDEF void rnn_log_softmax(float *y, const float *x, size_t n) {
+    float mx, ls;
+    double s = 0.0;
+    size_t i;
+    if (n == 0) return;
+    mx = x[0];
+    for (i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (i = 0; i < n; i++) s += (double)rnn__exp1(x[i] - mx);
+    ls = (float)log(s);   /* kept apart from mx: mx + ls would round ls away */
+    for (i = 0; i < n; i++) y[i] = (x[i] - mx) - ls;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RNN_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+MIT License
+
+Copyright (c) 2026 the rnn.h authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+*/

@@ -1,0 +1,64 @@
+#!/bin/sh
+# Builds tests/test.c in every leg (compiler x mode) and runs it; prints each
+# leg's "N passed, N failed" and then the sum. A leg whose tool is missing is
+# reported SKIPPED on its own line; with CI=true a skip is a failure.
+# Usage: tests/legs.sh [LEG ...]     (default: all legs)
+set -u
+cd "$(dirname "$0")/.." || exit 1
+mkdir -p build
+STB=$(pkg-config --cflags-only-I stb 2>/dev/null | sed 's/-I/-isystem /g')
+[ -n "$STB" ] || STB="-isystem /usr/include/stb"
+STRICT="-std=c99 -pedantic -Wall -Wextra -Werror"
+ALL="gcc clang tcc g++ asan nosimd avx2 sse2 native cblas aarch64"
+LEGS=${*:-$ALL}
+
+total_pass=0; total_fail=0; bad=0; LIBS=
+
+# leg NAME TOOL RUNNER COMPILE...   (RUNNER is "-" for native execution)
+leg() {
+    name=$1; tool=$2; runner=$3; shift 3
+    if ! command -v "$tool" >/dev/null 2>&1 || { [ "$runner" != - ] && ! command -v "$runner" >/dev/null 2>&1; }; then
+        echo "SKIPPED $name: $tool${runner#-} not installed (make deps installs it)"
+        [ "${CI:-}" = true ] && bad=1
+        return
+    fi
+    exe=build/test-$name
+    if ! "$@" tests/test.c -o "$exe" $LIBS -lm > "build/test-$name.log" 2>&1; then
+        echo "FAILED  $name: does not compile ($*):"; sed 's/^/    /' "build/test-$name.log" | head -20
+        bad=1; return
+    fi
+    if [ "$runner" = - ]; then ./"$exe" >> "build/test-$name.log" 2>&1; else $runner ./"$exe" >> "build/test-$name.log" 2>&1; fi
+    rc=$?
+    last=$(tail -n 1 "build/test-$name.log")
+    p=$(echo "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+    f=$(echo "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+    simd=$(sed -n 's/^ *simd path: //p' "build/test-$name.log" | head -n 1)
+    if [ -z "$p" ]; then
+        echo "FAILED  $name: the runner crashed (exit $rc); end of build/test-$name.log:"
+        tail -n 15 "build/test-$name.log" | sed 's/^/    /'; bad=1; return
+    fi
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+    [ "$f" -eq 0 ] && [ "$rc" -eq 0 ] || { bad=1; grep '^NOT OK' "build/test-$name.log" | sed 's/^/    /'; }
+    printf '%-8s %-7s %s passed, %s failed   (%s)\n' "$name" "[$simd]" "$p" "$f" "build/test-$name.log"
+}
+
+for l in $LEGS; do
+    case $l in
+    gcc)     leg gcc gcc - gcc $STRICT -O2 $STB ;;
+    clang)   leg clang clang - clang $STRICT -O2 $STB ;;
+    tcc)     leg tcc tcc - tcc -std=c99 -Wall -Werror $STB ;;
+    g++)     leg g++ g++ - g++ -x c++ -std=c++11 -Wall -Wextra -Werror -O2 $STB ;;
+    asan)    leg asan clang - clang $STRICT -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer $STB ;;
+    nosimd)  leg nosimd gcc - gcc $STRICT -O2 -DRNN_NO_SIMD $STB ;;
+    avx2)    leg avx2 gcc - gcc $STRICT -O2 -DRNN_NO_AVX512 $STB ;;
+    sse2)    leg sse2 gcc - gcc $STRICT -O2 -DRNN_NO_AVX512 -DRNN_NO_AVX2 $STB ;;
+    native)  leg native gcc - gcc $STRICT -O3 -march=native $STB ;;
+    cblas)   if [ -e /usr/include/cblas.h ] || [ -e /usr/include/x86_64-linux-gnu/cblas.h ] || [ -e /usr/include/aarch64-linux-gnu/cblas.h ]; then
+                 LIBS=-lopenblas; leg cblas gcc - gcc $STRICT -O2 -DRNN_USE_CBLAS $STB; LIBS=
+             else echo "SKIPPED cblas: cblas.h not installed (make deps installs libopenblas-dev)"; [ "${CI:-}" = true ] && bad=1; fi ;;
+    aarch64) leg aarch64 aarch64-linux-gnu-gcc qemu-aarch64 aarch64-linux-gnu-gcc $STRICT -O2 -static $STB ;;
+    *)       echo "unknown leg $l (legs: $ALL)"; bad=1 ;;
+    esac
+done
+echo "all legs: $total_pass passed, $total_fail failed"
+[ $bad -eq 0 ] && [ $total_fail -eq 0 ]
