@@ -277,10 +277,16 @@ RNNDEF float rnn_rng_normal(rnn_rng *rng) {
    the kernel reads B in place.
    ========================================================================== */
 
+#ifndef RNN__KC
 #define RNN__KC 256   /* depth of one packed block                           */
+#endif
+#ifndef RNN__NC
 #define RNN__NC 512   /* columns of the packed B block: KC·NC·4 = 512 KiB    */
+#endif
 #define RNN__MC 4096  /* rows of A packed at once                            */
-#define RNN__DOT_M 64 /* op(B) = Bᵀ and m <= this: the dot-product path      */
+#ifndef RNN__DOT_M
+#define RNN__DOT_M 16 /* op(B) = Bᵀ and m <= this: the dot-product path      */
+#endif
 #define RNN__DIRECT_M 48 /* op(B) = B and m <= this: B read in place          */
 
 /* The micro-kernel: C[0..MR)[0..NR) = alpha·(Ap·Bp) + beta·C, where Ap holds
@@ -602,7 +608,8 @@ static const rnn__arch rnn__arch_avx2 = {
     rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2};
 #endif
 
-/* ---- AVX-512: 12×32 tile ---------------------------------------------- */
+/* ---- AVX-512: 8×32 tile (16 accumulators; 8 rows divide the batch sizes
+   recurrent nets use, and measured as fast as 12×32 on squares) ---------- */
 #ifdef RNN__HAVE_AVX512
 #if defined(__GNUC__) && !defined(__clang__)
 /* g++ 12 warns about _mm512_undefined_ps inside its own avx512fintrin.h. */
@@ -615,19 +622,22 @@ static void rnn__kernel_avx512(int kc, const float *ap, const float *bp, int ldb
                                float *c, int ldc, float alpha, float beta) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00,
-           c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00,
-           c90 = c00, c91 = c00, ca0 = c00, ca1 = c00, cb0 = c00, cb1 = c00;
+           c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     int p;
-    for (p = 0; p < kc; p++, ap += 12, bp += ldb) {
+    /* C rows are often 4 KiB apart and fight for L1 sets: ask for them early */
+    for (p = 0; p < 8; p++) {
+        _mm_prefetch((const char *)(c + p * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + p * ldc + 16), _MM_HINT_T0);
+    }
+    for (p = 0; p < kc; p++, ap += 8, bp += ldb) {
         __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16), a;
 #define RNN__ROW512(r, x0, x1)                                                     \
         a = _mm512_set1_ps(ap[r]);                                                 \
         x0 = _mm512_fmadd_ps(a, b0, x0); x1 = _mm512_fmadd_ps(a, b1, x1);
         RNN__ROW512(0, c00, c01) RNN__ROW512(1, c10, c11) RNN__ROW512(2, c20, c21)
         RNN__ROW512(3, c30, c31) RNN__ROW512(4, c40, c41) RNN__ROW512(5, c50, c51)
-        RNN__ROW512(6, c60, c61) RNN__ROW512(7, c70, c71) RNN__ROW512(8, c80, c81)
-        RNN__ROW512(9, c90, c91) RNN__ROW512(10, ca0, ca1) RNN__ROW512(11, cb0, cb1)
+        RNN__ROW512(6, c60, c61) RNN__ROW512(7, c70, c71)
 #undef RNN__ROW512
     }
 #define RNN__STORE512(row, x0, x1)                                                      \
@@ -642,8 +652,7 @@ static void rnn__kernel_avx512(int kc, const float *ap, const float *bp, int ldb
     } while (0)
     RNN__STORE512(0, c00, c01); RNN__STORE512(1, c10, c11); RNN__STORE512(2, c20, c21);
     RNN__STORE512(3, c30, c31); RNN__STORE512(4, c40, c41); RNN__STORE512(5, c50, c51);
-    RNN__STORE512(6, c60, c61); RNN__STORE512(7, c70, c71); RNN__STORE512(8, c80, c81);
-    RNN__STORE512(9, c90, c91); RNN__STORE512(10, ca0, ca1); RNN__STORE512(11, cb0, cb1);
+    RNN__STORE512(6, c60, c61); RNN__STORE512(7, c70, c71);
 #undef RNN__STORE512
 }
 
@@ -657,55 +666,78 @@ static __m128 rnn__hsum4_512(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
-/* As rnn__dot_avx2, 16 lanes, the k tail under a mask. */
+/* Stores up to 4 sums of one C row: c[s] = alpha·sum[s] + beta·c[s]. */
+static void rnn__dot_store(float *c, const float *sum, int nw, float alpha, float beta) {
+    int s;
+    for (s = 0; s < nw; s++) c[s] = alpha * sum[s] + (beta == 0.0f ? 0.0f : beta * c[s]);
+}
+
+/* C = alpha·A·Bᵀ + beta·C with vectors along k (16 lanes, the tail under a
+   mask). Rows of A go four at a time against four rows of B (16
+   accumulators, 8 loads per 16 FMAs); leftover rows of A go one at a time
+   against eight rows of B, which is the one-token case. Edge tiles repeat
+   the last row of B and store only what is valid. */
 RNN__TARGET_AVX512
 static void rnn__dot_avx512(int m, int n, int k, float alpha, const float *a, int lda,
                             const float *b, int ldb, float beta, float *c, int ldc) {
-    int i, j, p, r, s;
     __mmask16 tail = (__mmask16)((1u << (k % 16)) - 1u);
-    int k16 = k - k % 16;
-    for (j = 0; j < n; j += 4) {
-        const float *b0 = b + (size_t)j * ldb, *b1 = b + (size_t)(j + 1 < n ? j + 1 : j) * ldb;
-        const float *b2 = b + (size_t)(j + 2 < n ? j + 2 : j) * ldb,
-                    *b3 = b + (size_t)(j + 3 < n ? j + 3 : j) * ldb;
-        int nw = n - j < 4 ? n - j : 4;
-        for (i = 0; i < m; i += 4) {
-            const float *a0 = a + (size_t)i * lda, *a1 = a + (size_t)(i + 1 < m ? i + 1 : i) * lda;
-            const float *a2 = a + (size_t)(i + 2 < m ? i + 2 : i) * lda,
-                        *a3 = a + (size_t)(i + 3 < m ? i + 3 : i) * lda;
-            __m512 acc[4][4];
-            __m128 sum[4];
-            int mh = m - i < 4 ? m - i : 4;
-            for (r = 0; r < 4; r++)
-                for (s = 0; s < 4; s++) acc[r][s] = _mm512_setzero_ps();
-#define RNN__DOT16(LOAD)                                                               \
-    do {                                                                               \
+    int k16 = k - k % 16, i, j, p, r;
+    float sum[16];
+#define RNN__BROW(q) (b + (size_t)(j + (q) < n ? j + (q) : n - 1) * ldb)
+#define RNN__FMA4(x, r)                                                                 \
+    r##0 = _mm512_fmadd_ps(x, w0, r##0); r##1 = _mm512_fmadd_ps(x, w1, r##1);          \
+    r##2 = _mm512_fmadd_ps(x, w2, r##2); r##3 = _mm512_fmadd_ps(x, w3, r##3);
+#define RNN__STEP44(LOAD)                                                               \
+    {   __m512 w0 = LOAD(b0 + p), w1 = LOAD(b1 + p), w2 = LOAD(b2 + p), w3 = LOAD(b3 + p); \
         __m512 x0 = LOAD(a0 + p), x1 = LOAD(a1 + p), x2 = LOAD(a2 + p), x3 = LOAD(a3 + p); \
-        __m512 w0 = LOAD(b0 + p), w1 = LOAD(b1 + p), w2 = LOAD(b2 + p), w3 = LOAD(b3 + p); \
-        acc[0][0] = _mm512_fmadd_ps(x0, w0, acc[0][0]); acc[0][1] = _mm512_fmadd_ps(x0, w1, acc[0][1]); \
-        acc[0][2] = _mm512_fmadd_ps(x0, w2, acc[0][2]); acc[0][3] = _mm512_fmadd_ps(x0, w3, acc[0][3]); \
-        acc[1][0] = _mm512_fmadd_ps(x1, w0, acc[1][0]); acc[1][1] = _mm512_fmadd_ps(x1, w1, acc[1][1]); \
-        acc[1][2] = _mm512_fmadd_ps(x1, w2, acc[1][2]); acc[1][3] = _mm512_fmadd_ps(x1, w3, acc[1][3]); \
-        acc[2][0] = _mm512_fmadd_ps(x2, w0, acc[2][0]); acc[2][1] = _mm512_fmadd_ps(x2, w1, acc[2][1]); \
-        acc[2][2] = _mm512_fmadd_ps(x2, w2, acc[2][2]); acc[2][3] = _mm512_fmadd_ps(x2, w3, acc[2][3]); \
-        acc[3][0] = _mm512_fmadd_ps(x3, w0, acc[3][0]); acc[3][1] = _mm512_fmadd_ps(x3, w1, acc[3][1]); \
-        acc[3][2] = _mm512_fmadd_ps(x3, w2, acc[3][2]); acc[3][3] = _mm512_fmadd_ps(x3, w3, acc[3][3]); \
-    } while (0)
-#define RNN__LOADU16(q) _mm512_loadu_ps(q)
-#define RNN__LOADT16(q) _mm512_maskz_loadu_ps(tail, q)
-            for (p = 0; p < k16; p += 16) RNN__DOT16(RNN__LOADU16);
-            if (p < k) RNN__DOT16(RNN__LOADT16);
-#undef RNN__LOADU16
-#undef RNN__LOADT16
-#undef RNN__DOT16
-            for (r = 0; r < 4; r++) sum[r] = rnn__hsum4_512(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
-            for (r = 0; r < mh; r++) {
-                float out[4], *cr = c + (size_t)(i + r) * ldc + j;
-                _mm_storeu_ps(out, _mm_mul_ps(_mm_set1_ps(alpha), sum[r]));
-                for (s = 0; s < nw; s++) cr[s] = out[s] + (beta == 0.0f ? 0.0f : beta * cr[s]);
-            }
+        RNN__FMA4(x0, s0) RNN__FMA4(x1, s1) RNN__FMA4(x2, s2) RNN__FMA4(x3, s3) }
+#define RNN__STEP18(LOAD)                                                               \
+    {   __m512 x = LOAD(a0 + p);                                                        \
+        s00 = _mm512_fmadd_ps(x, LOAD(b0 + p), s00); s01 = _mm512_fmadd_ps(x, LOAD(b1 + p), s01); \
+        s02 = _mm512_fmadd_ps(x, LOAD(b2 + p), s02); s03 = _mm512_fmadd_ps(x, LOAD(b3 + p), s03); \
+        s04 = _mm512_fmadd_ps(x, LOAD(b4 + p), s04); s05 = _mm512_fmadd_ps(x, LOAD(b5 + p), s05); \
+        s06 = _mm512_fmadd_ps(x, LOAD(b6 + p), s06); s07 = _mm512_fmadd_ps(x, LOAD(b7 + p), s07); }
+#define RNN__LD(q) _mm512_loadu_ps(q)
+#define RNN__LDT(q) _mm512_maskz_loadu_ps(tail, q)
+    for (j = 0; j < n; j += 4) {
+        const float *b0 = RNN__BROW(0), *b1 = RNN__BROW(1), *b2 = RNN__BROW(2), *b3 = RNN__BROW(3);
+        int nw = n - j < 4 ? n - j : 4;
+        for (i = 0; i + 4 <= m; i += 4) {
+            const float *a0 = a + (size_t)i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+            __m512 s00 = _mm512_setzero_ps(), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00,
+                   s12 = s00, s13 = s00, s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00,
+                   s31 = s00, s32 = s00, s33 = s00;
+            for (p = 0; p < k16; p += 16) RNN__STEP44(RNN__LD)
+            if (p < k) RNN__STEP44(RNN__LDT)
+            _mm_storeu_ps(sum, rnn__hsum4_512(s00, s01, s02, s03));
+            _mm_storeu_ps(sum + 4, rnn__hsum4_512(s10, s11, s12, s13));
+            _mm_storeu_ps(sum + 8, rnn__hsum4_512(s20, s21, s22, s23));
+            _mm_storeu_ps(sum + 12, rnn__hsum4_512(s30, s31, s32, s33));
+            for (r = 0; r < 4; r++) rnn__dot_store(c + (size_t)(i + r) * ldc + j, sum + 4 * r, nw, alpha, beta);
         }
     }
+    for (i = m - m % 4; i < m; i++) {
+        const float *a0 = a + (size_t)i * lda;
+        for (j = 0; j < n; j += 8) {
+            const float *b0 = RNN__BROW(0), *b1 = RNN__BROW(1), *b2 = RNN__BROW(2), *b3 = RNN__BROW(3);
+            const float *b4 = RNN__BROW(4), *b5 = RNN__BROW(5), *b6 = RNN__BROW(6), *b7 = RNN__BROW(7);
+            __m512 s00 = _mm512_setzero_ps(), s01 = s00, s02 = s00, s03 = s00, s04 = s00, s05 = s00,
+                   s06 = s00, s07 = s00;
+            float *ci = c + (size_t)i * ldc + j;
+            for (p = 0; p < k16; p += 16) RNN__STEP18(RNN__LD)
+            if (p < k) RNN__STEP18(RNN__LDT)
+            _mm_storeu_ps(sum, rnn__hsum4_512(s00, s01, s02, s03));
+            _mm_storeu_ps(sum + 4, rnn__hsum4_512(s04, s05, s06, s07));
+            rnn__dot_store(ci, sum, n - j < 4 ? n - j : 4, alpha, beta);
+            if (n - j > 4) rnn__dot_store(ci + 4, sum + 4, n - j - 4 < 4 ? n - j - 4 : 4, alpha, beta);
+        }
+    }
+#undef RNN__BROW
+#undef RNN__FMA4
+#undef RNN__STEP44
+#undef RNN__STEP18
+#undef RNN__LD
+#undef RNN__LDT
 }
 
 /* e^x on 16 lanes, the same steps as rnn__exp1. */
@@ -776,7 +808,7 @@ RNN__MAP16(rnn__exp_avx512, rnn__exp16)
 #undef RNN__MAP16
 
 static const rnn__arch rnn__arch_avx512 = {
-    "avx512", 12, 32, rnn__kernel_avx512, rnn__dot_avx512,
+    "avx512", 8, 32, rnn__kernel_avx512, rnn__dot_avx512,
     rnn__sigmoid_avx512, rnn__tanh_avx512, rnn__exp_avx512};
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -846,52 +878,84 @@ RNNDEF const char *rnn_simd_name(void) { return rnn__best_arch()->name; }
 /* op(A)[i][k] and op(B)[k][j] as stored. */
 #define RNN__AT(x, ld, t, r, q) ((t) ? (x)[(size_t)(q) * (ld) + (r)] : (x)[(size_t)(r) * (ld) + (q)])
 
+/* dst[p·width + r] = src[r·ld + p] for r < rows, p < kc; rows up to width
+   are zero. This is the transposing copy both packs need (A as stored, B as
+   stored transposed); on x86 it moves 4×4 blocks with SSE shuffles. */
+static void rnn__pack_rows(const float *src, int ld, int rows, int kc, int width, float *dst) {
+    int r = 0, p;
+#ifdef RNN__HAVE_SSE2
+    for (; r + 4 <= rows; r += 4) {
+        const float *s0 = src + (size_t)r * ld, *s1 = s0 + ld, *s2 = s1 + ld, *s3 = s2 + ld;
+        for (p = 0; p + 4 <= kc; p += 4) {
+            __m128 x0 = _mm_loadu_ps(s0 + p), x1 = _mm_loadu_ps(s1 + p);
+            __m128 x2 = _mm_loadu_ps(s2 + p), x3 = _mm_loadu_ps(s3 + p);
+            _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
+            _mm_storeu_ps(dst + (size_t)p * width + r, x0);
+            _mm_storeu_ps(dst + (size_t)(p + 1) * width + r, x1);
+            _mm_storeu_ps(dst + (size_t)(p + 2) * width + r, x2);
+            _mm_storeu_ps(dst + (size_t)(p + 3) * width + r, x3);
+        }
+        for (; p < kc; p++) {
+            float *d = dst + (size_t)p * width + r;
+            d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]; d[3] = s3[p];
+        }
+    }
+#endif
+    for (; r < rows; r++)
+        for (p = 0; p < kc; p++) dst[(size_t)p * width + r] = src[(size_t)r * ld + p];
+    for (; r < width; r++)
+        for (p = 0; p < kc; p++) dst[(size_t)p * width + r] = 0.0f;
+}
+
+/* The straight copy: columns [0, n) of kc rows of src, into panels of
+   width columns (panel q holds kc rows of width values, zero-padded). It
+   goes through 8 panels at a time, row by row: reads are runs of 8 panel
+   widths, and only 8 panels are written at once (panels lie kc·width floats
+   apart, often a multiple of 4 KiB, so more would thrash one L1 set). */
+static void rnn__pack_cols(const float *src, int ld, int n, int kc, int width, float *dst) {
+    int p, jb, j, j0, chunk = 8 * width;
+    for (j0 = 0; j0 < n; j0 += chunk) {
+        int jend = n - j0 < chunk ? n : j0 + chunk;
+        for (p = 0; p < kc; p++) {
+            const float *row = src + (size_t)p * ld;
+            for (jb = j0; jb < jend; jb += width) {
+                float *d = dst + (size_t)jb * kc + (size_t)p * width;
+                int cols = n - jb < width ? n - jb : width;
+                j = 0;
+#ifdef RNN__HAVE_SSE2
+                for (; j + 4 <= cols; j += 4) _mm_storeu_ps(d + j, _mm_loadu_ps(row + jb + j));
+#endif
+                for (; j < cols; j++) d[j] = row[jb + j];
+                for (; j < width; j++) d[j] = 0.0f;
+            }
+        }
+    }
+}
+
 /* Packs rows [i0, i0+m) and depth [k0, k0+kc) of op(A) into micro-panels of
    mr rows, k-major, zero-padded to a multiple of mr. */
 static void rnn__pack_a(int ta, const float *a, int lda, int i0, int m, int k0, int kc,
                         int mr, float *dst) {
-    int i, p, ib;
-    for (ib = 0; ib < m; ib += mr, dst += (size_t)mr * kc) {
-        int rows = m - ib < mr ? m - ib : mr;
-        if (ta) {
-            for (p = 0; p < kc; p++) {
-                const float *src = a + (size_t)(k0 + p) * lda + i0 + ib;
-                for (i = 0; i < rows; i++) dst[p * mr + i] = src[i];
-                for (; i < mr; i++) dst[p * mr + i] = 0.0f;
-            }
-        } else {
-            for (i = 0; i < rows; i++) {
-                const float *src = a + (size_t)(i0 + ib + i) * lda + k0;
-                for (p = 0; p < kc; p++) dst[p * mr + i] = src[p];
-            }
-            for (; i < mr; i++)
-                for (p = 0; p < kc; p++) dst[p * mr + i] = 0.0f;
-        }
+    int ib;
+    if (ta) {
+        rnn__pack_cols(a + (size_t)k0 * lda + i0, lda, m, kc, mr, dst);
+        return;
     }
+    for (ib = 0; ib < m; ib += mr, dst += (size_t)mr * kc)
+        rnn__pack_rows(a + (size_t)(i0 + ib) * lda + k0, lda, m - ib < mr ? m - ib : mr, kc, mr, dst);
 }
 
 /* Packs depth [k0, k0+kc) and columns [j0, j0+n) of op(B) into panels of nr
    columns, each kc rows of nr, zero-padded. */
 static void rnn__pack_b(int tb, const float *b, int ldb, int k0, int kc, int j0, int n,
                         int nr, float *dst) {
-    int j, p, jb;
-    for (jb = 0; jb < n; jb += nr, dst += (size_t)nr * kc) {
-        int cols = n - jb < nr ? n - jb : nr;
-        if (tb) {
-            for (j = 0; j < cols; j++) {
-                const float *src = b + (size_t)(j0 + jb + j) * ldb + k0;
-                for (p = 0; p < kc; p++) dst[p * nr + j] = src[p];
-            }
-            for (; j < nr; j++)
-                for (p = 0; p < kc; p++) dst[p * nr + j] = 0.0f;
-        } else {
-            for (p = 0; p < kc; p++) {
-                const float *src = b + (size_t)(k0 + p) * ldb + j0 + jb;
-                for (j = 0; j < cols; j++) dst[p * nr + j] = src[j];
-                for (; j < nr; j++) dst[p * nr + j] = 0.0f;
-            }
-        }
+    int jb;
+    if (!tb) {
+        rnn__pack_cols(b + (size_t)k0 * ldb + j0, ldb, n, kc, nr, dst);
+        return;
     }
+    for (jb = 0; jb < n; jb += nr, dst += (size_t)nr * kc)
+        rnn__pack_rows(b + (size_t)(j0 + jb) * ldb + k0, ldb, n - jb < nr ? n - jb : nr, kc, nr, dst);
 }
 
 /* One MR×NR tile; an edge tile goes through a local buffer. */

@@ -58,43 +58,93 @@ static double median(double *v, int n) {
 /* ---- the FMA limit: independent chains of the widest vector ------------ */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
+/* Each call runs N independent chains of FMAs, written out so that the
+   chains live in registers whatever the optimiser does. */
+#define FMA4(V, F) V##0 = F(V##0, x, y); V##1 = F(V##1, x, y); V##2 = F(V##2, x, y); V##3 = F(V##3, x, y);
 __attribute__((target("avx512f"))) static double fma_peak_avx512(long iters) {
-    __m512 a[24], x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
-    double t;
+    __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f), s;
+    /* distinct starting values, or the compiler merges equal chains */
+#define V(i) _mm512_set1_ps((float)(i) + (float)iters * 1e-9f)
+    __m512 a0 = V(1), a1 = V(2), a2 = V(3), a3 = V(4), b0 = V(5), b1 = V(6), b2 = V(7), b3 = V(8),
+           c0 = V(9), c1 = V(10), c2 = V(11), c3 = V(12), d0 = V(13), d1 = V(14), d2 = V(15), d3 = V(16);
+#undef V
+    float tmp[16];
+    double t = now();
     long i;
-    int j;
-    float out = 0, tmp[16];
-    for (j = 0; j < 24; j++) a[j] = _mm512_set1_ps((float)j);
-    t = now();
-    for (i = 0; i < iters; i++)
-        for (j = 0; j < 24; j++) a[j] = _mm512_fmadd_ps(a[j], x, y);
+    for (i = 0; i < iters; i++) {
+        FMA4(a, _mm512_fmadd_ps) FMA4(b, _mm512_fmadd_ps) FMA4(c, _mm512_fmadd_ps) FMA4(d, _mm512_fmadd_ps)
+    }
     t = now() - t;
-    for (j = 0; j < 24; j++) { _mm512_storeu_ps(tmp, a[j]); out += tmp[0]; }
-    if (out == 12345.0f) printf(" ");   /* keep the chains alive */
-    return 2.0 * 16 * 24 * iters / t / 1e9;
+    s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                      _mm512_add_ps(_mm512_add_ps(b0, b1), _mm512_add_ps(b2, b3)));
+    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(c0, c1), _mm512_add_ps(c2, c3)),
+                                       _mm512_add_ps(_mm512_add_ps(d0, d1), _mm512_add_ps(d2, d3))));
+    _mm512_storeu_ps(tmp, s);
+    if (tmp[0] == 12345.0f) printf(" ");   /* keep the chains alive */
+    return 2.0 * 16 * 16 * iters / t / 1e9;
 }
 __attribute__((target("avx2,fma"))) static double fma_peak_avx2(long iters) {
-    __m256 a[12], x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
-    double t;
+    __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f), s;
+#define V(i) _mm256_set1_ps((float)(i) + (float)iters * 1e-9f)
+    __m256 a0 = V(1), a1 = V(2), a2 = V(3), a3 = V(4), b0 = V(5), b1 = V(6), b2 = V(7), b3 = V(8),
+           c0 = V(9), c1 = V(10), c2 = V(11), c3 = V(12);
+#undef V
+    float tmp[8];
+    double t = now();
     long i;
-    int j;
-    float out = 0, tmp[8];
-    for (j = 0; j < 12; j++) a[j] = _mm256_set1_ps((float)j);
-    t = now();
-    for (i = 0; i < iters; i++)
-        for (j = 0; j < 12; j++) a[j] = _mm256_fmadd_ps(a[j], x, y);
+    for (i = 0; i < iters; i++) {
+        FMA4(a, _mm256_fmadd_ps) FMA4(b, _mm256_fmadd_ps) FMA4(c, _mm256_fmadd_ps)
+    }
     t = now() - t;
-    for (j = 0; j < 12; j++) { _mm256_storeu_ps(tmp, a[j]); out += tmp[0]; }
-    if (out == 12345.0f) printf(" ");
+    s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                      _mm256_add_ps(_mm256_add_ps(b0, b1), _mm256_add_ps(b2, b3)));
+    s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(c0, c1), _mm256_add_ps(c2, c3)));
+    _mm256_storeu_ps(tmp, s);
+    if (tmp[0] == 12345.0f) printf(" ");
     return 2.0 * 8 * 12 * iters / t / 1e9;
 }
+/* Read bandwidth of one core over a buffer of the given size, streamed
+   repeatedly (so it says L2, L3 or DRAM as the size decides): best of 5. */
+__attribute__((target("avx512f"))) static float read_sum512(const float *p, size_t n, int reps) {
+    __m512 a = _mm512_setzero_ps(), b = a, c = a, d = a;
+    float t[16];
+    int r;
+    size_t i;
+    for (r = 0; r < reps; r++)
+        for (i = 0; i < n; i += 64) {
+            a = _mm512_add_ps(a, _mm512_load_ps(p + i));
+            b = _mm512_add_ps(b, _mm512_load_ps(p + i + 16));
+            c = _mm512_add_ps(c, _mm512_load_ps(p + i + 32));
+            d = _mm512_add_ps(d, _mm512_load_ps(p + i + 48));
+        }
+    _mm512_storeu_ps(t, _mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)));
+    return t[0];
+}
+static double read_bandwidth(size_t bytes) {
+    size_t n = bytes / 4 / 64 * 64;
+    float *p = (float *)aligned_alloc(64, n * 4);
+    int reps = (int)(1e9 / (double)(n * 4)) + 1, k;
+    double best = 0;
+    if (!p || !__builtin_cpu_supports("avx512f")) { free(p); return 0; }
+    memset(p, 0, n * 4);
+    read_sum512(p, n, 1);
+    for (k = 0; k < 5; k++) {
+        double t = now(), g;
+        if (read_sum512(p, n, reps) == 1234.0f) printf(" ");
+        g = (double)n * 4 * reps / (now() - t) / 1e9;
+        if (g > best) best = g;
+    }
+    free(p);
+    return best;
+}
+
 static double fma_peak(const char **what) {
     double best = 0, g;
     int r;
     *what = "no FMA unit";
     if (__builtin_cpu_supports("avx512f")) {
-        *what = "AVX-512 FMA, 24 chains";
-        for (r = 0; r < 7; r++) if ((g = fma_peak_avx512(20000000)) > best) best = g;
+        *what = "AVX-512 FMA, 16 chains";
+        for (r = 0; r < 7; r++) if ((g = fma_peak_avx512(10000000)) > best) best = g;
     } else if (__builtin_cpu_supports("fma")) {
         *what = "AVX2 FMA, 12 chains";
         for (r = 0; r < 7; r++) if ((g = fma_peak_avx2(20000000)) > best) best = g;
@@ -103,6 +153,7 @@ static double fma_peak(const char **what) {
 }
 #else
 static double fma_peak(const char **what) { *what = "unknown"; return 0; }
+static double read_bandwidth(size_t bytes) { (void)bytes; return 0; }
 #endif
 
 static void cpu_model(char *out, size_t cap) {
@@ -227,8 +278,11 @@ int main(int argc, char **argv) {
         printf("%-11s %-31s %9.1f %9.1f %-10s %6.2fx %6.0f%%", cases[ci].name, cases[ci].what,
                res[best].rnn[ci], res[best].blas[ci], res[best].core, res[best].ratio[ci],
                peak > 0 ? 100.0 * res[best].rnn[ci] / peak : 0.0);
-        if (cases[ci].m == 1) /* one token: the weights stream, so bandwidth is what counts */
-            printf("  weights %.1f GB/s", res[best].rnn[ci] / 2.0 * 4.0);
+        if (cases[ci].m == 1) { /* one token: the weights stream, so bandwidth is what counts */
+            double wbytes = 4.0 * cases[ci].n * cases[ci].k, bw = read_bandwidth((size_t)wbytes);
+            printf("  weights %.0f GB/s = %.0f%% of read bw %.0f GB/s at %.0f KiB", res[best].rnn[ci] * 2.0,
+                   bw > 0 ? 100.0 * res[best].rnn[ci] * 2.0 / bw : 0.0, bw, wbytes / 1024);
+        }
         printf("\n");
     }
     printf("\nratio = OpenBLAS time / rnn.h time, median of %d interleaved rounds,\n"
