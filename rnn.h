@@ -991,6 +991,12 @@ static void rnn__sgemm_naive(int ta, int tb, int m, int n, int k, float alpha, c
 RNNDEF void rnn_sgemm_builtin(int ta, int tb, int m, int n, int k, float alpha,
                               const float *a, int lda, const float *b, int ldb,
                               float beta, float *c, int ldc) {
+    /* Shapes come from the caller's code, not from data: a wrong one is a
+       programming error, as in BLAS, and stops here rather than reading
+       out of bounds. */
+    RNN_ASSERT(m <= 0 || n <= 0 || (c && ldc >= n));
+    RNN_ASSERT(m <= 0 || n <= 0 || k <= 0 ||
+               (a && b && lda >= (ta ? m : k) && ldb >= (tb ? k : n)));
 #ifdef RNN_USE_CBLAS
     if (m > 0 && n > 0)
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
