@@ -921,11 +921,13 @@ static void rnn__pack_cols(const float *src, int ld, int n, int kc, int width, f
             for (jb = j0; jb < jend; jb += width) {
                 float *d = dst + (size_t)jb * kc + (size_t)p * width;
                 int cols = n - jb < width ? n - jb : width;
-                j = 0;
 #ifdef RNN__HAVE_SSE2
-                for (; j + 4 <= cols; j += 4) _mm_storeu_ps(d + j, _mm_loadu_ps(row + jb + j));
+                if (cols == width && width % 4 == 0) {   /* every panel but the last */
+                    for (j = 0; j < width; j += 4) _mm_storeu_ps(d + j, _mm_loadu_ps(row + jb + j));
+                    continue;
+                }
 #endif
-                for (; j < cols; j++) d[j] = row[jb + j];
+                for (j = 0; j < cols; j++) d[j] = row[jb + j];
                 for (; j < width; j++) d[j] = 0.0f;
             }
         }
