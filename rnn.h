@@ -50,6 +50,8 @@
      Core       rnn_status, rnn_strerror, rnn_rng
      Kernels    rnn_sgemm, rnn_set_sgemm, rnn_simd_name, rnn_sigmoid,
                 rnn_tanh, rnn_relu, rnn_softmax, rnn_log_softmax
+     Layers     rnn_recurrent_* : Elman, LSTM, GRU cells, stacked and
+                bidirectional, with BPTT and one-step inference
 
    THREADS
      Every function is reentrant. The only global state is the function
@@ -162,6 +164,117 @@ RNNDEF void rnn_softmax(float *y, const float *x, size_t n);
 /* y = log softmax(x) = (x - max) - log(sum e^(x - max)) over one row. */
 RNNDEF void rnn_log_softmax(float *y, const float *x, size_t n);
 
+/* ============================================================================
+   Layers: recurrent (Elman tanh / ReLU, LSTM, GRU), stacked, bidirectional
+   ========================================================================== */
+
+/* The cells. Gate order and weight layout are PyTorch's (nn.RNN, nn.LSTM,
+   nn.GRU): weight_ih [G·H × I], weight_hh [G·H × H], bias_ih, bias_hh [G·H].
+     RNN_TANH, RNN_RELU  h' = act(W_ih x + b_ih + W_hh h + b_hh)          G = 1
+     RNN_LSTM            gates i f g o; c' = f⊙c + i⊙g, h' = o⊙tanh(c')   G = 4
+     RNN_GRU             gates r z n; n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn)),
+                         h' = (1−z)⊙n + z⊙h   (PyTorch / cuDNN form)       G = 3
+     RNN_GRU_CHO         n = tanh(W_in x + b_in + W_hn (r⊙h) + b_hn)
+                         (Cho et al. 2014, the course notes' form)          G = 3 */
+typedef enum rnn_cell { RNN_TANH = 0, RNN_RELU, RNN_LSTM, RNN_GRU, RNN_GRU_CHO } rnn_cell;
+
+/* Initialisations. DEFAULT is PyTorch's: every weight and bias uniform in
+   ±1/√H. GLOROT: uniform ±√(6/(fan_in+fan_out)) per gate block, biases 0.
+   ORTHOGONAL (recurrent weights): each H×H gate block orthogonal.
+   IDENTITY (recurrent weights): each gate block the identity, recurrent
+   bias 0 (Le, Jaitly, Hinton 2015, for ReLU RNNs). */
+typedef enum rnn_init { RNN_INIT_DEFAULT = 0, RNN_INIT_GLOROT, RNN_INIT_ORTHOGONAL,
+                        RNN_INIT_IDENTITY } rnn_init;
+
+/* A zero field means the default given here. */
+typedef struct rnn_recurrent_config {
+    rnn_cell cell;          /* RNN_TANH                                         */
+    int input_size;         /* required                                         */
+    int hidden_size;        /* required                                         */
+    int num_layers;         /* 1                                                */
+    int bidirectional;      /* 0; 1 runs a second direction backwards in time   */
+    float dropout;          /* 0; between layers only, in training only          */
+    rnn_init input_init;    /* DEFAULT or GLOROT for weight_ih                   */
+    rnn_init recurrent_init;/* DEFAULT, GLOROT, ORTHOGONAL or IDENTITY for weight_hh */
+    int forget_bias_one;    /* LSTM: forget-gate bias_ih 1 and bias_hh 0         */
+} rnn_recurrent_config;
+
+/* The parameters of one layer and direction: views into one allocation. */
+typedef struct rnn_recurrent_weights {
+    float *w_ih, *w_hh, *b_ih, *b_hh;       /* values    */
+    float *gw_ih, *gw_hh, *gb_ih, *gb_hh;   /* gradients */
+    int in_size;                            /* I for layer 0, D·H above */
+} rnn_recurrent_weights;
+
+/* A recurrent stack. Read the fields, do not write them: params and grads
+   hold every parameter (in PyTorch's state_dict order), w[l·D + d] points
+   into them by layer l and direction d. The workspace holds what backward
+   needs; it grows to the largest T·B seen and is then reused. */
+typedef struct rnn_recurrent {
+    rnn_recurrent_config cfg;   /* the defaults filled in */
+    int gates, dirs;            /* G (1, 3, 4) and D (1, 2) */
+    size_t num_params;
+    float *params, *grads;
+    rnn_recurrent_weights *w;
+    float *ws;                  /* workspace */
+    size_t ws_cap;
+    int T, B, trained;          /* shape of the last forward; 1 if it cached for backward */
+    const float *x;             /* the last forward's input (must stay valid for backward) */
+    int *len;                   /* [B] lengths of the last forward */
+    char error[160];            /* detail of the last failure */
+} rnn_recurrent;
+
+/* Creates a stack with weights initialised from seed. */
+RNNDEF rnn_status rnn_recurrent_create(rnn_recurrent **out, const rnn_recurrent_config *cfg,
+                                       uint64_t seed);
+/* Frees a stack (NULL is fine). */
+RNNDEF void rnn_recurrent_free(rnn_recurrent *r);
+/* Finds a parameter by its PyTorch name ("weight_ih_l0", "bias_hh_l1_reverse"):
+   value, gradient and element count. */
+RNNDEF rnn_status rnn_recurrent_param(rnn_recurrent *r, const char *name, float **value,
+                                      float **grad, size_t *count);
+/* The name of parameter i in state_dict order (4 per layer and direction). */
+RNNDEF void rnn_recurrent_param_name(const rnn_recurrent *r, int i, char *buf, size_t cap);
+/* Sets every gradient to zero. */
+RNNDEF void rnn_recurrent_zero_grad(rnn_recurrent *r);
+
+/* Runs the stack over x [T][B][I]. lengths [B] (NULL: all T) gives each
+   sequence's length, 1..T: a step past it neither changes the state nor
+   gets gradient, and its output is 0 (PyTorch's packed sequences).
+   h0, c0 [L·D][B][H] are the initial states (NULL: zero; c0 for LSTM).
+   Writes y [T][B][D·H] and, if not NULL, the final states hn, cn
+   [L·D][B][H] (each direction's last valid step). train != 0 applies
+   dropout (rng required then) and keeps what backward needs; x must stay
+   valid until backward. */
+RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T, int B,
+                                        const int *lengths, const float *h0, const float *c0,
+                                        float *y, float *hn, float *cn, int train, rnn_rng *rng);
+/* Backpropagation through the whole window of the last training forward.
+   dy [T][B][D·H], dhn, dcn [L·D][B][H] (each may be NULL: zero). Adds the
+   parameter gradients into r->grads and writes dx [T][B][I], dh0, dc0
+   when not NULL. For truncated BPTT, feed the final state of one window as
+   h0 of the next and ignore its dh0 (the state is detached). */
+RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, const float *dhn,
+                                         const float *dcn, float *dx, float *dh0, float *dc0);
+
+/* State for one-step inference, owned by the caller: h and c for every
+   layer, [L][B][H], and scratch, all allocated by rnn_recurrent_state_create. */
+typedef struct rnn_recurrent_state {
+    int batch;
+    float *h, *c;       /* [L][B][H]; c is NULL unless LSTM. Zero after create. */
+    float *scratch;
+} rnn_recurrent_state;
+
+/* Allocates a zeroed state for batch B (unidirectional stacks only). */
+RNNDEF rnn_status rnn_recurrent_state_create(const rnn_recurrent *r, int batch,
+                                             rnn_recurrent_state **out);
+/* Frees a state (NULL is fine). */
+RNNDEF void rnn_recurrent_state_free(rnn_recurrent_state *s);
+/* Advances every layer one position: x [B][I] in, y [B][H] out (the top
+   layer's h). Allocates nothing for batch <= 16 with the built-in product. */
+RNNDEF rnn_status rnn_recurrent_step(const rnn_recurrent *r, rnn_recurrent_state *s,
+                                     const float *x, float *y);
+
 #ifdef __cplusplus
 }
 #endif
@@ -174,6 +287,7 @@ RNNDEF void rnn_log_softmax(float *y, const float *x, size_t n);
 #define RNN_IMPLEMENTATION_DONE
 
 #include <math.h>
+#include <stdio.h>   /* snprintf, for error details; the library prints nothing */
 #include <string.h>
 
 #if defined(RNN_MALLOC) && defined(RNN_REALLOC) && defined(RNN_FREE)
@@ -1120,6 +1234,613 @@ RNNDEF void rnn_log_softmax(float *y, const float *x, size_t n) {
     for (i = 0; i < n; i++) s += (double)rnn__exp1(x[i] - mx);
     ls = (float)log(s);   /* kept apart from mx: mx + ls would round ls away */
     for (i = 0; i < n; i++) y[i] = (x[i] - mx) - ls;
+}
+
+/* ============================================================================
+   Layers: recurrent
+
+   Per layer l and direction d, forward makes one GEMM for the input
+   projection of all T·B positions (G = X·W_ihᵀ + b_ih), then walks time:
+   the recurrent product hp = h·W_hhᵀ + b_hh (W_hhᵀ copied once per
+   forward, so the product reads it in place) and one fused pass for the
+   gate nonlinearities and the state update. Backward walks time in reverse
+   with one product per step (dh = dG_hh·W_hh) and ends with one GEMM each
+   for dW_ih, dW_hh and dX over all positions.
+
+   Workspace (floats), for the last forward's T, B:
+     per (l, d): gates [T·B·G·H] activations; hprev [T·B·H] the state each
+                 step started from; LSTM: cprev, cnew [T·B·H]; GRU: hn =
+                 W_hn h + b_hn [T·B·H]; GRU_CHO: r⊙h [T·B·H]
+     per l:      out [T·B·D·H]; with dropout below the top: mask, dropped
+     shared:     hs, cs, dh, dc, tmp [B·H]; hp [B·G·H]; whhT [H·G·H];
+                 dG_ih, dG_hh [T·B·G·H]; two dY buffers [T·B·D·H]
+   ========================================================================== */
+
+typedef struct rnn__ldws { float *gates, *hprev, *cprev, *cnew, *extra; } rnn__ldws;
+
+static int rnn__is_gru(rnn_cell c) { return c == RNN_GRU || c == RNN_GRU_CHO; }
+
+static size_t rnn__ld_floats(const rnn_recurrent *r, size_t TB) {
+    size_t H = (size_t)r->cfg.hidden_size;
+    return TB * ((size_t)r->gates * H + H + (r->cfg.cell == RNN_LSTM ? 2 * H : 0) +
+                 (rnn__is_gru(r->cfg.cell) ? H : 0));
+}
+static int rnn__has_dropout(const rnn_recurrent *r, int l) {
+    return r->cfg.dropout > 0.0f && l < r->cfg.num_layers - 1;
+}
+static size_t rnn__l_floats(const rnn_recurrent *r, int l, size_t TB) {
+    return TB * (size_t)r->dirs * r->cfg.hidden_size * (rnn__has_dropout(r, l) ? 3 : 1);
+}
+
+static rnn__ldws rnn__ws_ld(const rnn_recurrent *r, int l, int d) {
+    size_t TB = (size_t)r->T * r->B, H = (size_t)r->cfg.hidden_size;
+    rnn__ldws w;
+    w.gates = r->ws + (size_t)(l * r->dirs + d) * rnn__ld_floats(r, TB);
+    w.hprev = w.gates + TB * r->gates * H;
+    w.cprev = w.cnew = w.extra = NULL;
+    if (r->cfg.cell == RNN_LSTM) { w.cprev = w.hprev + TB * H; w.cnew = w.cprev + TB * H; }
+    if (rnn__is_gru(r->cfg.cell)) w.extra = w.hprev + TB * H;
+    return w;
+}
+/* Layer l's output, and (with dropout) its mask and the dropped copy. */
+static float *rnn__ws_out(const rnn_recurrent *r, int l, int which) {
+    size_t TB = (size_t)r->T * r->B, off = (size_t)r->cfg.num_layers * r->dirs * rnn__ld_floats(r, TB);
+    int i;
+    for (i = 0; i < l; i++) off += rnn__l_floats(r, i, TB);
+    return r->ws + off + (size_t)which * TB * r->dirs * r->cfg.hidden_size;
+}
+/* The shared scratch, in the order listed above. */
+static float *rnn__ws_shared(const rnn_recurrent *r) {
+    size_t TB = (size_t)r->T * r->B;
+    return rnn__ws_out(r, r->cfg.num_layers, 0) + 0 * TB;
+}
+static size_t rnn__ws_total(const rnn_recurrent *r, int T, int B) {
+    size_t TB = (size_t)T * B, H = (size_t)r->cfg.hidden_size, GH = (size_t)r->gates * H, n;
+    int l;
+    n = (size_t)r->cfg.num_layers * r->dirs * rnn__ld_floats(r, TB);
+    for (l = 0; l < r->cfg.num_layers; l++) n += rnn__l_floats(r, l, TB);
+    n += 5 * (size_t)B * H + (size_t)B * GH + H * GH + 2 * TB * GH + 2 * TB * r->dirs * H;
+    return n;
+}
+
+static rnn_status rnn__fail(rnn_recurrent *r, rnn_status st, const char *msg) {
+    if (r) {
+        size_t n = strlen(msg) < sizeof r->error - 1 ? strlen(msg) : sizeof r->error - 1;
+        memcpy(r->error, msg, n);
+        r->error[n] = 0;
+    }
+    return st;
+}
+
+static void rnn__uniform(float *w, size_t n, float bound, rnn_rng *rng) {
+    size_t i;
+    for (i = 0; i < n; i++) w[i] = (2.0f * rnn_rng_uniform(rng) - 1.0f) * bound;
+}
+
+/* An n×n orthogonal matrix: Gram-Schmidt (twice, for accuracy) on the rows
+   of a normal random matrix, in double. */
+static rnn_status rnn__orthogonal(float *w, int n, rnn_rng *rng) {
+    double *q = (double *)RNN_MALLOC(sizeof(double) * (size_t)n * n);
+    int i, j, k, pass;
+    if (!q) return RNN_ERR_OUT_OF_MEMORY;
+    for (i = 0; i < n * n; i++) q[i] = rnn_rng_normal(rng);
+    for (i = 0; i < n; i++) {
+        double *qi = q + (size_t)i * n, norm = 0;
+        for (pass = 0; pass < 2; pass++)
+            for (j = 0; j < i; j++) {
+                double *qj = q + (size_t)j * n, dot = 0;
+                for (k = 0; k < n; k++) dot += qi[k] * qj[k];
+                for (k = 0; k < n; k++) qi[k] -= dot * qj[k];
+            }
+        for (k = 0; k < n; k++) norm += qi[k] * qi[k];
+        norm = sqrt(norm);
+        for (k = 0; k < n; k++) qi[k] /= norm;
+    }
+    for (i = 0; i < n * n; i++) w[i] = (float)q[i];
+    RNN_FREE(q);
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_recurrent_create(rnn_recurrent **out, const rnn_recurrent_config *cfg,
+                                       uint64_t seed) {
+    rnn_recurrent *r;
+    rnn_rng rng;
+    int L, D, G, H, l, d, g, i;
+    size_t off = 0, total = 0;
+    if (!out) return RNN_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!cfg || cfg->cell < RNN_TANH || cfg->cell > RNN_GRU_CHO || cfg->input_size <= 0 ||
+        cfg->hidden_size <= 0 || cfg->num_layers < 0 || !(cfg->dropout >= 0.0f && cfg->dropout < 1.0f) ||
+        cfg->input_init < RNN_INIT_DEFAULT || cfg->input_init > RNN_INIT_GLOROT ||
+        cfg->recurrent_init < RNN_INIT_DEFAULT || cfg->recurrent_init > RNN_INIT_IDENTITY)
+        return RNN_ERR_INVALID_ARGUMENT;
+    r = (rnn_recurrent *)RNN_MALLOC(sizeof *r);
+    if (!r) return RNN_ERR_OUT_OF_MEMORY;
+    memset(r, 0, sizeof *r);
+    r->cfg = *cfg;
+    if (r->cfg.num_layers == 0) r->cfg.num_layers = 1;
+    L = r->cfg.num_layers; D = r->dirs = cfg->bidirectional ? 2 : 1;
+    G = r->gates = cfg->cell == RNN_LSTM ? 4 : rnn__is_gru(cfg->cell) ? 3 : 1;
+    H = cfg->hidden_size;
+    for (l = 0; l < L; l++) {
+        size_t in = l == 0 ? (size_t)cfg->input_size : (size_t)D * H;
+        total += (size_t)D * ((size_t)G * H * (in + H) + 2 * (size_t)G * H);
+    }
+    r->num_params = total;
+    r->params = (float *)RNN_MALLOC(2 * total * sizeof(float));
+    r->w = (rnn_recurrent_weights *)RNN_MALLOC((size_t)L * D * sizeof(rnn_recurrent_weights));
+    if (!r->params || !r->w) { rnn_recurrent_free(r); return RNN_ERR_OUT_OF_MEMORY; }
+    r->grads = r->params + total;
+    memset(r->grads, 0, total * sizeof(float));
+    rnn_rng_seed(&rng, seed);
+    for (l = 0; l < L; l++)
+        for (d = 0; d < D; d++) {
+            rnn_recurrent_weights *w = &r->w[l * D + d];
+            int in = l == 0 ? cfg->input_size : D * H;
+            float bound = 1.0f / sqrtf((float)H);
+            w->in_size = in;
+            w->w_ih = r->params + off; w->gw_ih = r->grads + off; off += (size_t)G * H * in;
+            w->w_hh = r->params + off; w->gw_hh = r->grads + off; off += (size_t)G * H * H;
+            w->b_ih = r->params + off; w->gb_ih = r->grads + off; off += (size_t)G * H;
+            w->b_hh = r->params + off; w->gb_hh = r->grads + off; off += (size_t)G * H;
+            if (cfg->input_init == RNN_INIT_GLOROT)
+                rnn__uniform(w->w_ih, (size_t)G * H * in, sqrtf(6.0f / (float)(in + H)), &rng);
+            else
+                rnn__uniform(w->w_ih, (size_t)G * H * in, bound, &rng);
+            for (g = 0; g < G; g++) {
+                float *blk = w->w_hh + (size_t)g * H * H;
+                if (cfg->recurrent_init == RNN_INIT_ORTHOGONAL) {
+                    if (rnn__orthogonal(blk, H, &rng) != RNN_OK) { rnn_recurrent_free(r); return RNN_ERR_OUT_OF_MEMORY; }
+                } else if (cfg->recurrent_init == RNN_INIT_IDENTITY) {
+                    memset(blk, 0, sizeof(float) * (size_t)H * H);
+                    for (i = 0; i < H; i++) blk[(size_t)i * H + i] = 1.0f;
+                } else {
+                    rnn__uniform(blk, (size_t)H * H, cfg->recurrent_init == RNN_INIT_GLOROT
+                                 ? sqrtf(3.0f / (float)H) : bound, &rng);
+                }
+            }
+            if (cfg->input_init == RNN_INIT_DEFAULT) rnn__uniform(w->b_ih, (size_t)G * H, bound, &rng);
+            else memset(w->b_ih, 0, sizeof(float) * G * H);
+            if (cfg->recurrent_init == RNN_INIT_DEFAULT) rnn__uniform(w->b_hh, (size_t)G * H, bound, &rng);
+            else memset(w->b_hh, 0, sizeof(float) * G * H);
+            if (cfg->cell == RNN_LSTM && cfg->forget_bias_one)
+                for (i = 0; i < H; i++) { w->b_ih[H + i] = 1.0f; w->b_hh[H + i] = 0.0f; }
+        }
+    *out = r;
+    return RNN_OK;
+}
+
+RNNDEF void rnn_recurrent_free(rnn_recurrent *r) {
+    if (!r) return;
+    RNN_FREE(r->params);
+    RNN_FREE(r->w);
+    RNN_FREE(r->ws);
+    RNN_FREE(r->len);
+    RNN_FREE(r);
+}
+
+RNNDEF void rnn_recurrent_param_name(const rnn_recurrent *r, int i, char *buf, size_t cap) {
+    static const char *kind[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+    int ld = i / 4;
+    if (cap == 0) return;
+    if (i < 0 || ld >= r->cfg.num_layers * r->dirs) { buf[0] = 0; return; }
+    snprintf(buf, cap, "%s_l%d%s", kind[i % 4], ld / r->dirs, ld % r->dirs ? "_reverse" : "");
+}
+
+RNNDEF rnn_status rnn_recurrent_param(rnn_recurrent *r, const char *name, float **value,
+                                      float **grad, size_t *count) {
+    int i, n = r->cfg.num_layers * r->dirs * 4;
+    char buf[48];
+    for (i = 0; i < n; i++) {
+        rnn_recurrent_weights *w = &r->w[i / 4];
+        size_t GH = (size_t)r->gates * r->cfg.hidden_size;
+        float *v[4], *gr[4];
+        size_t cnt[4];
+        rnn_recurrent_param_name(r, i, buf, sizeof buf);
+        if (strcmp(buf, name) != 0) continue;
+        v[0] = w->w_ih; v[1] = w->w_hh; v[2] = w->b_ih; v[3] = w->b_hh;
+        gr[0] = w->gw_ih; gr[1] = w->gw_hh; gr[2] = w->gb_ih; gr[3] = w->gb_hh;
+        cnt[0] = GH * w->in_size; cnt[1] = GH * r->cfg.hidden_size; cnt[2] = cnt[3] = GH;
+        if (value) *value = v[i % 4];
+        if (grad) *grad = gr[i % 4];
+        if (count) *count = cnt[i % 4];
+        return RNN_OK;
+    }
+    return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, "no parameter of that name");
+}
+
+RNNDEF void rnn_recurrent_zero_grad(rnn_recurrent *r) {
+    memset(r->grads, 0, r->num_params * sizeof(float));
+}
+
+/* out[:, j0..j0+n) = in·W_hh[j0..j0+n)ᵀ + b_hh[j0..j0+n), out rows G·H apart.
+   With whhT (W_hhᵀ, [H × G·H]) the product reads it in place (few rows,
+   no packing); without, it goes Bᵀ (the one-step path, dot products). */
+static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int B, int j0, int n,
+                             const float *in, const float *whhT, float *out) {
+    int b;
+    for (b = 0; b < B; b++) memcpy(out + (size_t)b * GH + j0, w->b_hh + j0, sizeof(float) * n);
+    if (whhT) rnn_sgemm(0, 0, B, n, H, 1.0f, in, H, whhT + j0, GH, 1.0f, out + j0, GH);
+    else rnn_sgemm(0, 1, B, n, H, 1.0f, in, H, w->w_hh + (size_t)j0 * H, H, 1.0f, out + j0, GH);
+}
+
+/* One step of the cell for B rows. g [B][G·H] holds the input projection
+   (with b_ih) and receives the gate activations; hs, cs [B][H] are the
+   state, updated where valid[b] (NULL: all). hp [B][G·H] is scratch. extra
+   [B][H] receives hn (GRU) or r⊙h (GRU_CHO); cnew [B][H] the new c (LSTM).
+     Elman: h' = act(g + hp)
+     LSTM:  [i f g o] = [σ σ tanh σ](g + hp), c' = f⊙c + i⊙g, h' = o⊙tanh(c')
+     GRU:   r, z = σ(g_rz + hp_rz), n = tanh(g_n + r⊙hp_n), h' = (1−z)⊙n + z⊙h
+     CHO:   as GRU but hp_n = (r⊙h)·W_hnᵀ + b_hn, computed after r. */
+static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weights *w, int B,
+                              const unsigned char *valid, float *g, float *hp, float *hs,
+                              float *cs, float *cnew, float *extra, const float *whhT) {
+    int H = r->cfg.hidden_size, GH = r->gates * H, b, j;
+    rnn_cell cell = r->cfg.cell;
+    rnn__rec_product(w, H, GH, B, 0, cell == RNN_GRU_CHO ? 2 * H : GH, hs, whhT, hp);
+    if (cell == RNN_GRU_CHO) {
+        for (b = 0; b < B; b++) {
+            float *gb = g + (size_t)b * GH, *hpb = hp + (size_t)b * GH, *rh = extra + (size_t)b * H;
+            for (j = 0; j < 2 * H; j++) gb[j] += hpb[j];
+            rnn_sigmoid(gb, gb, 2 * (size_t)H);
+            for (j = 0; j < H; j++) rh[j] = gb[j] * hs[(size_t)b * H + j];
+        }
+        rnn__rec_product(w, H, GH, B, 2 * H, H, extra, whhT, hp);
+    }
+    for (b = 0; b < B; b++) {
+        float *gb = g + (size_t)b * GH, *hpb = hp + (size_t)b * GH, *h = hs + (size_t)b * H;
+        if (valid && !valid[b]) continue;
+        switch (cell) {
+        case RNN_TANH:
+        case RNN_RELU:
+            for (j = 0; j < H; j++) gb[j] += hpb[j];
+            if (cell == RNN_TANH) rnn_tanh(gb, gb, H); else rnn_relu(gb, gb, H);
+            memcpy(h, gb, sizeof(float) * H);
+            break;
+        case RNN_LSTM: {
+            float *c = cs + (size_t)b * H;
+            for (j = 0; j < GH; j++) gb[j] += hpb[j];
+            rnn_sigmoid(gb, gb, 2 * (size_t)H);
+            rnn_tanh(gb + 2 * H, gb + 2 * H, H);
+            rnn_sigmoid(gb + 3 * H, gb + 3 * H, H);
+            for (j = 0; j < H; j++) c[j] = gb[H + j] * c[j] + gb[j] * gb[2 * H + j];
+            if (cnew) memcpy(cnew + (size_t)b * H, c, sizeof(float) * H);
+            rnn_tanh(h, c, H);
+            for (j = 0; j < H; j++) h[j] *= gb[3 * H + j];
+            break;
+        }
+        case RNN_GRU:
+            for (j = 0; j < 2 * H; j++) gb[j] += hpb[j];
+            rnn_sigmoid(gb, gb, 2 * (size_t)H);
+            if (extra) memcpy(extra + (size_t)b * H, hpb + 2 * H, sizeof(float) * H);
+            for (j = 0; j < H; j++) gb[2 * H + j] += gb[j] * hpb[2 * H + j];
+            rnn_tanh(gb + 2 * H, gb + 2 * H, H);
+            for (j = 0; j < H; j++) h[j] = (1.0f - gb[H + j]) * gb[2 * H + j] + gb[H + j] * h[j];
+            break;
+        case RNN_GRU_CHO:
+            for (j = 0; j < H; j++) gb[2 * H + j] += hpb[2 * H + j];
+            rnn_tanh(gb + 2 * H, gb + 2 * H, H);
+            for (j = 0; j < H; j++) h[j] = (1.0f - gb[H + j]) * gb[2 * H + j] + gb[H + j] * h[j];
+            break;
+        }
+    }
+}
+
+/* Backward of one step, rows b where valid. In: dh, dc [B][H] (the
+   gradient reaching h', c'), the cached activations g and states. Out:
+   dgi, dgh [B][G·H], the gradients of the pre-activations on the input and
+   recurrent side (equal but for GRU's n gate), and dh, dc replaced by the
+   gradient reaching h, c. Padded rows get zero dgi, dgh and keep dh, dc.
+     Elman: da = dh'⊙act'(a)                    dh = da·W_hh
+     LSTM:  dc' += dh'⊙o⊙(1−tanh²c'); do = dh'⊙tanh c'·o(1−o)
+            di = dc'⊙g·i(1−i), df = dc'⊙c·f(1−f), dg = dc'⊙i·(1−g²)
+            dc = dc'⊙f,  dh = [di df dg do]·W_hh
+     GRU:   dn = dh'⊙(1−z)⊙(1−n²), dz = dh'⊙(h−n)·z(1−z),
+            dr = dn⊙hn·r(1−r);  dgh_n = dn⊙r;  dh = dh'⊙z + dgh·W_hh
+     CHO:   d(r⊙h) = dn·W_hn, dr = d(r⊙h)⊙h·r(1−r),
+            dh = dh'⊙z + d(r⊙h)⊙r + [dr dz]·W_h{r,z} */
+static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weights *w, int B,
+                               const unsigned char *valid, const float *g, const float *hprev,
+                               const float *cprev, const float *cnew, const float *extra,
+                               float *dgi, float *dgh, float *dh, float *dc, float *tmp) {
+    int H = r->cfg.hidden_size, GH = r->gates * H, b, j;
+    rnn_cell cell = r->cfg.cell;
+    for (b = 0; b < B; b++) {
+        const float *gb = g + (size_t)b * GH, *hp = hprev + (size_t)b * H;
+        float *di = dgi + (size_t)b * GH, *dq = dgh + (size_t)b * GH, *dhb = dh + (size_t)b * H;
+        if (!valid[b]) {
+            memset(di, 0, sizeof(float) * GH);
+            memset(dq, 0, sizeof(float) * GH);
+            continue;
+        }
+        switch (cell) {
+        case RNN_TANH:
+            for (j = 0; j < H; j++) di[j] = dhb[j] * (1.0f - gb[j] * gb[j]);
+            break;
+        case RNN_RELU:
+            for (j = 0; j < H; j++) di[j] = gb[j] > 0.0f ? dhb[j] : 0.0f;
+            break;
+        case RNN_LSTM: {
+            const float *c = cnew + (size_t)b * H, *cp = cprev + (size_t)b * H;
+            float *dcb = dc + (size_t)b * H;
+            for (j = 0; j < H; j++) {
+                float i = gb[j], f = gb[H + j], gg = gb[2 * H + j], o = gb[3 * H + j];
+                float tc = tanhf(c[j]), dct = dcb[j] + dhb[j] * o * (1.0f - tc * tc);
+                di[j] = dct * gg * i * (1.0f - i);
+                di[H + j] = dct * cp[j] * f * (1.0f - f);
+                di[2 * H + j] = dct * i * (1.0f - gg * gg);
+                di[3 * H + j] = dhb[j] * tc * o * (1.0f - o);
+                dcb[j] = dct * f;
+            }
+            break;
+        }
+        case RNN_GRU:
+        case RNN_GRU_CHO:
+            for (j = 0; j < H; j++) {
+                float rr = gb[j], z = gb[H + j], n = gb[2 * H + j];
+                float dn = dhb[j] * (1.0f - z) * (1.0f - n * n);
+                di[H + j] = dhb[j] * (hp[j] - n) * z * (1.0f - z);
+                di[2 * H + j] = dn;
+                if (cell == RNN_GRU) di[j] = dn * extra[(size_t)b * H + j] * rr * (1.0f - rr);
+                dhb[j] *= z;        /* the direct path h -> h' */
+            }
+            break;
+        }
+        memcpy(dq, di, sizeof(float) * GH);
+        if (cell == RNN_GRU)
+            for (j = 0; j < H; j++) dq[2 * H + j] = di[2 * H + j] * gb[j];
+        if (cell == RNN_TANH || cell == RNN_RELU || cell == RNN_LSTM) memset(dhb, 0, sizeof(float) * H);
+    }
+    if (cell == RNN_GRU_CHO) {
+        /* tmp = d(r⊙h) = dn·W_hn for every row (padded rows have dn = 0) */
+        for (b = 0; b < B; b++)
+            if (!valid[b]) memset(dgh + (size_t)b * GH, 0, sizeof(float) * GH);
+        rnn_sgemm(0, 0, B, H, H, 1.0f, dgh + 2 * H, GH, w->w_hh + (size_t)2 * H * H, H, 0.0f, tmp, H);
+        for (b = 0; b < B; b++) {
+            const float *gb = g + (size_t)b * GH, *hp = hprev + (size_t)b * H;
+            float *di = dgi + (size_t)b * GH, *dq = dgh + (size_t)b * GH, *dhb = dh + (size_t)b * H;
+            const float *t = tmp + (size_t)b * H;
+            if (!valid[b]) continue;
+            for (j = 0; j < H; j++) {
+                float rr = gb[j];
+                di[j] = dq[j] = t[j] * hp[j] * rr * (1.0f - rr);
+                dhb[j] += t[j] * rr;
+            }
+        }
+        rnn_sgemm(0, 0, B, H, 2 * H, 1.0f, dgh, GH, w->w_hh, H, 1.0f, dh, H);
+    } else {
+        rnn_sgemm(0, 0, B, H, GH, 1.0f, dgh, GH, w->w_hh, H, 1.0f, dh, H);
+    }
+}
+
+static int rnn__finite(const float *x, size_t n) {
+    size_t i;
+    float acc = 0.0f;
+    for (i = 0; i < n; i++) acc += x[i] * 0.0f;   /* NaN or inf makes it NaN */
+    return acc == 0.0f;
+}
+
+RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T, int B,
+                                        const int *lengths, const float *h0, const float *c0,
+                                        float *y, float *hn, float *cn, int train, rnn_rng *rng) {
+    int L, D, H, GH, l, d, s, b, j;
+    size_t TB, need, H_B;
+    float *sh, *hs, *cs, *hp, *whhT;
+    unsigned char *valid;
+    char msg[160];
+    if (!r) return RNN_ERR_INVALID_ARGUMENT;
+    L = r->cfg.num_layers; D = r->dirs; H = r->cfg.hidden_size; GH = r->gates * H;
+    r->trained = 0;
+    if (!x || T <= 0 || B <= 0)
+        return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, "forward: x is NULL or T, B <= 0");
+    if (train && r->cfg.dropout > 0.0f && L > 1 && !rng)
+        return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, "forward: dropout in training needs an rng");
+    if (!rnn__finite(x, (size_t)T * B * r->cfg.input_size) ||
+        (h0 && !rnn__finite(h0, (size_t)L * D * B * H)) ||
+        (c0 && r->cfg.cell == RNN_LSTM && !rnn__finite(c0, (size_t)L * D * B * H)))
+        return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, "forward: x, h0 or c0 holds NaN or infinity");
+    if (lengths)
+        for (b = 0; b < B; b++)
+            if (lengths[b] < 1 || lengths[b] > T) {
+                snprintf(msg, sizeof msg, "forward: lengths[%d] = %d is outside 1..T = %d", b, lengths[b], T);
+                return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, msg);
+            }
+    need = rnn__ws_total(r, T, B);
+    if (need > r->ws_cap || B > r->B) {
+        float *nws = need > r->ws_cap ? (float *)RNN_REALLOC(r->ws, need * sizeof(float)) : r->ws;
+        int *nlen = (int *)RNN_REALLOC(r->len, (size_t)B * (sizeof(int) + 1));
+        if (nws) { r->ws = nws; r->ws_cap = need > r->ws_cap ? need : r->ws_cap; }
+        if (nlen) r->len = nlen;
+        if (!nws || !nlen) return rnn__fail(r, RNN_ERR_OUT_OF_MEMORY, "forward: workspace");
+    }
+    r->T = T; r->B = B; r->x = x;
+    TB = (size_t)T * B; H_B = (size_t)B * H;
+    for (b = 0; b < B; b++) r->len[b] = lengths ? lengths[b] : T;
+    valid = (unsigned char *)(r->len + B);
+    sh = rnn__ws_shared(r);
+    hs = sh; cs = hs + H_B; hp = sh + 5 * H_B; whhT = hp + (size_t)B * GH;
+    for (l = 0; l < L; l++) {
+        const float *in = l == 0 ? x : rnn__ws_out(r, l - 1, rnn__has_dropout(r, l - 1) ? 2 : 0);
+        float *out = rnn__ws_out(r, l, 0);
+        for (d = 0; d < D; d++) {
+            const rnn_recurrent_weights *w = &r->w[l * D + d];
+            rnn__ldws ws = rnn__ws_ld(r, l, d);
+            size_t row;
+            int k;
+            /* the input projection of every position at once */
+            for (row = 0; row < TB; row++) memcpy(ws.gates + row * GH, w->b_ih, sizeof(float) * GH);
+            rnn_sgemm(0, 1, (int)TB, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih, w->in_size, 1.0f,
+                      ws.gates, GH);
+            for (j = 0; j < GH; j++)
+                for (k = 0; k < H; k++) whhT[(size_t)k * GH + j] = w->w_hh[(size_t)j * H + k];
+            if (h0) memcpy(hs, h0 + (size_t)(l * D + d) * H_B, sizeof(float) * H_B);
+            else memset(hs, 0, sizeof(float) * H_B);
+            if (r->cfg.cell == RNN_LSTM) {
+                if (c0) memcpy(cs, c0 + (size_t)(l * D + d) * H_B, sizeof(float) * H_B);
+                else memset(cs, 0, sizeof(float) * H_B);
+            }
+            for (s = 0; s < T; s++) {
+                int t = d ? T - 1 - s : s;
+                size_t at = (size_t)t * H_B;
+                for (b = 0; b < B; b++) valid[b] = (unsigned char)(t < r->len[b]);
+                memcpy(ws.hprev + at, hs, sizeof(float) * H_B);
+                if (ws.cprev) memcpy(ws.cprev + at, cs, sizeof(float) * H_B);
+                rnn__cell_forward(r, w, B, valid, ws.gates + (size_t)t * B * GH, hp, hs, cs,
+                                  ws.cnew ? ws.cnew + at : NULL, ws.extra ? ws.extra + at : NULL, whhT);
+                for (b = 0; b < B; b++) {
+                    float *o = out + ((size_t)t * B + b) * D * H + (size_t)d * H;
+                    if (valid[b]) memcpy(o, hs + (size_t)b * H, sizeof(float) * H);
+                    else memset(o, 0, sizeof(float) * H);
+                }
+            }
+            if (hn) memcpy(hn + (size_t)(l * D + d) * H_B, hs, sizeof(float) * H_B);
+            if (cn && r->cfg.cell == RNN_LSTM) memcpy(cn + (size_t)(l * D + d) * H_B, cs, sizeof(float) * H_B);
+        }
+        if (rnn__has_dropout(r, l)) {
+            /* inverted dropout on the connection to the next layer only */
+            float *mask = rnn__ws_out(r, l, 1), *dropped = rnn__ws_out(r, l, 2);
+            size_t i, n = TB * D * H;
+            float p = r->cfg.dropout, keep = 1.0f / (1.0f - p);
+            for (i = 0; i < n; i++) {
+                mask[i] = train ? (rnn_rng_uniform(rng) >= p ? keep : 0.0f) : 1.0f;
+                dropped[i] = out[i] * mask[i];
+            }
+        }
+    }
+    if (y) memcpy(y, rnn__ws_out(r, L - 1, 0), sizeof(float) * TB * D * H);
+    r->trained = train != 0;
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, const float *dhn,
+                                         const float *dcn, float *dx, float *dh0, float *dc0) {
+    int L, D, H, GH, T, B, l, d, s, b, j;
+    size_t TB, H_B, i;
+    float *sh, *dh, *dc, *tmp, *dgi_all, *dgh_all, *dcur, *dnext;
+    unsigned char *valid;
+    if (!r) return RNN_ERR_INVALID_ARGUMENT;
+    if (!r->trained)
+        return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, "backward: no training forward to go back through");
+    L = r->cfg.num_layers; D = r->dirs; H = r->cfg.hidden_size; GH = r->gates * H;
+    T = r->T; B = r->B; TB = (size_t)T * B; H_B = (size_t)B * H;
+    valid = (unsigned char *)(r->len + B);
+    sh = rnn__ws_shared(r);
+    dh = sh + 2 * H_B; dc = sh + 3 * H_B; tmp = sh + 4 * H_B;
+    dgi_all = sh + 5 * H_B + (size_t)B * GH + (size_t)H * GH;
+    dgh_all = dgi_all + TB * GH;
+    dcur = dgh_all + TB * GH;
+    dnext = dcur + TB * D * H;
+    if (dy) memcpy(dcur, dy, sizeof(float) * TB * D * H);
+    else memset(dcur, 0, sizeof(float) * TB * D * H);
+    for (l = L - 1; l >= 0; l--) {
+        const float *in = l == 0 ? r->x : rnn__ws_out(r, l - 1, rnn__has_dropout(r, l - 1) ? 2 : 0);
+        int in_size = r->w[l * D].in_size;
+        float *dxl = l > 0 ? dnext : dx;
+        if (dxl) memset(dxl, 0, sizeof(float) * TB * in_size);
+        for (d = 0; d < D; d++) {
+            const rnn_recurrent_weights *w = &r->w[l * D + d];
+            rnn__ldws ws = rnn__ws_ld(r, l, d);
+            size_t ld = (size_t)(l * D + d) * H_B;
+            if (dhn) memcpy(dh, dhn + ld, sizeof(float) * H_B); else memset(dh, 0, sizeof(float) * H_B);
+            if (dcn && r->cfg.cell == RNN_LSTM) memcpy(dc, dcn + ld, sizeof(float) * H_B);
+            else memset(dc, 0, sizeof(float) * H_B);
+            for (s = T - 1; s >= 0; s--) {
+                int t = d ? T - 1 - s : s;
+                size_t at = (size_t)t * H_B;
+                for (b = 0; b < B; b++) {
+                    valid[b] = (unsigned char)(t < r->len[b]);
+                    if (valid[b]) {
+                        const float *g = dcur + ((size_t)t * B + b) * D * H + (size_t)d * H;
+                        for (j = 0; j < H; j++) dh[(size_t)b * H + j] += g[j];
+                    }
+                }
+                rnn__cell_backward(r, w, B, valid, ws.gates + (size_t)t * B * GH, ws.hprev + at,
+                                   ws.cprev ? ws.cprev + at : NULL, ws.cnew ? ws.cnew + at : NULL,
+                                   ws.extra ? ws.extra + at : NULL, dgi_all + (size_t)t * B * GH,
+                                   dgh_all + (size_t)t * B * GH, dh, dc, tmp);
+            }
+            if (dh0) memcpy(dh0 + ld, dh, sizeof(float) * H_B);
+            if (dc0 && r->cfg.cell == RNN_LSTM) memcpy(dc0 + ld, dc, sizeof(float) * H_B);
+            /* the weight gradients of all positions at once */
+            rnn_sgemm(1, 0, GH, w->in_size, (int)TB, 1.0f, dgi_all, GH, in, w->in_size, 1.0f, w->gw_ih,
+                      w->in_size);
+            if (r->cfg.cell == RNN_GRU_CHO) {
+                rnn_sgemm(1, 0, 2 * H, H, (int)TB, 1.0f, dgh_all, GH, ws.hprev, H, 1.0f, w->gw_hh, H);
+                rnn_sgemm(1, 0, H, H, (int)TB, 1.0f, dgh_all + 2 * H, GH, ws.extra, H, 1.0f,
+                          w->gw_hh + (size_t)2 * H * H, H);
+            } else {
+                rnn_sgemm(1, 0, GH, H, (int)TB, 1.0f, dgh_all, GH, ws.hprev, H, 1.0f, w->gw_hh, H);
+            }
+            for (i = 0; i < TB; i++)
+                for (j = 0; j < GH; j++) {
+                    w->gb_ih[j] += dgi_all[i * GH + j];
+                    w->gb_hh[j] += dgh_all[i * GH + j];
+                }
+            if (dxl)
+                rnn_sgemm(0, 0, (int)TB, w->in_size, GH, 1.0f, dgi_all, GH, w->w_ih, w->in_size, 1.0f,
+                          dxl, w->in_size);
+        }
+        if (l > 0) {
+            /* dnext is the gradient of layer l-1's (dropped) output */
+            if (rnn__has_dropout(r, l - 1)) {
+                const float *mask = rnn__ws_out(r, l - 1, 1);
+                for (i = 0; i < TB * D * H; i++) dnext[i] *= mask[i];
+            }
+            { float *t2 = dcur; dcur = dnext; dnext = t2; }
+        }
+    }
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_recurrent_state_create(const rnn_recurrent *r, int batch,
+                                             rnn_recurrent_state **out) {
+    rnn_recurrent_state *s;
+    size_t H_B, n, maxin;
+    int L;
+    if (!out) return RNN_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!r || batch <= 0 || r->dirs != 1) return RNN_ERR_INVALID_ARGUMENT;
+    L = r->cfg.num_layers;
+    H_B = (size_t)batch * r->cfg.hidden_size;
+    maxin = (size_t)(r->cfg.input_size > r->cfg.hidden_size ? r->cfg.input_size : r->cfg.hidden_size);
+    /* h, c for every layer; scratch: g, hp [B·G·H], extra [B·H], input copy [B·maxin] */
+    n = 2 * (size_t)L * H_B + 2 * (size_t)r->gates * H_B + H_B + (size_t)batch * maxin;
+    s = (rnn_recurrent_state *)RNN_MALLOC(sizeof *s + n * sizeof(float));
+    if (!s) return RNN_ERR_OUT_OF_MEMORY;
+    memset(s, 0, sizeof *s + n * sizeof(float));
+    s->batch = batch;
+    s->h = (float *)(s + 1);
+    s->c = r->cfg.cell == RNN_LSTM ? s->h + (size_t)L * H_B : NULL;
+    s->scratch = s->h + 2 * (size_t)L * H_B;
+    *out = s;
+    return RNN_OK;
+}
+
+RNNDEF void rnn_recurrent_state_free(rnn_recurrent_state *s) { RNN_FREE(s); }
+
+RNNDEF rnn_status rnn_recurrent_step(const rnn_recurrent *r, rnn_recurrent_state *s,
+                                     const float *x, float *y) {
+    int L, H, GH, B, l, b;
+    size_t H_B;
+    float *g, *hp, *extra, *inbuf;
+    if (!r || !s || !x || r->dirs != 1) return RNN_ERR_INVALID_ARGUMENT;
+    L = r->cfg.num_layers; H = r->cfg.hidden_size; GH = r->gates * H; B = s->batch;
+    H_B = (size_t)B * H;
+    g = s->scratch; hp = g + (size_t)B * GH; extra = hp + (size_t)B * GH; inbuf = extra + H_B;
+    for (l = 0; l < L; l++) {
+        const rnn_recurrent_weights *w = &r->w[l];
+        const float *in = x;
+        if (l > 0) {   /* the layer below's new h; copied since h is updated in place */
+            memcpy(inbuf, s->h + (size_t)(l - 1) * H_B, sizeof(float) * H_B);
+            in = inbuf;
+        }
+        for (b = 0; b < B; b++) memcpy(g + (size_t)b * GH, w->b_ih, sizeof(float) * GH);
+        rnn_sgemm(0, 1, B, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih, w->in_size, 1.0f, g, GH);
+        rnn__cell_forward(r, w, B, NULL, g, hp, s->h + (size_t)l * H_B, s->c ? s->c + (size_t)l * H_B : NULL,
+                          NULL, extra, NULL);
+    }
+    if (y) memcpy(y, s->h + (size_t)(L - 1) * H_B, sizeof(float) * H_B);
+    return RNN_OK;
 }
 
 #ifdef __cplusplus

@@ -12,7 +12,7 @@ STRICT="-std=c99 -pedantic -Wall -Wextra -Werror"
 ALL="gcc clang tcc g++ asan nosimd avx2 sse2 native cblas aarch64"
 LEGS=${*:-$ALL}
 
-total_pass=0; total_fail=0; bad=0; LIBS=
+total_pass=0; total_fail=0; bad=0; broken=0; LIBS=
 
 # leg NAME TOOL RUNNER COMPILE...   (RUNNER is "-" for native execution)
 leg() {
@@ -25,7 +25,7 @@ leg() {
     exe=build/test-$name
     if ! "$@" tests/test.c -o "$exe" $LIBS -lm > "build/test-$name.log" 2>&1; then
         echo "FAILED  $name: does not compile ($*):"; sed 's/^/    /' "build/test-$name.log" | head -20
-        bad=1; return
+        bad=1; broken=$((broken + 1)); return
     fi
     if [ "$runner" = - ]; then ./"$exe" >> "build/test-$name.log" 2>&1; else $runner ./"$exe" >> "build/test-$name.log" 2>&1; fi
     rc=$?
@@ -35,7 +35,7 @@ leg() {
     simd=$(sed -n 's/^ *simd path: //p' "build/test-$name.log" | head -n 1)
     if [ -z "$p" ]; then
         echo "FAILED  $name: the runner crashed (exit $rc); end of build/test-$name.log:"
-        tail -n 15 "build/test-$name.log" | sed 's/^/    /'; bad=1; return
+        tail -n 15 "build/test-$name.log" | sed 's/^/    /'; bad=1; broken=$((broken + 1)); return
     fi
     total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
     [ "$f" -eq 0 ] && [ "$rc" -eq 0 ] || { bad=1; grep '^NOT OK' "build/test-$name.log" | sed 's/^/    /'; }
@@ -60,5 +60,6 @@ for l in $LEGS; do
     *)       echo "unknown leg $l (legs: $ALL)"; bad=1 ;;
     esac
 done
-echo "all legs: $total_pass passed, $total_fail failed"
+[ $broken -gt 0 ] && echo "$broken leg(s) did not build or crashed"
+echo "all legs: $total_pass passed, $((total_fail + broken)) failed"
 [ $bad -eq 0 ] && [ $total_fail -eq 0 ]
