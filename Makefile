@@ -28,8 +28,13 @@ build/bench-sgemm: tools/bench/sgemm.c rnn.h
 	@mkdir -p build
 	$(CC) -O2 $(WARN) -D_POSIX_C_SOURCE=200809L -D_ISOC11_SOURCE $(STB) $< -o $@ -lopenblas -lm
 
-bench: deps-bench build/bench-sgemm
+build/bench-recurrent: tools/bench/recurrent.c rnn.h
+	@mkdir -p build
+	$(CC) -O2 $(WARN) -D_POSIX_C_SOURCE=200809L $(STB) $< -o $@ -lm
+
+bench: deps-bench build/bench-sgemm build/bench-recurrent
 	build/bench-sgemm
+	sh tools/bench/recurrent.sh
 
 examples:
 	@echo "no examples yet"

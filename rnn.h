@@ -1249,11 +1249,11 @@ RNNDEF void rnn_log_softmax(float *y, const float *x, size_t n) {
 
    Workspace (floats), for the last forward's T, B:
      per (l, d): gates [T·B·G·H] activations; hprev [T·B·H] the state each
-                 step started from; LSTM: cprev, cnew [T·B·H]; GRU: hn =
+                 step started from; LSTM: cprev, tanh(c') [T·B·H]; GRU: hn =
                  W_hn h + b_hn [T·B·H]; GRU_CHO: r⊙h [T·B·H]
      per l:      out [T·B·D·H]; with dropout below the top: mask, dropped
      shared:     hs, cs, dh, dc, tmp [B·H]; hp [B·G·H]; whhT [H·G·H];
-                 dG_ih, dG_hh [T·B·G·H]; two dY buffers [T·B·D·H]
+                 dG_ih, dG_hh [T·B·G·H]; two dY buffers [T·B·D·H]; ones [T·B]
    ========================================================================== */
 
 typedef struct rnn__ldws { float *gates, *hprev, *cprev, *cnew, *extra; } rnn__ldws;
@@ -1290,16 +1290,13 @@ static float *rnn__ws_out(const rnn_recurrent *r, int l, int which) {
     return r->ws + off + (size_t)which * TB * r->dirs * r->cfg.hidden_size;
 }
 /* The shared scratch, in the order listed above. */
-static float *rnn__ws_shared(const rnn_recurrent *r) {
-    size_t TB = (size_t)r->T * r->B;
-    return rnn__ws_out(r, r->cfg.num_layers, 0) + 0 * TB;
-}
+static float *rnn__ws_shared(const rnn_recurrent *r) { return rnn__ws_out(r, r->cfg.num_layers, 0); }
 static size_t rnn__ws_total(const rnn_recurrent *r, int T, int B) {
     size_t TB = (size_t)T * B, H = (size_t)r->cfg.hidden_size, GH = (size_t)r->gates * H, n;
     int l;
     n = (size_t)r->cfg.num_layers * r->dirs * rnn__ld_floats(r, TB);
     for (l = 0; l < r->cfg.num_layers; l++) n += rnn__l_floats(r, l, TB);
-    n += 5 * (size_t)B * H + (size_t)B * GH + H * GH + 2 * TB * GH + 2 * TB * r->dirs * H;
+    n += 5 * (size_t)B * H + (size_t)B * GH + H * GH + 2 * TB * GH + 2 * TB * r->dirs * H + TB;
     return n;
 }
 
@@ -1467,7 +1464,7 @@ static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int 
 /* One step of the cell for B rows. g [B][G·H] holds the input projection
    (with b_ih) and receives the gate activations; hs, cs [B][H] are the
    state, updated where valid[b] (NULL: all). hp [B][G·H] is scratch. extra
-   [B][H] receives hn (GRU) or r⊙h (GRU_CHO); cnew [B][H] the new c (LSTM).
+   [B][H] receives hn (GRU) or r⊙h (GRU_CHO); cnew [B][H] tanh(c') (LSTM).
      Elman: h' = act(g + hp)
      LSTM:  [i f g o] = [σ σ tanh σ](g + hp), c' = f⊙c + i⊙g, h' = o⊙tanh(c')
      GRU:   r, z = σ(g_rz + hp_rz), n = tanh(g_n + r⊙hp_n), h' = (1−z)⊙n + z⊙h
@@ -1504,8 +1501,8 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
             rnn_tanh(gb + 2 * H, gb + 2 * H, H);
             rnn_sigmoid(gb + 3 * H, gb + 3 * H, H);
             for (j = 0; j < H; j++) c[j] = gb[H + j] * c[j] + gb[j] * gb[2 * H + j];
-            if (cnew) memcpy(cnew + (size_t)b * H, c, sizeof(float) * H);
             rnn_tanh(h, c, H);
+            if (cnew) memcpy(cnew + (size_t)b * H, h, sizeof(float) * H);   /* tanh(c') */
             for (j = 0; j < H; j++) h[j] *= gb[3 * H + j];
             break;
         }
@@ -1561,11 +1558,11 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
             for (j = 0; j < H; j++) di[j] = gb[j] > 0.0f ? dhb[j] : 0.0f;
             break;
         case RNN_LSTM: {
-            const float *c = cnew + (size_t)b * H, *cp = cprev + (size_t)b * H;
+            const float *tcb = cnew + (size_t)b * H, *cp = cprev + (size_t)b * H;
             float *dcb = dc + (size_t)b * H;
             for (j = 0; j < H; j++) {
                 float i = gb[j], f = gb[H + j], gg = gb[2 * H + j], o = gb[3 * H + j];
-                float tc = tanhf(c[j]), dct = dcb[j] + dhb[j] * o * (1.0f - tc * tc);
+                float tc = tcb[j], dct = dcb[j] + dhb[j] * o * (1.0f - tc * tc);
                 di[j] = dct * gg * i * (1.0f - i);
                 di[H + j] = dct * cp[j] * f * (1.0f - f);
                 di[2 * H + j] = dct * i * (1.0f - gg * gg);
@@ -1593,8 +1590,6 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
     }
     if (cell == RNN_GRU_CHO) {
         /* tmp = d(r⊙h) = dn·W_hn for every row (padded rows have dn = 0) */
-        for (b = 0; b < B; b++)
-            if (!valid[b]) memset(dgh + (size_t)b * GH, 0, sizeof(float) * GH);
         rnn_sgemm(0, 0, B, H, H, 1.0f, dgh + 2 * H, GH, w->w_hh + (size_t)2 * H * H, H, 0.0f, tmp, H);
         for (b = 0; b < B; b++) {
             const float *gb = g + (size_t)b * GH, *hp = hprev + (size_t)b * H;
@@ -1716,7 +1711,7 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
                                          const float *dcn, float *dx, float *dh0, float *dc0) {
     int L, D, H, GH, T, B, l, d, s, b, j;
     size_t TB, H_B, i;
-    float *sh, *dh, *dc, *tmp, *dgi_all, *dgh_all, *dcur, *dnext;
+    float *sh, *dh, *dc, *tmp, *dgi_all, *dgh_all, *dcur, *dnext, *ones;
     unsigned char *valid;
     if (!r) return RNN_ERR_INVALID_ARGUMENT;
     if (!r->trained)
@@ -1730,6 +1725,8 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
     dgh_all = dgi_all + TB * GH;
     dcur = dgh_all + TB * GH;
     dnext = dcur + TB * D * H;
+    ones = dnext + TB * D * H;
+    for (i = 0; i < TB; i++) ones[i] = 1.0f;
     if (dy) memcpy(dcur, dy, sizeof(float) * TB * D * H);
     else memset(dcur, 0, sizeof(float) * TB * D * H);
     for (l = L - 1; l >= 0; l--) {
@@ -1771,11 +1768,9 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
             } else {
                 rnn_sgemm(1, 0, GH, H, (int)TB, 1.0f, dgh_all, GH, ws.hprev, H, 1.0f, w->gw_hh, H);
             }
-            for (i = 0; i < TB; i++)
-                for (j = 0; j < GH; j++) {
-                    w->gb_ih[j] += dgi_all[i * GH + j];
-                    w->gb_hh[j] += dgh_all[i * GH + j];
-                }
+            /* bias gradients: column sums, as 1ᵀ·dG (one row: read in place) */
+            rnn_sgemm(0, 0, 1, GH, (int)TB, 1.0f, ones, (int)TB, dgi_all, GH, 1.0f, w->gb_ih, GH);
+            rnn_sgemm(0, 0, 1, GH, (int)TB, 1.0f, ones, (int)TB, dgh_all, GH, 1.0f, w->gb_hh, GH);
             if (dxl)
                 rnn_sgemm(0, 0, (int)TB, w->in_size, GH, 1.0f, dgi_all, GH, w->w_ih, w->in_size, 1.0f,
                           dxl, w->in_size);
