@@ -36,8 +36,10 @@ bench: deps-bench build/bench-sgemm build/bench-recurrent
 	build/bench-sgemm
 	sh tools/bench/recurrent.sh
 
-examples:
-	@echo "no examples yet"
+examples: deps-demo
+	@mkdir -p build
+	@for f in examples/*.c; do echo "cc examples/$$(basename $$f)"; \
+	  $(CC) -O2 $(WARN) $(STB) $$f -o build/$$(basename $$f .c) -lm || exit 1; done
 
 clean:
 	rm -rf build

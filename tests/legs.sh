@@ -9,7 +9,7 @@ mkdir -p build
 STB=$(pkg-config --cflags-only-I stb 2>/dev/null | sed 's/-I/-isystem /g')
 [ -n "$STB" ] || STB="-isystem /usr/include/stb"
 STRICT="-std=c99 -pedantic -Wall -Wextra -Werror"
-ALL="gcc clang tcc g++ asan nosimd avx2 sse2 native cblas aarch64"
+ALL="gcc clang tcc g++ asan nosimd avx2 sse2 native cblas aarch64 examples"
 LEGS=${*:-$ALL}
 
 total_pass=0; total_fail=0; bad=0; broken=0; LIBS=
@@ -57,6 +57,15 @@ for l in $LEGS; do
                  LIBS=-lopenblas; leg cblas gcc - gcc $STRICT -O2 -DRNN_USE_CBLAS $STB; LIBS=
              else echo "SKIPPED cblas: cblas.h not installed (make deps installs libopenblas-dev)"; [ "${CI:-}" = true ] && bad=1; fi ;;
     aarch64) leg aarch64 aarch64-linux-gnu-gcc qemu-aarch64 aarch64-linux-gnu-gcc $STRICT -O2 -static $STB ;;
+    examples)  # every example builds warning-free and runs to exit 0
+             p=0; f=0
+             for src in examples/*.c; do
+                 exe=build/example-$(basename "$src" .c)
+                 if gcc $STRICT -O2 $STB "$src" -o "$exe" -lm > "$exe.log" 2>&1 && ./"$exe" >> "$exe.log" 2>&1; then p=$((p + 1))
+                 else f=$((f + 1)); echo "    NOT OK $src (see $exe.log)"; sed 's/^/    /' "$exe.log" | tail -5; fi
+             done
+             total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); [ $f -eq 0 ] || bad=1
+             printf '%-8s %-7s %s passed, %s failed   (%s)\n' examples "" "$p" "$f" "build/example-*.log" ;;
     *)       echo "unknown leg $l (legs: $ALL)"; bad=1 ;;
     esac
 done
