@@ -143,7 +143,9 @@ RNNDEF void rnn_sgemm_builtin(int trans_a, int trans_b, int m, int n, int k,
                               const float *b, int ldb, float beta,
                               float *c, int ldc);
 /* Routes every product of the library through fn; NULL restores the
-   built-in. Global: call it before starting threads. */
+   built-in. Global: call it before starting threads. (The built-in packs
+   small products on the stack, up to 64 KiB, and takes one RNN_MALLOC
+   block for large ones; the layers lend it their workspace instead.) */
 RNNDEF void rnn_set_sgemm(rnn_sgemm_fn fn);
 /* The SIMD path in use: "avx512", "avx2", "sse2", "neon" or "scalar". */
 RNNDEF const char *rnn_simd_name(void);
@@ -402,6 +404,7 @@ RNNDEF float rnn_rng_normal(rnn_rng *rng) {
 #define RNN__DOT_M 16 /* op(B) = Bᵀ and m <= this: the dot-product path      */
 #endif
 #define RNN__DIRECT_M 48 /* op(B) = B and m <= this: B read in place          */
+#define RNN__STACK_FLOATS 16384 /* 64 KiB of stack for packing small products */
 
 /* The micro-kernel: C[0..MR)[0..NR) = alpha·(Ap·Bp) + beta·C, where Ap holds
    kc groups of MR values and Bp kc rows of NR values, ldb apart. beta = 0
@@ -1104,9 +1107,20 @@ static void rnn__sgemm_naive(int ta, int tb, int m, int n, int k, float alpha, c
 }
 #endif /* RNN_USE_CBLAS */
 
-RNNDEF void rnn_sgemm_builtin(int ta, int tb, int m, int n, int k, float alpha,
-                              const float *a, int lda, const float *b, int ldb,
-                              float beta, float *c, int ldc) {
+/* Floats of packing space a product of this size may use (a bound for
+   every path: MR <= 16, NR <= 32, plus alignment). */
+static size_t rnn__pack_floats(int m, int n, int k) {
+    size_t kc = (size_t)(k < RNN__KC ? k : RNN__KC);
+    size_t mc = (size_t)(m < RNN__MC ? m : RNN__MC), nc = (size_t)(n < RNN__NC ? n : RNN__NC);
+    return ((mc + 15) / 16 * 16 + (nc + 31) / 32 * 32) * kc + 16;
+}
+
+/* The built-in product. pack (NULL: none) is packing space the caller
+   owns, pack_floats long; without enough of it a small product packs on the
+   stack and a large one takes one RNN_MALLOC block for the call. */
+static void rnn__sgemm_core(float *pack, size_t pack_floats, int ta, int tb, int m, int n, int k,
+                            float alpha, const float *a, int lda, const float *b, int ldb,
+                            float beta, float *c, int ldc) {
     /* Shapes come from the caller's code, not from data: a wrong one is a
        programming error, as in BLAS, and stops here rather than reading
        out of bounds. */
@@ -1114,11 +1128,13 @@ RNNDEF void rnn_sgemm_builtin(int ta, int tb, int m, int n, int k, float alpha,
     RNN_ASSERT(m <= 0 || n <= 0 || k <= 0 ||
                (a && b && lda >= (ta ? m : k) && ldb >= (tb ? k : n)));
 #ifdef RNN_USE_CBLAS
+    (void)pack; (void)pack_floats;
     if (m > 0 && n > 0)
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #else
     const rnn__arch *ar = rnn__best_arch();
+    float stackbuf[RNN__STACK_FLOATS + 16];
     int mr = ar->mr, nr = ar->nr, direct, i, j, pc, ic, jc, ir, jr;
     size_t apsize, bpsize;
     float *buf, *ap, *bp;
@@ -1144,12 +1160,17 @@ RNNDEF void rnn_sgemm_builtin(int ta, int tb, int m, int n, int k, float alpha,
         apsize = (size_t)((mcap + mr - 1) / mr * mr) * kcap;
         bpsize = direct ? (size_t)nr * kcap : (size_t)((ncap + nr - 1) / nr * nr) * kcap;
     }
-    buf = (float *)RNN_MALLOC((apsize + bpsize) * sizeof(float) + 64);
-    if (!buf) {
+    /* Small products (a recurrent step with a batch up to 32) pack on the
+       stack, so time loops allocate nothing; larger ones take one block. */
+    buf = NULL;
+    if (pack && apsize + bpsize + 16 <= pack_floats) ap = pack;
+    else if (apsize + bpsize <= RNN__STACK_FLOATS) ap = stackbuf;
+    else if ((buf = (float *)RNN_MALLOC((apsize + bpsize + 16) * sizeof(float))) != NULL) ap = buf;
+    else {
         rnn__sgemm_naive(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    ap = (float *)(((uintptr_t)buf + 63) & ~(uintptr_t)63);
+    ap = (float *)(((uintptr_t)ap + 63) & ~(uintptr_t)63);
     bp = ap + apsize;
     for (ic = 0; ic < m; ic += RNN__MC) {
         int mc = m - ic < RNN__MC ? m - ic : RNN__MC;
@@ -1181,7 +1202,7 @@ RNNDEF void rnn_sgemm_builtin(int ta, int tb, int m, int n, int k, float alpha,
             }
         }
     }
-    RNN_FREE(buf);
+    if (buf) RNN_FREE(buf);
 #endif
 }
 
@@ -1190,12 +1211,26 @@ static rnn_sgemm_fn rnn__sgemm_hook = NULL;
 
 RNNDEF void rnn_set_sgemm(rnn_sgemm_fn fn) { rnn__sgemm_hook = fn; }
 
-RNNDEF void rnn_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
-                      const float *b, int ldb, float beta, float *c, int ldc) {
+RNNDEF void rnn_sgemm_builtin(int ta, int tb, int m, int n, int k, float alpha, const float *a,
+                              int lda, const float *b, int ldb, float beta, float *c, int ldc) {
+    rnn__sgemm_core(NULL, 0, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* Every product of the library comes here: the hook if one is set, else
+   the built-in with the caller's packing space (layers pass their
+   workspace, so training steps after the first allocate nothing). */
+static void rnn__gemm(float *pack, size_t pack_floats, int ta, int tb, int m, int n, int k,
+                      float alpha, const float *a, int lda, const float *b, int ldb, float beta,
+                      float *c, int ldc) {
     if (rnn__sgemm_hook)
         rnn__sgemm_hook(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else
-        rnn_sgemm_builtin(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        rnn__sgemm_core(pack, pack_floats, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+RNNDEF void rnn_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                      const float *b, int ldb, float beta, float *c, int ldc) {
+    rnn__gemm(NULL, 0, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* ---- element-wise --------------------------------------------------------- */
@@ -1253,7 +1288,8 @@ RNNDEF void rnn_log_softmax(float *y, const float *x, size_t n) {
                  W_hn h + b_hn [T·B·H]; GRU_CHO: r⊙h [T·B·H]
      per l:      out [T·B·D·H]; with dropout below the top: mask, dropped
      shared:     hs, cs, dh, dc, tmp [B·H]; hp [B·G·H]; whhT [H·G·H];
-                 dG_ih, dG_hh [T·B·G·H]; two dY buffers [T·B·D·H]; ones [T·B]
+                 dG_ih, dG_hh [T·B·G·H]; two dY buffers [T·B·D·H]; ones [T·B];
+                 packing space for the products (rnn__gemm) at the end
    ========================================================================== */
 
 typedef struct rnn__ldws { float *gates, *hprev, *cprev, *cnew, *extra; } rnn__ldws;
@@ -1291,13 +1327,25 @@ static float *rnn__ws_out(const rnn_recurrent *r, int l, int which) {
 }
 /* The shared scratch, in the order listed above. */
 static float *rnn__ws_shared(const rnn_recurrent *r) { return rnn__ws_out(r, r->cfg.num_layers, 0); }
+/* Packing space for the largest product the layer makes. */
+static size_t rnn__ws_pack_floats(const rnn_recurrent *r, int T, int B) {
+    int TB = T * B, GH = r->gates * r->cfg.hidden_size;
+    int in = r->cfg.input_size > r->dirs * r->cfg.hidden_size ? r->cfg.input_size : r->dirs * r->cfg.hidden_size;
+    int mx = TB > GH ? TB : GH, nx = GH > in ? GH : in;
+    return rnn__pack_floats(mx, nx, mx > in ? mx : in);
+}
 static size_t rnn__ws_total(const rnn_recurrent *r, int T, int B) {
     size_t TB = (size_t)T * B, H = (size_t)r->cfg.hidden_size, GH = (size_t)r->gates * H, n;
     int l;
     n = (size_t)r->cfg.num_layers * r->dirs * rnn__ld_floats(r, TB);
     for (l = 0; l < r->cfg.num_layers; l++) n += rnn__l_floats(r, l, TB);
     n += 5 * (size_t)B * H + (size_t)B * GH + H * GH + 2 * TB * GH + 2 * TB * r->dirs * H + TB;
-    return n;
+    return n + rnn__ws_pack_floats(r, T, B);
+}
+/* The packing space: the end of the workspace. */
+static float *rnn__ws_pack(const rnn_recurrent *r, size_t *n) {
+    *n = rnn__ws_pack_floats(r, r->T, r->B);
+    return r->ws + rnn__ws_total(r, r->T, r->B) - *n;
 }
 
 static rnn_status rnn__fail(rnn_recurrent *r, rnn_status st, const char *msg) {
@@ -1454,11 +1502,11 @@ RNNDEF void rnn_recurrent_zero_grad(rnn_recurrent *r) {
    With whhT (W_hhᵀ, [H × G·H]) the product reads it in place (few rows,
    no packing); without, it goes Bᵀ (the one-step path, dot products). */
 static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int B, int j0, int n,
-                             const float *in, const float *whhT, float *out) {
+                             const float *in, const float *whhT, float *out, float *pk, size_t npk) {
     int b;
     for (b = 0; b < B; b++) memcpy(out + (size_t)b * GH + j0, w->b_hh + j0, sizeof(float) * n);
-    if (whhT) rnn_sgemm(0, 0, B, n, H, 1.0f, in, H, whhT + j0, GH, 1.0f, out + j0, GH);
-    else rnn_sgemm(0, 1, B, n, H, 1.0f, in, H, w->w_hh + (size_t)j0 * H, H, 1.0f, out + j0, GH);
+    if (whhT) rnn__gemm(pk, npk, 0, 0, B, n, H, 1.0f, in, H, whhT + j0, GH, 1.0f, out + j0, GH);
+    else rnn__gemm(pk, npk, 0, 1, B, n, H, 1.0f, in, H, w->w_hh + (size_t)j0 * H, H, 1.0f, out + j0, GH);
 }
 
 /* One step of the cell for B rows. g [B][G·H] holds the input projection
@@ -1471,10 +1519,11 @@ static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int 
      CHO:   as GRU but hp_n = (r⊙h)·W_hnᵀ + b_hn, computed after r. */
 static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weights *w, int B,
                               const unsigned char *valid, float *g, float *hp, float *hs,
-                              float *cs, float *cnew, float *extra, const float *whhT) {
+                              float *cs, float *cnew, float *extra, const float *whhT,
+                              float *pk, size_t npk) {
     int H = r->cfg.hidden_size, GH = r->gates * H, b, j;
     rnn_cell cell = r->cfg.cell;
-    rnn__rec_product(w, H, GH, B, 0, cell == RNN_GRU_CHO ? 2 * H : GH, hs, whhT, hp);
+    rnn__rec_product(w, H, GH, B, 0, cell == RNN_GRU_CHO ? 2 * H : GH, hs, whhT, hp, pk, npk);
     if (cell == RNN_GRU_CHO) {
         for (b = 0; b < B; b++) {
             float *gb = g + (size_t)b * GH, *hpb = hp + (size_t)b * GH, *rh = extra + (size_t)b * H;
@@ -1482,7 +1531,7 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
             rnn_sigmoid(gb, gb, 2 * (size_t)H);
             for (j = 0; j < H; j++) rh[j] = gb[j] * hs[(size_t)b * H + j];
         }
-        rnn__rec_product(w, H, GH, B, 2 * H, H, extra, whhT, hp);
+        rnn__rec_product(w, H, GH, B, 2 * H, H, extra, whhT, hp, pk, npk);
     }
     for (b = 0; b < B; b++) {
         float *gb = g + (size_t)b * GH, *hpb = hp + (size_t)b * GH, *h = hs + (size_t)b * H;
@@ -1539,7 +1588,8 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
 static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weights *w, int B,
                                const unsigned char *valid, const float *g, const float *hprev,
                                const float *cprev, const float *cnew, const float *extra,
-                               float *dgi, float *dgh, float *dh, float *dc, float *tmp) {
+                               float *dgi, float *dgh, float *dh, float *dc, float *tmp,
+                               float *pk, size_t npk) {
     int H = r->cfg.hidden_size, GH = r->gates * H, b, j;
     rnn_cell cell = r->cfg.cell;
     for (b = 0; b < B; b++) {
@@ -1590,7 +1640,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
     }
     if (cell == RNN_GRU_CHO) {
         /* tmp = d(r⊙h) = dn·W_hn for every row (padded rows have dn = 0) */
-        rnn_sgemm(0, 0, B, H, H, 1.0f, dgh + 2 * H, GH, w->w_hh + (size_t)2 * H * H, H, 0.0f, tmp, H);
+        rnn__gemm(pk, npk, 0, 0, B, H, H, 1.0f, dgh + 2 * H, GH, w->w_hh + (size_t)2 * H * H, H, 0.0f, tmp, H);
         for (b = 0; b < B; b++) {
             const float *gb = g + (size_t)b * GH, *hp = hprev + (size_t)b * H;
             float *di = dgi + (size_t)b * GH, *dq = dgh + (size_t)b * GH, *dhb = dh + (size_t)b * H;
@@ -1602,9 +1652,9 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
                 dhb[j] += t[j] * rr;
             }
         }
-        rnn_sgemm(0, 0, B, H, 2 * H, 1.0f, dgh, GH, w->w_hh, H, 1.0f, dh, H);
+        rnn__gemm(pk, npk, 0, 0, B, H, 2 * H, 1.0f, dgh, GH, w->w_hh, H, 1.0f, dh, H);
     } else {
-        rnn_sgemm(0, 0, B, H, GH, 1.0f, dgh, GH, w->w_hh, H, 1.0f, dh, H);
+        rnn__gemm(pk, npk, 0, 0, B, H, GH, 1.0f, dgh, GH, w->w_hh, H, 1.0f, dh, H);
     }
 }
 
@@ -1620,7 +1670,8 @@ RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T,
                                         float *y, float *hn, float *cn, int train, rnn_rng *rng) {
     int L, D, H, GH, l, d, s, b, j;
     size_t TB, need, H_B;
-    float *sh, *hs, *cs, *hp, *whhT;
+    float *sh, *hs, *cs, *hp, *whhT, *pk;
+    size_t npk;
     unsigned char *valid;
     char msg[160];
     if (!r) return RNN_ERR_INVALID_ARGUMENT;
@@ -1654,6 +1705,7 @@ RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T,
     valid = (unsigned char *)(r->len + B);
     sh = rnn__ws_shared(r);
     hs = sh; cs = hs + H_B; hp = sh + 5 * H_B; whhT = hp + (size_t)B * GH;
+    pk = rnn__ws_pack(r, &npk);
     for (l = 0; l < L; l++) {
         const float *in = l == 0 ? x : rnn__ws_out(r, l - 1, rnn__has_dropout(r, l - 1) ? 2 : 0);
         float *out = rnn__ws_out(r, l, 0);
@@ -1664,8 +1716,8 @@ RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T,
             int k;
             /* the input projection of every position at once */
             for (row = 0; row < TB; row++) memcpy(ws.gates + row * GH, w->b_ih, sizeof(float) * GH);
-            rnn_sgemm(0, 1, (int)TB, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih, w->in_size, 1.0f,
-                      ws.gates, GH);
+            rnn__gemm(pk, npk, 0, 1, (int)TB, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih, w->in_size,
+                      1.0f, ws.gates, GH);
             for (j = 0; j < GH; j++)
                 for (k = 0; k < H; k++) whhT[(size_t)k * GH + j] = w->w_hh[(size_t)j * H + k];
             if (h0) memcpy(hs, h0 + (size_t)(l * D + d) * H_B, sizeof(float) * H_B);
@@ -1681,7 +1733,8 @@ RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T,
                 memcpy(ws.hprev + at, hs, sizeof(float) * H_B);
                 if (ws.cprev) memcpy(ws.cprev + at, cs, sizeof(float) * H_B);
                 rnn__cell_forward(r, w, B, valid, ws.gates + (size_t)t * B * GH, hp, hs, cs,
-                                  ws.cnew ? ws.cnew + at : NULL, ws.extra ? ws.extra + at : NULL, whhT);
+                                  ws.cnew ? ws.cnew + at : NULL, ws.extra ? ws.extra + at : NULL, whhT,
+                                  pk, npk);
                 for (b = 0; b < B; b++) {
                     float *o = out + ((size_t)t * B + b) * D * H + (size_t)d * H;
                     if (valid[b]) memcpy(o, hs + (size_t)b * H, sizeof(float) * H);
@@ -1711,7 +1764,8 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
                                          const float *dcn, float *dx, float *dh0, float *dc0) {
     int L, D, H, GH, T, B, l, d, s, b, j;
     size_t TB, H_B, i;
-    float *sh, *dh, *dc, *tmp, *dgi_all, *dgh_all, *dcur, *dnext, *ones;
+    float *sh, *dh, *dc, *tmp, *dgi_all, *dgh_all, *dcur, *dnext, *ones, *pk;
+    size_t npk;
     unsigned char *valid;
     if (!r) return RNN_ERR_INVALID_ARGUMENT;
     if (!r->trained)
@@ -1726,6 +1780,7 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
     dcur = dgh_all + TB * GH;
     dnext = dcur + TB * D * H;
     ones = dnext + TB * D * H;
+    pk = rnn__ws_pack(r, &npk);
     for (i = 0; i < TB; i++) ones[i] = 1.0f;
     if (dy) memcpy(dcur, dy, sizeof(float) * TB * D * H);
     else memset(dcur, 0, sizeof(float) * TB * D * H);
@@ -1754,26 +1809,26 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
                 rnn__cell_backward(r, w, B, valid, ws.gates + (size_t)t * B * GH, ws.hprev + at,
                                    ws.cprev ? ws.cprev + at : NULL, ws.cnew ? ws.cnew + at : NULL,
                                    ws.extra ? ws.extra + at : NULL, dgi_all + (size_t)t * B * GH,
-                                   dgh_all + (size_t)t * B * GH, dh, dc, tmp);
+                                   dgh_all + (size_t)t * B * GH, dh, dc, tmp, pk, npk);
             }
             if (dh0) memcpy(dh0 + ld, dh, sizeof(float) * H_B);
             if (dc0 && r->cfg.cell == RNN_LSTM) memcpy(dc0 + ld, dc, sizeof(float) * H_B);
             /* the weight gradients of all positions at once */
-            rnn_sgemm(1, 0, GH, w->in_size, (int)TB, 1.0f, dgi_all, GH, in, w->in_size, 1.0f, w->gw_ih,
-                      w->in_size);
+            rnn__gemm(pk, npk, 1, 0, GH, w->in_size, (int)TB, 1.0f, dgi_all, GH, in, w->in_size, 1.0f,
+                      w->gw_ih, w->in_size);
             if (r->cfg.cell == RNN_GRU_CHO) {
-                rnn_sgemm(1, 0, 2 * H, H, (int)TB, 1.0f, dgh_all, GH, ws.hprev, H, 1.0f, w->gw_hh, H);
-                rnn_sgemm(1, 0, H, H, (int)TB, 1.0f, dgh_all + 2 * H, GH, ws.extra, H, 1.0f,
+                rnn__gemm(pk, npk, 1, 0, 2 * H, H, (int)TB, 1.0f, dgh_all, GH, ws.hprev, H, 1.0f, w->gw_hh, H);
+                rnn__gemm(pk, npk, 1, 0, H, H, (int)TB, 1.0f, dgh_all + 2 * H, GH, ws.extra, H, 1.0f,
                           w->gw_hh + (size_t)2 * H * H, H);
             } else {
-                rnn_sgemm(1, 0, GH, H, (int)TB, 1.0f, dgh_all, GH, ws.hprev, H, 1.0f, w->gw_hh, H);
+                rnn__gemm(pk, npk, 1, 0, GH, H, (int)TB, 1.0f, dgh_all, GH, ws.hprev, H, 1.0f, w->gw_hh, H);
             }
             /* bias gradients: column sums, as 1ᵀ·dG (one row: read in place) */
-            rnn_sgemm(0, 0, 1, GH, (int)TB, 1.0f, ones, (int)TB, dgi_all, GH, 1.0f, w->gb_ih, GH);
-            rnn_sgemm(0, 0, 1, GH, (int)TB, 1.0f, ones, (int)TB, dgh_all, GH, 1.0f, w->gb_hh, GH);
+            rnn__gemm(pk, npk, 0, 0, 1, GH, (int)TB, 1.0f, ones, (int)TB, dgi_all, GH, 1.0f, w->gb_ih, GH);
+            rnn__gemm(pk, npk, 0, 0, 1, GH, (int)TB, 1.0f, ones, (int)TB, dgh_all, GH, 1.0f, w->gb_hh, GH);
             if (dxl)
-                rnn_sgemm(0, 0, (int)TB, w->in_size, GH, 1.0f, dgi_all, GH, w->w_ih, w->in_size, 1.0f,
-                          dxl, w->in_size);
+                rnn__gemm(pk, npk, 0, 0, (int)TB, w->in_size, GH, 1.0f, dgi_all, GH, w->w_ih, w->in_size,
+                          1.0f, dxl, w->in_size);
         }
         if (l > 0) {
             /* dnext is the gradient of layer l-1's (dropped) output */
@@ -1832,7 +1887,7 @@ RNNDEF rnn_status rnn_recurrent_step(const rnn_recurrent *r, rnn_recurrent_state
         for (b = 0; b < B; b++) memcpy(g + (size_t)b * GH, w->b_ih, sizeof(float) * GH);
         rnn_sgemm(0, 1, B, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih, w->in_size, 1.0f, g, GH);
         rnn__cell_forward(r, w, B, NULL, g, hp, s->h + (size_t)l * H_B, s->c ? s->c + (size_t)l * H_B : NULL,
-                          NULL, extra, NULL);
+                          NULL, extra, NULL, NULL, 0);
     }
     if (y) memcpy(y, s->h + (size_t)(L - 1) * H_B, sizeof(float) * H_B);
     return RNN_OK;

@@ -5,6 +5,16 @@
    every compiler and mode (tests/legs.sh) and runs it in each.
 
    Usage: test [FILTER]   run only the groups whose name contains FILTER */
+#include <stdlib.h>
+
+/* The allocator hooks, counting, so tests can check what allocates. */
+static long g_allocs;
+static void *count_malloc(size_t n) { g_allocs++; return malloc(n); }
+static void *count_realloc(void *p, size_t n) { g_allocs++; return realloc(p, n); }
+#define RNN_MALLOC(n) count_malloc(n)
+#define RNN_REALLOC(p, n) count_realloc(p, n)
+#define RNN_FREE(p) free(p)
+
 #define RNN_IMPLEMENTATION
 #define STB_DS_IMPLEMENTATION
 #include "../rnn.h"
@@ -657,7 +667,47 @@ static void test_recurrent_init_and_errors(void) {
     rnn_recurrent_free(r);
 }
 
+/* After the first training step at a shape, forward and backward allocate
+   nothing (the workspace holds the packing space too); one-step inference
+   never allocates. */
+static void test_recurrent_no_alloc(void) {
+    rnn_recurrent_config cfg;
+    rnn_recurrent *r;
+    rnn_recurrent_state *st;
+    rnn_rng rng;
+    int T = 16, B = 32, H = 48, i;
+    float *x = (float *)calloc((size_t)T * B * 20, sizeof(float)), *y = (float *)malloc(sizeof(float) * T * B * 2 * H);
+    float *dy = (float *)calloc((size_t)T * B * 2 * H, sizeof(float)), *dx = (float *)malloc(sizeof(float) * T * B * 20);
+    float out[48];
+    long before;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.cell = RNN_LSTM; cfg.input_size = 20; cfg.hidden_size = H; cfg.num_layers = 2; cfg.bidirectional = 1;
+    cfg.dropout = 0.2f;
+    rnn_recurrent_create(&r, &cfg, 1);
+    rnn_rng_seed(&rng, 1);
+    rnn_recurrent_forward(r, x, T, B, NULL, NULL, NULL, y, NULL, NULL, 1, &rng);
+    rnn_recurrent_backward(r, dy, NULL, NULL, dx, NULL, NULL);
+    before = g_allocs;
+    for (i = 0; i < 2; i++) {
+        rnn_recurrent_forward(r, x, T, B, NULL, NULL, NULL, y, NULL, NULL, 1, &rng);
+        rnn_recurrent_backward(r, dy, NULL, NULL, dx, NULL, NULL);
+    }
+    check(g_allocs == before, "training steps after the first allocate nothing (LSTM L=2 bidir B=32)",
+          (double)(g_allocs - before));
+    rnn_recurrent_free(r);
+    cfg.bidirectional = 0;
+    rnn_recurrent_create(&r, &cfg, 1);
+    rnn_recurrent_state_create(r, 1, &st);
+    before = g_allocs;
+    for (i = 0; i < 10; i++) rnn_recurrent_step(r, st, x, out);
+    check(g_allocs == before, "one-step inference allocates nothing", (double)(g_allocs - before));
+    rnn_recurrent_state_free(st);
+    rnn_recurrent_free(r);
+    free(x); free(y); free(dy); free(dx);
+}
+
 static void test_recurrent(void) {
+    test_recurrent_no_alloc();
     test_recurrent_parity();
     test_recurrent_gradcheck();
     test_recurrent_step();
