@@ -178,7 +178,8 @@ RNNDEF void rnn_log_softmax(float *y, const float *x, size_t n);
                          h' = (1−z)⊙n + z⊙h   (PyTorch / cuDNN form)       G = 3
      RNN_GRU_CHO         n = tanh(W_in x + b_in + W_hn (r⊙h) + b_hn)
                          (Cho et al. 2014, the course notes' form)          G = 3 */
-typedef enum rnn_cell { RNN_TANH = 0, RNN_RELU, RNN_LSTM, RNN_GRU, RNN_GRU_CHO } rnn_cell;
+typedef enum rnn_cell { RNN_CELL_DEFAULT = 0 /* RNN_LSTM */, RNN_TANH, RNN_RELU, RNN_LSTM,
+                        RNN_GRU, RNN_GRU_CHO } rnn_cell;
 
 /* Initialisations. DEFAULT is PyTorch's: every weight and bias uniform in
    ±1/√H. GLOROT: uniform ±√(6/(fan_in+fan_out)) per gate block, biases 0.
@@ -190,7 +191,7 @@ typedef enum rnn_init { RNN_INIT_DEFAULT = 0, RNN_INIT_GLOROT, RNN_INIT_ORTHOGON
 
 /* A zero field means the default given here. */
 typedef struct rnn_recurrent_config {
-    rnn_cell cell;          /* RNN_TANH                                         */
+    rnn_cell cell;          /* RNN_LSTM                                         */
     int input_size;         /* required                                         */
     int hidden_size;        /* required                                         */
     int num_layers;         /* 1                                                */
@@ -399,7 +400,9 @@ RNNDEF float rnn_rng_normal(rnn_rng *rng) {
 #ifndef RNN__NC
 #define RNN__NC 512   /* columns of the packed B block: KC·NC·4 = 512 KiB    */
 #endif
+#ifndef RNN__MC
 #define RNN__MC 4096  /* rows of A packed at once                            */
+#endif
 #ifndef RNN__DOT_M
 #define RNN__DOT_M 16 /* op(B) = Bᵀ and m <= this: the dot-product path      */
 #endif
@@ -1394,7 +1397,7 @@ RNNDEF rnn_status rnn_recurrent_create(rnn_recurrent **out, const rnn_recurrent_
     size_t off = 0, total = 0;
     if (!out) return RNN_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    if (!cfg || cfg->cell < RNN_TANH || cfg->cell > RNN_GRU_CHO || cfg->input_size <= 0 ||
+    if (!cfg || cfg->cell < RNN_CELL_DEFAULT || cfg->cell > RNN_GRU_CHO || cfg->input_size <= 0 ||
         cfg->hidden_size <= 0 || cfg->num_layers < 0 || !(cfg->dropout >= 0.0f && cfg->dropout < 1.0f) ||
         cfg->input_init < RNN_INIT_DEFAULT || cfg->input_init > RNN_INIT_GLOROT ||
         cfg->recurrent_init < RNN_INIT_DEFAULT || cfg->recurrent_init > RNN_INIT_IDENTITY)
@@ -1403,6 +1406,7 @@ RNNDEF rnn_status rnn_recurrent_create(rnn_recurrent **out, const rnn_recurrent_
     if (!r) return RNN_ERR_OUT_OF_MEMORY;
     memset(r, 0, sizeof *r);
     r->cfg = *cfg;
+    if (r->cfg.cell == RNN_CELL_DEFAULT) r->cfg.cell = RNN_LSTM;
     if (r->cfg.num_layers == 0) r->cfg.num_layers = 1;
     L = r->cfg.num_layers; D = r->dirs = cfg->bidirectional ? 2 : 1;
     G = r->gates = cfg->cell == RNN_LSTM ? 4 : rnn__is_gru(cfg->cell) ? 3 : 1;
@@ -1537,6 +1541,7 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
         float *gb = g + (size_t)b * GH, *hpb = hp + (size_t)b * GH, *h = hs + (size_t)b * H;
         if (valid && !valid[b]) continue;
         switch (cell) {
+        case RNN_CELL_DEFAULT: /* resolved to LSTM at create */
         case RNN_TANH:
         case RNN_RELU:
             for (j = 0; j < H; j++) gb[j] += hpb[j];
@@ -1601,6 +1606,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
             continue;
         }
         switch (cell) {
+        case RNN_CELL_DEFAULT: /* resolved to LSTM at create */
         case RNN_TANH:
             for (j = 0; j < H; j++) di[j] = dhb[j] * (1.0f - gb[j] * gb[j]);
             break;

@@ -290,7 +290,7 @@ static void test_elementwise(void) {
 /* ---- recurrent layers --------------------------------------------------- */
 
 static const char *cell_name(rnn_cell c) {
-    static const char *n[] = {"tanh", "relu", "lstm", "gru", "gru_cho"};
+    static const char *n[] = {"default", "tanh", "relu", "lstm", "gru", "gru_cho"};
     return n[c];
 }
 
@@ -360,7 +360,8 @@ static void test_recurrent_parity(void) {
         sprintf(name, "%d.config", k);
         if (!(cfgv = fixture_get(&f, name, &n))) break;
         memset(&cfg, 0, sizeof cfg);
-        cfg.cell = (rnn_cell)(int)cfgv[0]; cfg.input_size = (int)cfgv[1]; cfg.hidden_size = H = (int)cfgv[2];
+        cfg.cell = (rnn_cell)(RNN_TANH + (int)cfgv[0]);   /* the file says 0 tanh, 1 relu, 2 lstm, 3 gru */
+        cfg.input_size = (int)cfgv[1]; cfg.hidden_size = H = (int)cfgv[2];
         cfg.num_layers = L = (int)cfgv[3]; cfg.bidirectional = (int)cfgv[4];
         T = (int)cfgv[5]; B = (int)cfgv[6]; D = cfg.bidirectional ? 2 : 1;
         lenv = NULL;

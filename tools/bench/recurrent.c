@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
     float *x, *y, *dy;
     double times[64], flops = 0, med;
     if (argc < 3) { fprintf(stderr, "usage: %s CELL H [LAYERS I T B REPS]\n", argv[0]); return 2; }
-    for (i = 0; i < 5; i++) if (!strcmp(argv[1], cells[i])) c = i;
+    for (i = 0; i < 5; i++) if (!strcmp(argv[1], cells[i])) c = RNN_TANH + i;
     H = atoi(argv[2]);
     if (argc > 3) L = atoi(argv[3]);
     if (argc > 4) I = atoi(argv[4]);
@@ -62,7 +62,7 @@ int main(int argc, char **argv) {
     }
     qsort(times, reps, sizeof(double), cmp);
     med = times[reps / 2];
-    printf("rnn.h %s H=%d L=%d I=%d T=%d B=%d ms/iter=%.3f GFLOP/s=%.1f path=%s\n", cells[c], H, L, I, T, B,
+    printf("rnn.h %s H=%d L=%d I=%d T=%d B=%d ms/iter=%.3f GFLOP/s=%.1f path=%s\n", cells[c - RNN_TANH], H, L, I, T, B,
            med * 1e3, flops / med / 1e9, rnn_simd_name());
     rnn_recurrent_free(r);
     free(x); free(y); free(dy);
