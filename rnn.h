@@ -51,7 +51,12 @@
      Kernels    rnn_sgemm, rnn_set_sgemm, rnn_simd_name, rnn_sigmoid,
                 rnn_tanh, rnn_relu, rnn_softmax, rnn_log_softmax
      Layers     rnn_recurrent_* : Elman, LSTM, GRU cells, stacked and
-                bidirectional, with BPTT and one-step inference
+                bidirectional, with BPTT and one-step inference;
+                rnn_embedding_*, rnn_dense_*
+     Losses     rnn_loss_softmax_xent, rnn_loss_bce_logits, rnn_loss_mse
+     Optimizers rnn_optimizer_* (SGD, Adam, AdamW, clipping), rnn_param
+     Models     rnn_lm_* : embedding → recurrent stack → dense
+     Text       rnn_vocab_* (UTF-8 code points), rnn_batcher_*
 
    THREADS
      Every function is reentrant. The only global state is the function
@@ -277,6 +282,225 @@ RNNDEF void rnn_recurrent_state_free(rnn_recurrent_state *s);
    layer's h). Allocates nothing for batch <= 16 with the built-in product. */
 RNNDEF rnn_status rnn_recurrent_step(const rnn_recurrent *r, rnn_recurrent_state *s,
                                      const float *x, float *y);
+
+/* ============================================================================
+   Layers: embedding, dense
+   ========================================================================== */
+
+/* A lookup table [V × E]. weight and grad point into the owner's memory. */
+typedef struct rnn_embedding {
+    int vocab_size, embed_size;
+    float *weight, *grad;
+    int frozen;                 /* 1: backward adds nothing, optimizers skip it */
+} rnn_embedding;
+
+/* out[i] = weight[tokens[i]] for n tokens; a token outside 0..V-1 is an error. */
+RNNDEF rnn_status rnn_embedding_forward(const rnn_embedding *e, const int *tokens, int n, float *out);
+/* grad[tokens[i]] += dout[i]: only the rows used are touched. */
+RNNDEF void rnn_embedding_backward(rnn_embedding *e, const int *tokens, int n, const float *dout);
+/* Loads pretrained vectors from a text file of "token v1 v2 ... vE" lines
+   (GloVe / word2vec text format; a first line "count dim" is skipped) into
+   the rows of the tokens named in vocab[0..V): *loaded gets how many rows
+   were found. A line with the wrong count or a bad number is an
+   RNN_ERR_FORMAT naming the line in err. */
+RNNDEF rnn_status rnn_embedding_load_text(rnn_embedding *e, const char *path,
+                                          const char *const *vocab, int *loaded,
+                                          char *err, size_t errcap);
+
+/* y = x·Wᵀ + b, W [O × I]. Pointers into the owner's memory. */
+typedef struct rnn_dense {
+    int in_size, out_size;
+    float *weight, *bias, *gweight, *gbias;
+} rnn_dense;
+
+/* y [n × O] = x [n × I]·Wᵀ + b. */
+RNNDEF void rnn_dense_forward(const rnn_dense *d, const float *x, int n, float *y);
+/* gW += dyᵀ·x, gb += Σ dy; dx [n × I] = dy·W when dx is not NULL. */
+RNNDEF void rnn_dense_backward(rnn_dense *d, const float *x, int n, const float *dy, float *dx);
+
+/* ============================================================================
+   Losses: each returns the mean loss and writes its gradient
+   ========================================================================== */
+
+/* Softmax cross-entropy over rows of v logits: loss = mean over counted rows
+   of log Σ e^z − z[target]; dlogits = (softmax − onehot) / count. Rows whose
+   target is ignore_index count for nothing and get zero gradient. dlogits
+   may be logits (in place). A target outside 0..v-1 (other than
+   ignore_index) or a non-finite logit is an error. */
+RNNDEF rnn_status rnn_loss_softmax_xent(const float *logits, const int *targets, int n, int v,
+                                        int ignore_index, float *dlogits, float *loss);
+/* Binary cross-entropy with logits: mean of max(x,0) − x·t + log(1 + e^−|x|)
+   over entries with mask != 0 (mask NULL: all); d = (σ(x) − t) / count. */
+RNNDEF rnn_status rnn_loss_bce_logits(const float *logits, const float *targets, const float *mask,
+                                      int n, float *dlogits, float *loss);
+/* Mean squared error: mean (p − t)²; d = 2(p − t) / n. */
+RNNDEF rnn_status rnn_loss_mse(const float *pred, const float *target, int n, float *dpred,
+                               float *loss);
+
+/* ============================================================================
+   Optimizers: SGD with momentum, Adam, AdamW; clipping
+   ========================================================================== */
+
+/* One entry of a parameter registry (an stb_ds array of these). */
+typedef struct rnn_param {
+    char name[64];          /* PyTorch state_dict name: "rnn.weight_ih_l0" */
+    float *value, *grad;
+    size_t count;
+    int rows, cols;         /* shape; cols = 0 for a vector */
+    int frozen;             /* optimizers skip it */
+} rnn_param;
+
+typedef enum rnn_optimizer_kind { RNN_ADAM = 0, RNN_SGD, RNN_ADAMW } rnn_optimizer_kind;
+
+/* A zero field means the default given here. */
+typedef struct rnn_optimizer_config {
+    rnn_optimizer_kind kind;    /* RNN_ADAM                                          */
+    float lr;                   /* 1e-3 (Adam, AdamW), 1e-2 (SGD)                    */
+    float momentum;             /* SGD: 0 (PyTorch's form: buf = μ·buf + g)          */
+    float beta1, beta2, eps;    /* 0.9, 0.999, 1e-8                                  */
+    float weight_decay;         /* 0; AdamW decays the weights, the others add wd·p  */
+    float clip_norm;            /* 0: off; else the gradients' global norm is capped */
+    float clip_value;           /* 0: off; else each gradient is clamped to ±value   */
+    float lr_decay;             /* 0: off; else lr_t = lr / (1 + lr_decay·(t−1))     */
+} rnn_optimizer_config;
+
+/* Optimizer state: step count and the moment buffers, one slot per
+   parameter element of the registry it was created for. */
+typedef struct rnn_optimizer {
+    rnn_optimizer_config cfg;   /* the defaults filled in */
+    int64_t t;
+    size_t n;
+    float *m, *v;
+} rnn_optimizer;
+
+/* Creates an optimizer for the parameters of reg (an stb_ds array). */
+RNNDEF rnn_status rnn_optimizer_create(rnn_optimizer **out, const rnn_optimizer_config *cfg,
+                                       const rnn_param *reg);
+/* Frees an optimizer (NULL is fine). */
+RNNDEF void rnn_optimizer_free(rnn_optimizer *opt);
+/* Clips, then updates every parameter that is not frozen from its grad.
+   *grad_norm (if not NULL) gets the global norm before clipping. A
+   non-finite gradient is refused before anything changes. */
+RNNDEF rnn_status rnn_optimizer_step(rnn_optimizer *opt, rnn_param *reg, float *grad_norm);
+/* Sets every gradient of the registry to zero. */
+RNNDEF void rnn_params_zero_grad(rnn_param *reg);
+
+/* ============================================================================
+   Models: language model
+   ========================================================================== */
+
+/* A zero field means the default given here. */
+typedef struct rnn_lm_config {
+    int vocab_size;         /* required                                    */
+    int embed_size;         /* 64                                          */
+    int hidden_size;        /* 256                                         */
+    int num_layers;         /* 2                                           */
+    rnn_cell cell;          /* RNN_LSTM                                    */
+    float dropout;          /* 0, between recurrent layers                 */
+    int freeze_embedding;   /* 0                                           */
+} rnn_lm_config;
+
+/* embedding → recurrent stack → dense over the vocabulary. The registry
+   names follow a PyTorch module with attributes embedding, rnn, head. */
+typedef struct rnn_lm {
+    rnn_lm_config cfg;      /* the defaults filled in */
+    rnn_embedding embedding;
+    rnn_recurrent *rnn;
+    rnn_dense head;
+    rnn_param *params;      /* the registry (stb_ds array) */
+    float *own;             /* embedding and head values and grads */
+    float *ws;              /* training workspace */
+    size_t ws_cap;
+    float *h, *c;           /* state carried between training windows [L][B][H] */
+    int state_batch;        /* B of the carried state; 0: none */
+    rnn_rng rng;            /* dropout */
+    char error[160];
+} rnn_lm;
+
+/* Creates a language model with weights from seed. */
+RNNDEF rnn_status rnn_lm_create(rnn_lm **out, const rnn_lm_config *cfg, uint64_t seed);
+/* Frees a model (NULL is fine). */
+RNNDEF void rnn_lm_free(rnn_lm *m);
+/* One step of truncated BPTT on inputs, targets [T][B] (target -1: ignored).
+   The state starts from the previous call's final state (detached), or zero
+   after rnn_lm_reset_state or when B changes. opt NULL: gradients only, no
+   update. *loss gets the mean cross-entropy (nats per token). */
+RNNDEF rnn_status rnn_lm_train_step(rnn_lm *m, rnn_optimizer *opt, const int *inputs,
+                                    const int *targets, int T, int B, float *loss);
+/* Forgets the carried state: the next window starts from zero. */
+RNNDEF void rnn_lm_reset_state(rnn_lm *m);
+/* Mean cross-entropy of targets given inputs [T][B], from a zero state, no
+   dropout, no gradient. */
+RNNDEF rnn_status rnn_lm_eval(rnn_lm *m, const int *inputs, const int *targets, int T, int B,
+                              float *loss);
+
+/* One-token inference state, owned by the caller. */
+typedef struct rnn_lm_state {
+    rnn_recurrent_state *rnn;
+    float *x, *logits;      /* [E], [V] */
+} rnn_lm_state;
+
+/* Allocates a zeroed one-token state. */
+RNNDEF rnn_status rnn_lm_state_create(const rnn_lm *m, rnn_lm_state **out);
+/* Frees a state (NULL is fine). */
+RNNDEF void rnn_lm_state_free(rnn_lm_state *s);
+/* Feeds one token and returns the logits of the next [V] (inside s; valid
+   until the next call), or NULL for a token outside 0..V-1. No allocation. */
+RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token);
+
+/* ============================================================================
+   Text: char vocabulary over UTF-8, corpus batcher
+   ========================================================================== */
+
+/* One entry of the vocabulary's hash: a character's UTF-8 and its id
+   (string keys, since stb_ds's other keys need typeof, which strict C99
+   gcc lacks). */
+typedef struct rnn_vocab_entry { char *key; int value; } rnn_vocab_entry;
+
+/* A vocabulary of Unicode code points, ids in code point order. */
+typedef struct rnn_vocab {
+    uint32_t *chars;        /* stb_ds array: id -> code point */
+    rnn_vocab_entry *ids;   /* stb_ds string hash: UTF-8 -> id */
+} rnn_vocab;
+
+/* Builds the vocabulary of a UTF-8 text. Invalid UTF-8 is an RNN_ERR_FORMAT
+   with its byte offset in *bad_offset. Clear it with rnn_vocab_free. */
+RNNDEF rnn_status rnn_vocab_from_text(rnn_vocab *v, const char *text, size_t len, size_t *bad_offset);
+/* Frees the vocabulary's arrays; the struct can be reused. */
+RNNDEF void rnn_vocab_free(rnn_vocab *v);
+/* The number of ids. */
+RNNDEF int rnn_vocab_size(const rnn_vocab *v);
+/* Encodes text into at most cap ids (*n gets the count, which may exceed
+   cap: call with cap 0 to size). Invalid UTF-8: RNN_ERR_FORMAT; a character
+   not in the vocabulary: RNN_ERR_INVALID_ARGUMENT; both at *bad_offset. */
+RNNDEF rnn_status rnn_vocab_encode(const rnn_vocab *v, const char *text, size_t len, int *ids,
+                                   size_t cap, size_t *n, size_t *bad_offset);
+/* Writes the UTF-8 of ids into out (at most cap bytes, NUL-terminated when
+   cap > 0) and returns the bytes the whole text needs, without the NUL. An
+   id outside the vocabulary becomes U+FFFD. */
+RNNDEF size_t rnn_vocab_decode(const rnn_vocab *v, const int *ids, size_t n, char *out, size_t cap);
+/* Encodes one code point as UTF-8 into out[4]; returns its length (0 if it
+   is not a Unicode scalar value). */
+RNNDEF int rnn_utf8_encode(uint32_t cp, char *out);
+/* Decodes one UTF-8 character at s (len bytes left): its length, or 0 if the
+   bytes are not well-formed UTF-8 (overlong, surrogate, > U+10FFFF, cut). */
+RNNDEF int rnn_utf8_decode(const char *s, size_t len, uint32_t *cp);
+
+/* B parallel streams over a token sequence, windows of T (char-rnn style):
+   stream b reads data[b·L ...] with L = (n − 1) / B, so the state of row b
+   carries over from one window to the next. */
+typedef struct rnn_batcher {
+    const int *data;
+    size_t n, stream_len, pos, offset;
+    int T, B, epoch;
+} rnn_batcher;
+
+/* Prepares a batcher; n must be at least B·(T + 1). */
+RNNDEF rnn_status rnn_batcher_init(rnn_batcher *bt, const int *data, size_t n, int T, int B);
+/* Fills inputs and targets [T][B] (targets = the next tokens). Returns 1
+   when this window starts a new epoch (reset the carried state), else 0.
+   With rng, each new epoch starts the streams at a random phase. */
+RNNDEF int rnn_batcher_next(rnn_batcher *bt, int *inputs, int *targets, rnn_rng *rng);
 
 #ifdef __cplusplus
 }
@@ -1897,6 +2121,678 @@ RNNDEF rnn_status rnn_recurrent_step(const rnn_recurrent *r, rnn_recurrent_state
     }
     if (y) memcpy(y, s->h + (size_t)(L - 1) * H_B, sizeof(float) * H_B);
     return RNN_OK;
+}
+
+/* ============================================================================
+   Layers: embedding, dense
+   ========================================================================== */
+
+RNNDEF rnn_status rnn_embedding_forward(const rnn_embedding *e, const int *tokens, int n, float *out) {
+    int i;
+    for (i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= e->vocab_size) return RNN_ERR_INVALID_ARGUMENT;
+    for (i = 0; i < n; i++)
+        memcpy(out + (size_t)i * e->embed_size, e->weight + (size_t)tokens[i] * e->embed_size,
+               sizeof(float) * e->embed_size);
+    return RNN_OK;
+}
+
+/* backward: dW[token] += dout, one row per token (tokens were checked by
+   forward). */
+RNNDEF void rnn_embedding_backward(rnn_embedding *e, const int *tokens, int n, const float *dout) {
+    int i, j, E = e->embed_size;
+    if (e->frozen) return;
+    for (i = 0; i < n; i++) {
+        float *g = e->grad + (size_t)tokens[i] * E;
+        const float *d = dout + (size_t)i * E;
+        if (tokens[i] < 0 || tokens[i] >= e->vocab_size) continue;
+        for (j = 0; j < E; j++) g[j] += d[j];
+    }
+}
+
+RNNDEF rnn_status rnn_embedding_load_text(rnn_embedding *e, const char *path,
+                                          const char *const *vocab, int *loaded,
+                                          char *err, size_t errcap) {
+    struct rnn__tok { char *key; int value; } *index = NULL;
+    FILE *f;
+    char *line = NULL;
+    size_t cap = 0;
+    long lineno = 0;
+    int i, found = 0;
+    rnn_status st = RNN_OK;
+    if (loaded) *loaded = 0;
+    if (err && errcap) err[0] = 0;
+    if (!e || !path || !vocab) return RNN_ERR_INVALID_ARGUMENT;
+    if (!(f = fopen(path, "rb"))) {
+        if (err) snprintf(err, errcap, "%s: cannot open", path);
+        return RNN_ERR_IO;
+    }
+    stbds_sh_new_strdup(index);
+    for (i = 0; i < e->vocab_size; i++)
+        if (vocab[i]) stbds_shput(index, vocab[i], i);
+    for (;;) {
+        /* read one line of any length */
+        size_t len = 0;
+        int ch;
+        char *p, *tok;
+        while ((ch = fgetc(f)) != EOF && ch != '\n') {
+            if (len + 2 > cap) {
+                char *nl = (char *)RNN_REALLOC(line, cap ? cap * 2 : 256);
+                if (!nl) { st = RNN_ERR_OUT_OF_MEMORY; goto done; }
+                line = nl; cap = cap ? cap * 2 : 256;
+            }
+            line[len++] = (char)ch;
+        }
+        if (ch == EOF && len == 0) break;
+        lineno++;
+        if (!line) continue;
+        line[len] = 0;
+        if (len && line[len - 1] == '\r') line[--len] = 0;
+        p = line;
+        while (*p == ' ') p++;
+        if (!*p) continue;
+        tok = p;
+        while (*p && *p != ' ') p++;
+        if (*p) *p++ = 0;
+        {
+            float vec[1];   /* values are parsed twice: counted, then stored */
+            int count = 0, id;
+            char *q = p, *end;
+            while (*q) {
+                while (*q == ' ') q++;
+                if (!*q) break;
+                vec[0] = strtof(q, &end);
+                if (end == q || (*end && *end != ' ') || vec[0] != vec[0]) {
+                    if (err) snprintf(err, errcap, "%s:%ld: not a number", path, lineno);
+                    st = RNN_ERR_FORMAT;
+                    goto done;
+                }
+                count++;
+                q = end;
+            }
+            if (lineno == 1 && count == 1) continue;   /* word2vec's "count dim" header */
+            if (count != e->embed_size) {
+                if (err) snprintf(err, errcap, "%s:%ld: %d values, the embedding has %d", path, lineno, count,
+                                  e->embed_size);
+                st = RNN_ERR_FORMAT;
+                goto done;
+            }
+            id = stbds_shget(index, tok);
+            if (id < 0 || stbds_shgeti(index, tok) < 0) continue;
+            q = p;
+            for (i = 0; i < count; i++) e->weight[(size_t)id * e->embed_size + i] = strtof(q, &q);
+            found++;
+        }
+    }
+done:
+    fclose(f);
+    RNN_FREE(line);
+    stbds_shfree(index);
+    if (loaded) *loaded = found;
+    return st;
+}
+
+RNNDEF void rnn_dense_forward(const rnn_dense *d, const float *x, int n, float *y) {
+    int i;
+    for (i = 0; i < n; i++) memcpy(y + (size_t)i * d->out_size, d->bias, sizeof(float) * d->out_size);
+    rnn_sgemm(0, 1, n, d->out_size, d->in_size, 1.0f, x, d->in_size, d->weight, d->in_size, 1.0f, y,
+              d->out_size);
+}
+
+/* backward of y = x·Wᵀ + b:  dW += dyᵀ·x,  db += Σ_rows dy,  dx = dy·W */
+RNNDEF void rnn_dense_backward(rnn_dense *d, const float *x, int n, const float *dy, float *dx) {
+    int i, j;
+    rnn_sgemm(1, 0, d->out_size, d->in_size, n, 1.0f, dy, d->out_size, x, d->in_size, 1.0f, d->gweight,
+              d->in_size);
+    for (i = 0; i < n; i++)
+        for (j = 0; j < d->out_size; j++) d->gbias[j] += dy[(size_t)i * d->out_size + j];
+    if (dx)
+        rnn_sgemm(0, 0, n, d->in_size, d->out_size, 1.0f, dy, d->out_size, d->weight, d->in_size, 0.0f, dx,
+                  d->in_size);
+}
+
+/* ============================================================================
+   Losses
+   ========================================================================== */
+
+/* loss_i = log Σ_j e^(z_j − m) − (z_t − m), m = max z;
+   dz_j = (e^(z_j − m) / Σ − [j = t]) / count */
+RNNDEF rnn_status rnn_loss_softmax_xent(const float *logits, const int *targets, int n, int v,
+                                        int ignore_index, float *dlogits, float *loss) {
+    int i, j, count = 0;
+    double total = 0;
+    if (!logits || !targets || !dlogits || !loss || n < 0 || v <= 0) return RNN_ERR_INVALID_ARGUMENT;
+    for (i = 0; i < n; i++) {
+        if (targets[i] == ignore_index) continue;
+        if (targets[i] < 0 || targets[i] >= v) return RNN_ERR_INVALID_ARGUMENT;
+        count++;
+    }
+    if (!rnn__finite(logits, (size_t)n * v)) return RNN_ERR_INVALID_ARGUMENT;
+    for (i = 0; i < n; i++) {
+        const float *z = logits + (size_t)i * v;
+        float *d = dlogits + (size_t)i * v, zt, mx, scale;
+        int t = targets[i];
+        double sum = 0;
+        if (t == ignore_index) {
+            memset(d, 0, sizeof(float) * v);
+            continue;
+        }
+        zt = z[t];
+        mx = z[0];
+        for (j = 1; j < v; j++) mx = z[j] > mx ? z[j] : mx;
+        for (j = 0; j < v; j++) d[j] = z[j] - mx;   /* d may be z: zt and mx are read */
+        rnn_exp(d, d, (size_t)v);
+        for (j = 0; j < v; j++) sum += d[j];
+        total += log(sum) - ((double)zt - mx);
+        scale = (float)(1.0 / (sum * count));
+        for (j = 0; j < v; j++) d[j] *= scale;
+        d[t] -= 1.0f / (float)count;
+    }
+    *loss = count ? (float)(total / count) : 0.0f;
+    return RNN_OK;
+}
+
+/* loss = max(x,0) − x·t + log(1 + e^−|x|)  (stable for any x); dx = σ(x) − t */
+RNNDEF rnn_status rnn_loss_bce_logits(const float *logits, const float *targets, const float *mask,
+                                      int n, float *dlogits, float *loss) {
+    int i, count = 0;
+    double total = 0;
+    if (!logits || !targets || !dlogits || !loss || n < 0) return RNN_ERR_INVALID_ARGUMENT;
+    if (!rnn__finite(logits, (size_t)n) || !rnn__finite(targets, (size_t)n)) return RNN_ERR_INVALID_ARGUMENT;
+    for (i = 0; i < n; i++) count += !mask || mask[i] != 0.0f;
+    for (i = 0; i < n; i++) {
+        float x = logits[i], t = targets[i];
+        if (mask && mask[i] == 0.0f) { dlogits[i] = 0.0f; continue; }
+        total += (x > 0 ? x : 0.0) - (double)x * t + log1p(exp(-fabs((double)x)));
+        dlogits[i] = (rnn__sigmoid1(x) - t) / (float)count;
+    }
+    *loss = count ? (float)(total / count) : 0.0f;
+    return RNN_OK;
+}
+
+/* loss = mean (p − t)²; dp = 2 (p − t) / n */
+RNNDEF rnn_status rnn_loss_mse(const float *pred, const float *target, int n, float *dpred, float *loss) {
+    int i;
+    double total = 0;
+    if (!pred || !target || !dpred || !loss || n <= 0) return RNN_ERR_INVALID_ARGUMENT;
+    if (!rnn__finite(pred, (size_t)n) || !rnn__finite(target, (size_t)n)) return RNN_ERR_INVALID_ARGUMENT;
+    for (i = 0; i < n; i++) {
+        double e = (double)pred[i] - target[i];
+        total += e * e;
+        dpred[i] = (float)(2.0 * e / n);
+    }
+    *loss = (float)(total / n);
+    return RNN_OK;
+}
+
+/* ============================================================================
+   Optimizers
+   ========================================================================== */
+
+/* Appends a parameter to a registry. */
+static void rnn__param_add(rnn_param **reg, const char *name, float *value, float *grad, int rows,
+                           int cols, int frozen) {
+    rnn_param p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.name, sizeof p.name, "%s", name);
+    p.value = value; p.grad = grad; p.rows = rows; p.cols = cols; p.frozen = frozen;
+    p.count = (size_t)rows * (cols ? cols : 1);
+    stbds_arrput(*reg, p);
+}
+
+RNNDEF void rnn_params_zero_grad(rnn_param *reg) {
+    ptrdiff_t i;
+    for (i = 0; i < stbds_arrlen(reg); i++) memset(reg[i].grad, 0, reg[i].count * sizeof(float));
+}
+
+RNNDEF rnn_status rnn_optimizer_create(rnn_optimizer **out, const rnn_optimizer_config *cfg,
+                                       const rnn_param *reg) {
+    rnn_optimizer *o;
+    ptrdiff_t i;
+    size_t n = 0;
+    if (!out) return RNN_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!cfg || cfg->kind < RNN_ADAM || cfg->kind > RNN_ADAMW || !(cfg->lr >= 0) || !(cfg->momentum >= 0) ||
+        !(cfg->beta1 >= 0 && cfg->beta1 < 1) || !(cfg->beta2 >= 0 && cfg->beta2 < 1) || !(cfg->eps >= 0) ||
+        !(cfg->weight_decay >= 0) || !(cfg->clip_norm >= 0) || !(cfg->clip_value >= 0) || !(cfg->lr_decay >= 0))
+        return RNN_ERR_INVALID_ARGUMENT;
+    for (i = 0; i < stbds_arrlen(reg); i++) n += reg[i].count;
+    o = (rnn_optimizer *)RNN_MALLOC(sizeof *o + 2 * n * sizeof(float));
+    if (!o) return RNN_ERR_OUT_OF_MEMORY;
+    memset(o, 0, sizeof *o + 2 * n * sizeof(float));
+    o->cfg = *cfg;
+    if (o->cfg.lr == 0) o->cfg.lr = cfg->kind == RNN_SGD ? 1e-2f : 1e-3f;
+    if (o->cfg.beta1 == 0) o->cfg.beta1 = 0.9f;
+    if (o->cfg.beta2 == 0) o->cfg.beta2 = 0.999f;
+    if (o->cfg.eps == 0) o->cfg.eps = 1e-8f;
+    o->n = n;
+    o->m = (float *)(o + 1);
+    o->v = o->m + n;
+    *out = o;
+    return RNN_OK;
+}
+
+RNNDEF void rnn_optimizer_free(rnn_optimizer *opt) { RNN_FREE(opt); }
+
+/* Adam:  m = β1 m + (1−β1) g,  v = β2 v + (1−β2) g²,
+          p −= lr · (m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε)
+   AdamW: first p −= lr · wd · p;  Adam and SGD with wd: g += wd · p.
+   SGD:   b = μ b + g (b = g at the first step), p −= lr · b. */
+RNNDEF rnn_status rnn_optimizer_step(rnn_optimizer *opt, rnn_param *reg, float *grad_norm) {
+    ptrdiff_t i, np = stbds_arrlen(reg);
+    size_t j, off = 0;
+    double sq = 0, norm, bc1, bc2;
+    float scale = 1.0f, lr, cv;
+    const rnn_optimizer_config *c;
+    if (!opt || !reg) return RNN_ERR_INVALID_ARGUMENT;
+    c = &opt->cfg;
+    cv = c->clip_value;
+    for (i = 0; i < np; i++) off += reg[i].count;
+    if (off != opt->n) return RNN_ERR_INVALID_ARGUMENT;   /* not the registry it was made for */
+    for (i = 0; i < np; i++) {
+        if (reg[i].frozen) continue;
+        if (!rnn__finite(reg[i].grad, reg[i].count)) return RNN_ERR_INVALID_ARGUMENT;
+        for (j = 0; j < reg[i].count; j++) {
+            float g = reg[i].grad[j];
+            if (cv > 0) g = g > cv ? cv : g < -cv ? -cv : g;
+            reg[i].grad[j] = g;
+            sq += (double)g * g;
+        }
+    }
+    norm = sqrt(sq);
+    if (grad_norm) *grad_norm = (float)norm;
+    if (c->clip_norm > 0 && norm > c->clip_norm) scale = (float)(c->clip_norm / (norm + 1e-6));
+    opt->t++;
+    lr = c->lr_decay > 0 ? c->lr / (1.0f + c->lr_decay * (float)(opt->t - 1)) : c->lr;
+    bc1 = 1.0 - pow(c->beta1, (double)opt->t);
+    bc2 = 1.0 - pow(c->beta2, (double)opt->t);
+    for (i = 0, off = 0; i < np; off += reg[i].count, i++) {
+        float *p = reg[i].value, *gr = reg[i].grad, *m = opt->m + off, *v = opt->v + off;
+        if (reg[i].frozen) continue;
+        for (j = 0; j < reg[i].count; j++) {
+            float g = gr[j] * scale;
+            if (c->kind == RNN_SGD) {
+                if (c->weight_decay > 0) g += c->weight_decay * p[j];
+                if (c->momentum > 0) {
+                    m[j] = opt->t == 1 ? g : c->momentum * m[j] + g;
+                    g = m[j];
+                }
+                p[j] -= lr * g;
+            } else {
+                float mh, vh;
+                if (c->kind == RNN_ADAMW) p[j] -= lr * c->weight_decay * p[j];
+                else if (c->weight_decay > 0) g += c->weight_decay * p[j];
+                m[j] = c->beta1 * m[j] + (1.0f - c->beta1) * g;
+                v[j] = c->beta2 * v[j] + (1.0f - c->beta2) * g * g;
+                mh = (float)(m[j] / bc1);
+                vh = (float)(v[j] / bc2);
+                p[j] -= lr * mh / (sqrtf(vh) + c->eps);
+            }
+        }
+    }
+    return RNN_OK;
+}
+
+/* ============================================================================
+   Models: language model
+   ========================================================================== */
+
+RNNDEF void rnn_lm_free(rnn_lm *m) {
+    if (!m) return;
+    rnn_recurrent_free(m->rnn);
+    stbds_arrfree(m->params);
+    RNN_FREE(m->own);
+    RNN_FREE(m->ws);
+    RNN_FREE(m->h);
+    RNN_FREE(m);
+}
+
+RNNDEF rnn_status rnn_lm_create(rnn_lm **out, const rnn_lm_config *cfg, uint64_t seed) {
+    rnn_lm *m;
+    rnn_recurrent_config rc;
+    rnn_status st;
+    int V, E, H, l, d, k;
+    size_t nown;
+    if (!out) return RNN_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!cfg || cfg->vocab_size <= 0 || cfg->embed_size < 0 || cfg->hidden_size < 0 || cfg->num_layers < 0)
+        return RNN_ERR_INVALID_ARGUMENT;
+    m = (rnn_lm *)RNN_MALLOC(sizeof *m);
+    if (!m) return RNN_ERR_OUT_OF_MEMORY;
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    if (!m->cfg.embed_size) m->cfg.embed_size = 64;
+    if (!m->cfg.hidden_size) m->cfg.hidden_size = 256;
+    if (!m->cfg.num_layers) m->cfg.num_layers = 2;
+    if (m->cfg.cell == RNN_CELL_DEFAULT) m->cfg.cell = RNN_LSTM;
+    V = m->cfg.vocab_size; E = m->cfg.embed_size; H = m->cfg.hidden_size;
+    memset(&rc, 0, sizeof rc);
+    rc.cell = m->cfg.cell; rc.input_size = E; rc.hidden_size = H; rc.num_layers = m->cfg.num_layers;
+    rc.dropout = m->cfg.dropout;
+    if ((st = rnn_recurrent_create(&m->rnn, &rc, seed)) != RNN_OK) { rnn_lm_free(m); return st; }
+    nown = (size_t)V * E + (size_t)V * H + V;
+    m->own = (float *)RNN_MALLOC(2 * nown * sizeof(float));
+    if (!m->own) { rnn_lm_free(m); return RNN_ERR_OUT_OF_MEMORY; }
+    memset(m->own, 0, 2 * nown * sizeof(float));
+    m->embedding.vocab_size = V; m->embedding.embed_size = E;
+    m->embedding.weight = m->own; m->embedding.grad = m->own + nown;
+    m->embedding.frozen = m->cfg.freeze_embedding;
+    m->head.in_size = H; m->head.out_size = V;
+    m->head.weight = m->own + (size_t)V * E; m->head.gweight = m->head.weight + nown;
+    m->head.bias = m->head.weight + (size_t)V * H; m->head.gbias = m->head.bias + nown;
+    rnn_rng_seed(&m->rng, seed ^ 0x5DEECE66Dull);
+    {
+        /* PyTorch's defaults: embedding N(0, 1), linear uniform ±1/√in */
+        rnn_rng init;
+        size_t i;
+        float bound = 1.0f / sqrtf((float)H);
+        rnn_rng_seed(&init, seed + 1);
+        for (i = 0; i < (size_t)V * E; i++) m->embedding.weight[i] = rnn_rng_normal(&init);
+        rnn__uniform(m->head.weight, (size_t)V * H, bound, &init);
+        rnn__uniform(m->head.bias, (size_t)V, bound, &init);
+    }
+    rnn__param_add(&m->params, "embedding.weight", m->embedding.weight, m->embedding.grad, V, E,
+                   m->cfg.freeze_embedding);
+    for (l = 0; l < m->rnn->cfg.num_layers; l++)
+        for (d = 0; d < m->rnn->dirs; d++)
+            for (k = 0; k < 4; k++) {
+                char pn[48], full[64];
+                float *val, *gr;
+                size_t cnt;
+                int idx = (l * m->rnn->dirs + d) * 4 + k, G = m->rnn->gates;
+                rnn_recurrent_param_name(m->rnn, idx, pn, sizeof pn);
+                rnn_recurrent_param(m->rnn, pn, &val, &gr, &cnt);
+                snprintf(full, sizeof full, "rnn.%s", pn);
+                rnn__param_add(&m->params, full, val, gr, G * H, k < 2 ? (int)(cnt / ((size_t)G * H)) : 0, 0);
+            }
+    rnn__param_add(&m->params, "head.weight", m->head.weight, m->head.gweight, V, H, 0);
+    rnn__param_add(&m->params, "head.bias", m->head.bias, m->head.gbias, V, 0, 0);
+    *out = m;
+    return RNN_OK;
+}
+
+RNNDEF void rnn_lm_reset_state(rnn_lm *m) { if (m) m->state_batch = 0; }
+
+/* Workspace of a window: emb x [T·B·E], y [T·B·H], logits [T·B·V],
+   dy [T·B·H], dx [T·B·E], then packing space for the head's products. */
+static size_t rnn__lm_pack(const rnn_lm *m, int TB) {
+    int V = m->cfg.vocab_size, H = m->cfg.hidden_size;
+    return rnn__pack_floats(TB > V ? TB : V, V > H ? V : H, TB > V ? TB : V);
+}
+
+static rnn_status rnn__lm_forward(rnn_lm *m, const int *inputs, const int *targets, int T, int B,
+                                  int train, float *loss) {
+    int V = m->cfg.vocab_size, E = m->cfg.embed_size, H = m->cfg.hidden_size, L = m->rnn->cfg.num_layers;
+    int TB = T * B, i;
+    size_t need, npk, LBH = (size_t)L * B * H;
+    float *x, *y, *logits, *dy, *dx, *pk;
+    rnn_status st;
+    if (T <= 0 || B <= 0 || !inputs || !targets) {
+        snprintf(m->error, sizeof m->error, "T, B must be positive and inputs, targets given");
+        return RNN_ERR_INVALID_ARGUMENT;
+    }
+    for (i = 0; i < 2 * TB; i++) {
+        int tok = i < TB ? inputs[i] : targets[i - TB];
+        if (tok < (i < TB ? 0 : -1) || tok >= V) {
+            snprintf(m->error, sizeof m->error, "%s %d at position %d is outside the vocabulary 0..%d",
+                     i < TB ? "input" : "target", tok, i % TB, V - 1);
+            return RNN_ERR_INVALID_ARGUMENT;
+        }
+    }
+    need = (size_t)TB * (2 * E + 2 * H + V) + rnn__lm_pack(m, TB);
+    if (need > m->ws_cap) {
+        float *nw = (float *)RNN_REALLOC(m->ws, need * sizeof(float));
+        if (!nw) return RNN_ERR_OUT_OF_MEMORY;
+        m->ws = nw; m->ws_cap = need;
+    }
+    if (train && m->state_batch != B) {
+        float *nh = (float *)RNN_REALLOC(m->h, 2 * LBH * sizeof(float));
+        if (!nh) return RNN_ERR_OUT_OF_MEMORY;
+        m->h = nh; m->c = nh + LBH;
+        memset(m->h, 0, 2 * LBH * sizeof(float));
+        m->state_batch = B;
+    }
+    x = m->ws; y = x + (size_t)TB * E; logits = y + (size_t)TB * H; dy = logits + (size_t)TB * V;
+    dx = dy + (size_t)TB * H; pk = dx + (size_t)TB * E; npk = rnn__lm_pack(m, TB);
+    rnn_embedding_forward(&m->embedding, inputs, TB, x);
+    st = rnn_recurrent_forward(m->rnn, x, T, B, NULL, train ? m->h : NULL, train ? m->c : NULL, y,
+                               train ? m->h : NULL, train ? m->c : NULL, train, &m->rng);
+    if (st != RNN_OK) {
+        snprintf(m->error, sizeof m->error, "rnn: %.150s", m->rnn->error);
+        return st;
+    }
+    for (i = 0; i < TB; i++) memcpy(logits + (size_t)i * V, m->head.bias, sizeof(float) * V);
+    rnn__gemm(pk, npk, 0, 1, TB, V, H, 1.0f, y, H, m->head.weight, H, 1.0f, logits, V);
+    st = rnn_loss_softmax_xent(logits, targets, TB, V, -1, logits, loss);
+    if (st != RNN_OK) snprintf(m->error, sizeof m->error, "loss: non-finite logits (diverged?)");
+    return st;
+}
+
+/* backward: dlogits (in the logits buffer) → head: dW += dlᵀ·y, db += Σ dl,
+   dy = dl·W → rnn backward → dx → embedding rows. */
+RNNDEF rnn_status rnn_lm_train_step(rnn_lm *m, rnn_optimizer *opt, const int *inputs,
+                                    const int *targets, int T, int B, float *loss) {
+    int V, E, H, TB, i, j;
+    float *x, *y, *logits, *dy, *dx, *pk, lossv = 0;
+    size_t npk;
+    rnn_status st;
+    if (!m) return RNN_ERR_INVALID_ARGUMENT;
+    V = m->cfg.vocab_size; E = m->cfg.embed_size; H = m->cfg.hidden_size; TB = T * B;
+    if ((st = rnn__lm_forward(m, inputs, targets, T, B, 1, &lossv)) != RNN_OK) return st;
+    x = m->ws; y = x + (size_t)TB * E; logits = y + (size_t)TB * H; dy = logits + (size_t)TB * V;
+    dx = dy + (size_t)TB * H; pk = dx + (size_t)TB * E; npk = rnn__lm_pack(m, TB);
+    rnn_params_zero_grad(m->params);
+    rnn__gemm(pk, npk, 1, 0, V, H, TB, 1.0f, logits, V, y, H, 1.0f, m->head.gweight, H);
+    for (i = 0; i < TB; i++)
+        for (j = 0; j < V; j++) m->head.gbias[j] += logits[(size_t)i * V + j];
+    rnn__gemm(pk, npk, 0, 0, TB, H, V, 1.0f, logits, V, m->head.weight, H, 0.0f, dy, H);
+    st = rnn_recurrent_backward(m->rnn, dy, NULL, NULL, m->embedding.frozen ? NULL : dx, NULL, NULL);
+    if (st != RNN_OK) return st;
+    rnn_embedding_backward(&m->embedding, inputs, TB, dx);
+    if (loss) *loss = lossv;
+    if (opt && (st = rnn_optimizer_step(opt, m->params, NULL)) != RNN_OK)
+        snprintf(m->error, sizeof m->error, "optimizer: non-finite gradient or a foreign optimizer");
+    return st;
+}
+
+RNNDEF rnn_status rnn_lm_eval(rnn_lm *m, const int *inputs, const int *targets, int T, int B,
+                              float *loss) {
+    float l = 0;
+    rnn_status st;
+    if (!m) return RNN_ERR_INVALID_ARGUMENT;
+    st = rnn__lm_forward(m, inputs, targets, T, B, 0, &l);
+    if (st == RNN_OK && loss) *loss = l;
+    return st;
+}
+
+RNNDEF rnn_status rnn_lm_state_create(const rnn_lm *m, rnn_lm_state **out) {
+    rnn_lm_state *s;
+    rnn_status st;
+    if (!out) return RNN_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!m) return RNN_ERR_INVALID_ARGUMENT;
+    s = (rnn_lm_state *)RNN_MALLOC(sizeof *s + sizeof(float) * (m->cfg.embed_size + m->cfg.vocab_size));
+    if (!s) return RNN_ERR_OUT_OF_MEMORY;
+    s->x = (float *)(s + 1);
+    s->logits = s->x + m->cfg.embed_size;
+    if ((st = rnn_recurrent_state_create(m->rnn, 1, &s->rnn)) != RNN_OK) { RNN_FREE(s); return st; }
+    *out = s;
+    return RNN_OK;
+}
+
+RNNDEF void rnn_lm_state_free(rnn_lm_state *s) {
+    if (!s) return;
+    rnn_recurrent_state_free(s->rnn);
+    RNN_FREE(s);
+}
+
+RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {
+    int V, H;
+    const float *h;
+    if (!m || !s || token < 0 || token >= m->cfg.vocab_size) return NULL;
+    V = m->cfg.vocab_size; H = m->cfg.hidden_size;
+    memcpy(s->x, m->embedding.weight + (size_t)token * m->cfg.embed_size, sizeof(float) * m->cfg.embed_size);
+    if (rnn_recurrent_step(m->rnn, s->rnn, s->x, NULL) != RNN_OK) return NULL;
+    h = s->rnn->h + (size_t)(m->rnn->cfg.num_layers - 1) * H;
+    memcpy(s->logits, m->head.bias, sizeof(float) * V);
+    rnn_sgemm(0, 1, 1, V, H, 1.0f, h, H, m->head.weight, H, 1.0f, s->logits, V);
+    return s->logits;
+}
+
+/* ============================================================================
+   Text: UTF-8, char vocabulary, batcher
+   ========================================================================== */
+
+RNNDEF int rnn_utf8_encode(uint32_t cp, char *out) {
+    if (cp < 0x80) { out[0] = (char)cp; return 1; }
+    if (cp < 0x800) { out[0] = (char)(0xC0 | cp >> 6); out[1] = (char)(0x80 | (cp & 63)); return 2; }
+    if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | cp >> 12); out[1] = (char)(0x80 | (cp >> 6 & 63)); out[2] = (char)(0x80 | (cp & 63));
+        return 3;
+    }
+    if (cp <= 0x10FFFF) {
+        out[0] = (char)(0xF0 | cp >> 18); out[1] = (char)(0x80 | (cp >> 12 & 63));
+        out[2] = (char)(0x80 | (cp >> 6 & 63)); out[3] = (char)(0x80 | (cp & 63));
+        return 4;
+    }
+    return 0;
+}
+
+RNNDEF int rnn_utf8_decode(const char *s, size_t len, uint32_t *cp) {
+    const unsigned char *u = (const unsigned char *)s;
+    uint32_t c;
+    int n, i;
+    if (len == 0) return 0;
+    if (u[0] < 0x80) { *cp = u[0]; return 1; }
+    if (u[0] >= 0xC2 && u[0] <= 0xDF) { n = 2; c = u[0] & 0x1F; }
+    else if (u[0] >= 0xE0 && u[0] <= 0xEF) { n = 3; c = u[0] & 0x0F; }
+    else if (u[0] >= 0xF0 && u[0] <= 0xF4) { n = 4; c = u[0] & 0x07; }
+    else return 0;
+    if (len < (size_t)n) return 0;
+    for (i = 1; i < n; i++) {
+        if ((u[i] & 0xC0) != 0x80) return 0;
+        c = c << 6 | (u[i] & 0x3F);
+    }
+    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)) || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+static int rnn__cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+RNNDEF rnn_status rnn_vocab_from_text(rnn_vocab *v, const char *text, size_t len, size_t *bad_offset) {
+    size_t p = 0;
+    ptrdiff_t i;
+    if (!v || (!text && len)) return RNN_ERR_INVALID_ARGUMENT;
+    memset(v, 0, sizeof *v);
+    stbds_sh_new_strdup(v->ids);
+    while (p < len) {
+        uint32_t cp;
+        char key[5] = {0};
+        int n = rnn_utf8_decode(text + p, len - p, &cp);
+        if (!n) {
+            if (bad_offset) *bad_offset = p;
+            rnn_vocab_free(v);
+            return RNN_ERR_FORMAT;
+        }
+        memcpy(key, text + p, (size_t)n);
+        if (stbds_shgeti(v->ids, key) < 0) {
+            stbds_shput(v->ids, key, 0);
+            stbds_arrput(v->chars, cp);
+        }
+        p += (size_t)n;
+    }
+    /* ids in code point order: the same text gives the same ids however it is ordered */
+    if (v->chars) qsort(v->chars, (size_t)stbds_arrlen(v->chars), sizeof(uint32_t), rnn__cmp_u32);
+    for (i = 0; i < stbds_arrlen(v->chars); i++) {
+        char key[5] = {0};
+        rnn_utf8_encode(v->chars[i], key);
+        stbds_shput(v->ids, key, (int)i);
+    }
+    return RNN_OK;
+}
+
+RNNDEF void rnn_vocab_free(rnn_vocab *v) {
+    if (!v) return;
+    stbds_arrfree(v->chars);
+    stbds_shfree(v->ids);
+    v->chars = NULL;
+    v->ids = NULL;
+}
+
+RNNDEF int rnn_vocab_size(const rnn_vocab *v) { return v ? (int)stbds_arrlen(v->chars) : 0; }
+
+RNNDEF rnn_status rnn_vocab_encode(const rnn_vocab *v, const char *text, size_t len, int *ids,
+                                   size_t cap, size_t *n, size_t *bad_offset) {
+    size_t p = 0, k = 0;
+    if (!v || (!text && len) || (!ids && cap)) return RNN_ERR_INVALID_ARGUMENT;
+    while (p < len) {
+        uint32_t cp;
+        ptrdiff_t at;
+        char key[5] = {0};
+        rnn_vocab_entry *map = v->ids;   /* stb_ds lookups write their argument */
+        int w = rnn_utf8_decode(text + p, len - p, &cp);
+        if (!w) {
+            if (bad_offset) *bad_offset = p;
+            return RNN_ERR_FORMAT;
+        }
+        memcpy(key, text + p, (size_t)w);
+        at = map ? stbds_shgeti(map, key) : -1;
+        if (at < 0) {
+            if (bad_offset) *bad_offset = p;
+            return RNN_ERR_INVALID_ARGUMENT;
+        }
+        if (k < cap) ids[k] = v->ids[at].value;
+        k++;
+        p += (size_t)w;
+    }
+    if (n) *n = k;
+    return RNN_OK;
+}
+
+RNNDEF size_t rnn_vocab_decode(const rnn_vocab *v, const int *ids, size_t n, char *out, size_t cap) {
+    size_t i, k = 0;
+    int size = rnn_vocab_size(v);
+    for (i = 0; i < n; i++) {
+        char buf[4];
+        int w = rnn_utf8_encode(ids[i] >= 0 && ids[i] < size ? v->chars[ids[i]] : 0xFFFD, buf), j;
+        for (j = 0; j < w; j++, k++)
+            if (k + 1 < cap) out[k] = buf[j];
+    }
+    if (cap) out[k < cap ? k : cap - 1] = 0;
+    return k;
+}
+
+RNNDEF rnn_status rnn_batcher_init(rnn_batcher *bt, const int *data, size_t n, int T, int B) {
+    if (!bt || !data || T <= 0 || B <= 0 || n < (size_t)B * (T + 1)) return RNN_ERR_INVALID_ARGUMENT;
+    memset(bt, 0, sizeof *bt);
+    bt->data = data; bt->n = n; bt->T = T; bt->B = B;
+    bt->stream_len = (n - 1) / B;
+    return RNN_OK;
+}
+
+RNNDEF int rnn_batcher_next(rnn_batcher *bt, int *inputs, int *targets, rnn_rng *rng) {
+    int t, b, fresh = bt->pos == 0;
+    if (bt->offset + bt->pos + bt->T > bt->stream_len) {   /* this epoch is used up */
+        bt->epoch++;
+        bt->pos = 0;
+        bt->offset = rng && bt->stream_len > (size_t)bt->T + 1
+                     ? (size_t)(rnn_rng_u64(rng) % (bt->stream_len - bt->T)) % (size_t)bt->T : 0;
+        fresh = 1;
+    }
+    for (t = 0; t < bt->T; t++)
+        for (b = 0; b < bt->B; b++) {
+            size_t at = (size_t)b * bt->stream_len + bt->offset + bt->pos + t;
+            inputs[t * bt->B + b] = bt->data[at];
+            targets[t * bt->B + b] = bt->data[at + 1];
+        }
+    bt->pos += bt->T;
+    return fresh;
 }
 
 #ifdef __cplusplus
