@@ -57,6 +57,7 @@
      Optimizers rnn_optimizer_* (SGD, Adam, AdamW, clipping), rnn_param
      Models     rnn_lm_* : embedding → recurrent stack → dense
      Text       rnn_vocab_* (UTF-8 code points), rnn_batcher_*
+     Serialization rnn_lm_save, rnn_lm_load (safetensors)
 
    THREADS
      Every function is reentrant. The only global state is the function
@@ -106,8 +107,20 @@ typedef enum rnn_status {
     RNN_ERR_INVALID_ARGUMENT,   /* a NULL pointer, a size <= 0, a NaN ...  */
     RNN_ERR_OUT_OF_MEMORY,      /* RNN_MALLOC returned NULL                 */
     RNN_ERR_IO,                 /* a file could not be opened, read, written */
-    RNN_ERR_FORMAT              /* a file or string is not what it claims  */
+    RNN_ERR_FORMAT,             /* text or values not what they claim (bad
+                                   UTF-8, a bad number, NaN in a tensor)   */
+    RNN_ERR_TRUNCATED,          /* a file ends before its header or data do */
+    RNN_ERR_HEADER,             /* a checkpoint header: length or JSON bad  */
+    RNN_ERR_DTYPE,              /* a tensor is not F32                      */
+    RNN_ERR_OFFSETS,            /* tensor data overlaps, leaves holes, or its
+                                   size disagrees with its shape           */
+    RNN_ERR_SHAPE,              /* a tensor is missing or its shape is not
+                                   what the model's config needs           */
+    RNN_ERR_METADATA,           /* the config in a checkpoint is missing or
+                                   invalid, or the file is not an rnn.h LM  */
+    RNN_ERR_CHECKSUM            /* the file's bytes do not match its CRC-32 */
 } rnn_status;
+#define RNN_STATUS_COUNT 12
 
 /* A one-line English description of a status code. */
 RNNDEF const char *rnn_strerror(rnn_status status);
@@ -415,6 +428,7 @@ typedef struct rnn_lm {
     int state_batch;        /* B of the carried state; 0: none */
     rnn_rng rng;            /* dropout */
     char error[160];
+    struct rnn_vocab *vocab;/* the tokens' text, saved with the model; NULL: plain ids */
 } rnn_lm;
 
 /* Creates a language model with weights from seed. */
@@ -502,6 +516,32 @@ RNNDEF rnn_status rnn_batcher_init(rnn_batcher *bt, const int *data, size_t n, i
    With rng, each new epoch starts the streams at a random phase. */
 RNNDEF int rnn_batcher_next(rnn_batcher *bt, int *inputs, int *targets, rnn_rng *rng);
 
+/* Gives the model a copy of a vocabulary (vocab_size must match), so that
+   checkpoints carry it. */
+RNNDEF rnn_status rnn_lm_set_vocab(rnn_lm *m, const rnn_vocab *v);
+
+/* ============================================================================
+   Serialization: safetensors checkpoints
+   ========================================================================== */
+
+/* Writes the model (and, if opt is not NULL, the optimizer's state, the
+   carried training state and the dropout generator, so training resumes
+   exactly) as a safetensors file. Names and layouts are PyTorch's
+   state_dict of a module with attributes embedding, rnn, head; the config
+   and the vocabulary go in __metadata__, with a CRC-32 of the whole file.
+   Atomic: a temporary file in the same directory, flushed, then renamed. */
+RNNDEF rnn_status rnn_lm_save(const rnn_lm *m, const rnn_optimizer *opt, const char *path);
+/* Reads a checkpoint. *opt (if opt is not NULL) gets the optimizer state
+   when the file has one, else NULL. Nothing in the file is trusted: a bad
+   file gets the status that names its fault, and a message in err. */
+RNNDEF rnn_status rnn_lm_load(rnn_lm **out, rnn_optimizer **opt, const char *path, char *err,
+                              size_t errcap);
+/* rnn_lm_load from bytes in memory. */
+RNNDEF rnn_status rnn_lm_load_memory(rnn_lm **out, rnn_optimizer **opt, const void *data, size_t size,
+                                     char *err, size_t errcap);
+/* CRC-32 (IEEE 802.3, as zlib) of n bytes, continuing from crc (start 0). */
+RNNDEF uint32_t rnn_crc32(uint32_t crc, const void *data, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
@@ -514,8 +554,16 @@ RNNDEF int rnn_batcher_next(rnn_batcher *bt, int *inputs, int *targets, rnn_rng 
 #define RNN_IMPLEMENTATION_DONE
 
 #include <math.h>
-#include <stdio.h>   /* snprintf, for error details; the library prints nothing */
+#include <stdio.h>   /* files, and snprintf for error details; the library prints nothing */
 #include <string.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>  /* fsync: a checkpoint is on disk before it is renamed into place */
+#ifndef __cplusplus
+/* strict C99 hides these POSIX declarations; C++ compilers show them */
+int fsync(int fd);
+int fileno(FILE *stream);
+#endif
+#endif
 
 #if defined(RNN_MALLOC) && defined(RNN_REALLOC) && defined(RNN_FREE)
 #elif !defined(RNN_MALLOC) && !defined(RNN_REALLOC) && !defined(RNN_FREE)
@@ -573,7 +621,14 @@ RNNDEF const char *rnn_strerror(rnn_status status) {
     case RNN_ERR_INVALID_ARGUMENT: return "invalid argument";
     case RNN_ERR_OUT_OF_MEMORY: return "out of memory";
     case RNN_ERR_IO: return "file input/output error";
-    case RNN_ERR_FORMAT: return "malformed file or data";
+    case RNN_ERR_FORMAT: return "malformed text or values";
+    case RNN_ERR_TRUNCATED: return "file is truncated";
+    case RNN_ERR_HEADER: return "bad checkpoint header";
+    case RNN_ERR_DTYPE: return "tensor is not F32";
+    case RNN_ERR_OFFSETS: return "tensor data offsets overlap, leave holes or disagree with shapes";
+    case RNN_ERR_SHAPE: return "tensor missing or of the wrong shape";
+    case RNN_ERR_METADATA: return "checkpoint config missing or invalid";
+    case RNN_ERR_CHECKSUM: return "checksum mismatch: the file is corrupt";
     }
     return "unknown status code";
 }
@@ -2441,6 +2496,7 @@ RNNDEF void rnn_lm_free(rnn_lm *m) {
     if (!m) return;
     rnn_recurrent_free(m->rnn);
     stbds_arrfree(m->params);
+    if (m->vocab) { rnn_vocab_free(m->vocab); RNN_FREE(m->vocab); }
     RNN_FREE(m->own);
     RNN_FREE(m->ws);
     RNN_FREE(m->h);
@@ -2794,6 +2850,740 @@ RNNDEF int rnn_batcher_next(rnn_batcher *bt, int *inputs, int *targets, rnn_rng 
     bt->pos += bt->T;
     return fresh;
 }
+
+RNNDEF rnn_status rnn_lm_set_vocab(rnn_lm *m, const rnn_vocab *v) {
+    rnn_vocab *nv;
+    ptrdiff_t i;
+    if (!m || !v || rnn_vocab_size(v) != m->cfg.vocab_size) return RNN_ERR_INVALID_ARGUMENT;
+    nv = (rnn_vocab *)RNN_MALLOC(sizeof *nv);
+    if (!nv) return RNN_ERR_OUT_OF_MEMORY;
+    memset(nv, 0, sizeof *nv);
+    stbds_sh_new_strdup(nv->ids);
+    for (i = 0; i < stbds_arrlen(v->chars); i++) {
+        char key[5] = {0};
+        rnn_utf8_encode(v->chars[i], key);
+        stbds_arrput(nv->chars, v->chars[i]);
+        stbds_shput(nv->ids, key, (int)i);
+    }
+    if (m->vocab) { rnn_vocab_free(m->vocab); RNN_FREE(m->vocab); }
+    m->vocab = nv;
+    return RNN_OK;
+}
+
+/* ============================================================================
+   Serialization: safetensors
+
+   File: u64 little-endian N, then N bytes of JSON header, then the data.
+   Header: {"__metadata__": {"key": "string", ...},
+            "name": {"dtype": "F32", "shape": [d0, d1], "data_offsets": [b, e]}, ...}
+   offsets relative to the data, which they must cover exactly, in any order.
+   rnn.h adds metadata "crc32": the CRC-32 of the header (with these 8 hex
+   digits as "00000000") and the data, so any flipped bit is caught.
+   ========================================================================== */
+
+RNNDEF uint32_t rnn_crc32(uint32_t crc, const void *data, size_t n) {
+    const unsigned char *p = (const unsigned char *)data;
+    size_t i;
+    int k;
+    crc = ~crc;
+    for (i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+/* A growing byte buffer for the writer. */
+typedef struct { char *p; size_t n, cap; int oom; } rnn__buf;
+
+static void rnn__put(rnn__buf *b, const void *s, size_t n) {
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        char *np;
+        while (cap < b->n + n + 1) cap *= 2;
+        np = (char *)RNN_REALLOC(b->p, cap);
+        if (!np) { b->oom = 1; return; }
+        b->p = np; b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+static void rnn__puts(rnn__buf *b, const char *s) { rnn__put(b, s, strlen(s)); }
+
+/* A JSON string literal: quotes, backslashes and control characters escaped. */
+static void rnn__put_json_string(rnn__buf *b, const char *s, size_t n) {
+    size_t i;
+    rnn__put(b, "\"", 1);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        if (c == '"' || c == '\\') { esc[0] = '\\'; esc[1] = (char)c; rnn__put(b, esc, 2); }
+        else if (c < 0x20) { snprintf(esc, sizeof esc, "\\u%04x", c); rnn__put(b, esc, 6); }
+        else rnn__put(b, s + i, 1);
+    }
+    rnn__put(b, "\"", 1);
+}
+
+static void rnn__put_meta(rnn__buf *b, const char *key, const char *val) {
+    rnn__puts(b, ",");
+    rnn__put_json_string(b, key, strlen(key));
+    rnn__puts(b, ":");
+    rnn__put_json_string(b, val, strlen(val));
+}
+
+static const char *rnn__cell_names[] = {"lstm", "tanh", "relu", "lstm", "gru", "gru_cho"};
+static const char *rnn__opt_names[] = {"adam", "sgd", "adamw"};
+
+typedef struct { char name[80]; const float *data; size_t count; int ndim, dims[3]; } rnn__wtensor;
+
+RNNDEF rnn_status rnn_lm_save(const rnn_lm *m, const rnn_optimizer *opt, const char *path) {
+    rnn__wtensor *ts = NULL;
+    rnn__buf hdr = {0, 0, 0, 0};
+    ptrdiff_t i, np;
+    size_t off = 0, datalen = 0, crcpos, hlen, plen;
+    char num[64], *tmp = NULL;
+    unsigned char lenb[8];
+    uint32_t crc;
+    FILE *f = NULL;
+    rnn_status st = RNN_OK;
+    if (!m || !path) return RNN_ERR_INVALID_ARGUMENT;
+    if (opt && opt->n != 0) {
+        size_t total = 0;
+        for (i = 0; i < stbds_arrlen(m->params); i++) total += m->params[i].count;
+        if (total != opt->n) return RNN_ERR_INVALID_ARGUMENT;
+    }
+    np = stbds_arrlen(m->params);
+    for (i = 0; i < np; i++) {
+        rnn__wtensor t;
+        const rnn_param *p = &m->params[i];
+        memset(&t, 0, sizeof t);
+        snprintf(t.name, sizeof t.name, "%s", p->name);
+        t.data = p->value; t.count = p->count; t.ndim = p->cols ? 2 : 1; t.dims[0] = p->rows; t.dims[1] = p->cols;
+        stbds_arrput(ts, t);
+    }
+    if (opt) {
+        size_t o = 0;
+        int which;
+        for (which = 0; which < 2; which++)
+            for (i = 0, o = 0; i < np; o += m->params[i].count, i++) {
+                rnn__wtensor t = ts[i];
+                snprintf(t.name, sizeof t.name, "optim.%s.%s", which ? "v" : "m", m->params[i].name);
+                t.data = (which ? opt->v : opt->m) + o;
+                stbds_arrput(ts, t);
+            }
+        if (m->state_batch > 0) {
+            int L = m->rnn->cfg.num_layers, k;
+            for (k = 0; k < (m->cfg.cell == RNN_LSTM ? 2 : 1); k++) {
+                rnn__wtensor t;
+                memset(&t, 0, sizeof t);
+                snprintf(t.name, sizeof t.name, "state.%s", k ? "c" : "h");
+                t.data = k ? m->c : m->h;
+                t.count = (size_t)L * m->state_batch * m->cfg.hidden_size;
+                t.ndim = 3; t.dims[0] = L; t.dims[1] = m->state_batch; t.dims[2] = m->cfg.hidden_size;
+                stbds_arrput(ts, t);
+            }
+        }
+    }
+    /* header */
+    rnn__puts(&hdr, "{\"__metadata__\":{\"format\":\"rnn.h\"");
+    rnn__put_meta(&hdr, "model", "lm");
+    rnn__put_meta(&hdr, "cell", rnn__cell_names[m->cfg.cell]);
+#define RNN__META_INT(key, v) (snprintf(num, sizeof num, "%d", (int)(v)), rnn__put_meta(&hdr, key, num))
+#define RNN__META_FLT(key, v) (snprintf(num, sizeof num, "%.9g", (double)(v)), rnn__put_meta(&hdr, key, num))
+    RNN__META_INT("vocab_size", m->cfg.vocab_size);
+    RNN__META_INT("embed_size", m->cfg.embed_size);
+    RNN__META_INT("hidden_size", m->cfg.hidden_size);
+    RNN__META_INT("num_layers", m->cfg.num_layers);
+    RNN__META_FLT("dropout", m->cfg.dropout);
+    RNN__META_INT("freeze_embedding", m->cfg.freeze_embedding);
+    if (m->vocab) {
+        rnn__buf vj = {0, 0, 0, 0};
+        rnn__puts(&vj, "[");
+        for (i = 0; i < stbds_arrlen(m->vocab->chars); i++) {
+            char ch[4];
+            int w = rnn_utf8_encode(m->vocab->chars[i], ch);
+            if (i) rnn__puts(&vj, ",");
+            rnn__put_json_string(&vj, ch, (size_t)w);
+        }
+        rnn__puts(&vj, "]");
+        if (vj.oom) st = RNN_ERR_OUT_OF_MEMORY;
+        else rnn__put_meta(&hdr, "vocab", vj.p);
+        RNN_FREE(vj.p);
+    }
+    if (opt) {
+        const rnn_optimizer_config *c = &opt->cfg;
+        rnn__put_meta(&hdr, "optim_kind", rnn__opt_names[c->kind]);
+        RNN__META_FLT("optim_lr", c->lr);
+        RNN__META_FLT("optim_momentum", c->momentum);
+        RNN__META_FLT("optim_beta1", c->beta1);
+        RNN__META_FLT("optim_beta2", c->beta2);
+        RNN__META_FLT("optim_eps", c->eps);
+        RNN__META_FLT("optim_weight_decay", c->weight_decay);
+        RNN__META_FLT("optim_clip_norm", c->clip_norm);
+        RNN__META_FLT("optim_clip_value", c->clip_value);
+        RNN__META_FLT("optim_lr_decay", c->lr_decay);
+        snprintf(num, sizeof num, "%lld", (long long)opt->t);
+        rnn__put_meta(&hdr, "optim_step", num);
+        snprintf(num, sizeof num, "%llu", (unsigned long long)m->rng.state);
+        rnn__put_meta(&hdr, "rng", num);
+    }
+#undef RNN__META_INT
+#undef RNN__META_FLT
+    rnn__puts(&hdr, ",\"crc32\":\"");
+    crcpos = hdr.n;
+    rnn__puts(&hdr, "00000000\"}");
+    for (i = 0; i < stbds_arrlen(ts); i++) {
+        int d;
+        rnn__puts(&hdr, ",");
+        rnn__put_json_string(&hdr, ts[i].name, strlen(ts[i].name));
+        rnn__puts(&hdr, ":{\"dtype\":\"F32\",\"shape\":[");
+        for (d = 0; d < ts[i].ndim; d++) {
+            snprintf(num, sizeof num, d ? ",%d" : "%d", ts[i].dims[d]);
+            rnn__puts(&hdr, num);
+        }
+        snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
+                 (unsigned long long)(off + ts[i].count * 4));
+        rnn__puts(&hdr, num);
+        off += ts[i].count * 4;
+    }
+    rnn__puts(&hdr, "}");
+    while (hdr.n % 8) rnn__puts(&hdr, " ");   /* the data starts 8-aligned */
+    datalen = off;
+    if (hdr.oom || st != RNN_OK) { st = RNN_ERR_OUT_OF_MEMORY; goto done; }
+    hlen = hdr.n;
+    for (i = 0; i < 8; i++) lenb[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+    /* the CRC, over header (placeholder digits) and data as written */
+    crc = rnn_crc32(0, hdr.p, hlen);
+    for (i = 0; i < stbds_arrlen(ts); i++) {
+        size_t j;
+        for (j = 0; j < ts[i].count; j++) {
+            uint32_t u;
+            unsigned char le[4];
+            memcpy(&u, ts[i].data + j, 4);
+            le[0] = (unsigned char)u; le[1] = (unsigned char)(u >> 8);
+            le[2] = (unsigned char)(u >> 16); le[3] = (unsigned char)(u >> 24);
+            crc = rnn_crc32(crc, le, 4);
+        }
+    }
+    snprintf(num, sizeof num, "%08x", (unsigned)crc);
+    memcpy(hdr.p + crcpos, num, 8);
+    /* write beside the target, then rename over it */
+    plen = strlen(path);
+    tmp = (char *)RNN_MALLOC(plen + 16);
+    if (!tmp) { st = RNN_ERR_OUT_OF_MEMORY; goto done; }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp", 5);
+    if (!(f = fopen(tmp, "wb"))) { st = RNN_ERR_IO; goto done; }
+    if (fwrite(lenb, 1, 8, f) != 8 || fwrite(hdr.p, 1, hlen, f) != hlen) st = RNN_ERR_IO;
+    for (i = 0; st == RNN_OK && i < stbds_arrlen(ts); i++) {
+        size_t j;
+        for (j = 0; j < ts[i].count; j++) {
+            uint32_t u;
+            unsigned char le[4];
+            memcpy(&u, ts[i].data + j, 4);
+            le[0] = (unsigned char)u; le[1] = (unsigned char)(u >> 8);
+            le[2] = (unsigned char)(u >> 16); le[3] = (unsigned char)(u >> 24);
+            if (fwrite(le, 1, 4, f) != 4) { st = RNN_ERR_IO; break; }
+        }
+    }
+    (void)datalen;
+    if (fflush(f) != 0) st = RNN_ERR_IO;
+#if defined(__unix__) || defined(__APPLE__)
+    if (st == RNN_OK && fsync(fileno(f)) != 0) st = RNN_ERR_IO;
+#endif
+    if (fclose(f) != 0) st = RNN_ERR_IO;
+    f = NULL;
+    if (st == RNN_OK && rename(tmp, path) != 0) st = RNN_ERR_IO;
+    if (st != RNN_OK) remove(tmp);
+done:
+    if (f) fclose(f);
+    RNN_FREE(tmp);
+    RNN_FREE(hdr.p);
+    stbds_arrfree(ts);
+    return st;
+}
+
+/* ---- the reader: a JSON subset, bounded, trusting nothing --------------- */
+
+typedef struct { const char *p, *end, *start; } rnn__js;
+
+static void rnn__js_ws(rnn__js *j) {
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++;
+}
+static int rnn__js_eat(rnn__js *j, char c) {
+    rnn__js_ws(j);
+    if (j->p < j->end && *j->p == c) { j->p++; return 1; }
+    return 0;
+}
+
+/* A string: *out gets it decoded (malloc'd, NUL-terminated), *raw and
+   *rawlen its bytes between the quotes. 0 on malformed input. */
+static int rnn__js_str(rnn__js *j, char **out, size_t *outlen, const char **raw, size_t *rawlen) {
+    rnn__buf b = {0, 0, 0, 0};
+    const char *s;
+    rnn__js_ws(j);
+    if (j->p >= j->end || *j->p != '"') return 0;
+    s = ++j->p;
+    while (j->p < j->end && *j->p != '"') {
+        unsigned char c = (unsigned char)*j->p;
+        if (c < 0x20) goto bad;
+        if (c != '\\') { rnn__put(&b, j->p++, 1); continue; }
+        if (++j->p >= j->end) goto bad;
+        switch (*j->p++) {
+        case '"': rnn__put(&b, "\"", 1); break;
+        case '\\': rnn__put(&b, "\\", 1); break;
+        case '/': rnn__put(&b, "/", 1); break;
+        case 'b': rnn__put(&b, "\b", 1); break;
+        case 'f': rnn__put(&b, "\f", 1); break;
+        case 'n': rnn__put(&b, "\n", 1); break;
+        case 'r': rnn__put(&b, "\r", 1); break;
+        case 't': rnn__put(&b, "\t", 1); break;
+        case 'u': {
+            uint32_t cp = 0, lo = 0;
+            int k, w;
+            char u8[4];
+            if (j->end - j->p < 4) goto bad;
+            for (k = 0; k < 4; k++) {
+                char h = *j->p++;
+                cp = cp * 16 + (uint32_t)(h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                                          : h >= 'A' && h <= 'F' ? h - 'A' + 10 : 99);
+                if (cp > 0xFFFF) goto bad;
+            }
+            if (cp >= 0xD800 && cp <= 0xDBFF) {   /* a surrogate pair */
+                if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u') goto bad;
+                j->p += 2;
+                for (k = 0; k < 4; k++) {
+                    char h = *j->p++;
+                    lo = lo * 16 + (uint32_t)(h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                                              : h >= 'A' && h <= 'F' ? h - 'A' + 10 : 99);
+                    if (lo > 0xFFFF) goto bad;
+                }
+                if (lo < 0xDC00 || lo > 0xDFFF) goto bad;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) goto bad;
+            if (cp == 0 || !(w = rnn_utf8_encode(cp, u8))) goto bad;
+            rnn__put(&b, u8, (size_t)w);
+            break;
+        }
+        default: goto bad;
+        }
+    }
+    if (j->p >= j->end || b.oom) goto bad;
+    if (raw) { *raw = s; *rawlen = (size_t)(j->p - s); }
+    j->p++;
+    if (!b.p) rnn__put(&b, "", 0);
+    if (b.oom) goto bad;
+    *out = b.p;
+    if (outlen) *outlen = b.n;
+    return 1;
+bad:
+    RNN_FREE(b.p);
+    return 0;
+}
+
+/* A non-negative integer below 2^53. */
+static int rnn__js_uint(rnn__js *j, uint64_t *v) {
+    uint64_t x = 0;
+    int digits = 0;
+    rnn__js_ws(j);
+    while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
+        x = x * 10 + (uint64_t)(*j->p++ - '0');
+        if (++digits > 15) return 0;
+    }
+    *v = x;
+    return digits > 0;
+}
+
+typedef struct { char *name; char dtype[8]; int ndim; uint64_t dims[4], begin, end; } rnn__rtensor;
+typedef struct { char *key, *val; const char *raw; size_t rawlen; } rnn__meta;
+
+static void rnn__free_header(rnn__rtensor *ts, rnn__meta *md) {
+    ptrdiff_t i;
+    for (i = 0; i < stbds_arrlen(ts); i++) RNN_FREE(ts[i].name);
+    for (i = 0; i < stbds_arrlen(md); i++) { RNN_FREE(md[i].key); RNN_FREE(md[i].val); }
+    stbds_arrfree(ts);
+    stbds_arrfree(md);
+}
+
+static const char *rnn__meta_get(const rnn__meta *md, const char *key) {
+    ptrdiff_t i;
+    for (i = 0; i < stbds_arrlen(md); i++)
+        if (!strcmp(md[i].key, key)) return md[i].val;
+    return NULL;
+}
+
+#define RNN__FAIL(code, ...) do { if (err && errcap) snprintf(err, errcap, __VA_ARGS__); st = code; goto fail; } while (0)
+
+/* Parses the header into tensors and metadata. */
+static rnn_status rnn__parse_header(const char *h, size_t n, rnn__rtensor **out_ts, rnn__meta **out_md,
+                                    char *err, size_t errcap) {
+    rnn__js j;
+    rnn__rtensor *ts = NULL;
+    rnn__meta *md = NULL;
+    rnn_status st = RNN_OK;
+    char *key = NULL;
+    int first = 1;
+    j.p = j.start = h; j.end = h + n;
+    if (!rnn__js_eat(&j, '{')) RNN__FAIL(RNN_ERR_HEADER, "header: not a JSON object");
+    while (!rnn__js_eat(&j, '}')) {
+        if (!first && !rnn__js_eat(&j, ',')) RNN__FAIL(RNN_ERR_HEADER, "header: expected ',' at byte %ld", (long)(j.p - h));
+        first = 0;
+        if (!rnn__js_str(&j, &key, NULL, NULL, NULL) || !rnn__js_eat(&j, ':') || !rnn__js_eat(&j, '{'))
+            RNN__FAIL(RNN_ERR_HEADER, "header: expected \"name\": { at byte %ld", (long)(j.p - h));
+        if (!strcmp(key, "__metadata__")) {
+            int f2 = 1;
+            while (!rnn__js_eat(&j, '}')) {
+                rnn__meta m2;
+                if (!f2 && !rnn__js_eat(&j, ',')) RNN__FAIL(RNN_ERR_HEADER, "header: metadata: expected ',' at byte %ld", (long)(j.p - h));
+                f2 = 0;
+                memset(&m2, 0, sizeof m2);
+                if (!rnn__js_str(&j, &m2.key, NULL, NULL, NULL)) RNN__FAIL(RNN_ERR_HEADER, "header: metadata key at byte %ld", (long)(j.p - h));
+                if (!rnn__js_eat(&j, ':') || !rnn__js_str(&j, &m2.val, NULL, &m2.raw, &m2.rawlen)) {
+                    RNN_FREE(m2.key);
+                    RNN__FAIL(RNN_ERR_HEADER, "header: metadata values must be strings (byte %ld)", (long)(j.p - h));
+                }
+                stbds_arrput(md, m2);
+            }
+            RNN_FREE(key); key = NULL;
+        } else {
+            rnn__rtensor t;
+            int seen = 0, f3 = 1;
+            memset(&t, 0, sizeof t);
+            t.name = key; key = NULL;
+            stbds_arrput(ts, t);
+            while (!rnn__js_eat(&j, '}')) {
+                char *fld = NULL;
+                rnn__rtensor *tp = &ts[stbds_arrlen(ts) - 1];
+                if (!f3 && !rnn__js_eat(&j, ',')) RNN__FAIL(RNN_ERR_HEADER, "header: %s: expected ',' at byte %ld", tp->name, (long)(j.p - h));
+                f3 = 0;
+                if (!rnn__js_str(&j, &fld, NULL, NULL, NULL) || !rnn__js_eat(&j, ':')) {
+                    RNN_FREE(fld);
+                    RNN__FAIL(RNN_ERR_HEADER, "header: %s: expected a field at byte %ld", tp->name, (long)(j.p - h));
+                }
+                if (!strcmp(fld, "dtype") && !(seen & 1)) {
+                    char *dt = NULL;
+                    seen |= 1;
+                    RNN_FREE(fld);
+                    if (!rnn__js_str(&j, &dt, NULL, NULL, NULL)) RNN__FAIL(RNN_ERR_HEADER, "header: %s: dtype", tp->name);
+                    snprintf(tp->dtype, sizeof tp->dtype, "%s", dt);
+                    if (strlen(dt) >= sizeof tp->dtype) tp->dtype[0] = '?';
+                    RNN_FREE(dt);
+                } else if (!strcmp(fld, "shape") && !(seen & 2)) {
+                    seen |= 2;
+                    RNN_FREE(fld);
+                    if (!rnn__js_eat(&j, '[')) RNN__FAIL(RNN_ERR_HEADER, "header: %s: shape", tp->name);
+                    while (!rnn__js_eat(&j, ']')) {
+                        if (tp->ndim && !rnn__js_eat(&j, ',')) RNN__FAIL(RNN_ERR_HEADER, "header: %s: shape", tp->name);
+                        if (tp->ndim == 4 || !rnn__js_uint(&j, &tp->dims[tp->ndim]))
+                            RNN__FAIL(RNN_ERR_HEADER, "header: %s: shape must be up to 4 sizes", tp->name);
+                        tp->ndim++;
+                    }
+                } else if (!strcmp(fld, "data_offsets") && !(seen & 4)) {
+                    seen |= 4;
+                    RNN_FREE(fld);
+                    if (!rnn__js_eat(&j, '[') || !rnn__js_uint(&j, &tp->begin) || !rnn__js_eat(&j, ',') ||
+                        !rnn__js_uint(&j, &tp->end) || !rnn__js_eat(&j, ']'))
+                        RNN__FAIL(RNN_ERR_HEADER, "header: %s: data_offsets must be [begin, end]", tp->name);
+                } else {
+                    RNN__FAIL(RNN_ERR_HEADER, "header: %s: unknown or repeated field \"%.40s\"", tp->name, (RNN_FREE(fld), "?"));
+                }
+            }
+            if (seen != 7) RNN__FAIL(RNN_ERR_HEADER, "header: %s: needs dtype, shape and data_offsets", ts[stbds_arrlen(ts) - 1].name);
+        }
+    }
+    rnn__js_ws(&j);
+    if (j.p != j.end) RNN__FAIL(RNN_ERR_HEADER, "header: bytes after the JSON object");
+    *out_ts = ts; *out_md = md;
+    return RNN_OK;
+fail:
+    RNN_FREE(key);
+    rnn__free_header(ts, md);
+    return st;
+}
+
+static int rnn__cmp_begin(const void *a, const void *b) {
+    const rnn__rtensor *x = *(const rnn__rtensor *const *)a, *y = *(const rnn__rtensor *const *)b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+/* A decimal integer in [lo, hi] from metadata; 0 if absent or bad. */
+static int rnn__meta_int(const rnn__meta *md, const char *key, long lo, long hi, long *v) {
+    const char *s = rnn__meta_get(md, key);
+    char *end;
+    long x;
+    if (!s || !*s) return 0;
+    x = strtol(s, &end, 10);
+    if (*end || x < lo || x > hi) return 0;
+    *v = x;
+    return 1;
+}
+static int rnn__meta_float(const rnn__meta *md, const char *key, float *v) {
+    const char *s = rnn__meta_get(md, key);
+    char *end;
+    double x;
+    if (!s || !*s) return 0;
+    x = strtod(s, &end);
+    if (*end || !(x == x) || x > 3.0e38 || x < -3.0e38) return 0;
+    *v = (float)x;
+    return 1;
+}
+
+static const rnn__rtensor *rnn__find(const rnn__rtensor *ts, const char *name) {
+    ptrdiff_t i;
+    for (i = 0; i < stbds_arrlen(ts); i++)
+        if (!strcmp(ts[i].name, name)) return &ts[i];
+    return NULL;
+}
+
+/* Copies a tensor of the expected shape into dst (little-endian floats). */
+static rnn_status rnn__take(const rnn__rtensor *ts, const unsigned char *data, const char *name, int ndim,
+                            const int *dims, float *dst, char *err, size_t errcap) {
+    const rnn__rtensor *t = rnn__find(ts, name);
+    rnn_status st = RNN_OK;
+    size_t i, count = 1;
+    int d;
+    if (!t) RNN__FAIL(RNN_ERR_SHAPE, "tensor %s is missing", name);
+    if (t->ndim != ndim) RNN__FAIL(RNN_ERR_SHAPE, "tensor %s has %d dimensions, the config needs %d", name, t->ndim, ndim);
+    for (d = 0; d < ndim; d++) {
+        if (t->dims[d] != (uint64_t)dims[d])
+            RNN__FAIL(RNN_ERR_SHAPE, "tensor %s: dimension %d is %llu, the config needs %d", name, d,
+                      (unsigned long long)t->dims[d], dims[d]);
+        count *= (size_t)dims[d];
+    }
+    for (i = 0; i < count; i++) {
+        const unsigned char *q = data + t->begin + 4 * i;
+        uint32_t u = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+        memcpy(dst + i, &u, 4);
+    }
+    if (!rnn__finite(dst, count)) RNN__FAIL(RNN_ERR_FORMAT, "tensor %s holds NaN or infinity", name);
+fail:
+    return st;
+}
+
+RNNDEF rnn_status rnn_lm_load_memory(rnn_lm **out, rnn_optimizer **optp, const void *bytes, size_t size,
+                                     char *err, size_t errcap) {
+    const unsigned char *b = (const unsigned char *)bytes;
+    rnn__rtensor *ts = NULL, **order = NULL;
+    rnn__meta *md = NULL;
+    rnn_lm *m = NULL;
+    rnn_optimizer *opt = NULL;
+    rnn_lm_config lc;
+    rnn_status st = RNN_OK;
+    uint64_t hlen = 0, datalen, covered = 0;
+    const unsigned char *data;
+    const char *s;
+    long v;
+    ptrdiff_t i, nt;
+    int k;
+    if (out) *out = NULL;
+    if (optp) *optp = NULL;
+    if (err && errcap) err[0] = 0;
+    if (!out || (!bytes && size)) return RNN_ERR_INVALID_ARGUMENT;
+    if (size < 8) RNN__FAIL(RNN_ERR_TRUNCATED, "file of %lu bytes has no header length", (unsigned long)size);
+    for (k = 7; k >= 0; k--) hlen = hlen << 8 | b[k];
+    if (hlen > 100000000u) RNN__FAIL(RNN_ERR_HEADER, "header length %llu is over the 100 MB limit", (unsigned long long)hlen);
+    if (hlen > size - 8) RNN__FAIL(RNN_ERR_TRUNCATED, "header of %llu bytes, the file has %lu after the length",
+                                   (unsigned long long)hlen, (unsigned long)(size - 8));
+    if ((st = rnn__parse_header((const char *)b + 8, (size_t)hlen, &ts, &md, err, errcap)) != RNN_OK) goto fail;
+    data = b + 8 + hlen;
+    datalen = size - 8 - hlen;
+    /* every tensor F32, its bytes matching its shape, inside the data */
+    nt = stbds_arrlen(ts);
+    for (i = 0; i < nt; i++) {
+        uint64_t count = 1;
+        int d;
+        if (strcmp(ts[i].dtype, "F32") != 0) RNN__FAIL(RNN_ERR_DTYPE, "tensor %s is %s, rnn.h reads F32", ts[i].name, ts[i].dtype);
+        for (d = 0; d < ts[i].ndim; d++) {
+            if (ts[i].dims[d] > ((uint64_t)1 << 32)) RNN__FAIL(RNN_ERR_OFFSETS, "tensor %s: dimension too large", ts[i].name);
+            count *= ts[i].dims[d];
+            if (count > ((uint64_t)1 << 40)) RNN__FAIL(RNN_ERR_OFFSETS, "tensor %s: too large", ts[i].name);
+        }
+        if (ts[i].end < ts[i].begin || ts[i].end - ts[i].begin != 4 * count)
+            RNN__FAIL(RNN_ERR_OFFSETS, "tensor %s: offsets [%llu, %llu] do not hold its %llu floats", ts[i].name,
+                      (unsigned long long)ts[i].begin, (unsigned long long)ts[i].end, (unsigned long long)count);
+        if (ts[i].end > datalen)
+            RNN__FAIL(RNN_ERR_TRUNCATED, "tensor %s ends at data byte %llu, the file has %llu", ts[i].name,
+                      (unsigned long long)ts[i].end, (unsigned long long)datalen);
+        stbds_arrput(order, &ts[i]);
+    }
+    /* the data covered exactly once */
+    if (nt) qsort(order, (size_t)nt, sizeof *order, rnn__cmp_begin);
+    for (i = 0; i < nt; i++) {
+        if (order[i]->begin != covered)
+            RNN__FAIL(RNN_ERR_OFFSETS, "tensor %s starts at data byte %llu: %s", order[i]->name,
+                      (unsigned long long)order[i]->begin, order[i]->begin < covered ? "it overlaps another" : "a hole before it");
+        covered = order[i]->end;
+    }
+    if (covered != datalen) RNN__FAIL(RNN_ERR_OFFSETS, "%llu bytes after the last tensor", (unsigned long long)(datalen - covered));
+    /* an rnn.h LM, with the checksum its writers always leave */
+    if (!(s = rnn__meta_get(md, "format")) || strcmp(s, "rnn.h") != 0 || !(s = rnn__meta_get(md, "model")) || strcmp(s, "lm") != 0)
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: not an rnn.h language model (format \"rnn.h\", model \"lm\")");
+    if (!rnn__meta_get(md, "crc32")) RNN__FAIL(RNN_ERR_CHECKSUM, "metadata: no crc32");
+    for (i = 0; i < stbds_arrlen(md); i++)
+        if (!strcmp(md[i].key, "crc32")) {
+            char *copy;
+            uint32_t want = 0, got;
+            size_t pos = (size_t)(md[i].raw - (const char *)b - 8);
+            if (md[i].rawlen != 8) RNN__FAIL(RNN_ERR_CHECKSUM, "crc32 is not 8 hex digits");
+            for (k = 0; k < 8; k++) {
+                char h = md[i].raw[k];
+                if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f'))) RNN__FAIL(RNN_ERR_CHECKSUM, "crc32 is not 8 hex digits");
+                want = want << 4 | (uint32_t)(h <= '9' ? h - '0' : h - 'a' + 10);
+            }
+            copy = (char *)RNN_MALLOC((size_t)hlen);
+            if (!copy) RNN__FAIL(RNN_ERR_OUT_OF_MEMORY, "out of memory");
+            memcpy(copy, b + 8, (size_t)hlen);
+            memcpy(copy + pos, "00000000", 8);
+            got = rnn_crc32(rnn_crc32(0, copy, (size_t)hlen), data, (size_t)datalen);
+            RNN_FREE(copy);
+            if (got != want) RNN__FAIL(RNN_ERR_CHECKSUM, "CRC-32 is %08x, the file says %08x", (unsigned)got, (unsigned)want);
+        }
+    /* the config */
+    memset(&lc, 0, sizeof lc);
+    if (!(s = rnn__meta_get(md, "cell"))) RNN__FAIL(RNN_ERR_METADATA, "metadata: no cell");
+    for (k = RNN_TANH; k <= RNN_GRU_CHO; k++)
+        if (!strcmp(s, rnn__cell_names[k])) lc.cell = (rnn_cell)k;
+    if (lc.cell == RNN_CELL_DEFAULT) RNN__FAIL(RNN_ERR_METADATA, "metadata: unknown cell \"%.20s\"", s);
+#define RNN__NEED(key, lo, hi, field) \
+    if (!rnn__meta_int(md, key, lo, hi, &v)) RNN__FAIL(RNN_ERR_METADATA, "metadata: %s missing or outside %ld..%ld", key, (long)(lo), (long)(hi)); \
+    field = (int)v;
+    RNN__NEED("vocab_size", 1, 16777216, lc.vocab_size)
+    RNN__NEED("embed_size", 1, 65536, lc.embed_size)
+    RNN__NEED("hidden_size", 1, 65536, lc.hidden_size)
+    RNN__NEED("num_layers", 1, 64, lc.num_layers)
+#undef RNN__NEED
+    if (rnn__meta_get(md, "dropout") && (!rnn__meta_float(md, "dropout", &lc.dropout) || !(lc.dropout >= 0 && lc.dropout < 1)))
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: dropout must be in [0, 1)");
+    if (rnn__meta_int(md, "freeze_embedding", 0, 1, &v)) lc.freeze_embedding = (int)v;
+    if ((st = rnn_lm_create(&m, &lc, 0)) != RNN_OK) RNN__FAIL(st, "cannot create the model: %s", rnn_strerror(st));
+    for (i = 0; i < stbds_arrlen(m->params); i++) {
+        const rnn_param *p = &m->params[i];
+        int dims[2];
+        dims[0] = p->rows; dims[1] = p->cols;
+        if ((st = rnn__take(ts, data, p->name, p->cols ? 2 : 1, dims, p->value, err, errcap)) != RNN_OK) goto fail;
+    }
+    if ((s = rnn__meta_get(md, "vocab"))) {
+        rnn__js j;
+        rnn_vocab *voc = (rnn_vocab *)RNN_MALLOC(sizeof *voc);
+        int first = 1;
+        if (!voc) RNN__FAIL(RNN_ERR_OUT_OF_MEMORY, "out of memory");
+        memset(voc, 0, sizeof *voc);
+        m->vocab = voc;
+        stbds_sh_new_strdup(voc->ids);
+        j.p = j.start = s; j.end = s + strlen(s);
+        if (!rnn__js_eat(&j, '[')) RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab is not a JSON array");
+        while (!rnn__js_eat(&j, ']')) {
+            char *tok = NULL;
+            size_t tl = 0;
+            uint32_t cp;
+            if (!first && !rnn__js_eat(&j, ',')) RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab: expected ','");
+            first = 0;
+            if (!rnn__js_str(&j, &tok, &tl, NULL, NULL)) RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab: bad string");
+            if (tl == 0 || rnn_utf8_decode(tok, tl, &cp) != (int)tl || stbds_shgeti(voc->ids, tok) >= 0 ||
+                stbds_arrlen(voc->chars) >= lc.vocab_size) {
+                RNN_FREE(tok);
+                RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab entry %d is not one new character", (int)stbds_arrlen(voc->chars));
+            }
+            stbds_shput(voc->ids, tok, (int)stbds_arrlen(voc->chars));
+            stbds_arrput(voc->chars, cp);
+            RNN_FREE(tok);
+        }
+        rnn__js_ws(&j);
+        if (j.p != j.end || stbds_arrlen(voc->chars) != lc.vocab_size)
+            RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab has %d entries, vocab_size is %d", (int)stbds_arrlen(voc->chars), lc.vocab_size);
+    }
+    if (optp && rnn__meta_get(md, "optim_kind")) {
+        rnn_optimizer_config oc;
+        size_t o = 0;
+        long long step;
+        char *end;
+        memset(&oc, 0, sizeof oc);
+        s = rnn__meta_get(md, "optim_kind");
+        for (k = 0; k < 3; k++) if (!strcmp(s, rnn__opt_names[k])) oc.kind = (rnn_optimizer_kind)k;
+        if (strcmp(s, rnn__opt_names[oc.kind]) != 0) RNN__FAIL(RNN_ERR_METADATA, "metadata: unknown optimizer");
+        if (!rnn__meta_float(md, "optim_lr", &oc.lr) || !rnn__meta_float(md, "optim_momentum", &oc.momentum) ||
+            !rnn__meta_float(md, "optim_beta1", &oc.beta1) || !rnn__meta_float(md, "optim_beta2", &oc.beta2) ||
+            !rnn__meta_float(md, "optim_eps", &oc.eps) || !rnn__meta_float(md, "optim_weight_decay", &oc.weight_decay) ||
+            !rnn__meta_float(md, "optim_clip_norm", &oc.clip_norm) || !rnn__meta_float(md, "optim_clip_value", &oc.clip_value) ||
+            !rnn__meta_float(md, "optim_lr_decay", &oc.lr_decay) || !(s = rnn__meta_get(md, "optim_step")))
+            RNN__FAIL(RNN_ERR_METADATA, "metadata: optimizer settings missing or bad");
+        step = strtoll(s, &end, 10);
+        if (*end || step < 0) RNN__FAIL(RNN_ERR_METADATA, "metadata: optim_step");
+        if ((st = rnn_optimizer_create(&opt, &oc, m->params)) != RNN_OK) RNN__FAIL(RNN_ERR_METADATA, "metadata: optimizer settings out of range");
+        opt->t = step;
+        for (i = 0; i < stbds_arrlen(m->params); o += m->params[i].count, i++) {
+            const rnn_param *p = &m->params[i];
+            char nm[96];
+            int dims[2];
+            dims[0] = p->rows; dims[1] = p->cols;
+            snprintf(nm, sizeof nm, "optim.m.%s", p->name);
+            if ((st = rnn__take(ts, data, nm, p->cols ? 2 : 1, dims, opt->m + o, err, errcap)) != RNN_OK) goto fail;
+            snprintf(nm, sizeof nm, "optim.v.%s", p->name);
+            if ((st = rnn__take(ts, data, nm, p->cols ? 2 : 1, dims, opt->v + o, err, errcap)) != RNN_OK) goto fail;
+        }
+        if ((s = rnn__meta_get(md, "rng"))) m->rng.state = (uint64_t)strtoull(s, &end, 10);
+        {
+            const rnn__rtensor *th = rnn__find(ts, "state.h");
+            if (th && th->ndim == 3 && th->dims[0] == (uint64_t)lc.num_layers && th->dims[2] == (uint64_t)lc.hidden_size &&
+                th->dims[1] >= 1 && th->dims[1] <= 65536) {
+                int B = (int)th->dims[1], dims[3];
+                size_t LBH = (size_t)lc.num_layers * B * lc.hidden_size;
+                float *nh = (float *)RNN_MALLOC(2 * LBH * sizeof(float));
+                if (!nh) RNN__FAIL(RNN_ERR_OUT_OF_MEMORY, "out of memory");
+                memset(nh, 0, 2 * LBH * sizeof(float));
+                m->h = nh; m->c = nh + LBH; m->state_batch = B;
+                dims[0] = lc.num_layers; dims[1] = B; dims[2] = lc.hidden_size;
+                if ((st = rnn__take(ts, data, "state.h", 3, dims, m->h, err, errcap)) != RNN_OK) goto fail;
+                if (lc.cell == RNN_LSTM && (st = rnn__take(ts, data, "state.c", 3, dims, m->c, err, errcap)) != RNN_OK) goto fail;
+            }
+        }
+    }
+    stbds_arrfree(order);
+    rnn__free_header(ts, md);
+    *out = m;
+    if (optp) *optp = opt;
+    return RNN_OK;
+fail:
+    stbds_arrfree(order);
+    rnn__free_header(ts, md);
+    rnn_optimizer_free(opt);
+    rnn_lm_free(m);
+    return st;
+}
+
+RNNDEF rnn_status rnn_lm_load(rnn_lm **out, rnn_optimizer **opt, const char *path, char *err, size_t errcap) {
+    FILE *f;
+    long n;
+    unsigned char *buf;
+    rnn_status st;
+    if (out) *out = NULL;
+    if (opt) *opt = NULL;
+    if (!out || !path) return RNN_ERR_INVALID_ARGUMENT;
+    if (!(f = fopen(path, "rb"))) {
+        if (err && errcap) snprintf(err, errcap, "%s: cannot open", path);
+        return RNN_ERR_IO;
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        if (err && errcap) snprintf(err, errcap, "%s: cannot size", path);
+        return RNN_ERR_IO;
+    }
+    buf = (unsigned char *)RNN_MALLOC((size_t)n + 1);
+    if (!buf) { fclose(f); return RNN_ERR_OUT_OF_MEMORY; }
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        RNN_FREE(buf);
+        if (err && errcap) snprintf(err, errcap, "%s: read error", path);
+        return RNN_ERR_IO;
+    }
+    fclose(f);
+    st = rnn_lm_load_memory(out, opt, buf, (size_t)n, err, errcap);
+    RNN_FREE(buf);
+    return st;
+}
+#undef RNN__FAIL
 
 #ifdef __cplusplus
 }

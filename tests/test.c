@@ -41,8 +41,8 @@ static void test_core(void) {
     rnn_rng a, b;
     int i, same = 1, inrange = 1, distinct = 1;
     double mean = 0, var = 0;
-    const char *msgs[5];
-    for (i = 0; i < 5; i++) {
+    const char *msgs[RNN_STATUS_COUNT];
+    for (i = 0; i < RNN_STATUS_COUNT; i++) {
         int j;
         msgs[i] = rnn_strerror((rnn_status)i);
         for (j = 0; j < i; j++) distinct &= strcmp(msgs[i], msgs[j]) != 0;
@@ -1094,11 +1094,217 @@ static void test_text(void) {
     }
 }
 
+/* ---- checkpoints ---------------------------------------------------------- */
+
+static unsigned char *read_file(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    unsigned char *b;
+    long len;
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END); len = ftell(f); fseek(f, 0, SEEK_SET);
+    b = (unsigned char *)malloc((size_t)len + 1);
+    *n = fread(b, 1, (size_t)len, f);
+    fclose(f);
+    return b;
+}
+
+/* Rewrites the crc32 digits of a file image after a test edits it. */
+static void fix_crc(unsigned char *b, size_t n) {
+    uint64_t h = 0;
+    int k;
+    char *at, num[16];
+    for (k = 7; k >= 0; k--) h = h << 8 | b[k];
+    at = strstr((char *)b + 8, "\"crc32\":\"");
+    if (!at) return;
+    at += 9;
+    memcpy(at, "00000000", 8);
+    sprintf(num, "%08x", (unsigned)rnn_crc32(rnn_crc32(0, b + 8, (size_t)h), b + 8 + h, n - 8 - (size_t)h));
+    memcpy(at, num, 8);
+}
+
+/* A safetensors image from a header text and data bytes. */
+static size_t make_st(unsigned char *out, const char *header, size_t datalen) {
+    size_t h = strlen(header), i;
+    for (i = 0; i < 8; i++) out[i] = (unsigned char)((uint64_t)h >> (8 * i));
+    memcpy(out + 8, header, h);
+    memset(out + 8 + h, 0, datalen);
+    return 8 + h + datalen;
+}
+
+static rnn_status load_bytes(const unsigned char *b, size_t n, char *err) {
+    rnn_lm *m = NULL;
+    rnn_optimizer *o = NULL;
+    rnn_status st = rnn_lm_load_memory(&m, &o, b, n, err, 200);
+    rnn_lm_free(m);
+    rnn_optimizer_free(o);
+    return st;
+}
+
+static void test_checkpoints(void) {
+    const char *text = "to be or not to be, that is the question. ";
+    rnn_vocab v;
+    rnn_lm_config lc;
+    rnn_optimizer_config oc;
+    rnn_lm *m, *m2 = NULL;
+    rnn_optimizer *o, *o2 = NULL;
+    int ids[64], in[8 * 2], tg[8 * 2], i, ok, step;
+    size_t n = 0;
+    float la[5], lb[5];
+    char err[200];
+    rnn_rng r;
+    rnn_vocab_from_text(&v, text, strlen(text), NULL);
+    rnn_vocab_encode(&v, text, strlen(text), ids, 64, &n, NULL);
+    memset(&lc, 0, sizeof lc);
+    lc.vocab_size = rnn_vocab_size(&v); lc.embed_size = 5; lc.hidden_size = 7; lc.num_layers = 2;
+    lc.dropout = 0.25f;
+    memset(&oc, 0, sizeof oc);
+    oc.lr = 0.01f; oc.clip_norm = 5;
+    rnn_lm_create(&m, &lc, 1);
+    rnn_lm_set_vocab(m, &v);
+    rnn_optimizer_create(&o, &oc, m->params);
+    rnn_rng_seed(&r, 2);
+    for (i = 0; i < 16; i++) { in[i] = ids[i % 40]; tg[i] = ids[(i + 1) % 40]; }
+    for (step = 0; step < 10; step++) rnn_lm_train_step(m, o, in, tg, 8, 2, NULL);
+    ok = rnn_lm_save(m, o, "build/test-ckpt.safetensors") == RNN_OK;
+    for (step = 0; step < 5; step++) rnn_lm_train_step(m, o, in, tg, 8, 2, &la[step]);
+    ok &= rnn_lm_load(&m2, &o2, "build/test-ckpt.safetensors", err, sizeof err) == RNN_OK && o2 != NULL;
+    if (!ok) printf("       %s\n", err);
+    if (ok) {
+        ok &= m2->vocab && rnn_vocab_size(m2->vocab) == rnn_vocab_size(&v) &&
+              memcmp(m2->vocab->chars, v.chars, sizeof(uint32_t) * (size_t)rnn_vocab_size(&v)) == 0;
+        ok &= o2->t == 10 && m2->state_batch == 2 && m2->cfg.dropout == 0.25f;
+        for (step = 0; step < 5; step++) rnn_lm_train_step(m2, o2, in, tg, 8, 2, &lb[step]);
+        ok &= memcmp(la, lb, sizeof la) == 0;
+    }
+    check(ok, "save with optimizer, load, train on: bit-identical losses (exact resume)", 0);
+    {
+        rnn_lm_state *s1, *s2;
+        int same = 1;
+        rnn_lm_free(m2); rnn_optimizer_free(o2);
+        rnn_lm_save(m, NULL, "build/test-ckpt.safetensors");
+        ok = rnn_lm_load(&m2, NULL, "build/test-ckpt.safetensors", err, sizeof err) == RNN_OK;
+        rnn_lm_state_create(m, &s1);
+        rnn_lm_state_create(m2, &s2);
+        for (i = 0; ok && i < 20; i++)
+            same &= memcmp(rnn_lm_step(m, s1, ids[i]), rnn_lm_step(m2, s2, ids[i]), sizeof(float) * lc.vocab_size) == 0;
+        check(ok && same, "save, load: bit-identical logits", 0);
+        rnn_lm_state_free(s1); rnn_lm_state_free(s2);
+        rnn_lm_free(m2);
+    }
+    {   /* PyTorch's own LMs, converted by tools/torch2rnn.py */
+        static const char *tags[2] = {"lm", "lmgru"};
+        int t;
+        fixture f;
+        fixture_load(&f, "tests/data/recurrent.bin");
+        for (t = 0; t < 2; t++) {
+            char path[64], name[64];
+            float *toks, *want;
+            size_t nt = 0;
+            double worst = 0;
+            rnn_lm_state *s;
+            sprintf(path, "tests/data/%s_torch.safetensors", tags[t]);
+            ok = rnn_lm_load(&m2, NULL, path, err, sizeof err) == RNN_OK;
+            sprintf(name, "%s.tokens", tags[t]); toks = fixture_get(&f, name, &nt);
+            sprintf(name, "%s.logits", tags[t]); want = fixture_get(&f, name, NULL);
+            if (ok && toks && want) {
+                rnn_lm_state_create(m2, &s);
+                for (i = 0; i < (int)nt; i++) {
+                    const float *lg = rnn_lm_step(m2, s, (int)toks[i]);
+                    double e = lg ? worst_err(lg, want + (size_t)i * m2->cfg.vocab_size, (size_t)m2->cfg.vocab_size) : 1;
+                    if (e > worst) worst = e;
+                }
+                ok &= m2->vocab != NULL && rnn_vocab_size(m2->vocab) == m2->cfg.vocab_size;
+                rnn_lm_state_free(s);
+            } else ok = 0;
+            sprintf(name, "a PyTorch %s LM (torch2rnn.py) loads and gives its logits", t ? "GRU" : "LSTM");
+            check(ok && worst <= 1e-5, name, worst);
+            rnn_lm_free(m2); m2 = NULL;
+            free(toks); free(want);
+        }
+        free(f.buf);
+    }
+    {   /* the loader refuses every fault with its own status */
+        unsigned char *b, *c, img[512];
+        size_t nb = 0, bit, accepted = 0;
+        rnn_lm *tiny;
+        rnn_lm_config tc;
+        memset(&tc, 0, sizeof tc);
+        tc.vocab_size = 3; tc.embed_size = 2; tc.hidden_size = 2; tc.num_layers = 1;
+        rnn_lm_create(&tiny, &tc, 3);
+        rnn_lm_save(tiny, NULL, "build/test-tiny.safetensors");
+        rnn_lm_free(tiny);
+        b = read_file("build/test-tiny.safetensors", &nb);
+        c = (unsigned char *)malloc(nb);
+        ok = load_bytes(b, nb, err) == RNN_OK;
+        check(ok, "a tiny checkpoint loads", 0);
+        check(load_bytes(b, nb - 10, err) == RNN_ERR_TRUNCATED && load_bytes(b, 5, err) == RNN_ERR_TRUNCATED,
+              "truncated file: RNN_ERR_TRUNCATED", 0);
+        for (bit = 0; bit < nb * 8; bit++) {
+            memcpy(c, b, nb);
+            c[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+            if (load_bytes(c, nb, err) == RNN_OK) accepted++;
+        }
+        check(accepted == 0, "every single flipped bit of a checkpoint is refused", (double)accepted);
+        memcpy(c, b, nb);
+        c[5] = 1;   /* header length 2^40 */
+        check(load_bytes(c, nb, err) == RNN_ERR_HEADER, "oversized header length: RNN_ERR_HEADER", 0);
+        memcpy(c, b, nb);
+        { char *hs = strstr((char *)c + 8, "\"hidden_size\":\"2\""); if (hs) hs[15] = '3'; }
+        fix_crc(c, nb);
+        ok = load_bytes(c, nb, err) == RNN_ERR_SHAPE && strstr(err, "rnn.weight_ih_l0") != NULL;
+        check(ok, "config and tensor shapes disagree: RNN_ERR_SHAPE, naming the tensor", 0);
+        memcpy(c, b, nb);
+        { uint64_t h = 0; int k; for (k = 7; k >= 0; k--) h = h << 8 | c[k];
+          c[8 + h + 4] = 0xFF; c[8 + h + 5] = 0xFF; c[8 + h + 6] = 0xC0; c[8 + h + 7] = 0x7F; }
+        fix_crc(c, nb);
+        check(load_bytes(c, nb, err) == RNN_ERR_FORMAT, "NaN in a tensor: RNN_ERR_FORMAT", 0);
+        check(load_bytes(img, make_st(img, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                                           "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12), err) == RNN_ERR_OFFSETS &&
+              load_bytes(img, make_st(img, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                                           "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]}}", 20), err) == RNN_ERR_OFFSETS &&
+              load_bytes(img, make_st(img, "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8), err) == RNN_ERR_OFFSETS,
+              "overlapping offsets, a hole, size against shape: RNN_ERR_OFFSETS", 0);
+        check(load_bytes(img, make_st(img, "{\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4), err) == RNN_ERR_DTYPE,
+              "an F16 tensor: RNN_ERR_DTYPE", 0);
+        {
+            size_t len;
+            ok = load_bytes(img, make_st(img, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8), err) == RNN_ERR_METADATA;
+            len = make_st(img, "{\"__metadata__\":{\"format\":\"rnn.h\",\"model\":\"lm\",\"cell\":\"lstm\","
+                               "\"vocab_size\":\"0\",\"crc32\":\"00000000\"}}", 0);
+            fix_crc(img, len);
+            ok &= load_bytes(img, len, err) == RNN_ERR_METADATA && strstr(err, "vocab_size") != NULL;
+            ok &= load_bytes(img, make_st(img, "{\"__metadata__\":{\"format\":\"rnn.h\",\"model\":\"lm\"}}", 0), err) == RNN_ERR_CHECKSUM;
+            check(ok, "not an rnn.h LM, or a bad size: RNN_ERR_METADATA; no crc32: RNN_ERR_CHECKSUM", 0);
+        }
+        check(load_bytes(img, make_st(img, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],", 8), err) == RNN_ERR_HEADER &&
+              load_bytes(img, make_st(img, "[1,2]", 0), err) == RNN_ERR_HEADER &&
+              load_bytes(img, make_st(img, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"x\":1}}", 8), err) == RNN_ERR_HEADER,
+              "malformed header JSON: RNN_ERR_HEADER", 0);
+        check(rnn_lm_load(&m2, NULL, "build/no-such-checkpoint", err, sizeof err) == RNN_ERR_IO && m2 == NULL,
+              "a missing file: RNN_ERR_IO", 0);
+        free(b); free(c);
+    }
+    {   /* atomic: a failed save leaves nothing behind, a good one no temporary */
+        FILE *f;
+        ok = rnn_lm_save(m, NULL, "build/no-such-dir/x.safetensors") == RNN_ERR_IO;
+        ok &= (f = fopen("build/no-such-dir/x.safetensors", "rb")) == NULL;
+        if (f) fclose(f);
+        ok &= rnn_lm_save(m, NULL, "build/test-ckpt.safetensors") == RNN_OK;
+        ok &= (f = fopen("build/test-ckpt.safetensors.tmp", "rb")) == NULL;
+        if (f) fclose(f);
+        check(ok, "saves are atomic: temporary file, then rename", 0);
+    }
+    rnn_optimizer_free(o);
+    rnn_lm_free(m);
+    rnn_vocab_free(&v);
+}
+
 static void test_training(void) {
     test_layers_losses();
     test_optimizers();
     test_lm();
     test_text();
+    test_checkpoints();
 }
 
 int main(int argc, char **argv) {

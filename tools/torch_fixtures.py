@@ -11,6 +11,7 @@ u32 count, count little-endian float32. Case k's records are named
 "k.<what>"; "k.config" holds cell (0 tanh, 1 relu, 2 lstm, 3 gru), I, H,
 layers, bidirectional, T, B, has_lengths.
 """
+import os
 import struct
 import sys
 
@@ -93,6 +94,23 @@ def main(path):
         for name, p in m.named_parameters():
             put("%d.%s" % (k, name), p)
             put("%d.grad.%s" % (k, name), p.grad)
+    # A PyTorch language model, converted by torch2rnn.py, and its logits
+    # for a token sequence (stepping from a zero state).
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import rnn2torch
+    import torch2rnn
+    import rnnst
+    vocab = sorted(set("the quick brown fox jumps over the lazy dog é✓"))
+    for cell, tag in (("lstm", "lm"), ("gru", "lmgru")):
+        cfg = {"vocab_size": len(vocab), "embed_size": 6, "hidden_size": 9, "num_layers": 2, "cell": cell}
+        lm = rnn2torch.build_module(cfg)
+        tokens = torch.tensor([[vocab.index(c)] for c in "the lazy fox ✓"])
+        with torch.no_grad():
+            logits, _ = lm(tokens)
+        tensors, meta = torch2rnn.convert_state_dict(lm.state_dict(), cell, vocab)
+        rnnst.write(os.path.join(os.path.dirname(path), "%s_torch.safetensors" % tag), tensors, meta)
+        put("%s.tokens" % tag, tokens.view(-1).double())
+        put("%s.logits" % tag, logits.view(-1))
     out.extend(struct.pack("<I", 0))
     with open(path, "wb") as f:
         f.write(out)
