@@ -8,7 +8,7 @@ endif
 CFLAGS  ?= -O2
 WARN    := -std=c99 -pedantic -Wall -Wextra -Werror
 
-.PHONY: all demo test bench deps deps-test deps-demo deps-bench examples clean
+.PHONY: all demo test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
 
 all: examples
 
@@ -35,6 +35,30 @@ build/bench-recurrent: tools/bench/recurrent.c rnn.h
 bench: deps-bench build/bench-sgemm build/bench-recurrent
 	build/bench-sgemm
 	sh tools/bench/recurrent.sh
+
+tools: build/rnn-info
+
+build/rnn-info: tools/rnn-info.c rnn.h
+	@mkdir -p build
+	$(CC) -O2 $(WARN) $(STB) $< -o $@ -lm
+
+# libFuzzer on the checkpoint loader and the UTF-8 vocabulary, seeded with the
+# checkpoints in tests/data; FUZZ_SECONDS each (CI runs a short pass).
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(STB)
+fuzz: deps-test
+	@mkdir -p build/fuzz-load build/fuzz-vocab
+	clang $(FUZZ_FLAGS) tools/fuzz/load.c -o build/fuzz-load.bin -lm
+	clang $(FUZZ_FLAGS) tools/fuzz/vocab.c -o build/fuzz-vocab.bin -lm
+	cp tests/data/*.safetensors build/fuzz-load/
+	printf 'h\303\251llo w\303\266rld \342\234\223' > build/fuzz-vocab/seed
+	build/fuzz-load.bin -max_total_time=$(FUZZ_SECONDS) -max_len=16384 build/fuzz-load 2>&1 | tail -3
+	build/fuzz-vocab.bin -max_total_time=$(FUZZ_SECONDS) build/fuzz-vocab 2>&1 | tail -3
+	@echo "fuzz: no crash in $(FUZZ_SECONDS) s per target"
+
+# both directions through PyTorch (needs python3-torch: make deps-bench)
+torch-roundtrip: deps-bench
+	sh tools/torch_roundtrip.sh
 
 examples: deps-demo
 	@mkdir -p build

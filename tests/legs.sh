@@ -57,13 +57,18 @@ for l in $LEGS; do
                  LIBS=-lopenblas; leg cblas gcc - gcc $STRICT -O2 -DRNN_USE_CBLAS $STB; LIBS=
              else echo "SKIPPED cblas: cblas.h not installed (make deps installs libopenblas-dev)"; [ "${CI:-}" = true ] && bad=1; fi ;;
     aarch64) leg aarch64 aarch64-linux-gnu-gcc qemu-aarch64 aarch64-linux-gnu-gcc $STRICT -O2 -static $STB ;;
-    examples)  # every example builds warning-free and runs to exit 0
+    examples)  # every example and tool builds warning-free and runs
              p=0; f=0
              for src in examples/*.c; do
                  exe=build/example-$(basename "$src" .c)
                  if gcc $STRICT -O2 $STB "$src" -o "$exe" -lm > "$exe.log" 2>&1 && ./"$exe" >> "$exe.log" 2>&1; then p=$((p + 1))
                  else f=$((f + 1)); echo "    NOT OK $src (see $exe.log)"; sed 's/^/    /' "$exe.log" | tail -5; fi
              done
+             # and the tools: rnn-info reads a checkpoint PyTorch made
+             if gcc $STRICT -O2 $STB tools/rnn-info.c -o build/rnn-info -lm > build/rnn-info.log 2>&1 &&
+                build/rnn-info tests/data/lm_torch.safetensors >> build/rnn-info.log 2>&1 &&
+                ! build/rnn-info tests/data/recurrent.bin >> build/rnn-info.log 2>&1; then p=$((p + 1))
+             else f=$((f + 1)); echo "    NOT OK tools/rnn-info.c (see build/rnn-info.log)"; fi
              total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); [ $f -eq 0 ] || bad=1
              printf '%-8s %-7s %s passed, %s failed   (%s)\n' examples "" "$p" "$f" "build/example-*.log" ;;
     *)       echo "unknown leg $l (legs: $ALL)"; bad=1 ;;

@@ -5,7 +5,7 @@
 # packages and leaves them (the test legs that need them then say SKIPPED).
 set -u
 case ${1:-test} in
-test)  pkgs="pkg-config libstb-dev gcc g++ clang tcc libopenblas-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user" ;;
+test)  pkgs="pkg-config libstb-dev gcc g++ clang libclang-rt-14-dev tcc libopenblas-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user" ;;
 demo)  pkgs="pkg-config libstb-dev gcc" ;;
 bench) pkgs="pkg-config libstb-dev gcc libopenblas-dev python3-torch" ;;
 *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;

@@ -1,0 +1,38 @@
+#!/bin/sh
+# The PyTorch round trip, both ways (needs Debian's python3-torch):
+#   rnn_lm_save -> tools/rnn2torch.py -> PyTorch gives rnn.h's logits;
+#   PyTorch -> tools/torch2rnn.py -> rnn_lm_load gives PyTorch's logits
+#   (that direction also runs in make test, from the committed fixtures).
+set -eu
+cd "$(dirname "$0")/.."
+mkdir -p build
+STB=$(pkg-config --cflags-only-I stb 2>/dev/null | sed 's/-I/-isystem /g')
+cc -O2 -std=c99 ${STB:--isystem /usr/include/stb} tools/roundtrip.c -o build/roundtrip -lm
+build/roundtrip build/roundtrip.safetensors > build/roundtrip-logits.txt
+/usr/bin/python3 tools/rnn2torch.py build/roundtrip.safetensors build/roundtrip.pt
+/usr/bin/python3 - <<'PY'
+import sys, torch
+sys.path.insert(0, "tools")
+import rnn2torch
+ck = torch.load("build/roundtrip.pt")
+lm = rnn2torch.build_module(ck["config"])
+lm.load_state_dict(ck["state_dict"])
+rows = [list(map(float, l.split())) for l in open("build/roundtrip-logits.txt")]
+tokens = torch.tensor([[int(r[0])] for r in rows])
+with torch.no_grad():
+    logits, _ = lm(tokens)
+want = torch.tensor([r[1:] for r in rows])
+err = (logits.view(len(rows), -1) - want).abs().max().item()
+print("rnn.h -> PyTorch: worst logit difference %.3g over %d positions" % (err, len(rows)))
+sys.exit(0 if err <= 1e-5 else 1)
+PY
+# and the command line of torch2rnn.py on a saved module
+/usr/bin/python3 -c "
+import sys, torch; sys.path.insert(0, 'tools'); import rnn2torch
+torch.manual_seed(0)
+lm = rnn2torch.build_module({'vocab_size': 5, 'embed_size': 4, 'hidden_size': 6, 'num_layers': 1, 'cell': 'gru'})
+torch.save(lm.state_dict(), 'build/roundtrip-gru.pt')"
+printf 'abcde' > build/roundtrip-vocab.txt
+/usr/bin/python3 tools/torch2rnn.py build/roundtrip-gru.pt build/roundtrip-gru.safetensors --vocab-text build/roundtrip-vocab.txt
+cc -O2 -std=c99 ${STB:--isystem /usr/include/stb} tools/rnn-info.c -o build/rnn-info -lm
+build/rnn-info build/roundtrip-gru.safetensors | head -3
