@@ -56,6 +56,7 @@
      Losses     rnn_loss_softmax_xent, rnn_loss_bce_logits, rnn_loss_mse
      Optimizers rnn_optimizer_* (SGD, Adam, AdamW, clipping), rnn_param
      Models     rnn_lm_* : embedding → recurrent stack → dense
+     Decoding   rnn_sample (temperature, top-k, top-p), rnn_beam_search
      Text       rnn_vocab_* (UTF-8 code points), rnn_batcher_*
      Serialization rnn_lm_save, rnn_lm_load (safetensors)
 
@@ -461,6 +462,58 @@ RNNDEF void rnn_lm_state_free(rnn_lm_state *s);
 /* Feeds one token and returns the logits of the next [V] (inside s; valid
    until the next call), or NULL for a token outside 0..V-1. No allocation. */
 RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token);
+
+/* ============================================================================
+   Decoding: sampling, beam search
+   ========================================================================== */
+
+/* Draws the next token from logits[n] into *token. temperature 0: the most
+   likely (argmax); else softmax(logits / temperature), kept to the top_k
+   most likely (0: all) and then to the smallest set whose probability
+   reaches top_p (1: all), renormalised (ties at a cut are kept together).
+   No allocation. Bad arguments (n <= 0, temperature < 0, top_k < 0, top_p
+   outside (0, 1], NaN logits, no rng when one is needed) get
+   RNN_ERR_INVALID_ARGUMENT. */
+RNNDEF rnn_status rnn_sample(const float *logits, int n, float temperature, int top_k, float top_p,
+                             rnn_rng *rng, int *token);
+
+/* The step of a decoder for beam search: advance state (state_size bytes,
+   the caller's own layout, updated in place) by token, and write the
+   log-probabilities of the next token into logp[vocab_size]. */
+typedef rnn_status (*rnn_beam_step_fn)(void *user, void *state, int token, float *logp);
+
+/* Zero fields take the defaults given here. */
+typedef struct rnn_beam_config {
+    int vocab_size;           /* required                                        */
+    int beam_width;           /* 4                                               */
+    int max_length;           /* 64 tokens after start_token, end_token included */
+    int num_results;          /* 1 (at most beam_width)                          */
+    int start_token;          /* fed first (<s>)                                 */
+    int end_token;            /* ends a hypothesis (<e>); -1: none               */
+    float length_alpha;       /* score = Σ log p / length^alpha: 1 is the mean
+                                 log-probability of the course notes, 0 the sum */
+    size_t state_size;        /* bytes of one hypothesis' state                  */
+    const void *initial_state;/* state before start_token                        */
+} rnn_beam_config;
+
+/* The n best hypotheses, best first. Free with rnn_beam_result_free. */
+typedef struct rnn_beam_result {
+    int count;
+    int *tokens;              /* count × max_length, row i is hypothesis i    */
+    int *lengths;             /* tokens in each row (end_token included)      */
+    float *scores;            /* Σ log p / length^alpha                       */
+    float *logprobs;          /* Σ log p                                      */
+    int *finished;            /* 1 if the row ends with end_token             */
+} rnn_beam_result;
+
+/* Beam search: keeps the beam_width best partial hypotheses by summed
+   log-probability, copies and reorders their states itself, sets aside each
+   one that emits end_token, and returns the num_results best of those (and
+   of the unfinished ones at max_length) by length-normalised score. */
+RNNDEF rnn_status rnn_beam_search(const rnn_beam_config *cfg, rnn_beam_step_fn step, void *user,
+                                  rnn_beam_result *out);
+/* Frees a result's arrays. */
+RNNDEF void rnn_beam_result_free(rnn_beam_result *r);
 
 /* ============================================================================
    Text: char vocabulary over UTF-8, corpus batcher
@@ -2693,6 +2746,203 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {
     memcpy(s->logits, m->head.bias, sizeof(float) * V);
     rnn_sgemm(0, 1, 1, V, H, 1.0f, h, H, m->head.weight, H, 1.0f, s->logits, V);
     return s->logits;
+}
+
+/* ============================================================================
+   Decoding: sampling, beam search
+   ========================================================================== */
+
+/* A float's bits as an unsigned key with the same order (finite floats). */
+static uint32_t rnn__fkey(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+/* Sampling without scratch memory: the top-k and top-p cuts are thresholds
+   on the logits, found by binary search over their ordered bit patterns
+   (32 passes of n), so nothing is sorted or allocated. */
+RNNDEF rnn_status rnn_sample(const float *logits, int n, float temperature, int top_k, float top_p,
+                             rnn_rng *rng, int *token) {
+    int i, best = 0;
+    float mx;
+    uint32_t cut = 0, lo, hi;
+    double total = 0, u, acc = 0;
+    if (!logits || !token || n <= 0 || !(temperature >= 0.0f) || temperature > 3.0e38f || top_k < 0 ||
+        !(top_p > 0.0f && top_p <= 1.0f) || !rnn__finite(logits, (size_t)n))
+        return RNN_ERR_INVALID_ARGUMENT;
+    mx = logits[0];
+    for (i = 1; i < n; i++)
+        if (logits[i] > mx) { mx = logits[i]; best = i; }
+    if (temperature == 0.0f || n == 1) { *token = best; return RNN_OK; }
+    if (!rng) return RNN_ERR_INVALID_ARGUMENT;
+#define RNN__W(i) exp(((double)logits[i] - mx) / temperature)
+    if (top_k > 0 && top_k < n) {   /* the largest cut that keeps at least top_k */
+        lo = 0; hi = 0xFFFFFFFFu;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2 + 1;
+            int count = 0;
+            for (i = 0; i < n; i++) count += rnn__fkey(logits[i]) >= mid;
+            if (count >= top_k) lo = mid; else hi = mid - 1;
+        }
+        cut = lo;
+    }
+    if (top_p < 1.0f) {             /* the largest cut whose mass reaches top_p */
+        double all = 0;
+        for (i = 0; i < n; i++) if (rnn__fkey(logits[i]) >= cut) all += RNN__W(i);
+        lo = cut; hi = 0xFFFFFFFFu;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2 + 1;
+            double mass = 0;
+            for (i = 0; i < n; i++) if (rnn__fkey(logits[i]) >= mid) mass += RNN__W(i);
+            if (mass >= top_p * all) lo = mid; else hi = mid - 1;
+        }
+        cut = lo;
+    }
+    for (i = 0; i < n; i++) if (rnn__fkey(logits[i]) >= cut) total += RNN__W(i);
+    u = ((double)(rnn_rng_u64(rng) >> 11) * (1.0 / 9007199254740992.0)) * total;
+    for (i = 0; i < n; i++) {
+        if (rnn__fkey(logits[i]) < cut) continue;
+        acc += RNN__W(i);
+        best = i;
+        if (u < acc) break;
+    }
+#undef RNN__W
+    *token = best;
+    return RNN_OK;
+}
+
+RNNDEF void rnn_beam_result_free(rnn_beam_result *r) {
+    if (!r) return;
+    RNN_FREE(r->tokens);
+    memset(r, 0, sizeof *r);
+}
+
+typedef struct { float sum; int from, token; } rnn__cand;
+
+static float rnn__beam_score(float sum, int len, float alpha) {
+    return alpha == 0.0f ? sum : sum / powf((float)(len > 0 ? len : 1), alpha);
+}
+
+RNNDEF rnn_status rnn_beam_search(const rnn_beam_config *cfg, rnn_beam_step_fn step, void *user,
+                                  rnn_beam_result *out) {
+    int V, K, L, R, t, i, j, live = 1, nfin = 0;
+    size_t S, floats, ints, nf;
+    unsigned char *st = NULL, *st2;
+    float *logp, *sums, *fin_sum, *fin_score;
+    int *toks, *toks2, *fin_toks, *fin_len, *fin_done;
+    rnn__cand *cand = NULL;
+    float *sums2;
+    rnn_status status = RNN_OK;
+    char *mem = NULL;
+    if (!out) return RNN_ERR_INVALID_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    if (!cfg || !step || cfg->vocab_size <= 0 || cfg->beam_width < 0 || cfg->max_length < 0 || cfg->num_results < 0 ||
+        cfg->start_token < 0 || cfg->start_token >= cfg->vocab_size || cfg->end_token < -1 ||
+        cfg->end_token >= cfg->vocab_size || !(cfg->length_alpha >= 0.0f) || (cfg->state_size && !cfg->initial_state))
+        return RNN_ERR_INVALID_ARGUMENT;
+    V = cfg->vocab_size;
+    K = cfg->beam_width ? cfg->beam_width : 4;
+    L = cfg->max_length ? cfg->max_length : 64;
+    R = cfg->num_results ? cfg->num_results : 1;
+    if (R > K) R = K;
+    S = cfg->state_size;
+    /* live beams: states ×2, tokens ×2, sums ×2, logp; set aside: at most K
+       per step (one end_token each) and 2K at the last step, so K·(L + 2) */
+    nf = (size_t)K * (L + 2);
+    floats = (size_t)K * V + 2 * (size_t)K + 2 * nf;
+    ints = 2 * (size_t)K * L + 2 * nf + nf * L;
+    mem = (char *)RNN_MALLOC(floats * sizeof(float) + ints * sizeof(int) + 2 * (size_t)K * S + 16 +
+                             sizeof(rnn__cand) * (size_t)K * V);
+    if (!mem) return RNN_ERR_OUT_OF_MEMORY;
+    cand = (rnn__cand *)mem;
+    logp = (float *)(cand + (size_t)K * V);
+    sums = logp + (size_t)K * V; sums2 = sums + K;
+    fin_sum = sums2 + K; fin_score = fin_sum + nf;
+    toks = (int *)(fin_score + nf); toks2 = toks + (size_t)K * L;
+    fin_len = toks2 + (size_t)K * L; fin_done = fin_len + nf;
+    fin_toks = fin_done + nf;
+    st = (unsigned char *)(fin_toks + nf * L);
+    st2 = st + (size_t)K * S;
+    if (S) memcpy(st, cfg->initial_state, S);
+    sums[0] = 0.0f;
+    if ((status = step(user, st, cfg->start_token, logp)) != RNN_OK) goto done;
+    for (t = 0; t < L && live > 0; t++) {
+        int nc = 0, keep = 0;
+        /* every extension of every live hypothesis, best K by summed log p */
+        for (i = 0; i < live; i++) {
+            if (!rnn__finite(logp + (size_t)i * V, (size_t)V)) { status = RNN_ERR_INVALID_ARGUMENT; goto done; }
+            for (j = 0; j < V; j++) {
+                rnn__cand c;
+                int k2;
+                c.sum = sums[i] + logp[(size_t)i * V + j]; c.from = i; c.token = j;
+                /* insertion into a sorted list of at most K·V candidates, cut to what can still be kept */
+                if (nc == K + K && c.sum <= cand[nc - 1].sum) continue;
+                k2 = nc < K + K ? nc++ : nc - 1;
+                while (k2 > 0 && cand[k2 - 1].sum < c.sum) { cand[k2] = cand[k2 - 1]; k2--; }
+                cand[k2] = c;
+            }
+        }
+        for (i = 0; i < nc && keep < K; i++) {
+            rnn__cand c = cand[i];
+            int len = t + 1;
+            if (c.token == cfg->end_token || t == L - 1) {   /* set aside: ended, or out of length */
+                int f = nfin++;
+                memcpy(fin_toks + (size_t)f * L, toks + (size_t)c.from * L, sizeof(int) * (size_t)t);
+                fin_toks[(size_t)f * L + t] = c.token;
+                fin_len[f] = len;
+                fin_sum[f] = c.sum;
+                fin_done[f] = c.token == cfg->end_token;
+                fin_score[f] = rnn__beam_score(c.sum, len, cfg->length_alpha);
+                if (c.token == cfg->end_token) continue;
+                if (t == L - 1) continue;
+            }
+            memcpy(toks2 + (size_t)keep * L, toks + (size_t)c.from * L, sizeof(int) * (size_t)t);
+            toks2[(size_t)keep * L + t] = c.token;
+            sums2[keep] = c.sum;
+            if (S) memcpy(st2 + (size_t)keep * S, st + (size_t)c.from * S, S);
+            keep++;
+        }
+        /* the survivors become the beam: advance each by its new token */
+        { unsigned char *tp = st; st = st2; st2 = tp; }
+        { int *tp = toks; toks = toks2; toks2 = tp; }
+        { float *tp = sums; sums = sums2; sums2 = tp; }
+        live = keep;
+        for (i = 0; i < live; i++)
+            if ((status = step(user, st + (size_t)i * S, toks[(size_t)i * L + t], logp + (size_t)i * V)) != RNN_OK)
+                goto done;
+    }
+    /* the R best set-aside hypotheses by normalised score */
+    if (nfin == 0) { status = RNN_ERR_INVALID_ARGUMENT; goto done; }
+    {
+        int take = nfin < R ? nfin : R, *order, k;
+        char *res = (char *)RNN_MALLOC(sizeof(int) * ((size_t)take * L + 3 * (size_t)take) + sizeof(float) * 2 * (size_t)take);
+        if (!res) { status = RNN_ERR_OUT_OF_MEMORY; goto done; }
+        out->tokens = (int *)res;
+        out->lengths = out->tokens + (size_t)take * L;
+        out->finished = out->lengths + take;
+        order = out->finished + take;
+        out->scores = (float *)(order + take);
+        out->logprobs = out->scores + take;
+        for (k = 0; k < take; k++) {   /* selection: take is small */
+            int bi = -1;
+            for (i = 0; i < nfin; i++) {
+                int used = 0, q;
+                for (q = 0; q < k; q++) used |= order[q] == i;
+                if (!used && (bi < 0 || fin_score[i] > fin_score[bi])) bi = i;
+            }
+            order[k] = bi;
+            memcpy(out->tokens + (size_t)k * L, fin_toks + (size_t)bi * L, sizeof(int) * (size_t)L);
+            out->lengths[k] = fin_len[bi];
+            out->finished[k] = fin_done[bi];
+            out->scores[k] = fin_score[bi];
+            out->logprobs[k] = fin_sum[bi];
+        }
+        out->count = take;
+    }
+done:
+    RNN_FREE(mem);
+    return status;
 }
 
 /* ============================================================================
