@@ -20,9 +20,12 @@ deps-bench: ; @sh tools/deps.sh bench
 test: deps-test
 	@sh tests/legs.sh
 
-demo: deps-demo
-	@echo "make demo: the char-level text generator (examples/textgen.c) is not built yet;"
-	@echo "it arrives with the training stack. Until then: make test, make bench."
+demo: deps-demo build/textgen
+	@sh tools/demo.sh
+
+build/textgen: examples/textgen.c rnn.h
+	@mkdir -p build
+	$(CC) -O2 $(WARN) $(STB) $< -o $@ -lm
 
 build/bench-sgemm: tools/bench/sgemm.c rnn.h
 	@mkdir -p build

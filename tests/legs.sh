@@ -61,9 +61,18 @@ for l in $LEGS; do
              p=0; f=0
              for src in examples/*.c; do
                  exe=build/example-$(basename "$src" .c)
-                 if gcc $STRICT -O2 $STB "$src" -o "$exe" -lm > "$exe.log" 2>&1 && ./"$exe" >> "$exe.log" 2>&1; then p=$((p + 1))
+                 if gcc $STRICT -O2 $STB "$src" -o "$exe" -lm > "$exe.log" 2>&1 && ./"$exe" --help >> "$exe.log" 2>&1; then p=$((p + 1))
                  else f=$((f + 1)); echo "    NOT OK $src (see $exe.log)"; sed 's/^/    /' "$exe.log" | tail -5; fi
              done
+             # textgen end to end: train, resume, sample, beam search
+             tg="build/example-textgen"; m=build/test-textgen.safetensors; small="--hidden 32 --embed 16 --seq 16 --batch 4"
+             if $tg train README.md -o $m --steps 30 $small > $tg-run.log 2>&1 &&
+                $tg train README.md -o $m --steps 40 --resume $small >> $tg-run.log 2>&1 &&
+                grep -q 'textgen: 40 steps' $tg-run.log && grep -q 'tok/s' $tg-run.log &&
+                $tg sample $m --length 40 --temperature 0.7 >> $tg-run.log 2>&1 &&
+                $tg sample $m --length 20 --beam 3 >> $tg-run.log 2>&1 &&
+                ! $tg sample README.md >> $tg-run.log 2>&1; then p=$((p + 1))
+             else f=$((f + 1)); echo "    NOT OK textgen train/resume/sample (see $tg-run.log)"; tail -5 $tg-run.log | sed 's/^/    /'; fi
              # and the tools: rnn-info reads a checkpoint PyTorch made
              if gcc $STRICT -O2 $STB tools/rnn-info.c -o build/rnn-info -lm > build/rnn-info.log 2>&1 &&
                 build/rnn-info tests/data/lm_torch.safetensors >> build/rnn-info.log 2>&1 &&
