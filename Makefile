@@ -8,7 +8,7 @@ endif
 CFLAGS  ?= -O2
 WARN    := -std=c99 -pedantic -Wall -Wextra -Werror
 
-.PHONY: all demo test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
+.PHONY: all demo names test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
 
 all: examples
 
@@ -23,6 +23,20 @@ test: deps-test
 demo: deps-demo build/textgen
 	@sh tools/demo.sh
 
+# new names for a game: trained a minute on the proper nouns of wamerican
+names: build/textgen build/names
+	@sh tools/deps.sh names
+	@if [ ! -f build/names.safetensors ]; then \
+	  grep -E '^[A-Z][a-z]+$$' /usr/share/dict/american-english | \
+	    awk 'BEGIN { srand(1) } { print rand() "\t" $$0 }' | sort -n | cut -f2 > build/names.txt; \
+	  build/textgen train build/names.txt -o build/names.safetensors --hidden 128 --seq 32 \
+	    --dropout 0.2 --minutes 1; fi
+	build/names build/names.safetensors 20
+
+build/names: examples/names.c rnn.h
+	@mkdir -p build
+	$(CC) -O2 $(WARN) $(STB) $< -o $@ -lm
+
 build/textgen: examples/textgen.c rnn.h
 	@mkdir -p build
 	$(CC) -O2 $(WARN) $(STB) $< -o $@ -lm
@@ -35,9 +49,14 @@ build/bench-recurrent: tools/bench/recurrent.c rnn.h
 	@mkdir -p build
 	$(CC) -O2 $(WARN) -D_POSIX_C_SOURCE=200809L $(STB) $< -o $@ -lm
 
-bench: deps-bench build/bench-sgemm build/bench-recurrent
+build/bench-lm: tools/bench/lm.c rnn.h
+	@mkdir -p build
+	$(CC) -O2 $(WARN) $(STB) $< -o $@ -lm
+
+bench: deps-bench build/bench-sgemm build/bench-recurrent build/bench-lm
 	build/bench-sgemm
 	sh tools/bench/recurrent.sh
+	sh tools/bench/lm.sh
 
 tools: build/rnn-info
 

@@ -459,6 +459,8 @@ typedef struct rnn_lm_state {
 RNNDEF rnn_status rnn_lm_state_create(const rnn_lm *m, rnn_lm_state **out);
 /* Frees a state (NULL is fine). */
 RNNDEF void rnn_lm_state_free(rnn_lm_state *s);
+/* Zeroes a state: the next token starts a new text. */
+RNNDEF void rnn_lm_state_reset(const rnn_lm *m, rnn_lm_state *s);
 /* Feeds one token and returns the logits of the next [V] (inside s; valid
    until the next call), or NULL for a token outside 0..V-1. No allocation. */
 RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token);
@@ -2733,6 +2735,14 @@ RNNDEF void rnn_lm_state_free(rnn_lm_state *s) {
     if (!s) return;
     rnn_recurrent_state_free(s->rnn);
     RNN_FREE(s);
+}
+
+RNNDEF void rnn_lm_state_reset(const rnn_lm *m, rnn_lm_state *s) {
+    size_t lbh;
+    if (!m || !s) return;
+    lbh = (size_t)m->cfg.num_layers * m->cfg.hidden_size;
+    memset(s->rnn->h, 0, lbh * sizeof(float));
+    if (s->rnn->c) memset(s->rnn->c, 0, lbh * sizeof(float));
 }
 
 RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {

@@ -71,7 +71,8 @@ for l in $LEGS; do
                 grep -q 'textgen: 40 steps' $tg-run.log && grep -q 'tok/s' $tg-run.log &&
                 $tg sample $m --length 40 --temperature 0.7 >> $tg-run.log 2>&1 &&
                 $tg sample $m --length 20 --beam 3 >> $tg-run.log 2>&1 &&
-                ! $tg sample README.md >> $tg-run.log 2>&1; then p=$((p + 1))
+                ! $tg sample README.md >> $tg-run.log 2>&1 &&
+                build/example-names $m 3 >> $tg-run.log 2>&1; then p=$((p + 1))
              else f=$((f + 1)); echo "    NOT OK textgen train/resume/sample (see $tg-run.log)"; tail -5 $tg-run.log | sed 's/^/    /'; fi
              # and the tools: rnn-info reads a checkpoint PyTorch made
              if gcc $STRICT -O2 $STB tools/rnn-info.c -o build/rnn-info -lm > build/rnn-info.log 2>&1 &&

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages a make target needs, and says what it installs.
-# Usage: tools/deps.sh test|demo|bench
+# Usage: tools/deps.sh test|demo|names|bench
 # Runs apt-get as root, or through sudo; without either it names the missing
 # packages and leaves them (the test legs that need them then say SKIPPED).
 set -u
 case ${1:-test} in
 test)  pkgs="pkg-config libstb-dev gcc g++ clang libclang-rt-14-dev tcc libopenblas-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user" ;;
 demo)  pkgs="pkg-config libstb-dev gcc" ;;
+names) pkgs="pkg-config libstb-dev gcc wamerican" ;;
 bench) pkgs="pkg-config libstb-dev gcc libopenblas-dev python3-torch" ;;
 *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;
 esac

@@ -1,0 +1,116 @@
+/* tools/bench/lm.c - rnn.h's side of tools/bench/lm.sh: the char LM of
+   issue 8 (embedding 64 -> 2-layer CELL of H -> dense; seq 64, batch 32,
+   Adam lr 2e-3, clip 5) on CORPUS, one thread.
+
+   Usage: bench-lm CORPUS CELL H TRAIN_STEPS [VAL_STEPS]
+   Prints: training tok/s (median of windows after 3 warm-up steps), the
+   validation loss after VAL_STEPS steps (if given), generation µs/token at
+   batch 1, and the machine's limits measured in the same run. */
+#define _POSIX_C_SOURCE 200809L
+#define RNN_IMPLEMENTATION
+#define STB_DS_IMPLEMENTATION
+#include "../../rnn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+static int cmpd(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+    FILE *f;
+    char *text;
+    long len;
+    size_t n = 0, ntrain;
+    int *ids, in[64 * 32], tg[64 * 32], H, steps, valsteps, i, V;
+    rnn_vocab v;
+    rnn_lm_config lc;
+    rnn_optimizer_config oc;
+    rnn_lm *m;
+    rnn_optimizer *o;
+    rnn_batcher bt;
+    double t, times[256], flops_tok;
+    float loss = 0;
+    if (argc < 5) { fprintf(stderr, "usage: %s CORPUS CELL H TRAIN_STEPS [VAL_STEPS]\n", argv[0]); return 2; }
+    if (!(f = fopen(argv[1], "rb"))) return 1;
+    fseek(f, 0, SEEK_END); len = ftell(f); fseek(f, 0, SEEK_SET);
+    text = (char *)malloc((size_t)len);
+    if (fread(text, 1, (size_t)len, f) != (size_t)len) return 1;
+    fclose(f);
+    H = atoi(argv[3]); steps = atoi(argv[4]); valsteps = argc > 5 ? atoi(argv[5]) : 0;
+    if (steps > 256) steps = 256;
+    if (rnn_vocab_from_text(&v, text, (size_t)len, NULL) != RNN_OK) return 1;
+    ids = (int *)malloc(sizeof(int) * (size_t)len);
+    rnn_vocab_encode(&v, text, (size_t)len, ids, (size_t)len, &n, NULL);
+    ntrain = n * 95 / 100;
+    memset(&lc, 0, sizeof lc);
+    lc.vocab_size = V = rnn_vocab_size(&v); lc.embed_size = 64; lc.hidden_size = H; lc.num_layers = 2;
+    lc.cell = !strcmp(argv[2], "gru") ? RNN_GRU : RNN_LSTM;
+    memset(&oc, 0, sizeof oc);
+    oc.lr = 2e-3f; oc.clip_norm = 5;
+    rnn_lm_create(&m, &lc, 1);
+    rnn_optimizer_create(&o, &oc, m->params);
+    rnn_batcher_init(&bt, ids, ntrain, 64, 32);
+    for (i = 0; i < steps + 3; i++) {
+        if (rnn_batcher_next(&bt, in, tg, NULL)) rnn_lm_reset_state(m);
+        t = now();
+        rnn_lm_train_step(m, o, in, tg, 64, 32, &loss);
+        if (i >= 3) times[i - 3] = now() - t;
+    }
+    qsort(times, (size_t)steps, sizeof(double), cmpd);
+    {   /* multiply-adds of one token's forward: embedding lookup is free */
+        int G = m->rnn->gates;
+        flops_tok = 2.0 * ((double)G * H * (64 + H) + (double)G * H * (H + H) + (double)H * V);
+    }
+    printf("train tok/s %.0f GFLOP/s %.1f\n", 64 * 32 / times[steps / 2], 3 * flops_tok * 64 * 32 / times[steps / 2] / 1e9);
+    if (valsteps > 0) {
+        rnn_lm *m2;
+        rnn_optimizer *o2;
+        rnn_batcher vb;
+        double sum = 0;
+        int w;
+        float l;
+        rnn_lm_create(&m2, &lc, 1);
+        rnn_optimizer_create(&o2, &oc, m2->params);
+        rnn_batcher_init(&bt, ids, ntrain, 64, 32);
+        for (i = 0; i < valsteps; i++) {
+            if (rnn_batcher_next(&bt, in, tg, NULL)) rnn_lm_reset_state(m2);
+            rnn_lm_train_step(m2, o2, in, tg, 64, 32, NULL);
+        }
+        rnn_batcher_init(&vb, ids + ntrain, n - ntrain, 64, 32);
+        for (w = 0; w < 4; w++) {
+            rnn_batcher_next(&vb, in, tg, NULL);
+            rnn_lm_eval(m2, in, tg, 64, 32, &l);
+            sum += l;
+        }
+        printf("val loss %.4f after %d steps\n", sum / 4, valsteps);
+        rnn_optimizer_free(o2);
+        rnn_lm_free(m2);
+    }
+    {   /* one token at a time, batch 1 */
+        rnn_lm_state *s;
+        double tg0, best = 1e9;
+        int r, k;
+        rnn_lm_state_create(m, &s);
+        for (r = 0; r < 7; r++) {
+            tg0 = now();
+            for (k = 0; k < 2000; k++) rnn_lm_step(m, s, ids[k % 1000]);
+            tg0 = (now() - tg0) / 2000;
+            if (tg0 < best) best = tg0;
+        }
+        printf("generate us/token %.2f weights_bytes %.0f\n", best * 1e6, flops_tok / 2 * 4);
+        rnn_lm_state_free(s);
+    }
+    rnn_optimizer_free(o);
+    rnn_lm_free(m);
+    return 0;
+}

@@ -1,0 +1,38 @@
+#!/bin/sh
+# rnn.h against PyTorch on the char LM of issue 8, one thread each, same
+# corpus, same data order. PyTorch at its best: on OpenBLAS (checked), with
+# its kernel choice and with OPENBLAS_CORETYPE=SKYLAKEX, the faster counted.
+# Usage: sh tools/bench/lm.sh [CORPUS]   (default: the demo corpus)
+set -eu
+cd "$(dirname "$0")/../.."
+corpus=${1:-build/demo-corpus.txt}
+[ -f "$corpus" ] || { for f in /usr/share/common-licenses/*; do [ -f "$f" ] && [ ! -L "$f" ] && cat "$f"; done > "$corpus"; }
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
+echo "corpus $corpus; PyTorch's libblas.so.3 -> $blas"
+case $blas in *openblas*) ;; *) echo "warning: PyTorch is not on OpenBLAS: the comparison flatters rnn.h" ;; esac
+build/bench-sgemm --rounds 1 2>/dev/null | sed -n '2p;4p'
+val=0
+for cell in lstm gru; do
+  for H in 128 256 512; do
+    steps=20; [ $H = 512 ] && steps=8
+    vs=0; [ $H = 128 ] && [ $cell = lstm ] && vs=300
+    ours=$(build/bench-lm "$corpus" $cell $H $steps $vs)
+    best_t=0; best_g=0; best_v=""
+    for core in default SKYLAKEX; do
+      if [ $core = default ]; then env="env -u OPENBLAS_CORETYPE"; else env="env OPENBLAS_CORETYPE=$core"; fi
+      theirs=$($env OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/bench/lm.py "$corpus" $cell $H $steps $vs 1)
+      t=$(echo "$theirs" | sed -n 's/train tok\/s //p'); g=$(echo "$theirs" | sed -n 's/generate us\/token //p')
+      if [ "$(echo "$t $best_t" | awk '{print ($1 > $2)}')" = 1 ]; then best_t=$t; fi
+      if [ "$best_g" = 0 ] || [ "$(echo "$g $best_g" | awk '{print ($1 < $2)}')" = 1 ]; then best_g=$g; fi
+      best_v=$(echo "$theirs" | sed -n 's/val loss \([0-9.]*\).*/\1/p')
+    done
+    mt=$(echo "$ours" | sed -n 's/train tok\/s \([0-9]*\).*/\1/p'); gf=$(echo "$ours" | sed -n 's/.*GFLOP\/s \([0-9.]*\)/\1/p')
+    mg=$(echo "$ours" | sed -n 's/generate us\/token \([0-9.]*\).*/\1/p'); wb=$(echo "$ours" | sed -n 's/.*weights_bytes //p')
+    printf '%-4s H=%-3s train: rnn.h %6s tok/s (%5s GFLOP/s), PyTorch %6s tok/s -> %5sx | generate: rnn.h %7s us, PyTorch %7s us -> %5sx, weights %s GB/s\n' \
+      $cell $H "$mt" "$gf" "$best_t" "$(echo "$mt $best_t" | awk '{printf "%.2f", $1 / $2}')" \
+      "$mg" "$best_g" "$(echo "$best_g $mg" | awk '{printf "%.1f", $1 / $2}')" "$(echo "$wb $mg" | awk '{printf "%.0f", $1 / $2 / 1000}')"
+    if [ $vs -gt 0 ]; then
+      echo "     validation loss after $vs steps: rnn.h $(echo "$ours" | sed -n 's/val loss \([0-9.]*\).*/\1/p'), PyTorch $best_v"
+    fi
+  done
+done
