@@ -2,10 +2,10 @@
 
    rnn.h trains and runs recurrent networks (vanilla RNN, LSTM, GRU) on a
    plain CPU. It is one file with no dependency but stb_ds, and it is meant to
-   be dropped into a game or a command-line tool. This version holds the
-   foundation: status codes, a seeded random generator, a portable SIMD
-   matrix product with a BLAS hook, and the element-wise kernels the cells
-   are built from.
+   be dropped into a game or a command-line tool: cells matching PyTorch,
+   BPTT, embeddings, losses, optimizers, a char-level language model with
+   safetensors checkpoints, sampling and beam search, on a portable SIMD
+   matrix product with a BLAS hook.
 
    HOW TO INCLUDE
      In exactly one C or C++ file of your program write
@@ -40,11 +40,33 @@
      plain x86-64 uses the best the CPU has. rnn_simd_name() says which runs.
      On aarch64 NEON is used; elsewhere (tcc, other CPUs) plain C.
 
-   QUICK START (this version: the kernels)
+   QUICK START: train a char-level model on a text, then sample from it
 
-         float a[2*3] = {1,2,3, 4,5,6}, w[4*3] = {...}, y[2*4];
-         rnn_sgemm(0, 1, 2, 4, 3, 1.0f, a, 3, w, 3, 0.0f, y, 4);  // y = a·wᵀ
-         rnn_sigmoid(y, y, 2*4);
+         rnn_vocab v;  int *ids = malloc(len * sizeof *ids);  size_t n;
+         rnn_vocab_from_text(&v, text, len, NULL);
+         rnn_vocab_encode(&v, text, len, ids, len, &n, NULL);
+         rnn_lm_config cfg = {0};               // zero fields: the defaults
+         cfg.vocab_size = rnn_vocab_size(&v);   // (LSTM, 2 layers, H 256)
+         rnn_lm *lm;  rnn_lm_create(&lm, &cfg, 42);  rnn_lm_set_vocab(lm, &v);
+         rnn_optimizer_config oc = {0};  oc.clip_norm = 5;     // Adam 1e-3
+         rnn_optimizer *opt;  rnn_optimizer_create(&opt, &oc, lm->params);
+         rnn_batcher bt;  rnn_batcher_init(&bt, ids, n, 64, 32);
+         int in[64 * 32], tg[64 * 32];
+         for (int step = 0; step < 2000; step++) {
+             if (rnn_batcher_next(&bt, in, tg, NULL)) rnn_lm_reset_state(lm);
+             rnn_lm_train_step(lm, opt, in, tg, 64, 32, NULL);
+         }
+         rnn_lm_save(lm, opt, "model.safetensors");
+         rnn_rng rng;  rnn_rng_seed(&rng, 1);
+         rnn_lm_state *s;  rnn_lm_state_create(lm, &s);
+         int tok = ids[0];
+         for (int i = 0; i < 200; i++) {
+             rnn_sample(rnn_lm_step(lm, s, tok), cfg.vocab_size, 0.8f, 0, 1.0f, &rng, &tok);
+             char ch[8];  ch[rnn_vocab_decode(&v, &tok, 1, ch, 8)] = 0;  fputs(ch, stdout);
+         }
+
+     Every function that can fail returns an rnn_status (rnn_strerror names
+     it); objects keep the detail in their error field.
 
    CONTENTS (the implementation follows the same order)
      Core       rnn_status, rnn_strerror, rnn_rng
@@ -564,6 +586,9 @@ typedef struct rnn_batcher {
     int T, B, epoch;
 } rnn_batcher;
 
+/* The validation split of n tokens: the first returned count train, the
+   rest (a share val_fraction in [0, 1), rounded down) validate. */
+RNNDEF size_t rnn_batcher_split(size_t n, float val_fraction);
 /* Prepares a batcher; n must be at least B·(T + 1). */
 RNNDEF rnn_status rnn_batcher_init(rnn_batcher *bt, const int *data, size_t n, int T, int B);
 /* Fills inputs and targets [T][B] (targets = the next tokens). Returns 1
@@ -3082,6 +3107,12 @@ RNNDEF size_t rnn_vocab_decode(const rnn_vocab *v, const int *ids, size_t n, cha
     }
     if (cap) out[k < cap ? k : cap - 1] = 0;
     return k;
+}
+
+RNNDEF size_t rnn_batcher_split(size_t n, float val_fraction) {
+    if (!(val_fraction > 0.0f)) return n;
+    if (val_fraction >= 1.0f) return 0;
+    return n - (size_t)((double)n * val_fraction);
 }
 
 RNNDEF rnn_status rnn_batcher_init(rnn_batcher *bt, const int *data, size_t n, int T, int B) {

@@ -254,7 +254,7 @@ static int cmd_train(int argc, char **argv) {
     }
     ids = (int *)malloc(len * sizeof(int));
     rnn_vocab_encode(&vocab, text, len, ids, len, &n, NULL);
-    ntrain = (size_t)((double)n * (1.0 - valshare));
+    ntrain = rnn_batcher_split(n, (float)valshare);
     if (ntrain < (size_t)B * (T + 1) || (valshare > 0 && n - ntrain < (size_t)B * (T + 1))) {
         fprintf(stderr, "textgen: %s is too short for --seq %d --batch %d (%lu characters)\n", corpus, T, B, (unsigned long)n);
         return 1;

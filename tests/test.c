@@ -1069,7 +1069,9 @@ static void test_text(void) {
         }
         ok &= fresh[0] == 1 && fresh[1] == 0 && fresh[5] == 0 && fresh[6] == 1 && bt.epoch == 1;
         ok &= rnn_batcher_init(&bt, data, 10, 5, 3) == RNN_ERR_INVALID_ARGUMENT;
-        check(ok, "batcher: B streams, windows of T, targets shifted, epochs", 0);
+        ok &= rnn_batcher_split(1000, 0.05f) == 950 && rnn_batcher_split(1000, 0) == 1000 &&
+              rnn_batcher_split(7, 0.5f) == 4 && rnn_batcher_split(10, NAN) == 10;
+        check(ok, "batcher: B streams, windows of T, targets shifted, epochs, validation split", 0);
     }
     {
         FILE *f = fopen("build/test-vectors.txt", "w");
