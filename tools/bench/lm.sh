@@ -10,7 +10,8 @@ corpus=${1:-build/demo-corpus.txt}
 blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
 echo "corpus $corpus; PyTorch's libblas.so.3 -> $blas"
 case $blas in *openblas*) ;; *) echo "warning: PyTorch is not on OpenBLAS: the comparison flatters rnn.h" ;; esac
-build/bench-sgemm --rounds 1 2>/dev/null | sed -n '2p;4p'
+build/bench-sgemm --rounds 1 2>/dev/null | sed -n '2p;4p' | tee build/bench-lm-peak.txt
+peak=$(sed -n 's/FMA limit: *\([0-9.]*\).*/\1/p' build/bench-lm-peak.txt)
 val=0
 for cell in lstm gru; do
   for H in 128 256 512; do
@@ -27,10 +28,15 @@ for cell in lstm gru; do
       best_v=$(echo "$theirs" | sed -n 's/val loss \([0-9.]*\).*/\1/p')
     done
     mt=$(echo "$ours" | sed -n 's/train tok\/s \([0-9]*\).*/\1/p'); gf=$(echo "$ours" | sed -n 's/.*GFLOP\/s \([0-9.]*\)/\1/p')
-    mg=$(echo "$ours" | sed -n 's/generate us\/token \([0-9.]*\).*/\1/p'); wb=$(echo "$ours" | sed -n 's/.*weights_bytes //p')
-    printf '%-4s H=%-3s train: rnn.h %6s tok/s (%5s GFLOP/s), PyTorch %6s tok/s -> %5sx | generate: rnn.h %7s us, PyTorch %7s us -> %5sx, weights %s GB/s\n' \
-      $cell $H "$mt" "$gf" "$best_t" "$(echo "$mt $best_t" | awk '{printf "%.2f", $1 / $2}')" \
-      "$mg" "$best_g" "$(echo "$best_g $mg" | awk '{printf "%.1f", $1 / $2}')" "$(echo "$wb $mg" | awk '{printf "%.0f", $1 / $2 / 1000}')"
+    mg=$(echo "$ours" | sed -n 's/generate us\/token \([0-9.]*\).*/\1/p')
+    wb=$(echo "$ours" | sed -n 's/.*weights_bytes \([0-9]*\).*/\1/p'); bw=$(echo "$ours" | sed -n 's/.*read_bw //p')
+    t2=$(env OPENBLAS_CORETYPE=SKYLAKEX OPENBLAS_NUM_THREADS=2 /usr/bin/python3 tools/bench/lm.py "$corpus" $cell $H $steps 0 2 | sed -n 's/train tok\/s //p')
+    printf '%-4s H=%-3s train: rnn.h %6s tok/s (%5s GFLOP/s, %s%% of FMA), PyTorch %6s tok/s (2 threads %s) -> %5sx\n' \
+      $cell $H "$mt" "$gf" "$(echo "$gf $peak" | awk '{printf "%.0f", 100 * $1 / $2}')" "$best_t" "$t2" \
+      "$(echo "$mt $best_t" | awk '{printf "%.2f", $1 / $2}')"
+    printf '           generate: rnn.h %7s us/token, PyTorch %7s us -> %5sx; weights %.1f MB at %s GB/s = %s%% of read bw %s GB/s\n' \
+      "$mg" "$best_g" "$(echo "$best_g $mg" | awk '{printf "%.1f", $1 / $2}')" "$(echo "$wb" | awk '{print $1 / 1e6}')" \
+      "$(echo "$wb $mg" | awk '{printf "%.0f", $1 / $2 / 1000}')" "$(echo "$wb $mg $bw" | awk '{printf "%.0f", 100 * $1 / $2 / 1000 / $3}')" "$bw"
     if [ $vs -gt 0 ]; then
       echo "     validation loss after $vs steps: rnn.h $(echo "$ours" | sed -n 's/val loss \([0-9.]*\).*/\1/p'), PyTorch $best_v"
     fi
