@@ -41,15 +41,15 @@ build/textgen: examples/textgen.c rnn.h
 	@mkdir -p build
 	$(CC) -O2 $(WARN) $(STB) $< -o $@ -lm
 
-build/bench-sgemm: tools/bench/sgemm.c rnn.h
+build/bench-sgemm: tools/bench/sgemm.c tools/bench/bench.h rnn.h
 	@mkdir -p build
-	$(CC) -O2 $(WARN) -D_POSIX_C_SOURCE=200809L -D_ISOC11_SOURCE $(STB) $< -o $@ -lopenblas -lm
+	$(CC) -O2 $(WARN) -D_ISOC11_SOURCE $(STB) $< -o $@ -lopenblas -lm
 
-build/bench-recurrent: tools/bench/recurrent.c rnn.h
+build/bench-recurrent: tools/bench/recurrent.c tools/bench/bench.h rnn.h
 	@mkdir -p build
-	$(CC) -O2 $(WARN) -D_POSIX_C_SOURCE=200809L $(STB) $< -o $@ -lm
+	$(CC) -O2 $(WARN) $(STB) $< -o $@ -lm
 
-build/bench-lm: tools/bench/lm.c rnn.h
+build/bench-lm: tools/bench/lm.c tools/bench/bench.h rnn.h
 	@mkdir -p build
 	$(CC) -O2 $(WARN) $(STB) $< -o $@ -lm
 

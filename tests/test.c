@@ -289,6 +289,28 @@ static void test_elementwise(void) {
 
 /* ---- recurrent layers --------------------------------------------------- */
 
+/* Central differences of f over every element of v against grad. */
+typedef double (*loss_fn)(void *ctx);
+static void fd_compare(loss_fn f, void *ctx, float *v, const float *grad, size_t n, float eps,
+                       double abs_tol, double rel_tol, int *ok, double *worst) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float keep = v[i];
+        double lp, lm, num, err;
+        v[i] = keep + eps; lp = f(ctx);
+        v[i] = keep - eps; lm = f(ctx);
+        v[i] = keep;
+        num = (lp - lm) / (2.0 * eps);
+        err = fabs(num - grad[i]);
+        if (err > abs_tol + rel_tol * fabs(num)) {
+            if (*ok) printf("       first miss: element %zu numeric %.6g analytic %.6g\n", i, num, grad[i]);
+            *ok = 0;
+        }
+        if (err / (fabs(num) + 1e-2) > *worst) *worst = err / (fabs(num) + 1e-2);
+    }
+}
+
+
 static const char *cell_name(rnn_cell c) {
     static const char *n[] = {"default", "tanh", "relu", "lstm", "gru", "gru_cho"};
     return n[c];
@@ -460,23 +482,11 @@ static double gc_loss(gc_case *g) {
     return s;
 }
 
+static double gc_loss_fn(void *g) { return gc_loss((gc_case *)g); }
+
 /* Central differences on every element of v against the analytic grad. */
 static void gc_compare(gc_case *g, float *v, const float *grad, size_t n, float eps, int *ok, double *worst) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        float keep = v[i];
-        double lp, lm, num, err;
-        v[i] = keep + eps; lp = gc_loss(g);
-        v[i] = keep - eps; lm = gc_loss(g);
-        v[i] = keep;
-        num = (lp - lm) / (2.0 * eps);
-        err = fabs(num - grad[i]);
-        if (err > 5e-4 + 3e-3 * fabs(num)) {
-            if (*ok) printf("       first miss: element %zu numeric %.6g analytic %.6g\n", i, num, grad[i]);
-            *ok = 0;
-        }
-        if (err / (fabs(num) + 0.1) > *worst) *worst = err / (fabs(num) + 0.1);
-    }
+    fd_compare(gc_loss_fn, g, v, grad, n, eps, 5e-4, 3e-3, ok, worst);
 }
 
 static void test_recurrent_gradcheck(void) {
@@ -716,27 +726,6 @@ static void test_recurrent(void) {
 }
 
 /* ---- training stack: dense, embedding, losses, optimizers, LM, text ------ */
-
-/* Central differences of f over every element of v against grad. */
-typedef double (*loss_fn)(void *ctx);
-static void fd_compare(loss_fn f, void *ctx, float *v, const float *grad, size_t n, float eps,
-                       double abs_tol, double rel_tol, int *ok, double *worst) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        float keep = v[i];
-        double lp, lm, num, err;
-        v[i] = keep + eps; lp = f(ctx);
-        v[i] = keep - eps; lm = f(ctx);
-        v[i] = keep;
-        num = (lp - lm) / (2.0 * eps);
-        err = fabs(num - grad[i]);
-        if (err > abs_tol + rel_tol * fabs(num)) {
-            if (*ok) printf("       first miss: element %zu numeric %.6g analytic %.6g\n", i, num, grad[i]);
-            *ok = 0;
-        }
-        if (err / (fabs(num) + 1e-2) > *worst) *worst = err / (fabs(num) + 1e-2);
-    }
-}
 
 typedef struct { rnn_dense d; float *x, *r, *y; int n; } dense_ctx;
 static double dense_loss(void *p) {

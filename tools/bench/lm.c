@@ -10,58 +10,7 @@
 #define RNN_IMPLEMENTATION
 #define STB_DS_IMPLEMENTATION
 #include "../../rnn.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-static int cmpd(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Read bandwidth of one core over a buffer of the given size, streamed
-   repeatedly (so L2, L3 or DRAM as the size decides): best of 5, GB/s. */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-__attribute__((target("avx512f"))) static float read_sum(const float *p, size_t n, int reps) {
-    __m512 a = _mm512_setzero_ps(), b = a, c = a, d = a;
-    float t[16];
-    size_t i;
-    int r;
-    for (r = 0; r < reps; r++)
-        for (i = 0; i < n; i += 64) {
-            a = _mm512_add_ps(a, _mm512_loadu_ps(p + i)); b = _mm512_add_ps(b, _mm512_loadu_ps(p + i + 16));
-            c = _mm512_add_ps(c, _mm512_loadu_ps(p + i + 32)); d = _mm512_add_ps(d, _mm512_loadu_ps(p + i + 48));
-        }
-    _mm512_storeu_ps(t, _mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)));
-    return t[0];
-}
-static double read_bandwidth(size_t bytes) {
-    size_t n = bytes / 4 / 64 * 64;
-    float *p = (float *)calloc(n + 64, sizeof(float));
-    int reps = (int)(1e9 / (double)(n * 4)) + 1, k;
-    double best = 0;
-    if (!__builtin_cpu_supports("avx512f")) { free(p); return 0; }
-    read_sum(p, n, 1);
-    for (k = 0; k < 5; k++) {
-        double t = now(), g;
-        if (read_sum(p, n, reps) == 1234.0f) printf(" ");
-        g = (double)n * 4 * reps / (now() - t) / 1e9;
-        if (g > best) best = g;
-    }
-    free(p);
-    return best;
-}
-#else
-static double read_bandwidth(size_t bytes) { (void)bytes; return 0; }
-#endif
+#include "bench.h"
 
 int main(int argc, char **argv) {
     FILE *f;
@@ -103,7 +52,12 @@ int main(int argc, char **argv) {
         rnn_lm_train_step(m, o, in, tg, 64, 32, &loss);
         if (i >= 3) times[i - 3] = now() - t;
     }
-    qsort(times, (size_t)steps, sizeof(double), cmpd);
+    {
+        const char *what = "";
+        double peak = fma_peak(&what);
+        printf("fma_limit %.1f (%s)\n", peak, what);
+    }
+    qsort(times, (size_t)steps, sizeof(double), cmp_double);
     {   /* multiply-adds of one token's forward: embedding lookup is free */
         int G = m->rnn->gates;
         flops_tok = 2.0 * ((double)G * H * (64 + H) + (double)G * H * (H + H) + (double)H * V);

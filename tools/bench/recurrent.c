@@ -7,24 +7,11 @@
    nn.GRU doing the same work and prints the ratio. GFLOP/s counts the
    matrix products only: 2·G·H·(I_l + H) multiply-adds per position and
    layer, times 3 for forward + backward. */
+#define _POSIX_C_SOURCE 200809L
 #define RNN_IMPLEMENTATION
 #define STB_DS_IMPLEMENTATION
 #include "../../rnn.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+#include "bench.h"
 
 int main(int argc, char **argv) {
     rnn_recurrent_config cfg;
@@ -60,8 +47,7 @@ int main(int argc, char **argv) {
         rnn_recurrent_backward(r, dy, NULL, NULL, NULL, NULL, NULL);
         if (i >= 0) times[i] = now() - t;
     }
-    qsort(times, reps, sizeof(double), cmp);
-    med = times[reps / 2];
+    med = median(times, reps);
     printf("rnn.h %s H=%d L=%d I=%d T=%d B=%d ms/iter=%.3f GFLOP/s=%.1f path=%s\n", cells[c - RNN_TANH], H, L, I, T, B,
            med * 1e3, flops / med / 1e9, rnn_simd_name());
     rnn_recurrent_free(r);
