@@ -864,6 +864,30 @@ static void test_optimizers(void) {
     rnn_optimizer_step(o, reg, NULL);
     check(ok && fabs(p[0] - 0.8733663) < 1e-6, "Adam: two steps worked by hand", fabs(p[0] - 0.8733663));
     rnn_optimizer_free(o);
+    {   /* the vector path: 37 elements (two 16-lane blocks and a tail) against double */
+        float pv[37], gv[37];
+        double pd[37], md[37] = {0}, vd[37] = {0}, worst = 0;
+        rnn_param *rv = one_param(pv, gv, 37);
+        int s2, q;
+        oc.weight_decay = 0.01f;
+        rnn_optimizer_create(&o, &oc, rv);
+        for (q = 0; q < 37; q++) { pv[q] = (float)(pd[q] = 0.1 * q - 1.5); }
+        for (s2 = 1; s2 <= 3; s2++) {
+            for (q = 0; q < 37; q++) {
+                double g;
+                gv[q] = (float)(0.3 * sin(q + 2.0 * s2));
+                g = gv[q] + 0.01 * (double)pv[q];
+                md[q] = 0.9 * md[q] + 0.1 * g; vd[q] = 0.999 * vd[q] + 0.001 * g * g;
+                pd[q] = pv[q] - 0.1 * (md[q] / (1 - pow(0.9, s2))) / (sqrt(vd[q] / (1 - pow(0.999, s2))) + 1e-8);
+            }
+            rnn_optimizer_step(o, rv, NULL);
+            for (q = 0; q < 37; q++) if (fabs(pv[q] - pd[q]) > worst) worst = fabs(pv[q] - pd[q]);
+        }
+        check(worst < 2e-6, "Adam with L2 over 37 elements (the SIMD path) against double", worst);
+        rnn_optimizer_free(o);
+        stbds_arrfree(rv);
+        oc.weight_decay = 0;
+    }
     /* SGD with momentum 0.9, g = 1 twice: buf 1 then 1.9 */
     oc.kind = RNN_SGD; oc.momentum = 0.9f;
     rnn_optimizer_create(&o, &oc, reg);
