@@ -995,6 +995,28 @@ static void test_lm(void) {
         rnn_lm_eval(m, seq, seq + 1, 8, 1, &ev);
         check(ok && fabs(sum / 8 - ev) < 1e-5, "rnn_lm_step: same loss as rnn_lm_eval, no allocation",
               fabs(sum / 8 - ev));
+        {   /* after a training step the state notices the new weights */
+            rnn_optimizer_config oc;
+            rnn_optimizer *o;
+            memset(&oc, 0, sizeof oc);
+            oc.lr = 0.1f;
+            rnn_optimizer_create(&o, &oc, m->params);
+            rnn_lm_train_step(m, o, seq, seq + 1, 8, 1, NULL);
+            rnn_lm_state_reset(m, st);
+            sum = 0;
+            for (i = 0; i < 8; i++) {
+                const float *lg = rnn_lm_step(m, st, seq[i]);
+                double mx = lg[0], s2 = 0;
+                int j;
+                for (j = 1; j < 5; j++) mx = lg[j] > mx ? lg[j] : mx;
+                for (j = 0; j < 5; j++) s2 += exp(lg[j] - mx);
+                sum += log(s2) + mx - lg[seq[i + 1]];
+            }
+            rnn_lm_eval(m, seq, seq + 1, 8, 1, &ev);
+            check(fabs(sum / 8 - ev) < 1e-5, "rnn_lm_step after training: the state follows the new weights",
+                  fabs(sum / 8 - ev));
+            rnn_optimizer_free(o);
+        }
         seq[3] = 5;
         check(rnn_lm_step(m, st, 5) == NULL && rnn_lm_eval(m, seq, seq + 1, 8, 1, &ev) == RNN_ERR_INVALID_ARGUMENT &&
                   strstr(m->error, "input 5 at position 3") != NULL,
