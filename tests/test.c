@@ -66,6 +66,8 @@ static void test_core(void) {
     /* 100000 samples: the mean's standard error is 0.003. */
     check(inrange && fabs(mean) < 0.02 && fabs(var - 1.0) < 0.03, "rng: uniform in [0,1), normal N(0,1)",
           fabs(var - 1.0));
+    check(rnn_crc32(0, "123456789", 9) == 0xCBF43926u && rnn_crc32(rnn_crc32(0, "1234", 4), "56789", 5) == 0xCBF43926u,
+          "rnn_crc32: the CRC-32 check value, in one call or two", 0);
     /* splitmix64's published first output for seed 0. */
     rnn_rng_seed(&a, 0);
     check(rnn_rng_u64(&a) == 0xE220A8397B1DCDAFull, "rng: splitmix64 reference value", 0);
@@ -1016,6 +1018,18 @@ static void test_lm(void) {
             check(fabs(sum / 8 - ev) < 1e-5, "rnn_lm_step after training: the state follows the new weights",
                   fabs(sum / 8 - ev));
             rnn_optimizer_free(o);
+        }
+        {   /* weights changed by hand: rnn_lm_weights_changed tells the states
+               (row 2 of the head zeroed, its bias 7: logit 2 must be 7) */
+            const float *lg;
+            rnn_lm_state_reset(m, st);
+            rnn_lm_step(m, st, 1);
+            memset(m->head.weight + 2 * 8, 0, 8 * sizeof(float));
+            m->head.bias[2] = 7.0f;
+            rnn_lm_weights_changed(m);
+            rnn_lm_state_reset(m, st);
+            lg = rnn_lm_step(m, st, 1);
+            check(lg[2] == 7.0f, "rnn_lm_weights_changed: states see a hand edit", fabs(lg[2] - 7.0));
         }
         seq[3] = 5;
         check(rnn_lm_step(m, st, 5) == NULL && rnn_lm_eval(m, seq, seq + 1, 8, 1, &ev) == RNN_ERR_INVALID_ARGUMENT &&
