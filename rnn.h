@@ -185,7 +185,7 @@ RNNDEF void rnn_sgemm_builtin(int trans_a, int trans_b, int m, int n, int k,
                               float *c, int ldc);
 /* Routes every product of the library through fn; NULL restores the
    built-in. Global: call it before starting threads. (The built-in packs
-   small products on the stack, up to 64 KiB, and takes one RNN_MALLOC
+   small products on the stack, up to 68 KiB, and takes one RNN_MALLOC
    block for large ones; the layers lend it their workspace instead.) */
 RNNDEF void rnn_set_sgemm(rnn_sgemm_fn fn);
 /* The SIMD path in use: "avx512", "avx2", "sse2", "neon" or "scalar". */
@@ -776,7 +776,7 @@ RNNDEF float rnn_rng_normal(rnn_rng *rng) {
 #define RNN__DOT_M 16 /* op(B) = Bᵀ and m <= this: the dot-product path      */
 #endif
 #define RNN__DIRECT_M 48 /* op(B) = B and m <= this: B read in place          */
-#define RNN__STACK_FLOATS 16384 /* 64 KiB of stack for packing small products */
+#define RNN__STACK_FLOATS 17408 /* 68 KiB of stack for packing small products */
 
 /* The micro-kernel: C[0..MR)[0..NR) = alpha·(Ap·Bp) + beta·C, where Ap holds
    kc groups of MR values and Bp kc rows of NR values, ldb apart. beta = 0
@@ -1521,35 +1521,37 @@ static void rnn__pack_rows(const float *src, int ld, int rows, int kc, int width
         for (p = 0; p < kc; p++) dst[(size_t)p * width + r] = 0.0f;
 }
 
+/* Packed panels lie width·kc + RNN__PAD floats apart: without the pad they
+   are often a multiple of 4 KiB apart, so a pass writing many of them at
+   once would thrash one L1 set. */
+#define RNN__PAD 16
+static size_t rnn__pstride(int width, int kc) { return (size_t)width * kc + RNN__PAD; }
+
 /* The straight copy: columns [0, n) of kc rows of src, into panels of
-   width columns (panel q holds kc rows of width values, zero-padded). It
-   goes through 8 panels at a time, row by row: reads are runs of 8 panel
-   widths, and only 8 panels are written at once (panels lie kc·width floats
-   apart, often a multiple of 4 KiB, so more would thrash one L1 set). */
+   width columns (panel q holds kc rows of width values, zero-padded), row
+   by row, so the source is read in address order. */
 static void rnn__pack_cols(const float *src, int ld, int n, int kc, int width, float *dst) {
-    int p, jb, j, j0, chunk = 8 * width;
-    for (j0 = 0; j0 < n; j0 += chunk) {
-        int jend = n - j0 < chunk ? n : j0 + chunk;
-        for (p = 0; p < kc; p++) {
-            const float *row = src + (size_t)p * ld;
-            for (jb = j0; jb < jend; jb += width) {
-                float *d = dst + (size_t)jb * kc + (size_t)p * width;
-                int cols = n - jb < width ? n - jb : width;
+    int p, jb, j;
+    size_t ps = rnn__pstride(width, kc);
+    for (p = 0; p < kc; p++) {
+        const float *row = src + (size_t)p * ld;
+        for (jb = 0; jb < n; jb += width) {
+            float *d = dst + (size_t)(jb / width) * ps + (size_t)p * width;
+            int cols = n - jb < width ? n - jb : width;
 #ifdef RNN__HAVE_SSE2
-                if (cols == width && width % 4 == 0) {   /* every panel but the last */
-                    for (j = 0; j < width; j += 4) _mm_storeu_ps(d + j, _mm_loadu_ps(row + jb + j));
-                    continue;
-                }
-#endif
-                for (j = 0; j < cols; j++) d[j] = row[jb + j];
-                for (; j < width; j++) d[j] = 0.0f;
+            if (cols == width && width % 4 == 0) {   /* every panel but the last */
+                for (j = 0; j < width; j += 4) _mm_storeu_ps(d + j, _mm_loadu_ps(row + jb + j));
+                continue;
             }
+#endif
+            for (j = 0; j < cols; j++) d[j] = row[jb + j];
+            for (; j < width; j++) d[j] = 0.0f;
         }
     }
 }
 
 /* Packs rows [i0, i0+m) and depth [k0, k0+kc) of op(A) into micro-panels of
-   mr rows, k-major, zero-padded to a multiple of mr. */
+   mr rows, k-major, zero-padded to a multiple of mr, rnn__pstride apart. */
 static void rnn__pack_a(int ta, const float *a, int lda, int i0, int m, int k0, int kc,
                         int mr, float *dst) {
     int ib;
@@ -1557,12 +1559,12 @@ static void rnn__pack_a(int ta, const float *a, int lda, int i0, int m, int k0, 
         rnn__pack_cols(a + (size_t)k0 * lda + i0, lda, m, kc, mr, dst);
         return;
     }
-    for (ib = 0; ib < m; ib += mr, dst += (size_t)mr * kc)
+    for (ib = 0; ib < m; ib += mr, dst += rnn__pstride(mr, kc))
         rnn__pack_rows(a + (size_t)(i0 + ib) * lda + k0, lda, m - ib < mr ? m - ib : mr, kc, mr, dst);
 }
 
 /* Packs depth [k0, k0+kc) and columns [j0, j0+n) of op(B) into panels of nr
-   columns, each kc rows of nr, zero-padded. */
+   columns, each kc rows of nr, zero-padded, rnn__pstride apart. */
 static void rnn__pack_b(int tb, const float *b, int ldb, int k0, int kc, int j0, int n,
                         int nr, float *dst) {
     int jb;
@@ -1570,7 +1572,7 @@ static void rnn__pack_b(int tb, const float *b, int ldb, int k0, int kc, int j0,
         rnn__pack_cols(b + (size_t)k0 * ldb + j0, ldb, n, kc, nr, dst);
         return;
     }
-    for (jb = 0; jb < n; jb += nr, dst += (size_t)nr * kc)
+    for (jb = 0; jb < n; jb += nr, dst += rnn__pstride(nr, kc))
         rnn__pack_rows(b + (size_t)(j0 + jb) * ldb + k0, ldb, n - jb < nr ? n - jb : nr, kc, nr, dst);
 }
 
@@ -1609,7 +1611,8 @@ static void rnn__sgemm_naive(int ta, int tb, int m, int n, int k, float alpha, c
 static size_t rnn__pack_floats(int m, int n, int k) {
     size_t kc = (size_t)(k < RNN__KC ? k : RNN__KC);
     size_t mc = (size_t)(m < RNN__MC ? m : RNN__MC), nc = (size_t)(n < RNN__NC ? n : RNN__NC);
-    return ((mc + 15) / 16 * 16 + (nc + 31) / 32 * 32) * kc + 16;
+    /* panels: MR >= 4, NR >= 8, each padded by 16 floats */
+    return ((mc + 15) / 16 * 16 + (nc + 31) / 32 * 32) * kc + (mc / 4 + nc / 8 + 2) * 16 + 16;
 }
 
 /* The built-in product. pack (NULL: none) is packing space the caller
@@ -1662,8 +1665,8 @@ static void rnn__sgemm_core(float *pack, size_t pack_floats, int ta, int tb, int
     {
         int mcap = m < RNN__MC ? m : RNN__MC, kcap = k < RNN__KC ? k : RNN__KC;
         int ncap = n < RNN__NC ? n : RNN__NC;
-        apsize = (size_t)((mcap + mr - 1) / mr * mr) * kcap;
-        bpsize = direct ? (size_t)nr * kcap : (size_t)((ncap + nr - 1) / nr * nr) * kcap;
+        apsize = (size_t)((mcap + mr - 1) / mr) * rnn__pstride(mr, kcap);
+        bpsize = direct ? rnn__pstride(nr, kcap) : (size_t)((ncap + nr - 1) / nr) * rnn__pstride(nr, kcap);
     }
     /* Small products (a recurrent step with a batch up to 32) pack on the
        stack, so time loops allocate nothing; larger ones take one block. */
@@ -1687,13 +1690,13 @@ static void rnn__sgemm_core(float *pack, size_t pack_floats, int ta, int tb, int
                 int nc = n - jc < RNN__NC ? n - jc : RNN__NC;
                 if (!direct) rnn__pack_b(tb, b, ldb, pc, kc, jc, nc, nr, bp);
                 for (ir = 0; ir < mc; ir += mr) {
-                    const float *apanel = ap + (size_t)ir * kc;
+                    const float *apanel = ap + (size_t)(ir / mr) * rnn__pstride(mr, kc);
                     int rows = mc - ir < mr ? mc - ir : mr;
                     for (jr = 0; jr < nc; jr += nr) {
                         int cols = nc - jr < nr ? nc - jr : nr;
                         float *ct = c + (size_t)(ic + ir) * ldc + jc + jr;
                         if (!direct) {
-                            rnn__tile(ar, kc, apanel, bp + (size_t)jr * kc, nr, ct, ldc, rows, cols,
+                            rnn__tile(ar, kc, apanel, bp + (size_t)(jr / nr) * rnn__pstride(nr, kc), nr, ct, ldc, rows, cols,
                                       alpha, be);
                         } else if (cols == nr) {
                             rnn__tile(ar, kc, apanel, b + (size_t)pc * ldb + jc + jr, ldb, ct, ldc,
