@@ -4,8 +4,10 @@
 
    Usage: bench-lm CORPUS CELL H TRAIN_STEPS [VAL_STEPS]
    Prints: training tok/s (median of windows after 3 warm-up steps), the
-   validation loss after VAL_STEPS steps (if given), generation µs/token at
-   batch 1, and the machine's limits measured in the same run. */
+   validation loss after VAL_STEPS steps (if given; the initial weights go
+   to build/bench-lm-init.safetensors, so that lm.py starts from the same
+   point), generation µs/token at batch 1, and the machine's limits
+   measured in the same run. */
 #define _POSIX_C_SOURCE 200809L
 #define RNN_IMPLEMENTATION
 #define STB_DS_IMPLEMENTATION
@@ -72,6 +74,8 @@ int main(int argc, char **argv) {
         float l;
         rnn_lm_create(&m2, &lc, 1);
         rnn_optimizer_create(&o2, &oc, m2->params);
+        /* PyTorch starts from these same weights (lm.py reads the file) */
+        rnn_lm_save(m2, NULL, "build/bench-lm-init.safetensors");
         rnn_batcher_init(&bt, ids, ntrain, 64, 32);
         for (i = 0; i < valsteps; i++) {
             if (rnn_batcher_next(&bt, in, tg, NULL)) rnn_lm_reset_state(m2);

@@ -69,6 +69,14 @@ print("train tok/s %.0f" % (T * B / times[len(times) // 2]))
 if valsteps:
     torch.manual_seed(1)
     model = LM()
+    try:    # the same initial weights as rnn.h's run (bench-lm writes them)
+        sys.path.insert(0, "tools")
+        import rnnst
+        init, _ = rnnst.read("build/bench-lm-init.safetensors")
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in init.items()})
+        print("(starting from rnn.h's initial weights)")
+    except (OSError, RuntimeError) as e:
+        print("(own initial weights: %s)" % e)
     train(model, valsteps)
     total = 0
     with torch.no_grad():
