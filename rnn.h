@@ -84,7 +84,16 @@
 
    THREADS
      Every function is reentrant. The only global state is the function
-     pointer set by rnn_set_sgemm; set it before starting threads.
+     pointer set by rnn_set_sgemm; set it before starting threads. Objects
+     (layers, models, optimizers, states) hold workspaces: give each thread
+     its own, or lock. A trained model can be shared read-only by threads
+     that each step their own rnn_lm_state.
+
+   MEMORY
+     Everything goes through RNN_MALLOC / RNN_REALLOC / RNN_FREE (stb_ds
+     through its own STBDS_REALLOC / STBDS_FREE). After the first training
+     step at a shape, training and one-token inference allocate nothing
+     (tests/test.c checks it through counting hooks).
 
    LICENSE: MIT, at the end of this file.
 */
