@@ -364,6 +364,22 @@ static double worst_err(const float *a, const float *b, size_t n) {
     return w;
 }
 
+/* Folds into *worst the error of got[n] against record "k.what"; a missing
+   record counts as a failure unless optional. */
+static void fixture_compare(const fixture *f, int k, const char *what, const float *got, size_t n,
+                            int optional, double *worst) {
+    char name[64];
+    size_t cnt = 0;
+    float *want;
+    double e;
+    sprintf(name, "%d.%s", k, what);
+    want = fixture_get(f, name, &cnt);
+    if (!want) { if (!optional) *worst = 1e9; return; }
+    e = cnt == n ? worst_err(got, want, n) : 1e9;
+    if (!(e <= *worst)) *worst = e;
+    free(want);
+}
+
 static void test_recurrent_parity(void) {
     fixture f;
     int k;
@@ -417,24 +433,18 @@ static void test_recurrent_parity(void) {
         dc0 = (float *)calloc((size_t)L * D * B * H, sizeof(float));
         if (rnn_recurrent_forward(r, x, T, B, lenv ? lens : NULL, h0, c0, y, hn, cn, 1, NULL) != RNN_OK) wf = 1e9;
         {
-            float *ry, *rhn, *rcn;
-            double e;
-            FX(ry, "y"); FX(rhn, "hn"); FX(rcn, "cn");
-            e = worst_err(y, ry, (size_t)T * B * D * H); if (!(e <= wf)) wf = e;
-            e = worst_err(hn, rhn, (size_t)L * D * B * H); if (!(e <= wf)) wf = e;
-            if (rcn) { e = worst_err(cn, rcn, (size_t)L * D * B * H); if (!(e <= wf)) wf = e; }
-            free(ry); free(rhn); free(rcn);
+            size_t ns = (size_t)L * D * B * H;
+            fixture_compare(&f, k, "y", y, (size_t)T * B * D * H, 0, &wf);
+            fixture_compare(&f, k, "hn", hn, ns, 0, &wf);
+            fixture_compare(&f, k, "cn", cn, ns, cfg.cell != RNN_LSTM, &wf);
+            rnn_recurrent_zero_grad(r);
+            if (rnn_recurrent_backward(r, dy, dhn, dcn, dx, dh0, dc0) != RNN_OK) wb = 1e9;
+            fixture_compare(&f, k, "dx", dx, (size_t)T * B * cfg.input_size, 0, &wb);
+            fixture_compare(&f, k, "dh0", dh0, ns, 0, &wb);
+            fixture_compare(&f, k, "dc0", dc0, ns, cfg.cell != RNN_LSTM, &wb);
         }
-        rnn_recurrent_zero_grad(r);
-        if (rnn_recurrent_backward(r, dy, dhn, dcn, dx, dh0, dc0) != RNN_OK) wb = 1e9;
         {
-            float *rdx, *rdh0, *rdc0;
             double e;
-            FX(rdx, "dx"); FX(rdh0, "dh0"); FX(rdc0, "dc0");
-            e = worst_err(dx, rdx, (size_t)T * B * cfg.input_size); if (!(e <= wb)) wb = e;
-            e = worst_err(dh0, rdh0, (size_t)L * D * B * H); if (!(e <= wb)) wb = e;
-            if (rdc0) { e = worst_err(dc0, rdc0, (size_t)L * D * B * H); if (!(e <= wb)) wb = e; }
-            free(rdx); free(rdh0); free(rdc0);
             for (i = 0; i < np; i++) {
                 char pn[64];
                 float *g, *src;
