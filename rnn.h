@@ -1829,7 +1829,7 @@ RNNDEF void rnn_log_softmax(float *y, const float *x, size_t n) {
                  step started from; LSTM: cprev, tanh(c') [T·B·H]; GRU: hn =
                  W_hn h + b_hn [T·B·H]; GRU_CHO: r⊙h [T·B·H]
      per l:      out [T·B·D·H]; with dropout below the top: mask, dropped
-     shared:     hs, cs, dh, dc, tmp [B·H]; hp [B·G·H]; whhT [H·G·H];
+     shared:     hs, cs, dh, dc, tmp [B·H]; hp [B·G·H]; whhT [H·(G·H + RNN__PAD)];
                  dG_ih, dG_hh [T·B·G·H]; two dY buffers [T·B·D·H]; ones [T·B];
                  packing space for the products (rnn__gemm) at the end
    ========================================================================== */
@@ -1881,7 +1881,7 @@ static size_t rnn__ws_total(const rnn_recurrent *r, int T, int B) {
     int l;
     n = (size_t)r->cfg.num_layers * r->dirs * rnn__ld_floats(r, TB);
     for (l = 0; l < r->cfg.num_layers; l++) n += rnn__l_floats(r, l, TB);
-    n += 5 * (size_t)B * H + (size_t)B * GH + H * GH + 2 * TB * GH + 2 * TB * r->dirs * H + TB;
+    n += 5 * (size_t)B * H + (size_t)B * GH + H * (GH + RNN__PAD) + 2 * TB * GH + 2 * TB * r->dirs * H + TB;
     return n + rnn__ws_pack_floats(r, T, B);
 }
 /* The packing space: the end of the workspace. */
@@ -2041,9 +2041,6 @@ RNNDEF void rnn_recurrent_zero_grad(rnn_recurrent *r) {
     memset(r->grads, 0, r->num_params * sizeof(float));
 }
 
-/* out[:, j0..j0+n) = in·W_hh[j0..j0+n)ᵀ + b_hh[j0..j0+n), out rows G·H apart.
-   With whhT (W_hhᵀ, [H × G·H]) the product reads it in place (few rows,
-   no packing); without, it goes Bᵀ (the one-step path, dot products). */
 /* Panels: Wᵀ for W [rows][cols] stored as blocks of 256 of Wᵀ's columns,
    block q the contiguous [cols][w] piece holding columns 256q..256q+w-1.
    One row times such a matrix reads memory straight through, which streams
@@ -2067,17 +2064,19 @@ static void rnn__gemv_panels(const float *x, int k, const float *p, int n, float
     }
 }
 
-/* out[:, j0..j0+n) = b_hh + in·W_hhᵀ over those gate columns. whhT: W_hhᵀ
-   copied [H][G·H] (panels = 0), or for one row (B = 1, panels = 1) in
-   panels, with GRU_CHO's candidate rows as a second panel set after the
-   first 2H columns; NULL: W_hh read in place. */
+/* out[:, j0..j0+n) = b_hh + in·W_hhᵀ over those gate columns (rows of out
+   G·H apart). whhT: W_hhᵀ copied [H][G·H + RNN__PAD] (panels = 0; the
+   padding keeps rows 4 KiB apart out of the same L1 sets: 1.4x at H = 256),
+   or for one row (B = 1, panels = 1) in panels, GRU_CHO's candidate rows as
+   a second panel set after the first 2H columns; NULL: W_hh read in place
+   (rnn_recurrent_step: dot products). */
 static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int B, int j0, int n,
                              const float *in, const float *whhT, int panels, float *out, float *pk,
                              size_t npk) {
     int b;
     for (b = 0; b < B; b++) memcpy(out + (size_t)b * GH + j0, w->b_hh + j0, sizeof(float) * n);
     if (whhT && panels) rnn__gemv_panels(in, H, whhT + (size_t)j0 * H, n, out + j0);
-    else if (whhT) rnn__gemm(pk, npk, 0, 0, B, n, H, 1.0f, in, H, whhT + j0, GH, 1.0f, out + j0, GH);
+    else if (whhT) rnn__gemm(pk, npk, 0, 0, B, n, H, 1.0f, in, H, whhT + j0, GH + RNN__PAD, 1.0f, out + j0, GH);
     else rnn__gemm(pk, npk, 0, 1, B, n, H, 1.0f, in, H, w->w_hh + (size_t)j0 * H, H, 1.0f, out + j0, GH);
 }
 
@@ -2293,7 +2292,7 @@ RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T,
             rnn__gemm(pk, npk, 0, 1, (int)TB, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih, w->in_size,
                       1.0f, ws.gates, GH);
             for (j = 0; j < GH; j++)
-                for (k = 0; k < H; k++) whhT[(size_t)k * GH + j] = w->w_hh[(size_t)j * H + k];
+                for (k = 0; k < H; k++) whhT[(size_t)k * (GH + RNN__PAD) + j] = w->w_hh[(size_t)j * H + k];
             if (h0) memcpy(hs, h0 + (size_t)(l * D + d) * H_B, sizeof(float) * H_B);
             else memset(hs, 0, sizeof(float) * H_B);
             if (r->cfg.cell == RNN_LSTM) {
@@ -2349,7 +2348,7 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
     valid = (unsigned char *)(r->len + B);
     sh = rnn__ws_shared(r);
     dh = sh + 2 * H_B; dc = sh + 3 * H_B; tmp = sh + 4 * H_B;
-    dgi_all = sh + 5 * H_B + (size_t)B * GH + (size_t)H * GH;
+    dgi_all = sh + 5 * H_B + (size_t)B * GH + (size_t)H * (GH + RNN__PAD);
     dgh_all = dgi_all + TB * GH;
     dcur = dgh_all + TB * GH;
     dnext = dcur + TB * D * H;
