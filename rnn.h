@@ -2069,21 +2069,31 @@ static void rnn__gemv_panels(const float *x, int k, const float *p, int n, float
    padding keeps rows 4 KiB apart out of the same L1 sets: 1.4x at H = 256),
    or for one row (B = 1, panels = 1) in panels, GRU_CHO's candidate rows as
    a second panel set after the first 2H columns; NULL: W_hh read in place
-   (rnn_recurrent_step: dot products). */
+   (rnn_recurrent_step: dot products). bias = 0: out already holds b_hh
+   (and more) and the product adds to it. */
 static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int B, int j0, int n,
-                             const float *in, const float *whhT, int panels, float *out, float *pk,
-                             size_t npk) {
+                             const float *in, const float *whhT, int panels, int bias, float *out,
+                             float *pk, size_t npk) {
     int b;
-    for (b = 0; b < B; b++) memcpy(out + (size_t)b * GH + j0, w->b_hh + j0, sizeof(float) * n);
+    for (b = 0; b < B && bias; b++) memcpy(out + (size_t)b * GH + j0, w->b_hh + j0, sizeof(float) * n);
     if (whhT && panels) rnn__gemv_panels(in, H, whhT + (size_t)j0 * H, n, out + j0);
     else if (whhT) rnn__gemm(pk, npk, 0, 0, B, n, H, 1.0f, in, H, whhT + j0, GH + RNN__PAD, 1.0f, out + j0, GH);
     else rnn__gemm(pk, npk, 0, 1, B, n, H, 1.0f, in, H, w->w_hh + (size_t)j0 * H, H, 1.0f, out + j0, GH);
 }
 
+/* The bias a step starts from: b_ih + b_hh where the recurrent term is
+   simply added (Elman, LSTM), b_ih for GRU (its b_hn sits inside r⊙(..)). */
+static void rnn__gate_bias(const rnn_recurrent *r, const rnn_recurrent_weights *w, float *dst) {
+    int j, GH = r->gates * r->cfg.hidden_size;
+    for (j = 0; j < GH; j++) dst[j] = w->b_ih[j] + (rnn__is_gru(r->cfg.cell) ? 0.0f : w->b_hh[j]);
+}
+
 /* One step of the cell for B rows. g [B][G·H] holds the input projection
-   (with b_ih) and receives the gate activations; hs, cs [B][H] are the
-   state, updated where valid[b] (NULL: all). hp [B][G·H] is scratch. extra
-   [B][H] receives hn (GRU) or r⊙h (GRU_CHO); cnew [B][H] tanh(c') (LSTM).
+   plus rnn__gate_bias and receives the gate activations; hs, cs [B][H] are
+   the state, updated where valid[b] (NULL: all). hp [B][G·H] is scratch
+   (GRU's recurrent term hp = h·W_hhᵀ + b_hh; Elman and LSTM add theirs to g
+   in the product itself). extra [B][H] receives hn (GRU) or r⊙h (GRU_CHO);
+   cnew [B][H] tanh(c') (LSTM).
      Elman: h' = act(g + hp)
      LSTM:  [i f g o] = [σ σ tanh σ](g + hp), c' = f⊙c + i⊙g, h' = o⊙tanh(c')
      GRU:   r, z = σ(g_rz + hp_rz), n = tanh(g_n + r⊙hp_n), h' = (1−z)⊙n + z⊙h
@@ -2094,7 +2104,8 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
                               float *pk, size_t npk) {
     int H = r->cfg.hidden_size, GH = r->gates * H, b, j;
     rnn_cell cell = r->cfg.cell;
-    rnn__rec_product(w, H, GH, B, 0, cell == RNN_GRU_CHO ? 2 * H : GH, hs, whhT, panels, hp, pk, npk);
+    if (!rnn__is_gru(cell)) rnn__rec_product(w, H, GH, B, 0, GH, hs, whhT, panels, 0, g, pk, npk);
+    else rnn__rec_product(w, H, GH, B, 0, cell == RNN_GRU_CHO ? 2 * H : GH, hs, whhT, panels, 1, hp, pk, npk);
     if (cell == RNN_GRU_CHO) {
         for (b = 0; b < B; b++) {
             float *gb = g + (size_t)b * GH, *hpb = hp + (size_t)b * GH, *rh = extra + (size_t)b * H;
@@ -2102,7 +2113,7 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
             rnn_sigmoid(gb, gb, 2 * (size_t)H);
             for (j = 0; j < H; j++) rh[j] = gb[j] * hs[(size_t)b * H + j];
         }
-        rnn__rec_product(w, H, GH, B, 2 * H, H, extra, whhT, panels, hp, pk, npk);
+        rnn__rec_product(w, H, GH, B, 2 * H, H, extra, whhT, panels, 1, hp, pk, npk);
     }
     for (b = 0; b < B; b++) {
         float *gb = g + (size_t)b * GH, *hpb = hp + (size_t)b * GH, *h = hs + (size_t)b * H;
@@ -2111,13 +2122,11 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
         case RNN_CELL_DEFAULT: /* resolved to LSTM at create */
         case RNN_TANH:
         case RNN_RELU:
-            for (j = 0; j < H; j++) gb[j] += hpb[j];
             if (cell == RNN_TANH) rnn_tanh(gb, gb, H); else rnn_relu(gb, gb, H);
             memcpy(h, gb, sizeof(float) * H);
             break;
         case RNN_LSTM: {
             float *c = cs + (size_t)b * H;
-            for (j = 0; j < GH; j++) gb[j] += hpb[j];
             rnn_sigmoid(gb, gb, 2 * (size_t)H);
             rnn_tanh(gb + 2 * H, gb + 2 * H, H);
             rnn_sigmoid(gb + 3 * H, gb + 3 * H, H);
@@ -2169,7 +2178,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
         float *di = dgi + (size_t)b * GH, *dq = dgh + (size_t)b * GH, *dhb = dh + (size_t)b * H;
         if (!valid[b]) {
             memset(di, 0, sizeof(float) * GH);
-            memset(dq, 0, sizeof(float) * GH);
+            if (dq != di) memset(dq, 0, sizeof(float) * GH);
             continue;
         }
         switch (cell) {
@@ -2206,7 +2215,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
             }
             break;
         }
-        memcpy(dq, di, sizeof(float) * GH);
+        if (dq != di) memcpy(dq, di, sizeof(float) * GH);
         if (cell == RNN_GRU)
             for (j = 0; j < H; j++) dq[2 * H + j] = di[2 * H + j] * gb[j];
         if (cell == RNN_TANH || cell == RNN_RELU || cell == RNN_LSTM) memset(dhb, 0, sizeof(float) * H);
@@ -2288,7 +2297,8 @@ RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T,
             size_t row;
             int k;
             /* the input projection of every position at once */
-            for (row = 0; row < TB; row++) memcpy(ws.gates + row * GH, w->b_ih, sizeof(float) * GH);
+            rnn__gate_bias(r, w, hp);
+            for (row = 0; row < TB; row++) memcpy(ws.gates + row * GH, hp, sizeof(float) * GH);
             rnn__gemm(pk, npk, 0, 1, (int)TB, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih, w->in_size,
                       1.0f, ws.gates, GH);
             for (j = 0; j < GH; j++)
@@ -2337,7 +2347,7 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
                                          const float *dcn, float *dx, float *dh0, float *dc0) {
     int L, D, H, GH, T, B, l, d, s, b, j;
     size_t TB, H_B, i;
-    float *sh, *dh, *dc, *tmp, *dgi_all, *dgh_all, *dcur, *dnext, *ones, *pk;
+    float *sh, *dh, *dc, *tmp, *colsum, *dgi_all, *dgh_all, *dcur, *dnext, *ones, *pk;
     size_t npk;
     unsigned char *valid;
     if (!r) return RNN_ERR_INVALID_ARGUMENT;
@@ -2348,8 +2358,11 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
     valid = (unsigned char *)(r->len + B);
     sh = rnn__ws_shared(r);
     dh = sh + 2 * H_B; dc = sh + 3 * H_B; tmp = sh + 4 * H_B;
+    colsum = sh + 5 * H_B;
     dgi_all = sh + 5 * H_B + (size_t)B * GH + (size_t)H * (GH + RNN__PAD);
-    dgh_all = dgi_all + TB * GH;
+    /* Elman and LSTM: the recurrent side's pre-activation gradient is the
+       input side's, so one array serves both */
+    dgh_all = rnn__is_gru(r->cfg.cell) ? dgi_all + TB * GH : dgi_all;
     dcur = dgh_all + TB * GH;
     dnext = dcur + TB * D * H;
     ones = dnext + TB * D * H;
@@ -2397,8 +2410,13 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
                 rnn__gemm(pk, npk, 1, 0, GH, H, (int)TB, 1.0f, dgh_all, GH, ws.hprev, H, 1.0f, w->gw_hh, H);
             }
             /* bias gradients: column sums, as 1ᵀ·dG (one row: read in place) */
-            rnn__gemm(pk, npk, 0, 0, 1, GH, (int)TB, 1.0f, ones, (int)TB, dgi_all, GH, 1.0f, w->gb_ih, GH);
-            rnn__gemm(pk, npk, 0, 0, 1, GH, (int)TB, 1.0f, ones, (int)TB, dgh_all, GH, 1.0f, w->gb_hh, GH);
+            if (dgh_all != dgi_all) {
+                rnn__gemm(pk, npk, 0, 0, 1, GH, (int)TB, 1.0f, ones, (int)TB, dgi_all, GH, 1.0f, w->gb_ih, GH);
+                rnn__gemm(pk, npk, 0, 0, 1, GH, (int)TB, 1.0f, ones, (int)TB, dgh_all, GH, 1.0f, w->gb_hh, GH);
+            } else {   /* one sum serves both biases (colsum: the forward's hp scratch) */
+                rnn__gemm(pk, npk, 0, 0, 1, GH, (int)TB, 1.0f, ones, (int)TB, dgi_all, GH, 0.0f, colsum, GH);
+                for (j = 0; j < GH; j++) { w->gb_ih[j] += colsum[j]; w->gb_hh[j] += colsum[j]; }
+            }
             if (dxl)
                 rnn__gemm(pk, npk, 0, 0, (int)TB, w->in_size, GH, 1.0f, dgi_all, GH, w->w_ih, w->in_size,
                           1.0f, dxl, w->in_size);
@@ -2457,7 +2475,7 @@ RNNDEF rnn_status rnn_recurrent_step(const rnn_recurrent *r, rnn_recurrent_state
             memcpy(inbuf, s->h + (size_t)(l - 1) * H_B, sizeof(float) * H_B);
             in = inbuf;
         }
-        for (b = 0; b < B; b++) memcpy(g + (size_t)b * GH, w->b_ih, sizeof(float) * GH);
+        for (b = 0; b < B; b++) rnn__gate_bias(r, w, g + (size_t)b * GH);
         rnn_sgemm(0, 1, B, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih, w->in_size, 1.0f, g, GH);
         rnn__cell_forward(r, w, B, NULL, g, hp, s->h + (size_t)l * H_B, s->c ? s->c + (size_t)l * H_B : NULL,
                           NULL, extra, NULL, 0, NULL, 0);
@@ -3022,7 +3040,7 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {
                 const rnn_recurrent_weights *w = &m->rnn->w[l];
                 if (l == 0 && table) {
                     int v;
-                    for (v = 0; v < V; v++) memcpy(wt + (size_t)v * GH, w->b_ih, sizeof(float) * GH);
+                    for (v = 0; v < V; v++) rnn__gate_bias(m->rnn, w, wt + (size_t)v * GH);
                     rnn_sgemm(0, 1, V, GH, w->in_size, 1.0f, m->embedding.weight, w->in_size, w->w_ih, w->in_size,
                               1.0f, wt, GH);
                     off += (size_t)V * GH;
@@ -3049,7 +3067,7 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {
                 memcpy(g, wt + (size_t)token * GH, sizeof(float) * GH);
                 off += (size_t)V * GH;
             } else {
-                memcpy(g, w->b_ih, sizeof(float) * GH);
+                rnn__gate_bias(m->rnn, w, g);
                 rnn__gemv_panels(in, w->in_size, wt + off, GH, g);
                 off += (size_t)w->in_size * GH;
             }
