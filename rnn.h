@@ -815,6 +815,9 @@ typedef struct rnn__arch {
     /* y[0..n) = alpha·x·B + beta·y, B k×n (row stride ldb): one row times a
        row-major matrix, vectors along n, no reduction; NULL: none */
     void (*gemv_n)(int n, int k, float alpha, const float *x, const float *b, int ldb, float beta, float *y);
+    /* the LSTM backward point-wise pass of one row (rnn__lstm_bwd_c) */
+    void (*lstm_bwd)(int H, const float *gt, const float *tc, const float *cp, const float *dh, float *dc,
+                     float *d);
 } rnn__arch;
 
 /* ---- plain C: the specification ---------------------------------------- */
@@ -918,9 +921,26 @@ static void rnn__kernel_c(int kc, const float *ap, const float *bp, int ldb,
             c[i * ldc + j] = alpha * acc[i][j] + (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]);
 }
 
+/* LSTM backward, point-wise, one row of H units (rnn__cell_backward):
+   gt = [i f g o], tc = tanh(c'), cp = c; dh, dc reach h', c'. Out: d =
+   [di df dg do] and dc replaced by the gradient reaching c. */
+static void rnn__lstm_bwd_c(int H, const float *gt, const float *tc, const float *cp, const float *dh, float *dc,
+                            float *d) {
+    int j;
+    for (j = 0; j < H; j++) {
+        float i = gt[j], f = gt[H + j], gg = gt[2 * H + j], o = gt[3 * H + j];
+        float t = tc[j], dct = dc[j] + dh[j] * o * (1.0f - t * t);
+        d[j] = dct * gg * i * (1.0f - i);
+        d[H + j] = dct * cp[j] * f * (1.0f - f);
+        d[2 * H + j] = dct * i * (1.0f - gg * gg);
+        d[3 * H + j] = dh[j] * t * o * (1.0f - o);
+        dc[j] = dct * f;
+    }
+}
+
 static const rnn__arch rnn__arch_c = {
     "scalar", RNN__MR_C, RNN__NR_C, rnn__kernel_c, NULL,
-    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL};
+    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_bwd_c};
 
 /* ---- SSE2 (x86-64 baseline): 4×8 tile, multiply then add -------------- */
 #ifdef RNN__HAVE_SSE2
@@ -958,7 +978,7 @@ static void rnn__kernel_sse2(int kc, const float *ap, const float *bp, int ldb,
 
 static const rnn__arch rnn__arch_sse2 = {
     "sse2", 4, 8, rnn__kernel_sse2, NULL,
-    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL};
+    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_bwd_c};
 #endif
 
 /* ---- AVX2 + FMA: 6×16 tile -------------------------------------------- */
@@ -1152,7 +1172,7 @@ static void rnn__adam_avx2(float *p, const float *gr, float *m, float *v, size_t
 
 static const rnn__arch rnn__arch_avx2 = {
     "avx2", 6, 16, rnn__kernel_avx2, rnn__dot_avx2,
-    rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, NULL};
+    rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, NULL, rnn__lstm_bwd_c};
 #endif
 
 /* ---- AVX-512: 8×32 tile (16 accumulators; 8 rows divide the batch sizes
@@ -1455,9 +1475,33 @@ static void rnn__gemv_n_avx512(int n, int k, float alpha, const float *x, const 
     }
 }
 
+/* rnn__lstm_bwd_c with 16 units a step, the same operations in the same
+   order. */
+RNN__TARGET_AVX512
+static void rnn__lstm_bwd_avx512(int H, const float *gt, const float *tc, const float *cp, const float *dh,
+                                 float *dc, float *d) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    int j;
+    for (j = 0; j < H; j += 16) {
+        __mmask16 mk = (__mmask16)(H - j >= 16 ? 0xFFFFu : (1u << (H - j)) - 1u);
+        __m512 i = _mm512_maskz_loadu_ps(mk, gt + j), f = _mm512_maskz_loadu_ps(mk, gt + H + j);
+        __m512 gg = _mm512_maskz_loadu_ps(mk, gt + 2 * H + j), o = _mm512_maskz_loadu_ps(mk, gt + 3 * H + j);
+        __m512 t = _mm512_maskz_loadu_ps(mk, tc + j), h = _mm512_maskz_loadu_ps(mk, dh + j);
+        __m512 dct = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, dc + j),
+                                   _mm512_mul_ps(_mm512_mul_ps(h, o), _mm512_sub_ps(one, _mm512_mul_ps(t, t))));
+        _mm512_mask_storeu_ps(d + j, mk, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dct, gg), i), _mm512_sub_ps(one, i)));
+        _mm512_mask_storeu_ps(d + H + j, mk, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dct, _mm512_maskz_loadu_ps(mk, cp + j)), f),
+                                                           _mm512_sub_ps(one, f)));
+        _mm512_mask_storeu_ps(d + 2 * H + j, mk, _mm512_mul_ps(_mm512_mul_ps(dct, i), _mm512_sub_ps(one, _mm512_mul_ps(gg, gg))));
+        _mm512_mask_storeu_ps(d + 3 * H + j, mk, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(h, t), o), _mm512_sub_ps(one, o)));
+        _mm512_mask_storeu_ps(dc + j, mk, _mm512_mul_ps(dct, f));
+    }
+}
+
 static const rnn__arch rnn__arch_avx512 = {
     "avx512", 8, 32, rnn__kernel_avx512, rnn__dot_avx512,
-    rnn__sigmoid_avx512, rnn__tanh_avx512, rnn__exp_avx512, rnn__adam_avx512, rnn__gemv_n_avx512};
+    rnn__sigmoid_avx512, rnn__tanh_avx512, rnn__exp_avx512, rnn__adam_avx512, rnn__gemv_n_avx512,
+    rnn__lstm_bwd_avx512};
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -1495,7 +1539,7 @@ static void rnn__kernel_neon(int kc, const float *ap, const float *bp, int ldb,
 
 static const rnn__arch rnn__arch_neon = {
     "neon", 8, 8, rnn__kernel_neon, NULL,
-    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL};
+    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_bwd_c};
 #endif
 
 /* The best path this CPU runs. __builtin_cpu_supports reads a table libgcc
@@ -2189,20 +2233,9 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
         case RNN_RELU:
             for (j = 0; j < H; j++) di[j] = gb[j] > 0.0f ? dhb[j] : 0.0f;
             break;
-        case RNN_LSTM: {
-            const float *tcb = cnew + (size_t)b * H, *cp = cprev + (size_t)b * H;
-            float *dcb = dc + (size_t)b * H;
-            for (j = 0; j < H; j++) {
-                float i = gb[j], f = gb[H + j], gg = gb[2 * H + j], o = gb[3 * H + j];
-                float tc = tcb[j], dct = dcb[j] + dhb[j] * o * (1.0f - tc * tc);
-                di[j] = dct * gg * i * (1.0f - i);
-                di[H + j] = dct * cp[j] * f * (1.0f - f);
-                di[2 * H + j] = dct * i * (1.0f - gg * gg);
-                di[3 * H + j] = dhb[j] * tc * o * (1.0f - o);
-                dcb[j] = dct * f;
-            }
+        case RNN_LSTM:
+            rnn__best_arch()->lstm_bwd(H, gb, cnew + (size_t)b * H, cprev + (size_t)b * H, dhb, dc + (size_t)b * H, di);
             break;
-        }
         case RNN_GRU:
         case RNN_GRU_CHO:
             for (j = 0; j < H; j++) {

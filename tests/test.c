@@ -287,6 +287,27 @@ static void test_elementwise(void) {
     elementwise_case("tanh", rnn_tanh, tanh, 4e-7, 2e-38, -FLT_MAX, FLT_MAX);
     elementwise_specials();
     test_softmax();
+    {   /* the vector LSTM backward pass = the scalar one (to rounding: a
+           compiler may fuse a multiply and an add) */
+        enum { H = 37 };
+        float gt[4 * H], tc[H], cp[H], dh[H], dc1[H], dc2[H], d1[4 * H], d2[4 * H];
+        rnn_rng rg;
+        char name[96];
+        int j;
+        double worst = 0;
+        rnn_rng_seed(&rg, 5);
+        for (j = 0; j < 4 * H; j++) gt[j] = rnn_rng_uniform(&rg);
+        for (j = 0; j < H; j++) {
+            tc[j] = 2 * rnn_rng_uniform(&rg) - 1; cp[j] = rnn_rng_normal(&rg); dh[j] = rnn_rng_normal(&rg);
+            dc1[j] = dc2[j] = rnn_rng_normal(&rg);
+        }
+        rnn__lstm_bwd_c(H, gt, tc, cp, dh, dc1, d1);
+        rnn__best_arch()->lstm_bwd(H, gt, tc, cp, dh, dc2, d2);
+        for (j = 0; j < 4 * H; j++) worst = fmax(worst, fabs(d1[j] - d2[j]) / (1 + fabs(d1[j])));
+        for (j = 0; j < H; j++) worst = fmax(worst, fabs(dc1[j] - dc2[j]) / (1 + fabs(dc1[j])));
+        sprintf(name, "LSTM backward point-wise (%s) = the scalar pass", rnn_simd_name());
+        check(worst < 1e-6, name, worst);
+    }
 }
 
 /* ---- recurrent layers --------------------------------------------------- */
