@@ -273,6 +273,7 @@ typedef struct rnn_recurrent {
     size_t ws_cap;
     int T, B, trained;          /* shape of the last forward; 1 if it cached for backward */
     const float *x;             /* the last forward's input (must stay valid for backward) */
+    const float *gtab;          /* internal: layer 0's gates came from a token table (rnn_lm) */
     int *len;                   /* [B] lengths of the last forward */
     char error[160];            /* detail of the last failure */
 } rnn_recurrent;
@@ -1873,7 +1874,7 @@ RNNDEF void rnn_log_softmax(float *y, const float *x, size_t n) {
                  step started from; LSTM: cprev, tanh(c') [T·B·H]; GRU: hn =
                  W_hn h + b_hn [T·B·H]; GRU_CHO: r⊙h [T·B·H]
      per l:      out [T·B·D·H]; with dropout below the top: mask, dropped
-     shared:     hs, cs, dh, dc, tmp [B·H]; hp [B·G·H]; whhT [H·(G·H + RNN__PAD)];
+     shared:     hs, cs, dh, dc, tmp [B·H]; hp [B·G·H]; whhT [H·(G·H + RNN__ROWPAD)];
                  dG_ih, dG_hh [T·B·G·H]; two dY buffers [T·B·D·H]; ones [T·B];
                  packing space for the products (rnn__gemm) at the end
    ========================================================================== */
@@ -1881,6 +1882,8 @@ RNNDEF void rnn_log_softmax(float *y, const float *x, size_t n) {
 typedef struct rnn__ldws { float *gates, *hprev, *cprev, *cnew, *extra; } rnn__ldws;
 
 static int rnn__is_gru(rnn_cell c) { return c == RNN_GRU || c == RNN_GRU_CHO; }
+/* floats of padding after each row of the W_hhᵀ copy (see rnn__rec_product) */
+#define RNN__ROWPAD 16
 
 static size_t rnn__ld_floats(const rnn_recurrent *r, size_t TB) {
     size_t H = (size_t)r->cfg.hidden_size;
@@ -1925,7 +1928,7 @@ static size_t rnn__ws_total(const rnn_recurrent *r, int T, int B) {
     int l;
     n = (size_t)r->cfg.num_layers * r->dirs * rnn__ld_floats(r, TB);
     for (l = 0; l < r->cfg.num_layers; l++) n += rnn__l_floats(r, l, TB);
-    n += 5 * (size_t)B * H + (size_t)B * GH + H * (GH + RNN__PAD) + 2 * TB * GH + 2 * TB * r->dirs * H + TB;
+    n += 5 * (size_t)B * H + (size_t)B * GH + H * (GH + RNN__ROWPAD) + 2 * TB * GH + 2 * TB * r->dirs * H + TB;
     return n + rnn__ws_pack_floats(r, T, B);
 }
 /* The packing space: the end of the workspace. */
@@ -2109,7 +2112,7 @@ static void rnn__gemv_panels(const float *x, int k, const float *p, int n, float
 }
 
 /* out[:, j0..j0+n) = b_hh + in·W_hhᵀ over those gate columns (rows of out
-   G·H apart). whhT: W_hhᵀ copied [H][G·H + RNN__PAD] (panels = 0; the
+   G·H apart). whhT: W_hhᵀ copied [H][G·H + RNN__ROWPAD] (panels = 0; the
    padding keeps rows 4 KiB apart out of the same L1 sets: 1.4x at H = 256),
    or for one row (B = 1, panels = 1) in panels, GRU_CHO's candidate rows as
    a second panel set after the first 2H columns; NULL: W_hh read in place
@@ -2121,7 +2124,7 @@ static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int 
     int b;
     for (b = 0; b < B && bias; b++) memcpy(out + (size_t)b * GH + j0, w->b_hh + j0, sizeof(float) * n);
     if (whhT && panels) rnn__gemv_panels(in, H, whhT + (size_t)j0 * H, n, out + j0);
-    else if (whhT) rnn__gemm(pk, npk, 0, 0, B, n, H, 1.0f, in, H, whhT + j0, GH + RNN__PAD, 1.0f, out + j0, GH);
+    else if (whhT) rnn__gemm(pk, npk, 0, 0, B, n, H, 1.0f, in, H, whhT + j0, GH + RNN__ROWPAD, 1.0f, out + j0, GH);
     else rnn__gemm(pk, npk, 0, 1, B, n, H, 1.0f, in, H, w->w_hh + (size_t)j0 * H, H, 1.0f, out + j0, GH);
 }
 
@@ -2280,9 +2283,11 @@ static int rnn__finite(const float *x, size_t n) {
     return acc == 0.0f;
 }
 
-RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T, int B,
-                                        const int *lengths, const float *h0, const float *c0,
-                                        float *y, float *hn, float *cn, int train, rnn_rng *rng) {
+/* The forward; with gtab (x NULL), layer 0's input projection plus gate
+   bias of position i is row tok[i] of gtab [V][G·H] (rnn_lm's gate table). */
+static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *gtab, const int *tok, int T,
+                               int B, const int *lengths, const float *h0, const float *c0, float *y,
+                               float *hn, float *cn, int train, rnn_rng *rng) {
     int L, D, H, GH, l, d, s, b, j;
     size_t TB, need, H_B;
     float *sh, *hs, *cs, *hp, *whhT, *pk;
@@ -2292,11 +2297,11 @@ RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T,
     if (!r) return RNN_ERR_INVALID_ARGUMENT;
     L = r->cfg.num_layers; D = r->dirs; H = r->cfg.hidden_size; GH = r->gates * H;
     r->trained = 0;
-    if (!x || T <= 0 || B <= 0)
+    if ((!x && !(gtab && tok && r->dirs == 1)) || T <= 0 || B <= 0)
         return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, "forward: x is NULL or T, B <= 0");
     if (train && r->cfg.dropout > 0.0f && L > 1 && !rng)
         return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, "forward: dropout in training needs an rng");
-    if (!rnn__finite(x, (size_t)T * B * r->cfg.input_size) ||
+    if ((x && !rnn__finite(x, (size_t)T * B * r->cfg.input_size)) ||
         (h0 && !rnn__finite(h0, (size_t)L * D * B * H)) ||
         (c0 && r->cfg.cell == RNN_LSTM && !rnn__finite(c0, (size_t)L * D * B * H)))
         return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, "forward: x, h0 or c0 holds NaN or infinity");
@@ -2314,7 +2319,7 @@ RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T,
         if (nlen) r->len = nlen;
         if (!nws || !nlen) return rnn__fail(r, RNN_ERR_OUT_OF_MEMORY, "forward: workspace");
     }
-    r->T = T; r->B = B; r->x = x;
+    r->T = T; r->B = B; r->x = x; r->gtab = gtab;
     TB = (size_t)T * B; H_B = (size_t)B * H;
     for (b = 0; b < B; b++) r->len[b] = lengths ? lengths[b] : T;
     valid = (unsigned char *)(r->len + B);
@@ -2329,13 +2334,17 @@ RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T,
             rnn__ldws ws = rnn__ws_ld(r, l, d);
             size_t row;
             int k;
-            /* the input projection of every position at once */
-            rnn__gate_bias(r, w, hp);
-            for (row = 0; row < TB; row++) memcpy(ws.gates + row * GH, hp, sizeof(float) * GH);
-            rnn__gemm(pk, npk, 0, 1, (int)TB, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih, w->in_size,
-                      1.0f, ws.gates, GH);
+            if (l == 0 && gtab) {   /* looked up */
+                for (row = 0; row < TB; row++)
+                    memcpy(ws.gates + row * GH, gtab + (size_t)tok[row] * GH, sizeof(float) * GH);
+            } else {                /* the input projection of every position at once */
+                rnn__gate_bias(r, w, hp);
+                for (row = 0; row < TB; row++) memcpy(ws.gates + row * GH, hp, sizeof(float) * GH);
+                rnn__gemm(pk, npk, 0, 1, (int)TB, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih, w->in_size,
+                          1.0f, ws.gates, GH);
+            }
             for (j = 0; j < GH; j++)
-                for (k = 0; k < H; k++) whhT[(size_t)k * (GH + RNN__PAD) + j] = w->w_hh[(size_t)j * H + k];
+                for (k = 0; k < H; k++) whhT[(size_t)k * (GH + RNN__ROWPAD) + j] = w->w_hh[(size_t)j * H + k];
             if (h0) memcpy(hs, h0 + (size_t)(l * D + d) * H_B, sizeof(float) * H_B);
             else memset(hs, 0, sizeof(float) * H_B);
             if (r->cfg.cell == RNN_LSTM) {
@@ -2376,8 +2385,17 @@ RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T,
     return RNN_OK;
 }
 
-RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, const float *dhn,
-                                         const float *dcn, float *dx, float *dh0, float *dc0) {
+RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T, int B,
+                                        const int *lengths, const float *h0, const float *c0,
+                                        float *y, float *hn, float *cn, int train, rnn_rng *rng) {
+    return rnn__forward(r, x, NULL, NULL, T, B, lengths, h0, c0, y, hn, cn, train, rng);
+}
+
+/* The backward. After a gate-table forward, layer 0's dW_ih and dx are left
+   to the caller, who gets layer 0's pre-activation gradient [T·B][G·H] in
+   *dg0 (valid until the next call). */
+static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *dhn, const float *dcn,
+                                float *dx, float *dh0, float *dc0, const float **dg0) {
     int L, D, H, GH, T, B, l, d, s, b, j;
     size_t TB, H_B, i;
     float *sh, *dh, *dc, *tmp, *colsum, *dgi_all, *dgh_all, *dcur, *dnext, *ones, *pk;
@@ -2392,7 +2410,7 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
     sh = rnn__ws_shared(r);
     dh = sh + 2 * H_B; dc = sh + 3 * H_B; tmp = sh + 4 * H_B;
     colsum = sh + 5 * H_B;
-    dgi_all = sh + 5 * H_B + (size_t)B * GH + (size_t)H * (GH + RNN__PAD);
+    dgi_all = sh + 5 * H_B + (size_t)B * GH + (size_t)H * (GH + RNN__ROWPAD);
     /* Elman and LSTM: the recurrent side's pre-activation gradient is the
        input side's, so one array serves both */
     dgh_all = rnn__is_gru(r->cfg.cell) ? dgi_all + TB * GH : dgi_all;
@@ -2433,8 +2451,9 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
             if (dh0) memcpy(dh0 + ld, dh, sizeof(float) * H_B);
             if (dc0 && r->cfg.cell == RNN_LSTM) memcpy(dc0 + ld, dc, sizeof(float) * H_B);
             /* the weight gradients of all positions at once */
-            rnn__gemm(pk, npk, 1, 0, GH, w->in_size, (int)TB, 1.0f, dgi_all, GH, in, w->in_size, 1.0f,
-                      w->gw_ih, w->in_size);
+            if (!(l == 0 && r->gtab))
+                rnn__gemm(pk, npk, 1, 0, GH, w->in_size, (int)TB, 1.0f, dgi_all, GH, in, w->in_size, 1.0f,
+                          w->gw_ih, w->in_size);
             if (r->cfg.cell == RNN_GRU_CHO) {
                 rnn__gemm(pk, npk, 1, 0, 2 * H, H, (int)TB, 1.0f, dgh_all, GH, ws.hprev, H, 1.0f, w->gw_hh, H);
                 rnn__gemm(pk, npk, 1, 0, H, H, (int)TB, 1.0f, dgh_all + 2 * H, GH, ws.extra, H, 1.0f,
@@ -2450,7 +2469,7 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
                 rnn__gemm(pk, npk, 0, 0, 1, GH, (int)TB, 1.0f, ones, (int)TB, dgi_all, GH, 0.0f, colsum, GH);
                 for (j = 0; j < GH; j++) { w->gb_ih[j] += colsum[j]; w->gb_hh[j] += colsum[j]; }
             }
-            if (dxl)
+            if (dxl && !(l == 0 && r->gtab))
                 rnn__gemm(pk, npk, 0, 0, (int)TB, w->in_size, GH, 1.0f, dgi_all, GH, w->w_ih, w->in_size,
                           1.0f, dxl, w->in_size);
         }
@@ -2463,7 +2482,13 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
             { float *t2 = dcur; dcur = dnext; dnext = t2; }
         }
     }
+    if (dg0) *dg0 = dgi_all;   /* layer 0's, the last one computed (D = 1) */
     return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, const float *dhn,
+                                         const float *dcn, float *dx, float *dh0, float *dc0) {
+    return rnn__backward(r, dy, dhn, dcn, dx, dh0, dc0, NULL);
 }
 
 RNNDEF rnn_status rnn_recurrent_state_create(const rnn_recurrent *r, int batch,
@@ -2904,19 +2929,37 @@ RNNDEF rnn_status rnn_lm_create(rnn_lm **out, const rnn_lm_config *cfg, uint64_t
 
 RNNDEF void rnn_lm_reset_state(rnn_lm *m) { if (m) m->state_batch = 0; }
 
+/* Layer 0's gates of every token, T[v] = E[v]·W_ih0ᵀ + gate bias, when the
+   table is small (char-level vocabularies). One-token steps read one row of
+   it instead of all of W_ih0. */
+static int rnn__lm_table(const rnn_lm *m) {
+    return (size_t)m->cfg.vocab_size * m->rnn->gates * m->cfg.hidden_size <= (size_t)1 << 20;
+}
+
+/* Training windows use the table too when V ≤ T·B/2: making it costs
+   V·E·G·H multiply-adds instead of the T·B·E·G·H of the input product.
+   Backward: dT[v] = Σ dG0 over the positions holding v, then
+   dW_ih0 += dTᵀ·E and dE += dT·W_ih0 (V rows instead of T·B each). */
+static int rnn__lm_wtable(const rnn_lm *m, int TB) { return 2 * m->cfg.vocab_size <= TB && rnn__lm_table(m); }
+
 /* Workspace of a window: emb x [T·B·E], y [T·B·H], logits [T·B·V],
-   dy [T·B·H], dx [T·B·E], then packing space for the head's products. */
+   dy [T·B·H], dx [T·B·E], the gate table [V·G·H] (if used), then packing
+   space for the head's and the table's products. */
 static size_t rnn__lm_pack(const rnn_lm *m, int TB) {
-    int V = m->cfg.vocab_size, H = m->cfg.hidden_size;
-    return rnn__pack_floats(TB > V ? TB : V, V > H ? V : H, TB > V ? TB : V);
+    int V = m->cfg.vocab_size, H = m->cfg.hidden_size, GH = m->rnn->gates * H;
+    int mx = TB > V ? TB : V, nx = V > GH ? V : GH;
+    return rnn__pack_floats(mx, nx > H ? nx : H, mx > GH ? mx : GH);
+}
+static size_t rnn__lm_tab_floats(const rnn_lm *m, int TB) {
+    return rnn__lm_wtable(m, TB) ? (size_t)m->cfg.vocab_size * m->rnn->gates * m->cfg.hidden_size : 0;
 }
 
 static rnn_status rnn__lm_forward(rnn_lm *m, const int *inputs, const int *targets, int T, int B,
                                   int train, float *loss) {
     int V = m->cfg.vocab_size, E = m->cfg.embed_size, H = m->cfg.hidden_size, L = m->rnn->cfg.num_layers;
-    int TB = T * B, i;
+    int TB = T * B, i, GH = m->rnn->gates * H;
     size_t need, npk, LBH = (size_t)L * B * H;
-    float *x, *y, *logits, *dy, *dx, *pk;
+    float *x, *y, *logits, *dy, *dx, *gtab, *pk;
     rnn_status st;
     if (T <= 0 || B <= 0 || !inputs || !targets) {
         snprintf(m->error, sizeof m->error, "T, B must be positive and inputs, targets given");
@@ -2930,7 +2973,7 @@ static rnn_status rnn__lm_forward(rnn_lm *m, const int *inputs, const int *targe
             return RNN_ERR_INVALID_ARGUMENT;
         }
     }
-    need = (size_t)TB * (2 * E + 2 * H + V) + rnn__lm_pack(m, TB);
+    need = (size_t)TB * (2 * E + 2 * H + V) + rnn__lm_tab_floats(m, TB) + rnn__lm_pack(m, TB);
     if (need > m->ws_cap) {
         float *nw = (float *)RNN_REALLOC(m->ws, need * sizeof(float));
         if (!nw) return RNN_ERR_OUT_OF_MEMORY;
@@ -2944,10 +2987,19 @@ static rnn_status rnn__lm_forward(rnn_lm *m, const int *inputs, const int *targe
         m->state_batch = B;
     }
     x = m->ws; y = x + (size_t)TB * E; logits = y + (size_t)TB * H; dy = logits + (size_t)TB * V;
-    dx = dy + (size_t)TB * H; pk = dx + (size_t)TB * E; npk = rnn__lm_pack(m, TB);
-    rnn_embedding_forward(&m->embedding, inputs, TB, x);
-    st = rnn_recurrent_forward(m->rnn, x, T, B, NULL, train ? m->h : NULL, train ? m->c : NULL, y,
-                               train ? m->h : NULL, train ? m->c : NULL, train, &m->rng);
+    dx = dy + (size_t)TB * H; gtab = dx + (size_t)TB * E; pk = gtab + rnn__lm_tab_floats(m, TB);
+    npk = rnn__lm_pack(m, TB);
+    if (rnn__lm_tab_floats(m, TB)) {
+        const rnn_recurrent_weights *w0 = &m->rnn->w[0];
+        for (i = 0; i < V; i++) rnn__gate_bias(m->rnn, w0, gtab + (size_t)i * GH);
+        rnn__gemm(pk, npk, 0, 1, V, GH, E, 1.0f, m->embedding.weight, E, w0->w_ih, E, 1.0f, gtab, GH);
+        st = rnn__forward(m->rnn, NULL, gtab, inputs, T, B, NULL, train ? m->h : NULL, train ? m->c : NULL, y,
+                          train ? m->h : NULL, train ? m->c : NULL, train, &m->rng);
+    } else {
+        rnn_embedding_forward(&m->embedding, inputs, TB, x);
+        st = rnn__forward(m->rnn, x, NULL, NULL, T, B, NULL, train ? m->h : NULL, train ? m->c : NULL, y,
+                          train ? m->h : NULL, train ? m->c : NULL, train, &m->rng);
+    }
     if (st != RNN_OK) {
         snprintf(m->error, sizeof m->error, "rnn: %.150s", m->rnn->error);
         return st;
@@ -2963,23 +3015,39 @@ static rnn_status rnn__lm_forward(rnn_lm *m, const int *inputs, const int *targe
    dy = dl·W → rnn backward → dx → embedding rows. */
 RNNDEF rnn_status rnn_lm_train_step(rnn_lm *m, rnn_optimizer *opt, const int *inputs,
                                     const int *targets, int T, int B, float *loss) {
-    int V, E, H, TB, i, j;
-    float *x, *y, *logits, *dy, *dx, *pk, lossv = 0;
-    size_t npk;
+    int V, E, H, GH, TB, i, j, frozen;
+    float *x, *y, *logits, *dy, *dx, *gtab, *pk, lossv = 0;
+    const float *dg0 = NULL;
+    size_t npk, ntab;
     rnn_status st;
     if (!m) return RNN_ERR_INVALID_ARGUMENT;
     V = m->cfg.vocab_size; E = m->cfg.embed_size; H = m->cfg.hidden_size; TB = T * B;
+    GH = m->rnn->gates * H; frozen = m->embedding.frozen;
     if ((st = rnn__lm_forward(m, inputs, targets, T, B, 1, &lossv)) != RNN_OK) return st;
     x = m->ws; y = x + (size_t)TB * E; logits = y + (size_t)TB * H; dy = logits + (size_t)TB * V;
-    dx = dy + (size_t)TB * H; pk = dx + (size_t)TB * E; npk = rnn__lm_pack(m, TB);
+    dx = dy + (size_t)TB * H; gtab = dx + (size_t)TB * E; ntab = rnn__lm_tab_floats(m, TB);
+    pk = gtab + ntab; npk = rnn__lm_pack(m, TB);
     rnn_params_zero_grad(m->params);
     rnn__gemm(pk, npk, 1, 0, V, H, TB, 1.0f, logits, V, y, H, 1.0f, m->head.gweight, H);
     for (i = 0; i < TB; i++)
         for (j = 0; j < V; j++) m->head.gbias[j] += logits[(size_t)i * V + j];
     rnn__gemm(pk, npk, 0, 0, TB, H, V, 1.0f, logits, V, m->head.weight, H, 0.0f, dy, H);
-    st = rnn_recurrent_backward(m->rnn, dy, NULL, NULL, m->embedding.frozen ? NULL : dx, NULL, NULL);
+    st = rnn__backward(m->rnn, dy, NULL, NULL, frozen || ntab ? NULL : dx, NULL, NULL, &dg0);
     if (st != RNN_OK) return st;
-    rnn_embedding_backward(&m->embedding, inputs, TB, dx);
+    if (ntab) {   /* the gate table's gradient dT (in the table's place), then W_ih0's and E's */
+        const rnn_recurrent_weights *w0 = &m->rnn->w[0];
+        float *dt = gtab;
+        memset(dt, 0, sizeof(float) * ntab);
+        for (i = 0; i < TB; i++) {
+            float *d = dt + (size_t)inputs[i] * GH;
+            const float *g = dg0 + (size_t)i * GH;
+            for (j = 0; j < GH; j++) d[j] += g[j];
+        }
+        rnn__gemm(pk, npk, 1, 0, GH, E, V, 1.0f, dt, GH, m->embedding.weight, E, 1.0f, w0->gw_ih, E);
+        if (!frozen) rnn__gemm(pk, npk, 0, 0, V, E, GH, 1.0f, dt, GH, w0->w_ih, E, 1.0f, m->embedding.grad, E);
+    } else if (!frozen) {
+        rnn_embedding_backward(&m->embedding, inputs, TB, dx);
+    }
     if (loss) *loss = lossv;
     if (opt && (st = rnn_optimizer_step(opt, m->params, NULL)) != RNN_OK)
         snprintf(m->error, sizeof m->error, "optimizer: non-finite gradient or a foreign optimizer");
@@ -2995,13 +3063,6 @@ RNNDEF rnn_status rnn_lm_eval(rnn_lm *m, const int *inputs, const int *targets, 
     st = rnn__lm_forward(m, inputs, targets, T, B, 0, &l);
     if (st == RNN_OK && loss) *loss = l;
     return st;
-}
-
-/* Layer 0's gates of every token, T[v] = E[v]·W_ih0ᵀ + b_ih0, replace the
-   input product when the table is small (char-level vocabularies): one row
-   is read per token instead of the whole W_ih0. */
-static int rnn__lm_table(const rnn_lm *m) {
-    return (size_t)m->cfg.vocab_size * m->rnn->gates * m->cfg.hidden_size <= (size_t)1 << 20;
 }
 
 /* Floats of the weights a state keeps: per layer the gate table (layer 0,

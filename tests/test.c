@@ -303,8 +303,11 @@ static void test_elementwise(void) {
         }
         rnn__lstm_bwd_c(H, gt, tc, cp, dh, dc1, d1);
         rnn__best_arch()->lstm_bwd(H, gt, tc, cp, dh, dc2, d2);
-        for (j = 0; j < 4 * H; j++) worst = fmax(worst, fabs(d1[j] - d2[j]) / (1 + fabs(d1[j])));
-        for (j = 0; j < H; j++) worst = fmax(worst, fabs(dc1[j] - dc2[j]) / (1 + fabs(dc1[j])));
+        for (j = 0; j < 5 * H; j++) {   /* (an fmax reduction here crashes aarch64 gcc 12's vectoriser) */
+            double e = j < 4 * H ? fabs(d1[j] - d2[j]) / (1 + fabs(d1[j]))
+                                 : fabs(dc1[j - 4 * H] - dc2[j - 4 * H]) / (1 + fabs(dc1[j - 4 * H]));
+            if (e > worst) worst = e;
+        }
         sprintf(name, "LSTM backward point-wise (%s) = the scalar pass", rnn_simd_name());
         check(worst < 1e-6, name, worst);
     }
@@ -972,20 +975,25 @@ static double lm_loss(void *p) {
 }
 
 static void test_lm(void) {
-    int cell;
-    for (cell = RNN_LSTM; cell <= RNN_GRU; cell++) {
+    int cell, tab;
+    /* every smooth cell (ReLU's kinks defeat differences this wide; the
+       recurrent tests check it); a 4x3 window computes layer 0's input
+       product, an 8x3 one looks it up in the gate table (V = 7 <= T·B/2) */
+    for (cell = RNN_TANH; cell <= RNN_GRU_CHO; cell += cell == RNN_TANH ? 2 : 1)
+    for (tab = 0; tab < 2; tab++) {
         rnn_lm_config lc;
         lm_ctx c;
-        int in[4 * 3], tg[4 * 3], i, ok = 1;
+        int in[8 * 3], tg[8 * 3], i, ok = 1;
         ptrdiff_t k;
         double worst = 0;
         char name[96];
         memset(&lc, 0, sizeof lc);
         lc.vocab_size = 7; lc.embed_size = 5; lc.hidden_size = 6; lc.num_layers = 2; lc.cell = (rnn_cell)cell;
         rnn_lm_create(&c.m, &lc, 3);
-        for (i = 0; i < 12; i++) { in[i] = (i * 5 + 1) % 7; tg[i] = (i * 3 + 2) % 7; }
+        for (i = 0; i < 24; i++) { in[i] = (i * 5 + 1) % 7; tg[i] = (i * 3 + 2) % 7; }
         tg[4] = -1;
-        c.in = in; c.tg = tg; c.T = 4; c.B = 3;
+        c.in = in; c.tg = tg; c.T = tab ? 8 : 4; c.B = 3;
+        ok = (rnn__lm_tab_floats(c.m, c.T * c.B) > 0) == tab;
         lm_loss(&c);
         for (k = 0; k < stbds_arrlen(c.m->params); k++) {
             rnn_param *p = &c.m->params[k];
@@ -995,7 +1003,8 @@ static void test_lm(void) {
             lm_loss(&c);   /* grads back to the unperturbed point */
             free(ana);
         }
-        sprintf(name, "gradcheck LM (%s, 2 layers): every parameter of the registry", cell_name((rnn_cell)cell));
+        sprintf(name, "gradcheck LM (%s, 2 layers%s): every parameter of the registry", cell_name((rnn_cell)cell),
+                tab ? ", gate table" : "");
         check(ok, name, worst);
         rnn_lm_free(c.m);
     }
