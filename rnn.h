@@ -792,6 +792,7 @@ RNNDEF float rnn_rng_normal(rnn_rng *rng) {
 #define RNN__DOT_M 16 /* op(B) = Bᵀ and m <= this: the dot-product path      */
 #endif
 #define RNN__DIRECT_M 48 /* op(B) = B and m <= this: B read in place          */
+#define RNN__PANELWISE_M 128 /* op(B) = Bᵀ, m <= this: B packed a panel at a time */
 #define RNN__STACK_FLOATS 17408 /* 68 KiB of stack for packing small products */
 
 /* The micro-kernel: C[0..MR)[0..NR) = alpha·(Ap·Bp) + beta·C, where Ap holds
@@ -1600,6 +1601,67 @@ static void rnn__pack_rows(const float *src, int ld, int rows, int kc, int width
         for (p = 0; p < kc; p++) dst[(size_t)p * width + r] = 0.0f;
 }
 
+#ifdef RNN__HAVE_AVX512
+/* rnn__pack_rows for the AVX-512 kernel's panels (width 32): 16×16 blocks
+   transposed in registers, four shuffle stages (pairs of rows, quads, then
+   128-bit lanes twice), a quarter of the 4×4 path's shuffles per float. */
+/* (zero-masked forms: the plain ones pass an undefined operand through,
+   which g++ warns about) */
+#define RNN__ALL ((__mmask16)0xFFFFu)
+#define RNN__SHPS(a, b, i) _mm512_maskz_shuffle_ps(RNN__ALL, a, b, i)
+#define RNN__SHLN(a, b, i) _mm512_maskz_shuffle_f32x4(RNN__ALL, a, b, i)
+RNN__TARGET_AVX512
+static void rnn__pack_rows_avx512(const float *src, int ld, int rows, int kc, int width, float *dst) {
+    int r = 0, p, q;
+    for (; r + 16 <= rows; r += 16) {
+        const float *s = src + (size_t)r * ld;
+        for (p = 0; p + 16 <= kc; p += 16) {
+            /* named registers, not an array: compilers keep arrays of
+               vectors in memory */
+            __m512 x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15;
+#define RNN__LD(v, q) v = _mm512_loadu_ps(s + (size_t)(q) * ld + p);
+            RNN__LD(x0, 0) RNN__LD(x1, 1) RNN__LD(x2, 2) RNN__LD(x3, 3) RNN__LD(x4, 4) RNN__LD(x5, 5)
+            RNN__LD(x6, 6) RNN__LD(x7, 7) RNN__LD(x8, 8) RNN__LD(x9, 9) RNN__LD(x10, 10) RNN__LD(x11, 11)
+            RNN__LD(x12, 12) RNN__LD(x13, 13) RNN__LD(x14, 14) RNN__LD(x15, 15)
+#undef RNN__LD
+            /* rows a, b -> their values interleaved in pairs of k */
+#define RNN__UNP(a, b) { \
+            __m512 lo = _mm512_maskz_unpacklo_ps(RNN__ALL, a, b), hi = _mm512_maskz_unpackhi_ps(RNN__ALL, a, b); \
+            a = lo; b = hi; }
+            RNN__UNP(x0, x1) RNN__UNP(x2, x3) RNN__UNP(x4, x5) RNN__UNP(x6, x7)
+            RNN__UNP(x8, x9) RNN__UNP(x10, x11) RNN__UNP(x12, x13) RNN__UNP(x14, x15)
+#undef RNN__UNP
+            /* four rows -> a, b, c, d: the four at k = 0, 1, 2, 3 (+4 per 128-bit lane) */
+#define RNN__SHQ(a, b, c, d) { \
+            __m512 u0 = RNN__SHPS(a, c, 0x44), u1 = RNN__SHPS(a, c, 0xEE); \
+            __m512 u2 = RNN__SHPS(b, d, 0x44), u3 = RNN__SHPS(b, d, 0xEE); \
+            a = u0; b = u1; c = u2; d = u3; }
+            RNN__SHQ(x0, x1, x2, x3) RNN__SHQ(x4, x5, x6, x7) RNN__SHQ(x8, x9, x10, x11) RNN__SHQ(x12, x13, x14, x15)
+#undef RNN__SHQ
+            /* 128-bit lanes, twice: k = q, q+4, q+8, q+12 of all 16 rows */
+#define RNN__OUT(a, b, c, d, q) { \
+            __m512 v0 = RNN__SHLN(a, b, 0x88), v1 = RNN__SHLN(a, b, 0xDD); \
+            __m512 v2 = RNN__SHLN(c, d, 0x88), v3 = RNN__SHLN(c, d, 0xDD); \
+            _mm512_storeu_ps(dst + (size_t)(p + (q)) * width + r, RNN__SHLN(v0, v2, 0x88)); \
+            _mm512_storeu_ps(dst + (size_t)(p + (q) + 8) * width + r, RNN__SHLN(v0, v2, 0xDD)); \
+            _mm512_storeu_ps(dst + (size_t)(p + (q) + 4) * width + r, RNN__SHLN(v1, v3, 0x88)); \
+            _mm512_storeu_ps(dst + (size_t)(p + (q) + 12) * width + r, RNN__SHLN(v1, v3, 0xDD)); }
+            RNN__OUT(x0, x4, x8, x12, 0) RNN__OUT(x1, x5, x9, x13, 1)
+            RNN__OUT(x2, x6, x10, x14, 2) RNN__OUT(x3, x7, x11, x15, 3)
+#undef RNN__OUT
+        }
+        for (; p < kc; p++)
+            for (q = 0; q < 16; q++) dst[(size_t)p * width + r + q] = s[(size_t)q * ld + p];
+    }
+    for (; r < rows; r++)
+        for (p = 0; p < kc; p++) dst[(size_t)p * width + r] = src[(size_t)r * ld + p];
+    for (; r < width; r++)
+        for (p = 0; p < kc; p++) dst[(size_t)p * width + r] = 0.0f;
+}
+#undef RNN__SHPS
+#undef RNN__SHLN
+#endif
+
 /* Packed panels lie width·kc + RNN__PAD floats apart: without the pad they
    are often a multiple of 4 KiB apart, so a pass writing many of them at
    once would thrash one L1 set. */
@@ -1651,8 +1713,15 @@ static void rnn__pack_b(int tb, const float *b, int ldb, int k0, int kc, int j0,
         rnn__pack_cols(b + (size_t)k0 * ldb + j0, ldb, n, kc, nr, dst);
         return;
     }
-    for (jb = 0; jb < n; jb += nr, dst += rnn__pstride(nr, kc))
+    for (jb = 0; jb < n; jb += nr, dst += rnn__pstride(nr, kc)) {
+#ifdef RNN__HAVE_AVX512
+        if (nr == 32) {   /* only the AVX-512 kernel has 32-wide panels */
+            rnn__pack_rows_avx512(b + (size_t)(j0 + jb) * ldb + k0, ldb, n - jb < nr ? n - jb : nr, kc, nr, dst);
+            continue;
+        }
+#endif
         rnn__pack_rows(b + (size_t)(j0 + jb) * ldb + k0, ldb, n - jb < nr ? n - jb : nr, kc, nr, dst);
+    }
 }
 
 /* One MR×NR tile; an edge tile goes through a local buffer. */
@@ -1739,8 +1808,10 @@ static void rnn__sgemm_core(float *pack, size_t pack_floats, int ta, int tb, int
         }
     }
     /* Few rows and B not transposed: read B in place, pack only A and the
-       last partial column panel. */
-    direct = !tb && m <= RNN__DIRECT_M;
+       last partial column panel (direct = 1). Few rows and B transposed:
+       pack B one panel at a time, right before the row tiles that use it,
+       so it is written and read back in L1 (direct = 2). */
+    direct = tb ? (m <= RNN__PANELWISE_M ? 2 : 0) : m <= RNN__DIRECT_M;
     {
         int mcap = m < RNN__MC ? m : RNN__MC, kcap = k < RNN__KC ? k : RNN__KC;
         int ncap = n < RNN__NC ? n : RNN__NC;
@@ -1765,6 +1836,16 @@ static void rnn__sgemm_core(float *pack, size_t pack_floats, int ta, int tb, int
             int kc = k - pc < RNN__KC ? k - pc : RNN__KC;
             float be = pc == 0 ? beta : 1.0f;
             rnn__pack_a(ta, a, lda, ic, mc, pc, kc, mr, ap);
+            if (direct == 2) {
+                for (jr = 0; jr < n; jr += nr) {
+                    int cols = n - jr < nr ? n - jr : nr;
+                    rnn__pack_b(tb, b, ldb, pc, kc, jr, cols, nr, bp);
+                    for (ir = 0; ir < mc; ir += mr)
+                        rnn__tile(ar, kc, ap + (size_t)(ir / mr) * rnn__pstride(mr, kc), bp, nr,
+                                  c + (size_t)(ic + ir) * ldc + jr, ldc, mc - ir < mr ? mc - ir : mr, cols, alpha, be);
+                }
+                continue;
+            }
             for (jc = 0; jc < n; jc += RNN__NC) {
                 int nc = n - jc < RNN__NC ? n - jc : RNN__NC;
                 if (!direct) rnn__pack_b(tb, b, ldb, pc, kc, jc, nc, nr, bp);
