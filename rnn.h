@@ -3147,13 +3147,13 @@ RNNDEF rnn_status rnn_lm_eval(rnn_lm *m, const int *inputs, const int *targets, 
 }
 
 /* Floats of the weights a state keeps: per layer the gate table (layer 0,
-   if used) or W_ihᵀ, and W_hhᵀ, then W_headᵀ, all in panels; then scratch
-   g, hp [G·H] and extra [H]. */
+   if used) or the gate bias [G·H] and W_ihᵀ, then W_hhᵀ; then W_headᵀ, all
+   in panels; then scratch g, hp [G·H] and extra [H]. */
 static size_t rnn__lm_wt_floats(const rnn_lm *m) {
     size_t GH = (size_t)m->rnn->gates * m->cfg.hidden_size, n = 0;
     int l;
     for (l = 0; l < m->cfg.num_layers; l++)
-        n += (l == 0 && rnn__lm_table(m) ? (size_t)m->cfg.vocab_size : (size_t)m->rnn->w[l].in_size) * GH +
+        n += (l == 0 && rnn__lm_table(m) ? (size_t)m->cfg.vocab_size : 1 + (size_t)m->rnn->w[l].in_size) * GH +
              (size_t)m->cfg.hidden_size * GH;
     return n + (size_t)m->cfg.hidden_size * m->cfg.vocab_size + 2 * GH + (size_t)m->cfg.hidden_size;
 }
@@ -3220,8 +3220,9 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {
                               1.0f, wt, GH);
                     off += (size_t)V * GH;
                 } else {
-                    rnn__panelize(wt + off, w->w_ih, GH, w->in_size);
-                    off += (size_t)w->in_size * GH;
+                    rnn__gate_bias(m->rnn, w, wt + off);
+                    rnn__panelize(wt + off + GH, w->w_ih, GH, w->in_size);
+                    off += (size_t)(1 + w->in_size) * GH;
                 }
                 if (m->rnn->cfg.cell == RNN_GRU_CHO) {   /* [r z] and n as two panel sets */
                     rnn__panelize(wt + off, w->w_hh, 2 * H, H);
@@ -3242,9 +3243,9 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {
                 memcpy(g, wt + (size_t)token * GH, sizeof(float) * GH);
                 off += (size_t)V * GH;
             } else {
-                rnn__gate_bias(m->rnn, w, g);
-                rnn__gemv_panels(in, w->in_size, wt + off, GH, g);
-                off += (size_t)w->in_size * GH;
+                memcpy(g, wt + off, sizeof(float) * GH);
+                rnn__gemv_panels(in, w->in_size, wt + off + GH, GH, g);
+                off += (size_t)(1 + w->in_size) * GH;
             }
             rnn__cell_forward(m->rnn, w, 1, NULL, g, hp, hl, cl, NULL, extra, wt + off, 1, NULL, 0);
             off += (size_t)H * GH;
