@@ -817,7 +817,8 @@ typedef struct rnn__arch {
     /* y[0..n) = alpha·x·B + beta·y, B k×n (row stride ldb): one row times a
        row-major matrix, vectors along n, no reduction; NULL: none */
     void (*gemv_n)(int n, int k, float alpha, const float *x, const float *b, int ldb, float beta, float *y);
-    /* the LSTM backward point-wise pass of one row (rnn__lstm_bwd_c) */
+    /* the LSTM point-wise passes of one row (rnn__lstm_fwd_c, rnn__lstm_bwd_c) */
+    void (*lstm_fwd)(int H, float *g, float *c, float *tc, float *h);
     void (*lstm_bwd)(int H, const float *gt, const float *tc, const float *cp, const float *dh, float *dc,
                      float *d);
 } rnn__arch;
@@ -923,6 +924,20 @@ static void rnn__kernel_c(int kc, const float *ap, const float *bp, int ldb,
             c[i * ldc + j] = alpha * acc[i][j] + (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]);
 }
 
+/* LSTM forward, point-wise, one row of H units (rnn__cell_forward): g =
+   [i f g o] pre-activations in, activations out; c becomes c' = f⊙c + i⊙g,
+   tc (if not NULL) gets tanh(c'), h = o⊙tanh(c'). */
+static void rnn__lstm_fwd_c(int H, float *g, float *c, float *tc, float *h) {
+    int j;
+    rnn_sigmoid(g, g, 2 * (size_t)H);
+    rnn_tanh(g + 2 * H, g + 2 * H, H);
+    rnn_sigmoid(g + 3 * H, g + 3 * H, H);
+    for (j = 0; j < H; j++) c[j] = g[H + j] * c[j] + g[j] * g[2 * H + j];
+    rnn_tanh(h, c, H);
+    if (tc) memcpy(tc, h, sizeof(float) * H);
+    for (j = 0; j < H; j++) h[j] *= g[3 * H + j];
+}
+
 /* LSTM backward, point-wise, one row of H units (rnn__cell_backward):
    gt = [i f g o], tc = tanh(c'), cp = c; dh, dc reach h', c'. Out: d =
    [di df dg do] and dc replaced by the gradient reaching c. */
@@ -942,7 +957,7 @@ static void rnn__lstm_bwd_c(int H, const float *gt, const float *tc, const float
 
 static const rnn__arch rnn__arch_c = {
     "scalar", RNN__MR_C, RNN__NR_C, rnn__kernel_c, NULL,
-    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_bwd_c};
+    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c};
 
 /* ---- SSE2 (x86-64 baseline): 4×8 tile, multiply then add -------------- */
 #ifdef RNN__HAVE_SSE2
@@ -980,7 +995,7 @@ static void rnn__kernel_sse2(int kc, const float *ap, const float *bp, int ldb,
 
 static const rnn__arch rnn__arch_sse2 = {
     "sse2", 4, 8, rnn__kernel_sse2, NULL,
-    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_bwd_c};
+    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c};
 #endif
 
 /* ---- AVX2 + FMA: 6×16 tile -------------------------------------------- */
@@ -1174,7 +1189,7 @@ static void rnn__adam_avx2(float *p, const float *gr, float *m, float *v, size_t
 
 static const rnn__arch rnn__arch_avx2 = {
     "avx2", 6, 16, rnn__kernel_avx2, rnn__dot_avx2,
-    rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, NULL, rnn__lstm_bwd_c};
+    rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c};
 #endif
 
 /* ---- AVX-512: 8×32 tile (16 accumulators; 8 rows divide the batch sizes
@@ -1477,6 +1492,29 @@ static void rnn__gemv_n_avx512(int n, int k, float alpha, const float *x, const 
     }
 }
 
+/* rnn__lstm_fwd_c in one pass, 16 units a step: the same kernels and
+   operations, so the same values. */
+RNN__TARGET_AVX512
+static void rnn__lstm_fwd_avx512(int H, float *g, float *c, float *tc, float *h) {
+    int j;
+    for (j = 0; j < H; j += 16) {
+        __mmask16 mk = (__mmask16)(H - j >= 16 ? 0xFFFFu : (1u << (H - j)) - 1u);
+        __m512 i = rnn__sigmoid16(_mm512_maskz_loadu_ps(mk, g + j));
+        __m512 f = rnn__sigmoid16(_mm512_maskz_loadu_ps(mk, g + H + j));
+        __m512 gg = rnn__tanh16(_mm512_maskz_loadu_ps(mk, g + 2 * H + j));
+        __m512 o = rnn__sigmoid16(_mm512_maskz_loadu_ps(mk, g + 3 * H + j));
+        __m512 cn = _mm512_add_ps(_mm512_mul_ps(f, _mm512_maskz_loadu_ps(mk, c + j)), _mm512_mul_ps(i, gg));
+        __m512 t = rnn__tanh16(cn);
+        _mm512_mask_storeu_ps(g + j, mk, i);
+        _mm512_mask_storeu_ps(g + H + j, mk, f);
+        _mm512_mask_storeu_ps(g + 2 * H + j, mk, gg);
+        _mm512_mask_storeu_ps(g + 3 * H + j, mk, o);
+        _mm512_mask_storeu_ps(c + j, mk, cn);
+        if (tc) _mm512_mask_storeu_ps(tc + j, mk, t);
+        _mm512_mask_storeu_ps(h + j, mk, _mm512_mul_ps(t, o));
+    }
+}
+
 /* rnn__lstm_bwd_c with 16 units a step, the same operations in the same
    order. */
 RNN__TARGET_AVX512
@@ -1503,7 +1541,7 @@ static void rnn__lstm_bwd_avx512(int H, const float *gt, const float *tc, const 
 static const rnn__arch rnn__arch_avx512 = {
     "avx512", 8, 32, rnn__kernel_avx512, rnn__dot_avx512,
     rnn__sigmoid_avx512, rnn__tanh_avx512, rnn__exp_avx512, rnn__adam_avx512, rnn__gemv_n_avx512,
-    rnn__lstm_bwd_avx512};
+    rnn__lstm_fwd_avx512, rnn__lstm_bwd_avx512};
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -1541,7 +1579,7 @@ static void rnn__kernel_neon(int kc, const float *ap, const float *bp, int ldb,
 
 static const rnn__arch rnn__arch_neon = {
     "neon", 8, 8, rnn__kernel_neon, NULL,
-    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_bwd_c};
+    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c};
 #endif
 
 /* The best path this CPU runs. __builtin_cpu_supports reads a table libgcc
@@ -2253,17 +2291,9 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
             if (cell == RNN_TANH) rnn_tanh(gb, gb, H); else rnn_relu(gb, gb, H);
             memcpy(h, gb, sizeof(float) * H);
             break;
-        case RNN_LSTM: {
-            float *c = cs + (size_t)b * H;
-            rnn_sigmoid(gb, gb, 2 * (size_t)H);
-            rnn_tanh(gb + 2 * H, gb + 2 * H, H);
-            rnn_sigmoid(gb + 3 * H, gb + 3 * H, H);
-            for (j = 0; j < H; j++) c[j] = gb[H + j] * c[j] + gb[j] * gb[2 * H + j];
-            rnn_tanh(h, c, H);
-            if (cnew) memcpy(cnew + (size_t)b * H, h, sizeof(float) * H);   /* tanh(c') */
-            for (j = 0; j < H; j++) h[j] *= gb[3 * H + j];
+        case RNN_LSTM:   /* cnew keeps tanh(c') */
+            rnn__best_arch()->lstm_fwd(H, gb, cs + (size_t)b * H, cnew ? cnew + (size_t)b * H : NULL, h);
             break;
-        }
         case RNN_GRU:
             for (j = 0; j < 2 * H; j++) gb[j] += hpb[j];
             rnn_sigmoid(gb, gb, 2 * (size_t)H);

@@ -287,8 +287,10 @@ static void test_elementwise(void) {
     elementwise_case("tanh", rnn_tanh, tanh, 4e-7, 2e-38, -FLT_MAX, FLT_MAX);
     elementwise_specials();
     test_softmax();
-    {   /* the vector LSTM backward pass = the scalar one (to rounding: a
-           compiler may fuse a multiply and an add) */
+    if (rnn__best_arch()->lstm_bwd != rnn__lstm_bwd_c) {
+        /* the vector LSTM passes = the scalar ones (to rounding: a compiler
+           may fuse a multiply and an add); paths without them use the
+           scalar ones */
         enum { H = 37 };
         float gt[4 * H], tc[H], cp[H], dh[H], dc1[H], dc2[H], d1[4 * H], d2[4 * H];
         rnn_rng rg;
@@ -310,6 +312,24 @@ static void test_elementwise(void) {
         }
         sprintf(name, "LSTM backward point-wise (%s) = the scalar pass", rnn_simd_name());
         check(worst < 1e-6, name, worst);
+        {   /* and the forward: pre-activations over ±6, c normal */
+            float g1[4 * H], g2[4 * H], c1[H], c2[H], t1[H], t2[H], h1[H], h2[H];
+            worst = 0;
+            for (j = 0; j < 4 * H; j++) g1[j] = g2[j] = 12 * rnn_rng_uniform(&rg) - 6;
+            for (j = 0; j < H; j++) c1[j] = c2[j] = rnn_rng_normal(&rg);
+            rnn__lstm_fwd_c(H, g1, c1, t1, h1);
+            rnn__best_arch()->lstm_fwd(H, g2, c2, t2, h2);
+            for (j = 0; j < 4 * H; j++) {
+                double e = fabs(g1[j] - g2[j]) / (1 + fabs(g1[j]));
+                if (j < H) {
+                    double e2 = fabs(c1[j] - c2[j]) + fabs(t1[j] - t2[j]) + fabs(h1[j] - h2[j]);
+                    if (e2 > e) e = e2;
+                }
+                if (e > worst) worst = e;
+            }
+            sprintf(name, "LSTM forward point-wise (%s) = the scalar pass", rnn_simd_name());
+            check(worst < 1e-6, name, worst);
+        }
     }
 }
 
