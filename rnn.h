@@ -484,13 +484,14 @@ RNNDEF rnn_status rnn_lm_eval(rnn_lm *m, const int *inputs, const int *targets, 
 
 /* One-token inference state, owned by the caller. Where the CPU has a fast
    row-times-matrix kernel (AVX-512) and the model is at most 8 MB, it keeps
-   the weights transposed, so a token streams each weight row once; it
-   refreshes that copy by itself when rnn_lm_train_step (or
-   rnn_lm_weights_changed) moved the weights. */
+   its own copy of the weights, transposed in 256-column panels (and, for a
+   small vocabulary, layer 0's gates of every token), so a token streams
+   each weight once, in address order; it refreshes that copy by itself when
+   rnn_lm_train_step (or rnn_lm_weights_changed) moved the weights. */
 typedef struct rnn_lm_state {
     rnn_recurrent_state *rnn;
     float *x, *logits;      /* [E], [V] */
-    float *wt;              /* transposed weights (NULL: not used), then scratch */
+    float *wt;              /* weights in panels (NULL: not used), then scratch */
     uint64_t version;       /* the model version wt was copied from */
 } rnn_lm_state;
 
@@ -3195,9 +3196,9 @@ RNNDEF rnn_status rnn_lm_state_create(const rnn_lm *m, rnn_lm_state **out) {
     if (!out) return RNN_ERR_INVALID_ARGUMENT;
     *out = NULL;
     if (!m) return RNN_ERR_INVALID_ARGUMENT;
-    /* measured on Zen 5: the transposed copy wins while the weights stay
-       in L2/L3-near sizes (H = 128: 1.5x, H = 256: 1.2x) and loses beyond
-       (H = 512, 13 MB: 0.9x), where the 8-row dot products stream better */
+    /* measured on Zen 5: the copy in panels wins while the weights stay in
+       L2/L3-near sizes (H = 128: 1.8x, H = 256: 1.2x) and ties beyond (H =
+       512, 13 MB), where the 8-row dot products stream as well */
     nwt = rnn__best_arch()->gemv_n && rnn__lm_wt_floats(m) <= (size_t)2 << 20 ? rnn__lm_wt_floats(m) : 0;
     s = (rnn_lm_state *)RNN_MALLOC(sizeof *s + sizeof(float) * (m->cfg.embed_size + m->cfg.vocab_size + nwt));
     if (!s) return RNN_ERR_OUT_OF_MEMORY;

@@ -15,7 +15,9 @@ if [ -z "$corpus" ]; then
         for f in /usr/share/games/fortunes/*.dat; do cat "${f%.dat}"; done | grep -v '^%$' > "$corpus"
     else
         echo "demo: corpus = the license texts in /usr/share/common-licenses (install 'fortunes' for jokes instead)"
-        for f in /usr/share/common-licenses/*; do [ -f "$f" ] && [ ! -L "$f" ] && cat "$f"; done > "$corpus"
+        # (runs of blanks squeezed: the centred titles would teach the model
+        # to print long stretches of spaces)
+        for f in /usr/share/common-licenses/*; do [ -f "$f" ] && [ ! -L "$f" ] && cat "$f"; done | tr -s ' ' > "$corpus"
     fi
 fi
 build/textgen train "$corpus" -o build/demo.safetensors --minutes "${MINUTES:-1}"

@@ -6,7 +6,8 @@
 set -eu
 cd "$(dirname "$0")/../.."
 corpus=${1:-build/demo-corpus.txt}
-[ -f "$corpus" ] || { for f in /usr/share/common-licenses/*; do [ -f "$f" ] && [ ! -L "$f" ] && cat "$f"; done > "$corpus"; }
+# (the demo's corpus, built as tools/demo.sh builds it)
+[ -f "$corpus" ] || { for f in /usr/share/common-licenses/*; do [ -f "$f" ] && [ ! -L "$f" ] && cat "$f"; done | tr -s ' ' > "$corpus"; }
 blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
 echo "corpus $corpus; PyTorch's libblas.so.3 -> $blas"
 case $blas in *openblas*) ;; *) echo "warning: PyTorch is not on OpenBLAS: the comparison flatters rnn.h" ;; esac
