@@ -1465,7 +1465,8 @@ static void rnn__gemv_n_avx512(int n, int k, float alpha, const float *x, const 
     }
     for (q = 0; q < nv; q++) {
         __mmask16 mk = q == nf ? last : (__mmask16)0xFFFFu;
-        __m512 r = beta == 0.0f ? _mm512_setzero_ps() : _mm512_mul_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mk, y + 16 * q));
+        __m512 r = beta == 0.0f ? _mm512_setzero_ps()
+                                : _mm512_mul_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mk, y + 16 * q));
         _mm512_mask_storeu_ps(y + 16 * q, mk, r);
     }
     for (p = 0; p + 4 <= k; p += 4) {
@@ -1479,7 +1480,8 @@ static void rnn__gemv_n_avx512(int n, int k, float alpha, const float *x, const 
                                        _mm512_mul_ps(x0, _mm512_maskz_loadu_ps(mk, r0 + 16 * q)));
             __m512 t = _mm512_fmadd_ps(x3, _mm512_maskz_loadu_ps(mk, r3 + 16 * q),
                                        _mm512_mul_ps(x2, _mm512_maskz_loadu_ps(mk, r2 + 16 * q)));
-            _mm512_mask_storeu_ps(y + 16 * q, mk, _mm512_add_ps(_mm512_maskz_loadu_ps(mk, y + 16 * q), _mm512_add_ps(s, t)));
+            __m512 yv = _mm512_maskz_loadu_ps(mk, y + 16 * q);
+            _mm512_mask_storeu_ps(y + 16 * q, mk, _mm512_add_ps(yv, _mm512_add_ps(s, t)));
         }
     }
     for (; p < k; p++) {
@@ -1530,11 +1532,14 @@ static void rnn__lstm_bwd_avx512(int H, const float *gt, const float *tc, const 
         __m512 t = _mm512_maskz_loadu_ps(mk, tc + j), h = _mm512_maskz_loadu_ps(mk, dh + j);
         __m512 dct = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, dc + j),
                                    _mm512_mul_ps(_mm512_mul_ps(h, o), _mm512_sub_ps(one, _mm512_mul_ps(t, t))));
-        _mm512_mask_storeu_ps(d + j, mk, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dct, gg), i), _mm512_sub_ps(one, i)));
-        _mm512_mask_storeu_ps(d + H + j, mk, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dct, _mm512_maskz_loadu_ps(mk, cp + j)), f),
-                                                           _mm512_sub_ps(one, f)));
-        _mm512_mask_storeu_ps(d + 2 * H + j, mk, _mm512_mul_ps(_mm512_mul_ps(dct, i), _mm512_sub_ps(one, _mm512_mul_ps(gg, gg))));
-        _mm512_mask_storeu_ps(d + 3 * H + j, mk, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(h, t), o), _mm512_sub_ps(one, o)));
+        __m512 c = _mm512_maskz_loadu_ps(mk, cp + j);
+#define RNN__MUL3(a, b, c) _mm512_mul_ps(_mm512_mul_ps(a, b), c)
+        _mm512_mask_storeu_ps(d + j, mk, _mm512_mul_ps(RNN__MUL3(dct, gg, i), _mm512_sub_ps(one, i)));
+        _mm512_mask_storeu_ps(d + H + j, mk, _mm512_mul_ps(RNN__MUL3(dct, c, f), _mm512_sub_ps(one, f)));
+        _mm512_mask_storeu_ps(d + 2 * H + j, mk,
+                              _mm512_mul_ps(_mm512_mul_ps(dct, i), _mm512_sub_ps(one, _mm512_mul_ps(gg, gg))));
+        _mm512_mask_storeu_ps(d + 3 * H + j, mk, _mm512_mul_ps(RNN__MUL3(h, t, o), _mm512_sub_ps(one, o)));
+#undef RNN__MUL3
         _mm512_mask_storeu_ps(dc + j, mk, _mm512_mul_ps(dct, f));
     }
 }
@@ -1675,7 +1680,8 @@ static void rnn__pack_rows_avx512(const float *src, int ld, int rows, int kc, in
             __m512 u0 = RNN__SHPS(a, c, 0x44), u1 = RNN__SHPS(a, c, 0xEE); \
             __m512 u2 = RNN__SHPS(b, d, 0x44), u3 = RNN__SHPS(b, d, 0xEE); \
             a = u0; b = u1; c = u2; d = u3; }
-            RNN__SHQ(x0, x1, x2, x3) RNN__SHQ(x4, x5, x6, x7) RNN__SHQ(x8, x9, x10, x11) RNN__SHQ(x12, x13, x14, x15)
+            RNN__SHQ(x0, x1, x2, x3) RNN__SHQ(x4, x5, x6, x7)
+            RNN__SHQ(x8, x9, x10, x11) RNN__SHQ(x12, x13, x14, x15)
 #undef RNN__SHQ
             /* 128-bit lanes, twice: k = q, q+4, q+8, q+12 of all 16 rows */
 #define RNN__OUT(a, b, c, d, q) { \
@@ -1881,7 +1887,8 @@ static void rnn__sgemm_core(float *pack, size_t pack_floats, int ta, int tb, int
                     rnn__pack_b(tb, b, ldb, pc, kc, jr, cols, nr, bp);
                     for (ir = 0; ir < mc; ir += mr)
                         rnn__tile(ar, kc, ap + (size_t)(ir / mr) * rnn__pstride(mr, kc), bp, nr,
-                                  c + (size_t)(ic + ir) * ldc + jr, ldc, mc - ir < mr ? mc - ir : mr, cols, alpha, be);
+                                  c + (size_t)(ic + ir) * ldc + jr, ldc, mc - ir < mr ? mc - ir : mr, cols,
+                                  alpha, be);
                 }
                 continue;
             }
@@ -2349,7 +2356,8 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
             for (j = 0; j < H; j++) di[j] = gb[j] > 0.0f ? dhb[j] : 0.0f;
             break;
         case RNN_LSTM:
-            rnn__best_arch()->lstm_bwd(H, gb, cnew + (size_t)b * H, cprev + (size_t)b * H, dhb, dc + (size_t)b * H, di);
+            rnn__best_arch()->lstm_bwd(H, gb, cnew + (size_t)b * H, cprev + (size_t)b * H, dhb,
+                                       dc + (size_t)b * H, di);
             break;
         case RNN_GRU:
         case RNN_GRU_CHO:
