@@ -1797,61 +1797,18 @@ static void rnn__sgemm_naive(int ta, int tb, int m, int n, int k, float alpha, c
             *cij = alpha * s + (beta == 0.0f ? 0.0f : beta * *cij);
         }
 }
-#endif /* RNN_USE_CBLAS */
 
-/* Floats of packing space a product of this size may use (a bound for
-   every path: MR <= 16, NR <= 32, plus alignment). */
-static size_t rnn__pack_floats(int m, int n, int k) {
-    size_t kc = (size_t)(k < RNN__KC ? k : RNN__KC);
-    size_t mc = (size_t)(m < RNN__MC ? m : RNN__MC), nc = (size_t)(n < RNN__NC ? n : RNN__NC);
-    /* panels: MR >= 4, NR >= 8, each padded by 16 floats */
-    return ((mc + 15) / 16 * 16 + (nc + 31) / 32 * 32) * kc + (mc / 4 + nc / 8 + 2) * 16 + 16;
-}
-
-/* The built-in product. pack (NULL: none) is packing space the caller
-   owns, pack_floats long; without enough of it a small product packs on the
-   stack and a large one takes one RNN_MALLOC block for the call. */
-static void rnn__sgemm_core(float *pack, size_t pack_floats, int ta, int tb, int m, int n, int k,
-                            float alpha, const float *a, int lda, const float *b, int ldb,
-                            float beta, float *c, int ldc) {
-    /* Shapes come from the caller's code, not from data: a wrong one is a
-       programming error, as in BLAS, and stops here rather than reading
-       out of bounds. */
-    RNN_ASSERT(m <= 0 || n <= 0 || (c && ldc >= n));
-    RNN_ASSERT(m <= 0 || n <= 0 || k <= 0 ||
-               (a && b && lda >= (ta ? m : k) && ldb >= (tb ? k : n)));
-#ifdef RNN_USE_CBLAS
-    (void)pack; (void)pack_floats;
-    if (m > 0 && n > 0)
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-#else
-    const rnn__arch *ar = rnn__best_arch();
+/* The packed path of rnn__sgemm_core, apart so that its fast paths (one
+   token, few rows) do not pay for this one's 68 KiB stack frame, which
+   compilers guarding against stack clash (the default on Ubuntu and
+   Fedora) probe page by page on every call. */
+static void rnn__sgemm_packed(const rnn__arch *ar, float *pack, size_t pack_floats, int ta, int tb, int m,
+                              int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+                              float beta, float *c, int ldc) {
     float stackbuf[RNN__STACK_FLOATS + 16];
-    int mr = ar->mr, nr = ar->nr, direct, i, j, pc, ic, jc, ir, jr;
+    int mr = ar->mr, nr = ar->nr, direct, pc, ic, jc, ir, jr;
     size_t apsize, bpsize;
     float *buf, *ap, *bp;
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0 || alpha == 0.0f) {
-        for (i = 0; i < m; i++)
-            for (j = 0; j < n; j++) {
-                float *cij = c + (size_t)i * ldc + j;
-                *cij = beta == 0.0f ? 0.0f : beta * *cij;
-            }
-        return;
-    }
-    if (ar->dot && tb && !ta && m <= RNN__DOT_M) {
-        ar->dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        return;
-    }
-    if (ar->gemv_n && m == 1 && !tb) {   /* one row of A: op(A) is a vector either way */
-        if (ta && lda != 1) {
-            /* the row is strided: fall through to the general path */
-        } else {
-            ar->gemv_n(n, k, alpha, a, b, ldb, beta, c);
-            return;
-        }
-    }
     /* Few rows and B not transposed: read B in place, pack only A and the
        last partial column panel (direct = 1). Few rows and B transposed:
        pack B one panel at a time, right before the row tiles that use it,
@@ -1917,8 +1874,64 @@ static void rnn__sgemm_core(float *pack, size_t pack_floats, int ta, int tb, int
         }
     }
     if (buf) RNN_FREE(buf);
+}
+#endif /* RNN_USE_CBLAS */
+
+/* Floats of packing space a product of this size may use (a bound for
+   every path: MR <= 16, NR <= 32, plus alignment). */
+static size_t rnn__pack_floats(int m, int n, int k) {
+    size_t kc = (size_t)(k < RNN__KC ? k : RNN__KC);
+    size_t mc = (size_t)(m < RNN__MC ? m : RNN__MC), nc = (size_t)(n < RNN__NC ? n : RNN__NC);
+    /* panels: MR >= 4, NR >= 8, each padded by 16 floats */
+    return ((mc + 15) / 16 * 16 + (nc + 31) / 32 * 32) * kc + (mc / 4 + nc / 8 + 2) * 16 + 16;
+}
+
+/* The built-in product. pack (NULL: none) is packing space the caller
+   owns, pack_floats long; without enough of it a small product packs on the
+   stack and a large one takes one RNN_MALLOC block for the call. */
+static void rnn__sgemm_core(float *pack, size_t pack_floats, int ta, int tb, int m, int n, int k,
+                            float alpha, const float *a, int lda, const float *b, int ldb,
+                            float beta, float *c, int ldc) {
+    /* Shapes come from the caller's code, not from data: a wrong one is a
+       programming error, as in BLAS, and stops here rather than reading
+       out of bounds. */
+    RNN_ASSERT(m <= 0 || n <= 0 || (c && ldc >= n));
+    RNN_ASSERT(m <= 0 || n <= 0 || k <= 0 ||
+               (a && b && lda >= (ta ? m : k) && ldb >= (tb ? k : n)));
+#ifdef RNN_USE_CBLAS
+    (void)pack; (void)pack_floats;
+    if (m > 0 && n > 0)
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#else
+    const rnn__arch *ar = rnn__best_arch();
+    int i, j;
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || alpha == 0.0f) {
+        for (i = 0; i < m; i++)
+            for (j = 0; j < n; j++) {
+                float *cij = c + (size_t)i * ldc + j;
+                *cij = beta == 0.0f ? 0.0f : beta * *cij;
+            }
+        return;
+    }
+    if (ar->dot && tb && !ta && m <= RNN__DOT_M) {
+        ar->dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    if (ar->gemv_n && m == 1 && !tb) {   /* one row of A: op(A) is a vector either way */
+        if (ta && lda != 1) {
+            /* the row is strided: fall through to the general path */
+        } else {
+            ar->gemv_n(n, k, alpha, a, b, ldb, beta, c);
+            return;
+        }
+    }
+    rnn__sgemm_packed(ar, pack, pack_floats, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #endif
 }
+
+
 
 /* The one global: the product every part of the library calls. */
 static rnn_sgemm_fn rnn__sgemm_hook = NULL;
