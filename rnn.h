@@ -818,10 +818,13 @@ typedef struct rnn__arch {
     /* y[0..n) = alpha·x·B + beta·y, B k×n (row stride ldb): one row times a
        row-major matrix, vectors along n, no reduction; NULL: none */
     void (*gemv_n)(int n, int k, float alpha, const float *x, const float *b, int ldb, float beta, float *y);
-    /* the LSTM point-wise passes of one row (rnn__lstm_fwd_c, rnn__lstm_bwd_c) */
+    /* the LSTM and GRU point-wise passes of one row (rnn__lstm_fwd_c, ...) */
     void (*lstm_fwd)(int H, float *g, float *c, float *tc, float *h);
     void (*lstm_bwd)(int H, const float *gt, const float *tc, const float *cp, const float *dh, float *dc,
                      float *d);
+    void (*gru_fwd)(int H, float *g, const float *hp, float *hn, float *h);
+    void (*gru_bwd)(int H, const float *gt, const float *hprev, const float *hn, float *dh, float *di,
+                    float *dq);
 } rnn__arch;
 
 /* ---- plain C: the specification ---------------------------------------- */
@@ -956,9 +959,41 @@ static void rnn__lstm_bwd_c(int H, const float *gt, const float *tc, const float
     }
 }
 
+/* GRU (PyTorch's form) forward, point-wise, one row: g = [r z n] input
+   pre-activations in, activations out; hp = h·W_hhᵀ + b_hh; hn (if not
+   NULL) keeps hp's n part for backward; h becomes (1−z)⊙n + z⊙h. */
+static void rnn__gru_fwd_c(int H, float *g, const float *hp, float *hn, float *h) {
+    int j;
+    for (j = 0; j < 2 * H; j++) g[j] += hp[j];
+    rnn_sigmoid(g, g, 2 * (size_t)H);
+    if (hn) memcpy(hn, hp + 2 * H, sizeof(float) * H);
+    for (j = 0; j < H; j++) g[2 * H + j] += g[j] * hp[2 * H + j];
+    rnn_tanh(g + 2 * H, g + 2 * H, H);
+    for (j = 0; j < H; j++) h[j] = (1.0f - g[H + j]) * g[2 * H + j] + g[H + j] * h[j];
+}
+
+/* GRU backward, point-wise, one row (rnn__cell_backward has the
+   equations): gt = [r z n], hprev = h, hn as cached; dh reaches h' and
+   becomes the direct part dh'⊙z; di, dq get the input- and recurrent-side
+   pre-activation gradients (they differ in n: dq_n = dn⊙r). */
+static void rnn__gru_bwd_c(int H, const float *gt, const float *hprev, const float *hn, float *dh, float *di,
+                           float *dq) {
+    int j;
+    for (j = 0; j < H; j++) {
+        float rr = gt[j], z = gt[H + j], n = gt[2 * H + j];
+        float dn = dh[j] * (1.0f - z) * (1.0f - n * n);
+        di[H + j] = dq[H + j] = dh[j] * (hprev[j] - n) * z * (1.0f - z);
+        di[2 * H + j] = dn;
+        dq[2 * H + j] = dn * rr;
+        di[j] = dq[j] = dn * hn[j] * rr * (1.0f - rr);
+        dh[j] *= z;
+    }
+}
+
 static const rnn__arch rnn__arch_c = {
     "scalar", RNN__MR_C, RNN__NR_C, rnn__kernel_c, NULL,
-    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c};
+    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
+    rnn__gru_fwd_c, rnn__gru_bwd_c};
 
 /* ---- SSE2 (x86-64 baseline): 4×8 tile, multiply then add -------------- */
 #ifdef RNN__HAVE_SSE2
@@ -996,7 +1031,8 @@ static void rnn__kernel_sse2(int kc, const float *ap, const float *bp, int ldb,
 
 static const rnn__arch rnn__arch_sse2 = {
     "sse2", 4, 8, rnn__kernel_sse2, NULL,
-    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c};
+    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
+    rnn__gru_fwd_c, rnn__gru_bwd_c};
 #endif
 
 /* ---- AVX2 + FMA: 6×16 tile -------------------------------------------- */
@@ -1190,7 +1226,8 @@ static void rnn__adam_avx2(float *p, const float *gr, float *m, float *v, size_t
 
 static const rnn__arch rnn__arch_avx2 = {
     "avx2", 6, 16, rnn__kernel_avx2, rnn__dot_avx2,
-    rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c};
+    rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
+    rnn__gru_fwd_c, rnn__gru_bwd_c};
 #endif
 
 /* ---- AVX-512: 8×32 tile (16 accumulators; 8 rows divide the batch sizes
@@ -1544,10 +1581,56 @@ static void rnn__lstm_bwd_avx512(int H, const float *gt, const float *tc, const 
     }
 }
 
+/* rnn__gru_fwd_c in one pass, 16 units a step. */
+RNN__TARGET_AVX512
+static void rnn__gru_fwd_avx512(int H, float *g, const float *hp, float *hn, float *h) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    int j;
+    for (j = 0; j < H; j += 16) {
+        __mmask16 mk = (__mmask16)(H - j >= 16 ? 0xFFFFu : (1u << (H - j)) - 1u);
+        __m512 r = rnn__sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, g + j), _mm512_maskz_loadu_ps(mk, hp + j)));
+        __m512 z = rnn__sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, g + H + j),
+                                                _mm512_maskz_loadu_ps(mk, hp + H + j)));
+        __m512 q = _mm512_maskz_loadu_ps(mk, hp + 2 * H + j);
+        __m512 n = rnn__tanh16(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, g + 2 * H + j), _mm512_mul_ps(r, q)));
+        __m512 hv = _mm512_maskz_loadu_ps(mk, h + j);
+        _mm512_mask_storeu_ps(g + j, mk, r);
+        _mm512_mask_storeu_ps(g + H + j, mk, z);
+        _mm512_mask_storeu_ps(g + 2 * H + j, mk, n);
+        if (hn) _mm512_mask_storeu_ps(hn + j, mk, q);
+        _mm512_mask_storeu_ps(h + j, mk, _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(one, z), n), _mm512_mul_ps(z, hv)));
+    }
+}
+
+/* rnn__gru_bwd_c, 16 units a step. */
+RNN__TARGET_AVX512
+static void rnn__gru_bwd_avx512(int H, const float *gt, const float *hprev, const float *hn, float *dh,
+                                float *di, float *dq) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    int j;
+    for (j = 0; j < H; j += 16) {
+        __mmask16 mk = (__mmask16)(H - j >= 16 ? 0xFFFFu : (1u << (H - j)) - 1u);
+        __m512 r = _mm512_maskz_loadu_ps(mk, gt + j), z = _mm512_maskz_loadu_ps(mk, gt + H + j);
+        __m512 n = _mm512_maskz_loadu_ps(mk, gt + 2 * H + j), d = _mm512_maskz_loadu_ps(mk, dh + j);
+        __m512 dn = _mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(one, z)), _mm512_sub_ps(one, _mm512_mul_ps(n, n)));
+        __m512 dz = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(_mm512_maskz_loadu_ps(mk, hprev + j), n)), z),
+                                  _mm512_sub_ps(one, z));
+        __m512 dr = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dn, _mm512_maskz_loadu_ps(mk, hn + j)), r),
+                                  _mm512_sub_ps(one, r));
+        _mm512_mask_storeu_ps(di + j, mk, dr);
+        _mm512_mask_storeu_ps(dq + j, mk, dr);
+        _mm512_mask_storeu_ps(di + H + j, mk, dz);
+        _mm512_mask_storeu_ps(dq + H + j, mk, dz);
+        _mm512_mask_storeu_ps(di + 2 * H + j, mk, dn);
+        _mm512_mask_storeu_ps(dq + 2 * H + j, mk, _mm512_mul_ps(dn, r));
+        _mm512_mask_storeu_ps(dh + j, mk, _mm512_mul_ps(d, z));
+    }
+}
+
 static const rnn__arch rnn__arch_avx512 = {
     "avx512", 8, 32, rnn__kernel_avx512, rnn__dot_avx512,
     rnn__sigmoid_avx512, rnn__tanh_avx512, rnn__exp_avx512, rnn__adam_avx512, rnn__gemv_n_avx512,
-    rnn__lstm_fwd_avx512, rnn__lstm_bwd_avx512};
+    rnn__lstm_fwd_avx512, rnn__lstm_bwd_avx512, rnn__gru_fwd_avx512, rnn__gru_bwd_avx512};
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -1585,7 +1668,8 @@ static void rnn__kernel_neon(int kc, const float *ap, const float *bp, int ldb,
 
 static const rnn__arch rnn__arch_neon = {
     "neon", 8, 8, rnn__kernel_neon, NULL,
-    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c};
+    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
+    rnn__gru_fwd_c, rnn__gru_bwd_c};
 #endif
 
 /* The best path this CPU runs. __builtin_cpu_supports reads a table libgcc
@@ -2315,13 +2399,8 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
         case RNN_LSTM:   /* cnew keeps tanh(c') */
             rnn__best_arch()->lstm_fwd(H, gb, cs + (size_t)b * H, cnew ? cnew + (size_t)b * H : NULL, h);
             break;
-        case RNN_GRU:
-            for (j = 0; j < 2 * H; j++) gb[j] += hpb[j];
-            rnn_sigmoid(gb, gb, 2 * (size_t)H);
-            if (extra) memcpy(extra + (size_t)b * H, hpb + 2 * H, sizeof(float) * H);
-            for (j = 0; j < H; j++) gb[2 * H + j] += gb[j] * hpb[2 * H + j];
-            rnn_tanh(gb + 2 * H, gb + 2 * H, H);
-            for (j = 0; j < H; j++) h[j] = (1.0f - gb[H + j]) * gb[2 * H + j] + gb[H + j] * h[j];
+        case RNN_GRU:   /* extra keeps hn = h·W_hnᵀ + b_hn */
+            rnn__best_arch()->gru_fwd(H, gb, hpb, extra ? extra + (size_t)b * H : NULL, h);
             break;
         case RNN_GRU_CHO:
             for (j = 0; j < H; j++) gb[2 * H + j] += hpb[2 * H + j];
@@ -2372,21 +2451,20 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
             rnn__best_arch()->lstm_bwd(H, gb, cnew + (size_t)b * H, cprev + (size_t)b * H, dhb,
                                        dc + (size_t)b * H, di);
             break;
-        case RNN_GRU:
+        case RNN_GRU:   /* di and dq both, whole */
+            rnn__best_arch()->gru_bwd(H, gb, hp, extra + (size_t)b * H, dhb, di, dq);
+            continue;
         case RNN_GRU_CHO:
             for (j = 0; j < H; j++) {
-                float rr = gb[j], z = gb[H + j], n = gb[2 * H + j];
+                float z = gb[H + j], n = gb[2 * H + j];
                 float dn = dhb[j] * (1.0f - z) * (1.0f - n * n);
                 di[H + j] = dhb[j] * (hp[j] - n) * z * (1.0f - z);
                 di[2 * H + j] = dn;
-                if (cell == RNN_GRU) di[j] = dn * extra[(size_t)b * H + j] * rr * (1.0f - rr);
                 dhb[j] *= z;        /* the direct path h -> h' */
             }
             break;
         }
         if (dq != di) memcpy(dq, di, sizeof(float) * GH);
-        if (cell == RNN_GRU)
-            for (j = 0; j < H; j++) dq[2 * H + j] = di[2 * H + j] * gb[j];
         if (cell == RNN_TANH || cell == RNN_RELU || cell == RNN_LSTM) memset(dhb, 0, sizeof(float) * H);
     }
     if (cell == RNN_GRU_CHO) {

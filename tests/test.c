@@ -330,6 +330,24 @@ static void test_elementwise(void) {
             sprintf(name, "LSTM forward point-wise (%s) = the scalar pass", rnn_simd_name());
             check(worst < 1e-6, name, worst);
         }
+        {   /* GRU, forward then backward on its output */
+            float ga[3 * H], gb2[3 * H], hp[3 * H], ha[H], hb[H], na[H], nb[H], hprev[H];
+            float dha[H], dhb[H], dia[3 * H], dib[3 * H], dqa[3 * H], dqb[3 * H];
+            worst = 0;
+            for (j = 0; j < 3 * H; j++) { ga[j] = gb2[j] = 8 * rnn_rng_uniform(&rg) - 4; hp[j] = rnn_rng_normal(&rg); }
+            for (j = 0; j < H; j++) { ha[j] = hb[j] = hprev[j] = rnn_rng_normal(&rg); dha[j] = dhb[j] = rnn_rng_normal(&rg); }
+            rnn__gru_fwd_c(H, ga, hp, na, ha);
+            rnn__best_arch()->gru_fwd(H, gb2, hp, nb, hb);
+            rnn__gru_bwd_c(H, ga, hprev, na, dha, dia, dqa);
+            rnn__best_arch()->gru_bwd(H, ga, hprev, na, dhb, dib, dqb);
+            for (j = 0; j < 3 * H; j++) {
+                double e = fabs(ga[j] - gb2[j]) + fabs(dia[j] - dib[j]) + fabs(dqa[j] - dqb[j]);
+                if (j < H) e += fabs(ha[j] - hb[j]) + fabs(na[j] - nb[j]) + fabs(dha[j] - dhb[j]);
+                if (e > worst) worst = e;
+            }
+            sprintf(name, "GRU forward and backward point-wise (%s) = the scalar passes", rnn_simd_name());
+            check(worst < 1e-6, name, worst);
+        }
     }
 }
 
