@@ -1801,20 +1801,22 @@ static size_t rnn__pstride(int width, int kc) { return (size_t)width * kc + RNN_
    width columns (panel q holds kc rows of width values, zero-padded), row
    by row, so the source is read in address order. */
 static void rnn__pack_cols(const float *src, int ld, int n, int kc, int width, float *dst) {
-    int p, jb, j;
+    int p, jb, j, full = n / width * width;
     size_t ps = rnn__pstride(width, kc);
     for (p = 0; p < kc; p++) {
         const float *row = src + (size_t)p * ld;
-        for (jb = 0; jb < n; jb += width) {
-            float *d = dst + (size_t)(jb / width) * ps + (size_t)p * width;
-            int cols = n - jb < width ? n - jb : width;
+        float *d = dst + (size_t)p * width;
+        for (jb = 0; jb < full; jb += width, d += ps) {   /* every panel but a partial last */
 #ifdef RNN__HAVE_SSE2
-            if (cols == width && width % 4 == 0) {   /* every panel but the last */
+            if (width % 4 == 0) {
                 for (j = 0; j < width; j += 4) _mm_storeu_ps(d + j, _mm_loadu_ps(row + jb + j));
                 continue;
             }
 #endif
-            for (j = 0; j < cols; j++) d[j] = row[jb + j];
+            for (j = 0; j < width; j++) d[j] = row[jb + j];
+        }
+        if (jb < n) {
+            for (j = 0; j < n - jb; j++) d[j] = row[jb + j];
             for (; j < width; j++) d[j] = 0.0f;
         }
     }
