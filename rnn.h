@@ -3161,7 +3161,8 @@ static int rnn__lm_wtable(const rnn_lm *m, int TB) { return 2 * m->cfg.vocab_siz
 static size_t rnn__lm_pack(const rnn_lm *m, int TB) {
     int V = m->cfg.vocab_size, H = m->cfg.hidden_size, GH = m->rnn->gates * H;
     int mx = TB > V ? TB : V, nx = V > GH ? V : GH;
-    return rnn__pack_floats(mx, nx > H ? nx : H, mx > GH ? mx : GH);
+    mx = mx > GH ? mx : GH;   /* dW_ih0 += dTᵀ·E has G·H rows */
+    return rnn__pack_floats(mx, nx > H ? nx : H, mx);
 }
 static size_t rnn__lm_tab_floats(const rnn_lm *m, int TB) {
     return rnn__lm_wtable(m, TB) ? (size_t)m->cfg.vocab_size * m->rnn->gates * m->cfg.hidden_size : 0;
