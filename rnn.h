@@ -1532,13 +1532,16 @@ static void rnn__gemv_n_avx512(int n, int k, float alpha, const float *x, const 
     }
 }
 
+/* The lanes of a 16-lane step with n values left (all if n >= 16). */
+static __mmask16 rnn__mask16(int n) { return (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u); }
+
 /* rnn__lstm_fwd_c in one pass, 16 units a step: the same kernels and
    operations, so the same values. */
 RNN__TARGET_AVX512
 static void rnn__lstm_fwd_avx512(int H, float *g, float *c, float *tc, float *h) {
     int j;
     for (j = 0; j < H; j += 16) {
-        __mmask16 mk = (__mmask16)(H - j >= 16 ? 0xFFFFu : (1u << (H - j)) - 1u);
+        __mmask16 mk = rnn__mask16(H - j);
         __m512 i = rnn__sigmoid16(_mm512_maskz_loadu_ps(mk, g + j));
         __m512 f = rnn__sigmoid16(_mm512_maskz_loadu_ps(mk, g + H + j));
         __m512 gg = rnn__tanh16(_mm512_maskz_loadu_ps(mk, g + 2 * H + j));
@@ -1563,7 +1566,7 @@ static void rnn__lstm_bwd_avx512(int H, const float *gt, const float *tc, const 
     __m512 one = _mm512_set1_ps(1.0f);
     int j;
     for (j = 0; j < H; j += 16) {
-        __mmask16 mk = (__mmask16)(H - j >= 16 ? 0xFFFFu : (1u << (H - j)) - 1u);
+        __mmask16 mk = rnn__mask16(H - j);
         __m512 i = _mm512_maskz_loadu_ps(mk, gt + j), f = _mm512_maskz_loadu_ps(mk, gt + H + j);
         __m512 gg = _mm512_maskz_loadu_ps(mk, gt + 2 * H + j), o = _mm512_maskz_loadu_ps(mk, gt + 3 * H + j);
         __m512 t = _mm512_maskz_loadu_ps(mk, tc + j), h = _mm512_maskz_loadu_ps(mk, dh + j);
@@ -1587,7 +1590,7 @@ static void rnn__gru_fwd_avx512(int H, float *g, const float *hp, float *hn, flo
     __m512 one = _mm512_set1_ps(1.0f);
     int j;
     for (j = 0; j < H; j += 16) {
-        __mmask16 mk = (__mmask16)(H - j >= 16 ? 0xFFFFu : (1u << (H - j)) - 1u);
+        __mmask16 mk = rnn__mask16(H - j);
         __m512 r = rnn__sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, g + j), _mm512_maskz_loadu_ps(mk, hp + j)));
         __m512 z = rnn__sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, g + H + j),
                                                 _mm512_maskz_loadu_ps(mk, hp + H + j)));
@@ -1609,7 +1612,7 @@ static void rnn__gru_bwd_avx512(int H, const float *gt, const float *hprev, cons
     __m512 one = _mm512_set1_ps(1.0f);
     int j;
     for (j = 0; j < H; j += 16) {
-        __mmask16 mk = (__mmask16)(H - j >= 16 ? 0xFFFFu : (1u << (H - j)) - 1u);
+        __mmask16 mk = rnn__mask16(H - j);
         __m512 r = _mm512_maskz_loadu_ps(mk, gt + j), z = _mm512_maskz_loadu_ps(mk, gt + H + j);
         __m512 n = _mm512_maskz_loadu_ps(mk, gt + 2 * H + j), d = _mm512_maskz_loadu_ps(mk, dh + j);
         __m512 dn = _mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(one, z)), _mm512_sub_ps(one, _mm512_mul_ps(n, n)));
