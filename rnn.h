@@ -2380,6 +2380,7 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
                               float *pk, size_t npk) {
     int H = r->cfg.hidden_size, GH = r->gates * H, b, j;
     rnn_cell cell = r->cfg.cell;
+    const rnn__arch *ar = rnn__best_arch();
     if (!rnn__is_gru(cell)) rnn__rec_product(w, H, GH, B, 0, GH, hs, whhT, panels, 0, g, pk, npk);
     else rnn__rec_product(w, H, GH, B, 0, cell == RNN_GRU_CHO ? 2 * H : GH, hs, whhT, panels, 1, hp, pk, npk);
     if (cell == RNN_GRU_CHO) {
@@ -2402,10 +2403,10 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
             memcpy(h, gb, sizeof(float) * H);
             break;
         case RNN_LSTM:   /* cnew keeps tanh(c') */
-            rnn__best_arch()->lstm_fwd(H, gb, cs + (size_t)b * H, cnew ? cnew + (size_t)b * H : NULL, h);
+            ar->lstm_fwd(H, gb, cs + (size_t)b * H, cnew ? cnew + (size_t)b * H : NULL, h);
             break;
         case RNN_GRU:   /* extra keeps hn = h·W_hnᵀ + b_hn */
-            rnn__best_arch()->gru_fwd(H, gb, hpb, extra ? extra + (size_t)b * H : NULL, h);
+            ar->gru_fwd(H, gb, hpb, extra ? extra + (size_t)b * H : NULL, h);
             break;
         case RNN_GRU_CHO:
             for (j = 0; j < H; j++) gb[2 * H + j] += hpb[2 * H + j];
@@ -2436,6 +2437,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
                                float *pk, size_t npk) {
     int H = r->cfg.hidden_size, GH = r->gates * H, b, j;
     rnn_cell cell = r->cfg.cell;
+    const rnn__arch *ar = rnn__best_arch();
     for (b = 0; b < B; b++) {
         const float *gb = g + (size_t)b * GH, *hp = hprev + (size_t)b * H;
         float *di = dgi + (size_t)b * GH, *dq = dgh + (size_t)b * GH, *dhb = dh + (size_t)b * H;
@@ -2453,11 +2455,11 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
             for (j = 0; j < H; j++) di[j] = gb[j] > 0.0f ? dhb[j] : 0.0f;
             break;
         case RNN_LSTM:
-            rnn__best_arch()->lstm_bwd(H, gb, cnew + (size_t)b * H, cprev + (size_t)b * H, dhb,
+            ar->lstm_bwd(H, gb, cnew + (size_t)b * H, cprev + (size_t)b * H, dhb,
                                        dc + (size_t)b * H, di);
             break;
         case RNN_GRU:   /* di and dq both, whole */
-            rnn__best_arch()->gru_bwd(H, gb, hp, extra + (size_t)b * H, dhb, di, dq);
+            ar->gru_bwd(H, gb, hp, extra + (size_t)b * H, dhb, di, dq);
             continue;
         case RNN_GRU_CHO:
             for (j = 0; j < H; j++) {
@@ -3158,6 +3160,14 @@ static int rnn__lm_table(const rnn_lm *m) {
    dW_ih0 += dTᵀ·E and dE += dT·W_ih0 (V rows instead of T·B each). */
 static int rnn__lm_wtable(const rnn_lm *m, int TB) { return 2 * m->cfg.vocab_size <= TB && rnn__lm_table(m); }
 
+/* Fills the table tab [V][G·H] (pk: packing space the caller lends, or NULL). */
+static void rnn__lm_fill_table(const rnn_lm *m, float *tab, float *pk, size_t npk) {
+    const rnn_recurrent_weights *w0 = &m->rnn->w[0];
+    int v, V = m->cfg.vocab_size, E = m->cfg.embed_size, GH = m->rnn->gates * m->cfg.hidden_size;
+    for (v = 0; v < V; v++) rnn__gate_bias(m->rnn, w0, tab + (size_t)v * GH);
+    rnn__gemm(pk, npk, 0, 1, V, GH, E, 1.0f, m->embedding.weight, E, w0->w_ih, E, 1.0f, tab, GH);
+}
+
 /* Workspace of a window: emb x [T·B·E], y [T·B·H], logits [T·B·V],
    dy [T·B·H], dx [T·B·E], the gate table [V·G·H] (if used), then packing
    space for the head's and the table's products. */
@@ -3174,7 +3184,7 @@ static size_t rnn__lm_tab_floats(const rnn_lm *m, int TB) {
 static rnn_status rnn__lm_forward(rnn_lm *m, const int *inputs, const int *targets, int T, int B,
                                   int train, float *loss) {
     int V = m->cfg.vocab_size, E = m->cfg.embed_size, H = m->cfg.hidden_size, L = m->rnn->cfg.num_layers;
-    int TB = T * B, i, GH = m->rnn->gates * H;
+    int TB = T * B, i;
     size_t need, npk, LBH = (size_t)L * B * H;
     float *x, *y, *logits, *dy, *dx, *gtab, *pk;
     rnn_status st;
@@ -3207,9 +3217,7 @@ static rnn_status rnn__lm_forward(rnn_lm *m, const int *inputs, const int *targe
     dx = dy + (size_t)TB * H; gtab = dx + (size_t)TB * E; pk = gtab + rnn__lm_tab_floats(m, TB);
     npk = rnn__lm_pack(m, TB);
     if (rnn__lm_tab_floats(m, TB)) {
-        const rnn_recurrent_weights *w0 = &m->rnn->w[0];
-        for (i = 0; i < V; i++) rnn__gate_bias(m->rnn, w0, gtab + (size_t)i * GH);
-        rnn__gemm(pk, npk, 0, 1, V, GH, E, 1.0f, m->embedding.weight, E, w0->w_ih, E, 1.0f, gtab, GH);
+        rnn__lm_fill_table(m, gtab, pk, npk);
         st = rnn__forward(m->rnn, NULL, gtab, inputs, T, B, NULL, train ? m->h : NULL, train ? m->c : NULL, y,
                           train ? m->h : NULL, train ? m->c : NULL, train, &m->rng);
     } else {
@@ -3350,10 +3358,7 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {
             for (l = 0; l < m->cfg.num_layers; l++) {
                 const rnn_recurrent_weights *w = &m->rnn->w[l];
                 if (l == 0 && table) {
-                    int v;
-                    for (v = 0; v < V; v++) rnn__gate_bias(m->rnn, w, wt + (size_t)v * GH);
-                    rnn_sgemm(0, 1, V, GH, w->in_size, 1.0f, m->embedding.weight, w->in_size, w->w_ih, w->in_size,
-                              1.0f, wt, GH);
+                    rnn__lm_fill_table(m, wt, NULL, 0);
                     off += (size_t)V * GH;
                 } else {
                     rnn__gate_bias(m->rnn, w, wt + off);

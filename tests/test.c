@@ -442,6 +442,28 @@ static void fixture_compare(const fixture *f, int k, const char *what, const flo
     free(want);
 }
 
+/* For every parameter of r and record "k.NAME" (grads: "k.grad.NAME"):
+   grads = 0 loads the record into the parameter, grads = 1 folds the error
+   of the parameter's gradient against it into *worst; a missing or
+   mis-sized record counts as a failure. */
+static void fixture_params(const fixture *f, int k, rnn_recurrent *r, int grads, double *worst) {
+    int i, np = r->cfg.num_layers * r->dirs * 4;
+    for (i = 0; i < np; i++) {
+        char pn[64], name[96];
+        float *val, *g, *src;
+        size_t cnt = 0, fcnt = 0;
+        double e = 0;
+        rnn_recurrent_param_name(r, i, pn, sizeof pn);
+        sprintf(name, grads ? "%d.grad.%s" : "%d.%s", k, pn);
+        src = fixture_get(f, name, &fcnt);
+        if (rnn_recurrent_param(r, pn, &val, &g, &cnt) != RNN_OK || !src || cnt != fcnt) e = 1e9;
+        else if (grads) e = worst_err(g, src, cnt);
+        else memcpy(val, src, cnt * sizeof(float));
+        if (!(e <= *worst)) *worst = e;
+        free(src);
+    }
+}
+
 static void test_recurrent_parity(void) {
     fixture f;
     int k;
@@ -456,7 +478,7 @@ static void test_recurrent_parity(void) {
         float *cfgv, *lenv, *x, *h0, *c0, *dy, *dhn, *dcn;
         rnn_recurrent_config cfg;
         rnn_recurrent *r = NULL;
-        int T, B, L, D, H, i, lens[16], np;
+        int T, B, L, D, H, i, lens[16];
         double wf = 0, wb = 0;
         float *y, *hn, *cn, *dx, *dh0, *dc0;
         sprintf(name, "%d.config", k);
@@ -473,18 +495,7 @@ static void test_recurrent_parity(void) {
             for (i = 0; i < B; i++) lens[i] = (int)lenv[i];
         }
         if (rnn_recurrent_create(&r, &cfg, 1) != RNN_OK) { check(0, "parity: create", 0); break; }
-        np = L * D * 4;
-        for (i = 0; i < np; i++) {
-            char pn[64];
-            float *val, *src;
-            size_t cnt, fcnt = 0;
-            rnn_recurrent_param_name(r, i, pn, sizeof pn);
-            sprintf(name, "%d.%s", k, pn);
-            src = fixture_get(&f, name, &fcnt);
-            if (rnn_recurrent_param(r, pn, &val, NULL, &cnt) != RNN_OK || !src || cnt != fcnt) wf = 1e9;
-            else memcpy(val, src, cnt * sizeof(float));
-            free(src);
-        }
+        fixture_params(&f, k, r, 0, &wf);
 #define FX(var, what) (sprintf(name, "%d." what, k), var = fixture_get(&f, name, NULL))
         FX(x, "x"); FX(h0, "h0"); FX(c0, "c0"); FX(dy, "dy"); FX(dhn, "dhn"); FX(dcn, "dcn");
         y = (float *)calloc((size_t)T * B * D * H, sizeof(float));
@@ -505,21 +516,7 @@ static void test_recurrent_parity(void) {
             fixture_compare(&f, k, "dh0", dh0, ns, 0, &wb);
             fixture_compare(&f, k, "dc0", dc0, ns, cfg.cell != RNN_LSTM, &wb);
         }
-        {
-            double e;
-            for (i = 0; i < np; i++) {
-                char pn[64];
-                float *g, *src;
-                size_t cnt, fcnt = 0;
-                rnn_recurrent_param_name(r, i, pn, sizeof pn);
-                sprintf(name, "%d.grad.%s", k, pn);
-                src = fixture_get(&f, name, &fcnt);
-                rnn_recurrent_param(r, pn, NULL, &g, &cnt);
-                if (!src || cnt != fcnt) e = 1e9; else e = worst_err(g, src, cnt);
-                if (!(e <= wb)) wb = e;
-                free(src);
-            }
-        }
+        fixture_params(&f, k, r, 1, &wb);
 #undef FX
         sprintf(what, "parity vs PyTorch: %s L=%d %s T=%d B=%d H=%d%s, forward", cell_name(cfg.cell), L,
                 D == 2 ? "bidir" : "uni", T, B, H, lenv ? " padded" : "");

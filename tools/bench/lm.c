@@ -104,10 +104,10 @@ int main(int argc, char **argv) {
         {
             /* the bytes one token reads: every weight once, except that with
                layer 0's gate table (small vocabularies) one row of it
-               replaces W_ih0 (see rnn__lm_table in rnn.h) */
+               replaces W_ih0 */
             double G = m->rnn->gates, Hh = m->cfg.hidden_size;
             bytes = flops_tok / 2 * 4;
-            if (s->wt && (double)m->cfg.vocab_size * G * Hh <= (double)(1 << 20)) bytes -= 4 * G * Hh * (64 - 1);
+            if (s->wt && rnn__lm_table(m)) bytes -= 4 * G * Hh * (64 - 1);
         }
         nf = (size_t)bytes / 4 / 64 * 64 + 64;
         buf = (float *)calloc(nf, sizeof(float));
