@@ -1009,6 +1009,20 @@ static double lm_loss(void *p) {
     return l;
 }
 
+/* Mean cross-entropy of seq[1..n] when rnn_lm_step is fed seq[0..n-1]. */
+static double step_loss(rnn_lm *m, rnn_lm_state *st, const int *seq, int n) {
+    double sum = 0;
+    int i, j, V = m->cfg.vocab_size;
+    for (i = 0; i < n; i++) {
+        const float *lg = rnn_lm_step(m, st, seq[i]);
+        double mx = lg[0], s = 0;
+        for (j = 1; j < V; j++) mx = lg[j] > mx ? lg[j] : mx;
+        for (j = 0; j < V; j++) s += exp(lg[j] - mx);
+        sum += log(s) + mx - lg[seq[i + 1]];
+    }
+    return sum / n;
+}
+
 static void test_lm(void) {
     int cell, tab;
     /* every smooth cell (ReLU's kinks defeat differences this wide; the
@@ -1047,7 +1061,7 @@ static void test_lm(void) {
         rnn_lm_config lc;
         rnn_lm *m;
         rnn_lm_state *st;
-        int seq[9] = {1, 4, 2, 2, 0, 3, 1, 4, 2}, i, ok;
+        int seq[9] = {1, 4, 2, 2, 0, 3, 1, 4, 2}, ok;
         double sum = 0;
         float ev = 0;
         long before;
@@ -1060,18 +1074,11 @@ static void test_lm(void) {
         check(ok, "LM registry: PyTorch names and shapes (embedding, rnn, head)", 0);
         rnn_lm_state_create(m, &st);
         before = g_allocs;
-        for (i = 0; i < 8; i++) {
-            const float *lg = rnn_lm_step(m, st, seq[i]);
-            double mx = lg[0], s = 0;
-            int j;
-            for (j = 1; j < 5; j++) mx = lg[j] > mx ? lg[j] : mx;
-            for (j = 0; j < 5; j++) s += exp(lg[j] - mx);
-            sum += log(s) + mx - lg[seq[i + 1]];
-        }
+        sum = step_loss(m, st, seq, 8);
         ok = g_allocs == before;
         rnn_lm_eval(m, seq, seq + 1, 8, 1, &ev);
-        check(ok && fabs(sum / 8 - ev) < 1e-5, "rnn_lm_step: same loss as rnn_lm_eval, no allocation",
-              fabs(sum / 8 - ev));
+        check(ok && fabs(sum - ev) < 1e-5, "rnn_lm_step: same loss as rnn_lm_eval, no allocation",
+              fabs(sum - ev));
         {   /* after a training step the state notices the new weights */
             rnn_optimizer_config oc;
             rnn_optimizer *o;
@@ -1080,18 +1087,10 @@ static void test_lm(void) {
             rnn_optimizer_create(&o, &oc, m->params);
             rnn_lm_train_step(m, o, seq, seq + 1, 8, 1, NULL);
             rnn_lm_state_reset(m, st);
-            sum = 0;
-            for (i = 0; i < 8; i++) {
-                const float *lg = rnn_lm_step(m, st, seq[i]);
-                double mx = lg[0], s2 = 0;
-                int j;
-                for (j = 1; j < 5; j++) mx = lg[j] > mx ? lg[j] : mx;
-                for (j = 0; j < 5; j++) s2 += exp(lg[j] - mx);
-                sum += log(s2) + mx - lg[seq[i + 1]];
-            }
+            sum = step_loss(m, st, seq, 8);
             rnn_lm_eval(m, seq, seq + 1, 8, 1, &ev);
-            check(fabs(sum / 8 - ev) < 1e-5, "rnn_lm_step after training: the state follows the new weights",
-                  fabs(sum / 8 - ev));
+            check(fabs(sum - ev) < 1e-5, "rnn_lm_step after training: the state follows the new weights",
+                  fabs(sum - ev));
             rnn_optimizer_free(o);
         }
         {   /* weights changed by hand: rnn_lm_weights_changed tells the states
