@@ -1,5 +1,9 @@
-# rnn.h - build, test, benchmark.  `make demo` runs the main job, `make test`
-# runs every test leg; both install what they need first (tools/deps.sh).
+# rnn.h - build, test, benchmark.
+#   make            builds the examples and tools into build/ (installs nothing)
+#   make demo       the main job; installs what it needs first (tools/deps.sh)
+#   make test       every test leg; installs the compilers and emulators it needs
+#   make bench      speed against OpenBLAS and PyTorch; installs them
+# The install steps run apt-get (as root or through sudo) and say what they add.
 CC      ?= cc
 STB     := $(shell pkg-config --cflags-only-I stb 2>/dev/null | sed 's/-I/-isystem /g' || true)
 ifeq ($(strip $(STB)),)
@@ -8,9 +12,32 @@ endif
 CFLAGS  ?= -O2
 WARN    := -std=c99 -pedantic -Wall -Wextra -Werror
 
-.PHONY: all demo names test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
+EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
+BENCHES  := build/bench-sgemm build/bench-recurrent build/bench-lm
 
-all: examples
+.PHONY: all stb-check demo names test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
+
+all: stb-check examples tools
+
+stb-check:
+	@echo '#include <stb_ds.h>' | $(CC) $(STB) -E -x c - >/dev/null 2>&1 || \
+	  { echo "make: stb_ds.h not found: apt-get install libstb-dev (or: make deps-demo)"; exit 1; }
+
+examples: $(EXAMPLES)
+tools: build/rnn-info
+
+# one rule for every program: an example, a tool or a benchmark is one .c file
+build/%: examples/%.c rnn.h
+	@mkdir -p build
+	$(CC) $(CFLAGS) $(WARN) $(STB) $< -o $@ $(LIBS) -lm
+build/rnn-%: tools/rnn-%.c rnn.h
+	@mkdir -p build
+	$(CC) $(CFLAGS) $(WARN) $(STB) $< -o $@ $(LIBS) -lm
+build/bench-%: tools/bench/%.c tools/bench/bench.h rnn.h
+	@mkdir -p build
+	$(CC) $(CFLAGS) $(WARN) $(STB) $< -o $@ $(LIBS) -lm
+build/bench-sgemm: LIBS = -lopenblas
+build/bench-sgemm: CFLAGS += -D_ISOC11_SOURCE
 
 deps: deps-test
 deps-test:  ; @sh tools/deps.sh test
@@ -20,12 +47,14 @@ deps-bench: ; @sh tools/deps.sh bench
 test: deps-test
 	@sh tests/legs.sh
 
-demo: deps-demo build/textgen
+demo: deps-demo
+	@$(MAKE) --no-print-directory build/textgen
 	@sh tools/demo.sh
 
 # new names for a game: trained a minute on the proper nouns of wamerican
-names: build/textgen build/names
+names:
 	@sh tools/deps.sh names
+	@$(MAKE) --no-print-directory build/textgen build/names
 	@if [ ! -f build/names.safetensors ]; then \
 	  grep -E '^[A-Z][a-z]+$$' /usr/share/dict/american-english | \
 	    awk 'BEGIN { srand(1) } { print rand() "\t" $$0 }' | sort -n | cut -f2 > build/names.txt; \
@@ -33,39 +62,14 @@ names: build/textgen build/names
 	    --dropout 0.2 --minutes 1; fi
 	build/names build/names.safetensors 20
 
-build/names: examples/names.c rnn.h
-	@mkdir -p build
-	$(CC) -O2 $(WARN) $(STB) $< -o $@ -lm
-
-build/textgen: examples/textgen.c rnn.h
-	@mkdir -p build
-	$(CC) -O2 $(WARN) $(STB) $< -o $@ -lm
-
-build/bench-sgemm: tools/bench/sgemm.c tools/bench/bench.h rnn.h
-	@mkdir -p build
-	$(CC) -O2 $(WARN) -D_ISOC11_SOURCE $(STB) $< -o $@ -lopenblas -lm
-
-build/bench-recurrent: tools/bench/recurrent.c tools/bench/bench.h rnn.h
-	@mkdir -p build
-	$(CC) -O2 $(WARN) $(STB) $< -o $@ -lm
-
-build/bench-lm: tools/bench/lm.c tools/bench/bench.h rnn.h
-	@mkdir -p build
-	$(CC) -O2 $(WARN) $(STB) $< -o $@ -lm
-
-bench: deps-bench build/bench-sgemm build/bench-recurrent build/bench-lm
+bench: deps-bench
+	@$(MAKE) --no-print-directory $(BENCHES)
 	build/bench-sgemm
 	sh tools/bench/recurrent.sh
 	sh tools/bench/lm.sh
 
-tools: build/rnn-info
-
-build/rnn-info: tools/rnn-info.c rnn.h
-	@mkdir -p build
-	$(CC) -O2 $(WARN) $(STB) $< -o $@ -lm
-
-# libFuzzer on the checkpoint loader and the UTF-8 vocabulary, seeded with the
-# checkpoints in tests/data; FUZZ_SECONDS each (CI runs a short pass).
+# libFuzzer on the safetensors reader / LM loader and the UTF-8 vocabulary,
+# seeded with the files in tests/data; FUZZ_SECONDS each (CI runs a short pass).
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(STB)
 fuzz: deps-test
@@ -81,11 +85,6 @@ fuzz: deps-test
 # both directions through PyTorch (needs python3-torch: make deps-bench)
 torch-roundtrip: deps-bench
 	sh tools/torch_roundtrip.sh
-
-examples: deps-demo
-	@mkdir -p build
-	@for f in examples/*.c; do echo "cc examples/$$(basename $$f)"; \
-	  $(CC) -O2 $(WARN) $(STB) $$f -o build/$$(basename $$f .c) -lm || exit 1; done
 
 clean:
 	rm -rf build

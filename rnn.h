@@ -142,14 +142,16 @@ typedef enum rnn_status {
     RNN_ERR_FORMAT,             /* text or values not what they claim (bad
                                    UTF-8, a bad number, NaN in a tensor)   */
     RNN_ERR_TRUNCATED,          /* a file ends before its header or data do */
-    RNN_ERR_HEADER,             /* a checkpoint header: length or JSON bad  */
-    RNN_ERR_DTYPE,              /* a tensor is not F32                      */
+    RNN_ERR_HEADER,             /* a safetensors header: length or JSON bad,
+                                   or a name given twice                   */
+    RNN_ERR_DTYPE,              /* a tensor's dtype is unknown, or not one
+                                   that reads as floats (F32, F16, BF16)   */
     RNN_ERR_OFFSETS,            /* tensor data overlaps, leaves holes, or its
                                    size disagrees with its shape           */
     RNN_ERR_SHAPE,              /* a tensor is missing or its shape is not
                                    what the model's config needs           */
-    RNN_ERR_METADATA,           /* the config in a checkpoint is missing or
-                                   invalid, or the file is not an rnn.h LM  */
+    RNN_ERR_METADATA,           /* the config in a file is missing or
+                                   invalid, or it holds another model      */
     RNN_ERR_CHECKSUM            /* the file's bytes do not match its CRC-32 */
 } rnn_status;
 #define RNN_STATUS_COUNT 12
@@ -622,26 +624,110 @@ RNNDEF int rnn_batcher_next(rnn_batcher *bt, int *inputs, int *targets, rnn_rng 
 RNNDEF rnn_status rnn_lm_set_vocab(rnn_lm *m, const rnn_vocab *v);
 
 /* ============================================================================
-   Serialization: safetensors checkpoints
+   I/O: safetensors files, then each model's checkpoint
    ========================================================================== */
+
+/* Two floors. The first reads and writes any safetensors file (named
+   tensors and string metadata) and knows nothing about models: every
+   length, offset, shape and dtype is checked against the file; F32, F16
+   and BF16 tensors read as floats. Its writer adds two metadata entries,
+   "writer": "rnn.h" and "crc32" (the CRC-32 of the header with those 8 hex
+   digits as "00000000", then of the data); the reader verifies crc32 when
+   present, and refuses a file that says rnn.h wrote it but has none, so
+   any flipped bit of an rnn.h file is caught, while the files PyTorch
+   users save (no checksum) load. The second floor is one small adapter
+   per model (rnn_lm_save / rnn_lm_load) over the first. */
+
+/* One tensor of a file: its dtype ("F32", "F16", "BF16", "I64", ...),
+   shape, and byte range [begin, end) in the data section. */
+typedef struct rnn_st_tensor {
+    char *name;
+    char dtype[8];
+    int ndim;
+    uint64_t dims[8];
+    uint64_t begin, end;
+} rnn_st_tensor;
+
+/* One metadata entry. raw points at the value's bytes in the header. */
+typedef struct rnn_st_meta {
+    char *key, *value;
+    const char *raw;
+    size_t rawlen;
+} rnn_st_meta;
+
+/* A safetensors file opened for reading. Zero it before the first open. */
+typedef struct rnn_st_file {
+    rnn_st_tensor *tensors;     /* stb_ds array, in header order */
+    rnn_st_meta *meta;          /* stb_ds array, in header order */
+    const unsigned char *data;  /* the data section */
+    uint64_t data_size;
+    int checksummed;            /* 1: the file carried a crc32, and it matched */
+    unsigned char *own;         /* the file's bytes, when rnn_st_open read them */
+    char error[200];            /* detail of the last failure */
+} rnn_st_file;
+
+/* Reads and checks a file. On failure f holds nothing but the error. */
+RNNDEF rnn_status rnn_st_open(rnn_st_file *f, const char *path);
+/* The same over bytes in memory, which must outlive f. */
+RNNDEF rnn_status rnn_st_open_memory(rnn_st_file *f, const void *bytes, size_t size);
+/* Frees what f holds (the struct can be reused). */
+RNNDEF void rnn_st_close(rnn_st_file *f);
+/* The value of a metadata key, or NULL. */
+RNNDEF const char *rnn_st_meta_get(const rnn_st_file *f, const char *key);
+/* The tensor of that name, or NULL. */
+RNNDEF const rnn_st_tensor *rnn_st_find(const rnn_st_file *f, const char *name);
+/* Reads tensor name as floats into dst, converting F16 and BF16. Its shape
+   must be dims[0..ndim) (RNN_ERR_SHAPE otherwise, or when missing); another
+   dtype is RNN_ERR_DTYPE; NaN or infinity is RNN_ERR_FORMAT. */
+RNNDEF rnn_status rnn_st_read(rnn_st_file *f, const char *name, int ndim, const int *dims, float *dst);
+/* The bytes of one element of a dtype (0: not a safetensors dtype). */
+RNNDEF int rnn_st_dtype_size(const char *dtype);
+
+/* A file being written: zero it, add metadata and F32 tensors, save. The
+   data pointers must stay valid until rnn_st_save. */
+typedef struct rnn_st_writer {
+    rnn_st_tensor *tensors;     /* stb_ds array (offsets filled in by rnn_st_save) */
+    const float **data;         /* stb_ds array, one per tensor */
+    rnn_st_meta *meta;          /* stb_ds array */
+    rnn_status status;          /* the first failure of a put, returned by rnn_st_save */
+    char error[200];
+} rnn_st_writer;
+
+/* Adds a metadata entry (copied). */
+RNNDEF void rnn_st_put_meta(rnn_st_writer *w, const char *key, const char *value);
+/* Adds an F32 tensor of shape dims[0..ndim) (ndim <= 8; the name is copied,
+   the data is not). */
+RNNDEF void rnn_st_put_tensor(rnn_st_writer *w, const char *name, const float *data, int ndim,
+                              const int *dims);
+/* Writes the file atomically: a temporary file beside path, flushed and
+   synced, then renamed over it, so a crash never leaves half a file. */
+RNNDEF rnn_status rnn_st_save(rnn_st_writer *w, const char *path);
+/* Frees what w holds (the struct can be reused after zeroing). */
+RNNDEF void rnn_st_writer_free(rnn_st_writer *w);
+/* CRC-32 (IEEE 802.3, as zlib) of n bytes, continuing from crc (start 0). */
+RNNDEF uint32_t rnn_crc32(uint32_t crc, const void *data, size_t n);
 
 /* Writes the model (and, if opt is not NULL, the optimizer's state, the
    carried training state and the dropout generator, so training resumes
-   exactly) as a safetensors file. Names and layouts are PyTorch's
-   state_dict of a module with attributes embedding, rnn, head; the config
-   and the vocabulary go in __metadata__, with a CRC-32 of the whole file.
-   Atomic: a temporary file in the same directory, flushed, then renamed. */
-RNNDEF rnn_status rnn_lm_save(const rnn_lm *m, const rnn_optimizer *opt, const char *path);
-/* Reads a checkpoint. *opt (if opt is not NULL) gets the optimizer state
-   when the file has one, else NULL. Nothing in the file is trusted: a bad
-   file gets the status that names its fault, and a message in err. */
+   exactly). Names and layouts are PyTorch's state_dict of a module with
+   attributes embedding, rnn, head; the config and the vocabulary go in
+   __metadata__ ("format": "rnn.h", "model": "lm", cell, vocab_size,
+   embed_size, hidden_size, num_layers, dropout, freeze_embedding, vocab). */
+RNNDEF rnn_status rnn_lm_save(rnn_lm *m, const rnn_optimizer *opt, const char *path);
+/* Reads a language model. *opt (if opt is not NULL) gets the optimizer
+   state when the file has one, else NULL. A file without rnn.h's metadata
+   (a PyTorch state_dict saved with safetensors.torch.save_file) loads too:
+   the sizes come from the tensors' shapes, the cell from the gate count
+   (LSTM, GRU, tanh; metadata "cell" picks gru_cho or relu). Nothing in the
+   file is trusted: a bad file gets the status naming its fault and a
+   message in err. */
 RNNDEF rnn_status rnn_lm_load(rnn_lm **out, rnn_optimizer **opt, const char *path, char *err,
                               size_t errcap);
 /* rnn_lm_load from bytes in memory. */
 RNNDEF rnn_status rnn_lm_load_memory(rnn_lm **out, rnn_optimizer **opt, const void *data, size_t size,
                                      char *err, size_t errcap);
-/* CRC-32 (IEEE 802.3, as zlib) of n bytes, continuing from crc (start 0). */
-RNNDEF uint32_t rnn_crc32(uint32_t crc, const void *data, size_t n);
+/* rnn_lm_load from a file already open. */
+RNNDEF rnn_status rnn_lm_from_st(rnn_lm **out, rnn_optimizer **opt, rnn_st_file *f);
 
 #ifdef __cplusplus
 }
@@ -656,6 +742,7 @@ RNNDEF uint32_t rnn_crc32(uint32_t crc, const void *data, size_t n);
 
 #include <math.h>
 #include <stdio.h>   /* files, and snprintf for error details; the library prints nothing */
+#include <stdarg.h>
 #include <string.h>
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>  /* fsync: a checkpoint is on disk before it is renamed into place */
@@ -730,11 +817,11 @@ RNNDEF const char *rnn_strerror(rnn_status status) {
     case RNN_ERR_IO: return "file input/output error";
     case RNN_ERR_FORMAT: return "malformed text or values";
     case RNN_ERR_TRUNCATED: return "file is truncated";
-    case RNN_ERR_HEADER: return "bad checkpoint header";
-    case RNN_ERR_DTYPE: return "tensor is not F32";
+    case RNN_ERR_HEADER: return "bad safetensors header";
+    case RNN_ERR_DTYPE: return "tensor dtype unknown or not readable as floats";
     case RNN_ERR_OFFSETS: return "tensor data offsets overlap, leave holes or disagree with shapes";
     case RNN_ERR_SHAPE: return "tensor missing or of the wrong shape";
-    case RNN_ERR_METADATA: return "checkpoint config missing or invalid";
+    case RNN_ERR_METADATA: return "model config in the file missing or invalid";
     case RNN_ERR_CHECKSUM: return "checksum mismatch: the file is corrupt";
     }
     return "unknown status code";
@@ -3646,35 +3733,49 @@ static int rnn__cmp_u32(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-RNNDEF rnn_status rnn_vocab_from_text(rnn_vocab *v, const char *text, size_t len, size_t *bad_offset) {
-    size_t p = 0;
-    ptrdiff_t i;
-    if (!v || (!text && len)) return RNN_ERR_INVALID_ARGUMENT;
+/* The vocabulary's hash: UTF-8 keys, copied by stb_ds. */
+static void rnn__vocab_init(rnn_vocab *v) {
     memset(v, 0, sizeof *v);
     stbds_sh_new_strdup(v->ids);
+}
+
+/* Gives every character its index as id (after the order of chars changed). */
+static void rnn__vocab_reindex(rnn_vocab *v) {
+    ptrdiff_t i;
+    for (i = 0; i < stbds_arrlen(v->chars); i++) {
+        char key[5] = {0};
+        rnn_utf8_encode(v->chars[i], key);
+        stbds_shput(v->ids, key, (int)i);
+    }
+}
+
+/* Appends code point cp with the next id; 0 if it is already there. */
+static int rnn__vocab_push(rnn_vocab *v, uint32_t cp) {
+    char key[5] = {0};
+    if (!rnn_utf8_encode(cp, key) || stbds_shgeti(v->ids, key) >= 0) return 0;
+    stbds_shput(v->ids, key, (int)stbds_arrlen(v->chars));
+    stbds_arrput(v->chars, cp);
+    return 1;
+}
+
+RNNDEF rnn_status rnn_vocab_from_text(rnn_vocab *v, const char *text, size_t len, size_t *bad_offset) {
+    size_t p = 0;
+    if (!v || (!text && len)) return RNN_ERR_INVALID_ARGUMENT;
+    rnn__vocab_init(v);
     while (p < len) {
         uint32_t cp;
-        char key[5] = {0};
         int n = rnn_utf8_decode(text + p, len - p, &cp);
         if (!n) {
             if (bad_offset) *bad_offset = p;
             rnn_vocab_free(v);
             return RNN_ERR_FORMAT;
         }
-        memcpy(key, text + p, (size_t)n);
-        if (stbds_shgeti(v->ids, key) < 0) {
-            stbds_shput(v->ids, key, 0);
-            stbds_arrput(v->chars, cp);
-        }
+        rnn__vocab_push(v, cp);
         p += (size_t)n;
     }
     /* ids in code point order: the same text gives the same ids however it is ordered */
     if (v->chars) qsort(v->chars, (size_t)stbds_arrlen(v->chars), sizeof(uint32_t), rnn__cmp_u32);
-    for (i = 0; i < stbds_arrlen(v->chars); i++) {
-        char key[5] = {0};
-        rnn_utf8_encode(v->chars[i], key);
-        stbds_shput(v->ids, key, (int)i);
-    }
+    rnn__vocab_reindex(v);
     return RNN_OK;
 }
 
@@ -3768,28 +3869,26 @@ RNNDEF rnn_status rnn_lm_set_vocab(rnn_lm *m, const rnn_vocab *v) {
     if (!m || !v || rnn_vocab_size(v) != m->cfg.vocab_size) return RNN_ERR_INVALID_ARGUMENT;
     nv = (rnn_vocab *)RNN_MALLOC(sizeof *nv);
     if (!nv) return RNN_ERR_OUT_OF_MEMORY;
-    memset(nv, 0, sizeof *nv);
-    stbds_sh_new_strdup(nv->ids);
-    for (i = 0; i < stbds_arrlen(v->chars); i++) {
-        char key[5] = {0};
-        rnn_utf8_encode(v->chars[i], key);
-        stbds_arrput(nv->chars, v->chars[i]);
-        stbds_shput(nv->ids, key, (int)i);
-    }
+    rnn__vocab_init(nv);
+    for (i = 0; i < stbds_arrlen(v->chars); i++) stbds_arrput(nv->chars, v->chars[i]);
+    rnn__vocab_reindex(nv);
     if (m->vocab) { rnn_vocab_free(m->vocab); RNN_FREE(m->vocab); }
     m->vocab = nv;
     return RNN_OK;
 }
 
 /* ============================================================================
-   Serialization: safetensors
+   I/O: safetensors files
 
    File: u64 little-endian N, then N bytes of JSON header, then the data.
    Header: {"__metadata__": {"key": "string", ...},
             "name": {"dtype": "F32", "shape": [d0, d1], "data_offsets": [b, e]}, ...}
    offsets relative to the data, which they must cover exactly, in any order.
-   rnn.h adds metadata "crc32": the CRC-32 of the header (with these 8 hex
-   digits as "00000000") and the data, so any flipped bit is caught.
+   rnn.h's writer adds metadata "writer": "rnn.h" and "crc32": the CRC-32 of
+   the header (with these 8 hex digits as "00000000") and the data. The
+   reader verifies crc32 when present and requires it when writer says
+   rnn.h: one flipped bit either changes the bytes the CRC covers (crc32
+   intact) or the key "crc32" itself (then writer is intact and asks for it).
    ========================================================================== */
 
 RNNDEF uint32_t rnn_crc32(uint32_t crc, const void *data, size_t n) {
@@ -3804,7 +3903,7 @@ RNNDEF uint32_t rnn_crc32(uint32_t crc, const void *data, size_t n) {
     return ~crc;
 }
 
-/* A growing byte buffer for the writer. */
+/* A growing byte buffer. */
 typedef struct { char *p; size_t n, cap; int oom; } rnn__buf;
 
 static void rnn__put(rnn__buf *b, const void *s, size_t n) {
@@ -3837,183 +3936,194 @@ static void rnn__put_json_string(rnn__buf *b, const char *s, size_t n) {
     rnn__put(b, "\"", 1);
 }
 
-static void rnn__put_meta(rnn__buf *b, const char *key, const char *val) {
-    rnn__puts(b, ",");
-    rnn__put_json_string(b, key, strlen(key));
-    rnn__puts(b, ":");
-    rnn__put_json_string(b, val, strlen(val));
+static char *rnn__strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = (char *)RNN_MALLOC(n);
+    if (d) memcpy(d, s, n);
+    return d;
 }
 
-static const char *rnn__cell_names[] = {"lstm", "tanh", "relu", "lstm", "gru", "gru_cho"};
-static const char *rnn__opt_names[] = {"adam", "sgd", "adamw"};
+/* Writes a printf-style detail into err[cap] (if given) and returns code. */
+static rnn_status rnn__err(char *err, size_t cap, rnn_status code, const char *fmt, ...) {
+    va_list ap;
+    if (err && cap) {
+        va_start(ap, fmt);
+        vsnprintf(err, cap, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+#define RNN__FAIL(code, ...) do { st = rnn__err(err, errcap, code, __VA_ARGS__); goto fail; } while (0)
 
-typedef struct { char name[80]; const float *data; size_t count; int ndim, dims[3]; } rnn__wtensor;
+RNNDEF int rnn_st_dtype_size(const char *dtype) {
+    static const char *const names[] = {"F64", "I64", "U64", "F32", "I32", "U32", "F16", "BF16",
+                                        "I16", "U16", "I8", "U8", "BOOL", "F8_E4M3", "F8_E5M2"};
+    static const int sizes[] = {8, 8, 8, 4, 4, 4, 2, 2, 2, 2, 1, 1, 1, 1, 1};
+    size_t i;
+    for (i = 0; dtype && i < sizeof sizes / sizeof sizes[0]; i++)
+        if (!strcmp(dtype, names[i])) return sizes[i];
+    return 0;
+}
 
-RNNDEF rnn_status rnn_lm_save(const rnn_lm *m, const rnn_optimizer *opt, const char *path) {
-    rnn__wtensor *ts = NULL;
+static void rnn__st_free_entries(rnn_st_tensor *ts, rnn_st_meta *md) {
+    ptrdiff_t i;
+    for (i = 0; i < stbds_arrlen(ts); i++) RNN_FREE(ts[i].name);
+    for (i = 0; i < stbds_arrlen(md); i++) { RNN_FREE(md[i].key); RNN_FREE(md[i].value); }
+    stbds_arrfree(ts);
+    stbds_arrfree(md);
+}
+
+/* ---- the writer ----------------------------------------------------------- */
+
+static void rnn__st_refuse(rnn_st_writer *w, rnn_status code, const char *what, const char *name) {
+    if (w->status != RNN_OK) return;
+    w->status = rnn__err(w->error, sizeof w->error, code, "%s \"%.120s\"", what, name ? name : "(null)");
+}
+
+RNNDEF void rnn_st_put_meta(rnn_st_writer *w, const char *key, const char *value) {
+    rnn_st_meta e;
+    ptrdiff_t i;
+    if (!key || !value || !strcmp(key, "writer") || !strcmp(key, "crc32"))
+        { rnn__st_refuse(w, RNN_ERR_INVALID_ARGUMENT, "metadata key NULL or reserved:", key); return; }
+    for (i = 0; i < stbds_arrlen(w->meta); i++)
+        if (!strcmp(w->meta[i].key, key)) { rnn__st_refuse(w, RNN_ERR_INVALID_ARGUMENT, "metadata key given twice:", key); return; }
+    memset(&e, 0, sizeof e);
+    e.key = rnn__strdup(key);
+    e.value = rnn__strdup(value);
+    if (!e.key || !e.value) {
+        RNN_FREE(e.key); RNN_FREE(e.value);
+        rnn__st_refuse(w, RNN_ERR_OUT_OF_MEMORY, "out of memory at metadata", key);
+        return;
+    }
+    stbds_arrput(w->meta, e);
+}
+
+RNNDEF void rnn_st_put_tensor(rnn_st_writer *w, const char *name, const float *data, int ndim,
+                              const int *dims) {
+    rnn_st_tensor t;
+    uint64_t count = 1;
+    ptrdiff_t i;
+    int d;
+    if (!name || !strcmp(name, "__metadata__") || ndim < 0 || ndim > 8 || (ndim && !dims))
+        { rnn__st_refuse(w, RNN_ERR_INVALID_ARGUMENT, "tensor name reserved or shape invalid:", name); return; }
+    for (i = 0; i < stbds_arrlen(w->tensors); i++)
+        if (!strcmp(w->tensors[i].name, name)) { rnn__st_refuse(w, RNN_ERR_INVALID_ARGUMENT, "tensor given twice:", name); return; }
+    memset(&t, 0, sizeof t);
+    for (d = 0; d < ndim; d++) {
+        if (dims[d] < 0) { rnn__st_refuse(w, RNN_ERR_INVALID_ARGUMENT, "negative size in the shape of", name); return; }
+        t.dims[d] = (uint64_t)dims[d];
+        count *= t.dims[d];
+    }
+    if (count && !data) { rnn__st_refuse(w, RNN_ERR_INVALID_ARGUMENT, "no data for tensor", name); return; }
+    if (!(t.name = rnn__strdup(name))) { rnn__st_refuse(w, RNN_ERR_OUT_OF_MEMORY, "out of memory at tensor", name); return; }
+    memcpy(t.dtype, "F32", 4);
+    t.ndim = ndim;
+    t.end = 4 * count;   /* the size until rnn_st_save lays the data out */
+    stbds_arrput(w->tensors, t);
+    stbds_arrput(w->data, data);
+}
+
+/* The tensors' data as little-endian bytes, 4 KiB at a time, into the CRC
+   (f NULL) or into f. 0 on a write error. */
+static int rnn__st_emit(const rnn_st_writer *w, FILE *f, uint32_t *crc) {
+    unsigned char buf[4096];
+    ptrdiff_t i;
+    for (i = 0; i < stbds_arrlen(w->tensors); i++) {
+        const float *src = w->data[i];
+        size_t n = (size_t)(w->tensors[i].end - w->tensors[i].begin) / 4, j, k, q;
+        for (j = 0; j < n; j += k) {
+            k = n - j < sizeof buf / 4 ? n - j : sizeof buf / 4;
+            for (q = 0; q < k; q++) {
+                uint32_t u;
+                memcpy(&u, src + j + q, 4);
+                buf[4 * q] = (unsigned char)u; buf[4 * q + 1] = (unsigned char)(u >> 8);
+                buf[4 * q + 2] = (unsigned char)(u >> 16); buf[4 * q + 3] = (unsigned char)(u >> 24);
+            }
+            if (!f) *crc = rnn_crc32(*crc, buf, 4 * k);
+            else if (fwrite(buf, 1, 4 * k, f) != 4 * k) return 0;
+        }
+    }
+    return 1;
+}
+
+RNNDEF rnn_status rnn_st_save(rnn_st_writer *w, const char *path) {
     rnn__buf hdr = {0, 0, 0, 0};
-    ptrdiff_t i, np;
-    size_t off = 0, datalen = 0, crcpos, hlen, plen;
-    char num[64], *tmp = NULL;
+    uint64_t off = 0;
+    size_t crcpos, hlen, plen;
+    char num[96], *tmp = NULL, *err;
     unsigned char lenb[8];
     uint32_t crc;
+    ptrdiff_t i;
+    int d;
     FILE *f = NULL;
     rnn_status st = RNN_OK;
-    if (!m || !path) return RNN_ERR_INVALID_ARGUMENT;
-    if (opt && opt->n != 0) {
-        size_t total = 0;
-        for (i = 0; i < stbds_arrlen(m->params); i++) total += m->params[i].count;
-        if (total != opt->n) return RNN_ERR_INVALID_ARGUMENT;
+    size_t errcap;
+    if (!w) return RNN_ERR_INVALID_ARGUMENT;
+    err = w->error; errcap = sizeof w->error;
+    if (w->status != RNN_OK) return w->status;
+    if (!path) return rnn__err(err, errcap, RNN_ERR_INVALID_ARGUMENT, "no path");
+    rnn__puts(&hdr, "{\"__metadata__\":{");
+    for (i = 0; i < stbds_arrlen(w->meta); i++) {
+        rnn__put_json_string(&hdr, w->meta[i].key, strlen(w->meta[i].key));
+        rnn__puts(&hdr, ":");
+        rnn__put_json_string(&hdr, w->meta[i].value, strlen(w->meta[i].value));
+        rnn__puts(&hdr, ",");
     }
-    np = stbds_arrlen(m->params);
-    for (i = 0; i < np; i++) {
-        rnn__wtensor t;
-        const rnn_param *p = &m->params[i];
-        memset(&t, 0, sizeof t);
-        snprintf(t.name, sizeof t.name, "%s", p->name);
-        t.data = p->value; t.count = p->count; t.ndim = p->cols ? 2 : 1; t.dims[0] = p->rows; t.dims[1] = p->cols;
-        stbds_arrput(ts, t);
-    }
-    if (opt) {
-        size_t o = 0;
-        int which;
-        for (which = 0; which < 2; which++)
-            for (i = 0, o = 0; i < np; o += m->params[i].count, i++) {
-                rnn__wtensor t = ts[i];
-                snprintf(t.name, sizeof t.name, "optim.%s.%s", which ? "v" : "m", m->params[i].name);
-                t.data = (which ? opt->v : opt->m) + o;
-                stbds_arrput(ts, t);
-            }
-        if (m->state_batch > 0) {
-            int L = m->rnn->cfg.num_layers, k;
-            for (k = 0; k < (m->cfg.cell == RNN_LSTM ? 2 : 1); k++) {
-                rnn__wtensor t;
-                memset(&t, 0, sizeof t);
-                snprintf(t.name, sizeof t.name, "state.%s", k ? "c" : "h");
-                t.data = k ? m->c : m->h;
-                t.count = (size_t)L * m->state_batch * m->cfg.hidden_size;
-                t.ndim = 3; t.dims[0] = L; t.dims[1] = m->state_batch; t.dims[2] = m->cfg.hidden_size;
-                stbds_arrput(ts, t);
-            }
-        }
-    }
-    /* header */
-    rnn__puts(&hdr, "{\"__metadata__\":{\"format\":\"rnn.h\"");
-    rnn__put_meta(&hdr, "model", "lm");
-    rnn__put_meta(&hdr, "cell", rnn__cell_names[m->cfg.cell]);
-#define RNN__META_INT(key, v) (snprintf(num, sizeof num, "%d", (int)(v)), rnn__put_meta(&hdr, key, num))
-#define RNN__META_FLT(key, v) (snprintf(num, sizeof num, "%.9g", (double)(v)), rnn__put_meta(&hdr, key, num))
-    RNN__META_INT("vocab_size", m->cfg.vocab_size);
-    RNN__META_INT("embed_size", m->cfg.embed_size);
-    RNN__META_INT("hidden_size", m->cfg.hidden_size);
-    RNN__META_INT("num_layers", m->cfg.num_layers);
-    RNN__META_FLT("dropout", m->cfg.dropout);
-    RNN__META_INT("freeze_embedding", m->cfg.freeze_embedding);
-    if (m->vocab) {
-        rnn__buf vj = {0, 0, 0, 0};
-        rnn__puts(&vj, "[");
-        for (i = 0; i < stbds_arrlen(m->vocab->chars); i++) {
-            char ch[4];
-            int w = rnn_utf8_encode(m->vocab->chars[i], ch);
-            if (i) rnn__puts(&vj, ",");
-            rnn__put_json_string(&vj, ch, (size_t)w);
-        }
-        rnn__puts(&vj, "]");
-        if (vj.oom) st = RNN_ERR_OUT_OF_MEMORY;
-        else rnn__put_meta(&hdr, "vocab", vj.p);
-        RNN_FREE(vj.p);
-    }
-    if (opt) {
-        const rnn_optimizer_config *c = &opt->cfg;
-        rnn__put_meta(&hdr, "optim_kind", rnn__opt_names[c->kind]);
-        RNN__META_FLT("optim_lr", c->lr);
-        RNN__META_FLT("optim_momentum", c->momentum);
-        RNN__META_FLT("optim_beta1", c->beta1);
-        RNN__META_FLT("optim_beta2", c->beta2);
-        RNN__META_FLT("optim_eps", c->eps);
-        RNN__META_FLT("optim_weight_decay", c->weight_decay);
-        RNN__META_FLT("optim_clip_norm", c->clip_norm);
-        RNN__META_FLT("optim_clip_value", c->clip_value);
-        RNN__META_FLT("optim_lr_decay", c->lr_decay);
-        snprintf(num, sizeof num, "%lld", (long long)opt->t);
-        rnn__put_meta(&hdr, "optim_step", num);
-        snprintf(num, sizeof num, "%llu", (unsigned long long)m->rng.state);
-        rnn__put_meta(&hdr, "rng", num);
-    }
-#undef RNN__META_INT
-#undef RNN__META_FLT
-    rnn__puts(&hdr, ",\"crc32\":\"");
+    rnn__puts(&hdr, "\"writer\":\"rnn.h\",\"crc32\":\"");
     crcpos = hdr.n;
     rnn__puts(&hdr, "00000000\"}");
-    for (i = 0; i < stbds_arrlen(ts); i++) {
-        int d;
+    for (i = 0; i < stbds_arrlen(w->tensors); i++) {
+        rnn_st_tensor *t = &w->tensors[i];
+        uint64_t bytes = t->end - t->begin;
         rnn__puts(&hdr, ",");
-        rnn__put_json_string(&hdr, ts[i].name, strlen(ts[i].name));
+        rnn__put_json_string(&hdr, t->name, strlen(t->name));
         rnn__puts(&hdr, ":{\"dtype\":\"F32\",\"shape\":[");
-        for (d = 0; d < ts[i].ndim; d++) {
-            snprintf(num, sizeof num, d ? ",%d" : "%d", ts[i].dims[d]);
+        for (d = 0; d < t->ndim; d++) {
+            snprintf(num, sizeof num, d ? ",%llu" : "%llu", (unsigned long long)t->dims[d]);
             rnn__puts(&hdr, num);
         }
-        snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
-                 (unsigned long long)(off + ts[i].count * 4));
+        t->begin = off; t->end = off + bytes;
+        snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)t->begin,
+                 (unsigned long long)t->end);
         rnn__puts(&hdr, num);
-        off += ts[i].count * 4;
+        off = t->end;
     }
     rnn__puts(&hdr, "}");
     while (hdr.n % 8) rnn__puts(&hdr, " ");   /* the data starts 8-aligned */
-    datalen = off;
-    if (hdr.oom || st != RNN_OK) { st = RNN_ERR_OUT_OF_MEMORY; goto done; }
+    if (hdr.oom) RNN__FAIL(RNN_ERR_OUT_OF_MEMORY, "out of memory for the header");
     hlen = hdr.n;
-    for (i = 0; i < 8; i++) lenb[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-    /* the CRC, over header (placeholder digits) and data as written */
+    for (d = 0; d < 8; d++) lenb[d] = (unsigned char)((uint64_t)hlen >> (8 * d));
     crc = rnn_crc32(0, hdr.p, hlen);
-    for (i = 0; i < stbds_arrlen(ts); i++) {
-        size_t j;
-        for (j = 0; j < ts[i].count; j++) {
-            uint32_t u;
-            unsigned char le[4];
-            memcpy(&u, ts[i].data + j, 4);
-            le[0] = (unsigned char)u; le[1] = (unsigned char)(u >> 8);
-            le[2] = (unsigned char)(u >> 16); le[3] = (unsigned char)(u >> 24);
-            crc = rnn_crc32(crc, le, 4);
-        }
-    }
+    rnn__st_emit(w, NULL, &crc);
     snprintf(num, sizeof num, "%08x", (unsigned)crc);
     memcpy(hdr.p + crcpos, num, 8);
     /* write beside the target, then rename over it */
     plen = strlen(path);
-    tmp = (char *)RNN_MALLOC(plen + 16);
-    if (!tmp) { st = RNN_ERR_OUT_OF_MEMORY; goto done; }
+    if (!(tmp = (char *)RNN_MALLOC(plen + 8))) RNN__FAIL(RNN_ERR_OUT_OF_MEMORY, "out of memory");
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
-    if (!(f = fopen(tmp, "wb"))) { st = RNN_ERR_IO; goto done; }
-    if (fwrite(lenb, 1, 8, f) != 8 || fwrite(hdr.p, 1, hlen, f) != hlen) st = RNN_ERR_IO;
-    for (i = 0; st == RNN_OK && i < stbds_arrlen(ts); i++) {
-        size_t j;
-        for (j = 0; j < ts[i].count; j++) {
-            uint32_t u;
-            unsigned char le[4];
-            memcpy(&u, ts[i].data + j, 4);
-            le[0] = (unsigned char)u; le[1] = (unsigned char)(u >> 8);
-            le[2] = (unsigned char)(u >> 16); le[3] = (unsigned char)(u >> 24);
-            if (fwrite(le, 1, 4, f) != 4) { st = RNN_ERR_IO; break; }
-        }
-    }
-    (void)datalen;
-    if (fflush(f) != 0) st = RNN_ERR_IO;
+    if (!(f = fopen(tmp, "wb"))) RNN__FAIL(RNN_ERR_IO, "%.150s: cannot create", tmp);
+    if (fwrite(lenb, 1, 8, f) != 8 || fwrite(hdr.p, 1, hlen, f) != hlen || !rnn__st_emit(w, f, NULL) ||
+        fflush(f) != 0)
+        st = RNN_ERR_IO;
 #if defined(__unix__) || defined(__APPLE__)
     if (st == RNN_OK && fsync(fileno(f)) != 0) st = RNN_ERR_IO;
 #endif
     if (fclose(f) != 0) st = RNN_ERR_IO;
     f = NULL;
-    if (st == RNN_OK && rename(tmp, path) != 0) st = RNN_ERR_IO;
-    if (st != RNN_OK) remove(tmp);
-done:
-    if (f) fclose(f);
+    if (st != RNN_OK) { remove(tmp); RNN__FAIL(RNN_ERR_IO, "%.150s: write failed (disk full?)", tmp); }
+    if (rename(tmp, path) != 0) { remove(tmp); RNN__FAIL(RNN_ERR_IO, "%.150s: cannot rename over it", path); }
+fail:
     RNN_FREE(tmp);
     RNN_FREE(hdr.p);
-    stbds_arrfree(ts);
     return st;
+}
+
+RNNDEF void rnn_st_writer_free(rnn_st_writer *w) {
+    if (!w) return;
+    rnn__st_free_entries(w->tensors, w->meta);
+    stbds_arrfree(w->data);
+    w->tensors = NULL; w->meta = NULL; w->data = NULL;
 }
 
 /* ---- the reader: a JSON subset, bounded, trusting nothing --------------- */
@@ -4027,6 +4137,19 @@ static int rnn__js_eat(rnn__js *j, char c) {
     rnn__js_ws(j);
     if (j->p < j->end && *j->p == c) { j->p++; return 1; }
     return 0;
+}
+/* Four hex digits of a \u escape into *v; 0 if they are not. */
+static int rnn__js_hex4(rnn__js *j, uint32_t *v) {
+    int k;
+    *v = 0;
+    if (j->end - j->p < 4) return 0;
+    for (k = 0; k < 4; k++) {
+        char h = *j->p++;
+        int x = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+        if (x < 0) return 0;
+        *v = *v * 16 + (uint32_t)x;
+    }
+    return 1;
 }
 
 /* A string: *out gets it decoded (malloc'd, NUL-terminated), *raw and
@@ -4052,26 +4175,14 @@ static int rnn__js_str(rnn__js *j, char **out, size_t *outlen, const char **raw,
         case 'r': rnn__put(&b, "\r", 1); break;
         case 't': rnn__put(&b, "\t", 1); break;
         case 'u': {
-            uint32_t cp = 0, lo = 0;
-            int k, w;
+            uint32_t cp, lo;
+            int w;
             char u8[4];
-            if (j->end - j->p < 4) goto bad;
-            for (k = 0; k < 4; k++) {
-                char h = *j->p++;
-                cp = cp * 16 + (uint32_t)(h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                                          : h >= 'A' && h <= 'F' ? h - 'A' + 10 : 99);
-                if (cp > 0xFFFF) goto bad;
-            }
+            if (!rnn__js_hex4(j, &cp)) goto bad;
             if (cp >= 0xD800 && cp <= 0xDBFF) {   /* a surrogate pair */
-                if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u') goto bad;
+                if (j->end - j->p < 2 || j->p[0] != '\\' || j->p[1] != 'u') goto bad;
                 j->p += 2;
-                for (k = 0; k < 4; k++) {
-                    char h = *j->p++;
-                    lo = lo * 16 + (uint32_t)(h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                                              : h >= 'A' && h <= 'F' ? h - 'A' + 10 : 99);
-                    if (lo > 0xFFFF) goto bad;
-                }
-                if (lo < 0xDC00 || lo > 0xDFFF) goto bad;
+                if (!rnn__js_hex4(j, &lo) || lo < 0xDC00 || lo > 0xDFFF) goto bad;
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             } else if (cp >= 0xDC00 && cp <= 0xDFFF) goto bad;
             if (cp == 0 || !(w = rnn_utf8_encode(cp, u8))) goto bad;
@@ -4107,34 +4218,12 @@ static int rnn__js_uint(rnn__js *j, uint64_t *v) {
     return digits > 0;
 }
 
-typedef struct { char *name; char dtype[8]; int ndim; uint64_t dims[4], begin, end; } rnn__rtensor;
-typedef struct { char *key, *val; const char *raw; size_t rawlen; } rnn__meta;
-
-static void rnn__free_header(rnn__rtensor *ts, rnn__meta *md) {
-    ptrdiff_t i;
-    for (i = 0; i < stbds_arrlen(ts); i++) RNN_FREE(ts[i].name);
-    for (i = 0; i < stbds_arrlen(md); i++) { RNN_FREE(md[i].key); RNN_FREE(md[i].val); }
-    stbds_arrfree(ts);
-    stbds_arrfree(md);
-}
-
-static const char *rnn__meta_get(const rnn__meta *md, const char *key) {
-    ptrdiff_t i;
-    for (i = 0; i < stbds_arrlen(md); i++)
-        if (!strcmp(md[i].key, key)) return md[i].val;
-    return NULL;
-}
-
-#define RNN__FAIL(code, ...) do { if (err && errcap) snprintf(err, errcap, __VA_ARGS__); st = code; goto fail; } while (0)
-
-/* Parses the header into tensors and metadata. */
-static rnn_status rnn__parse_header(const char *h, size_t n, rnn__rtensor **out_ts, rnn__meta **out_md,
-                                    char *err, size_t errcap) {
+/* Parses the header into f->tensors and f->meta (names and keys unique). */
+static rnn_status rnn__st_parse_header(rnn_st_file *f, const char *h, size_t n) {
     rnn__js j;
-    rnn__rtensor *ts = NULL;
-    rnn__meta *md = NULL;
     rnn_status st = RNN_OK;
-    char *key = NULL;
+    char *key = NULL, *err = f->error;
+    size_t errcap = sizeof f->error;
     int first = 1;
     j.p = j.start = h; j.end = h + n;
     if (!rnn__js_eat(&j, '{')) RNN__FAIL(RNN_ERR_HEADER, "header: not a JSON object");
@@ -4145,50 +4234,54 @@ static rnn_status rnn__parse_header(const char *h, size_t n, rnn__rtensor **out_
             RNN__FAIL(RNN_ERR_HEADER, "header: expected \"name\": { at byte %ld", (long)(j.p - h));
         if (!strcmp(key, "__metadata__")) {
             int f2 = 1;
+            if (stbds_arrlen(f->meta)) RNN__FAIL(RNN_ERR_HEADER, "header: __metadata__ twice");
             while (!rnn__js_eat(&j, '}')) {
-                rnn__meta m2;
+                rnn_st_meta m2;
                 if (!f2 && !rnn__js_eat(&j, ',')) RNN__FAIL(RNN_ERR_HEADER, "header: metadata: expected ',' at byte %ld", (long)(j.p - h));
                 f2 = 0;
                 memset(&m2, 0, sizeof m2);
                 if (!rnn__js_str(&j, &m2.key, NULL, NULL, NULL)) RNN__FAIL(RNN_ERR_HEADER, "header: metadata key at byte %ld", (long)(j.p - h));
-                if (!rnn__js_eat(&j, ':') || !rnn__js_str(&j, &m2.val, NULL, &m2.raw, &m2.rawlen)) {
-                    RNN_FREE(m2.key);
+                if (!rnn__js_eat(&j, ':') || !rnn__js_str(&j, &m2.value, NULL, &m2.raw, &m2.rawlen)) {
+                    RNN_FREE(m2.key); RNN_FREE(m2.value);
                     RNN__FAIL(RNN_ERR_HEADER, "header: metadata values must be strings (byte %ld)", (long)(j.p - h));
                 }
-                stbds_arrput(md, m2);
+                stbds_arrput(f->meta, m2);
+                if (rnn_st_meta_get(f, m2.key) != m2.value)
+                    RNN__FAIL(RNN_ERR_HEADER, "header: metadata key \"%.60s\" twice", m2.key);
             }
             RNN_FREE(key); key = NULL;
         } else {
-            rnn__rtensor t;
+            rnn_st_tensor t, *tp;
             int seen = 0, f3 = 1;
             memset(&t, 0, sizeof t);
+            if (rnn_st_find(f, key)) RNN__FAIL(RNN_ERR_HEADER, "header: tensor %.60s twice", key);
             t.name = key; key = NULL;
-            stbds_arrput(ts, t);
+            stbds_arrput(f->tensors, t);
+            tp = &f->tensors[stbds_arrlen(f->tensors) - 1];
             while (!rnn__js_eat(&j, '}')) {
                 char *fld = NULL;
-                rnn__rtensor *tp = &ts[stbds_arrlen(ts) - 1];
-                if (!f3 && !rnn__js_eat(&j, ',')) RNN__FAIL(RNN_ERR_HEADER, "header: %s: expected ',' at byte %ld", tp->name, (long)(j.p - h));
+                if (!f3 && !rnn__js_eat(&j, ',')) RNN__FAIL(RNN_ERR_HEADER, "header: %.60s: expected ',' at byte %ld", tp->name, (long)(j.p - h));
                 f3 = 0;
                 if (!rnn__js_str(&j, &fld, NULL, NULL, NULL) || !rnn__js_eat(&j, ':')) {
                     RNN_FREE(fld);
-                    RNN__FAIL(RNN_ERR_HEADER, "header: %s: expected a field at byte %ld", tp->name, (long)(j.p - h));
+                    RNN__FAIL(RNN_ERR_HEADER, "header: %.60s: expected a field at byte %ld", tp->name, (long)(j.p - h));
                 }
                 if (!strcmp(fld, "dtype") && !(seen & 1)) {
                     char *dt = NULL;
                     seen |= 1;
                     RNN_FREE(fld);
-                    if (!rnn__js_str(&j, &dt, NULL, NULL, NULL)) RNN__FAIL(RNN_ERR_HEADER, "header: %s: dtype", tp->name);
+                    if (!rnn__js_str(&j, &dt, NULL, NULL, NULL)) RNN__FAIL(RNN_ERR_HEADER, "header: %.60s: dtype", tp->name);
                     snprintf(tp->dtype, sizeof tp->dtype, "%s", dt);
                     if (strlen(dt) >= sizeof tp->dtype) tp->dtype[0] = '?';
                     RNN_FREE(dt);
                 } else if (!strcmp(fld, "shape") && !(seen & 2)) {
                     seen |= 2;
                     RNN_FREE(fld);
-                    if (!rnn__js_eat(&j, '[')) RNN__FAIL(RNN_ERR_HEADER, "header: %s: shape", tp->name);
+                    if (!rnn__js_eat(&j, '[')) RNN__FAIL(RNN_ERR_HEADER, "header: %.60s: shape", tp->name);
                     while (!rnn__js_eat(&j, ']')) {
-                        if (tp->ndim && !rnn__js_eat(&j, ',')) RNN__FAIL(RNN_ERR_HEADER, "header: %s: shape", tp->name);
-                        if (tp->ndim == 4 || !rnn__js_uint(&j, &tp->dims[tp->ndim]))
-                            RNN__FAIL(RNN_ERR_HEADER, "header: %s: shape must be up to 4 sizes", tp->name);
+                        if (tp->ndim && !rnn__js_eat(&j, ',')) RNN__FAIL(RNN_ERR_HEADER, "header: %.60s: shape", tp->name);
+                        if (tp->ndim == 8 || !rnn__js_uint(&j, &tp->dims[tp->ndim]))
+                            RNN__FAIL(RNN_ERR_HEADER, "header: %.60s: shape must be up to 8 sizes", tp->name);
                         tp->ndim++;
                     }
                 } else if (!strcmp(fld, "data_offsets") && !(seen & 4)) {
@@ -4196,32 +4289,315 @@ static rnn_status rnn__parse_header(const char *h, size_t n, rnn__rtensor **out_
                     RNN_FREE(fld);
                     if (!rnn__js_eat(&j, '[') || !rnn__js_uint(&j, &tp->begin) || !rnn__js_eat(&j, ',') ||
                         !rnn__js_uint(&j, &tp->end) || !rnn__js_eat(&j, ']'))
-                        RNN__FAIL(RNN_ERR_HEADER, "header: %s: data_offsets must be [begin, end]", tp->name);
+                        RNN__FAIL(RNN_ERR_HEADER, "header: %.60s: data_offsets must be [begin, end]", tp->name);
                 } else {
-                    RNN__FAIL(RNN_ERR_HEADER, "header: %s: unknown or repeated field \"%.40s\"", tp->name, (RNN_FREE(fld), "?"));
+                    RNN__FAIL(RNN_ERR_HEADER, "header: %.60s: unknown or repeated field \"%.40s\"", tp->name, (RNN_FREE(fld), "?"));
                 }
             }
-            if (seen != 7) RNN__FAIL(RNN_ERR_HEADER, "header: %s: needs dtype, shape and data_offsets", ts[stbds_arrlen(ts) - 1].name);
+            if (seen != 7) RNN__FAIL(RNN_ERR_HEADER, "header: %.60s: needs dtype, shape and data_offsets", tp->name);
         }
     }
     rnn__js_ws(&j);
     if (j.p != j.end) RNN__FAIL(RNN_ERR_HEADER, "header: bytes after the JSON object");
-    *out_ts = ts; *out_md = md;
     return RNN_OK;
 fail:
     RNN_FREE(key);
-    rnn__free_header(ts, md);
     return st;
 }
 
 static int rnn__cmp_begin(const void *a, const void *b) {
-    const rnn__rtensor *x = *(const rnn__rtensor *const *)a, *y = *(const rnn__rtensor *const *)b;
+    const rnn_st_tensor *x = *(const rnn_st_tensor *const *)a, *y = *(const rnn_st_tensor *const *)b;
     return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
+/* Checks everything of a file image b[size] that does not need a model. */
+static rnn_status rnn__st_check(rnn_st_file *f, const unsigned char *b, size_t size) {
+    rnn_st_tensor **order = NULL;
+    uint64_t hlen = 0, covered = 0;
+    ptrdiff_t i, nt;
+    rnn_status st = RNN_OK;
+    char *err = f->error;
+    size_t errcap = sizeof f->error;
+    const char *s;
+    int k;
+    if (!b && size) RNN__FAIL(RNN_ERR_INVALID_ARGUMENT, "no bytes");
+    if (size < 8) RNN__FAIL(RNN_ERR_TRUNCATED, "file of %lu bytes has no header length", (unsigned long)size);
+    for (k = 7; k >= 0; k--) hlen = hlen << 8 | b[k];
+    if (hlen > 100000000u) RNN__FAIL(RNN_ERR_HEADER, "header length %llu is over the 100 MB limit", (unsigned long long)hlen);
+    if (hlen > size - 8) RNN__FAIL(RNN_ERR_TRUNCATED, "header of %llu bytes, the file has %lu after the length",
+                                   (unsigned long long)hlen, (unsigned long)(size - 8));
+    if ((st = rnn__st_parse_header(f, (const char *)b + 8, (size_t)hlen)) != RNN_OK) goto fail;
+    f->data = b + 8 + hlen;
+    f->data_size = size - 8 - hlen;
+    /* every dtype known, every tensor's bytes matching its shape, inside the data */
+    nt = stbds_arrlen(f->tensors);
+    for (i = 0; i < nt; i++) {
+        rnn_st_tensor *t = &f->tensors[i];
+        uint64_t count = 1;
+        int d, es = rnn_st_dtype_size(t->dtype);
+        if (!es) RNN__FAIL(RNN_ERR_DTYPE, "tensor %.60s: unknown dtype \"%s\"", t->name, t->dtype);
+        for (d = 0; d < t->ndim; d++) {
+            if (t->dims[d] > ((uint64_t)1 << 32)) RNN__FAIL(RNN_ERR_OFFSETS, "tensor %.60s: dimension too large", t->name);
+            count *= t->dims[d];
+            if (count > ((uint64_t)1 << 40)) RNN__FAIL(RNN_ERR_OFFSETS, "tensor %.60s: too large", t->name);
+        }
+        if (t->end < t->begin || t->end - t->begin != (uint64_t)es * count)
+            RNN__FAIL(RNN_ERR_OFFSETS, "tensor %.60s: offsets [%llu, %llu] do not hold its %llu %s values", t->name,
+                      (unsigned long long)t->begin, (unsigned long long)t->end, (unsigned long long)count, t->dtype);
+        if (t->end > f->data_size)
+            RNN__FAIL(RNN_ERR_TRUNCATED, "tensor %.60s ends at data byte %llu, the file has %llu", t->name,
+                      (unsigned long long)t->end, (unsigned long long)f->data_size);
+        stbds_arrput(order, t);
+    }
+    /* the data covered exactly once */
+    if (nt) qsort(order, (size_t)nt, sizeof *order, rnn__cmp_begin);
+    for (i = 0; i < nt; i++) {
+        if (order[i]->begin != covered)
+            RNN__FAIL(RNN_ERR_OFFSETS, "tensor %.60s starts at data byte %llu: %s", order[i]->name,
+                      (unsigned long long)order[i]->begin, order[i]->begin < covered ? "it overlaps another" : "a hole before it");
+        covered = order[i]->end;
+    }
+    if (covered != f->data_size)
+        RNN__FAIL(RNN_ERR_OFFSETS, "%llu bytes after the last tensor", (unsigned long long)(f->data_size - covered));
+    /* the checksum: verified when present, required when rnn.h wrote the file */
+    for (i = 0; i < stbds_arrlen(f->meta); i++) {
+        const rnn_st_meta *md = &f->meta[i];
+        char *copy;
+        uint32_t want = 0, got;
+        size_t pos = (size_t)(md->raw - (const char *)b - 8);
+        if (strcmp(md->key, "crc32") != 0) continue;
+        if (md->rawlen != 8) RNN__FAIL(RNN_ERR_CHECKSUM, "crc32 is not 8 hex digits");
+        for (k = 0; k < 8; k++) {
+            char h = md->raw[k];
+            if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f'))) RNN__FAIL(RNN_ERR_CHECKSUM, "crc32 is not 8 hex digits");
+            want = want << 4 | (uint32_t)(h <= '9' ? h - '0' : h - 'a' + 10);
+        }
+        if (!(copy = (char *)RNN_MALLOC((size_t)hlen))) RNN__FAIL(RNN_ERR_OUT_OF_MEMORY, "out of memory");
+        memcpy(copy, b + 8, (size_t)hlen);
+        memcpy(copy + pos, "00000000", 8);
+        got = rnn_crc32(rnn_crc32(0, copy, (size_t)hlen), f->data, (size_t)f->data_size);
+        RNN_FREE(copy);
+        if (got != want) RNN__FAIL(RNN_ERR_CHECKSUM, "CRC-32 is %08x, the file says %08x", (unsigned)got, (unsigned)want);
+        f->checksummed = 1;
+    }
+    if (!f->checksummed && (s = rnn_st_meta_get(f, "writer")) && !strncmp(s, "rnn.h", 5))
+        RNN__FAIL(RNN_ERR_CHECKSUM, "rnn.h wrote this file, but its crc32 is missing");
+fail:
+    stbds_arrfree(order);
+    return st;
+}
+
+RNNDEF rnn_status rnn_st_open_memory(rnn_st_file *f, const void *bytes, size_t size) {
+    rnn_status st;
+    if (!f) return RNN_ERR_INVALID_ARGUMENT;
+    memset(f, 0, sizeof *f);
+    st = rnn__st_check(f, (const unsigned char *)bytes, size);
+    if (st != RNN_OK) {   /* keep only the message */
+        char msg[sizeof f->error];
+        memcpy(msg, f->error, sizeof msg);
+        rnn_st_close(f);
+        memcpy(f->error, msg, sizeof msg);
+    }
+    return st;
+}
+
+RNNDEF rnn_status rnn_st_open(rnn_st_file *f, const char *path) {
+    FILE *fp;
+    long n;
+    unsigned char *buf;
+    rnn_status st;
+    if (!f) return RNN_ERR_INVALID_ARGUMENT;
+    memset(f, 0, sizeof *f);
+    if (!path) return rnn__err(f->error, sizeof f->error, RNN_ERR_INVALID_ARGUMENT, "no path");
+    if (!(fp = fopen(path, "rb"))) return rnn__err(f->error, sizeof f->error, RNN_ERR_IO, "%.150s: cannot open", path);
+    if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
+        fclose(fp);
+        return rnn__err(f->error, sizeof f->error, RNN_ERR_IO, "%.150s: cannot size (not a file?)", path);
+    }
+    if (!(buf = (unsigned char *)RNN_MALLOC((size_t)n + 1))) {
+        fclose(fp);
+        return rnn__err(f->error, sizeof f->error, RNN_ERR_OUT_OF_MEMORY, "%.150s: no memory for %ld bytes", path, n);
+    }
+    if (fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+        fclose(fp);
+        RNN_FREE(buf);
+        return rnn__err(f->error, sizeof f->error, RNN_ERR_IO, "%.150s: read error", path);
+    }
+    fclose(fp);
+    st = rnn_st_open_memory(f, buf, (size_t)n);
+    if (st == RNN_OK) f->own = buf;
+    else RNN_FREE(buf);
+    return st;
+}
+
+RNNDEF void rnn_st_close(rnn_st_file *f) {
+    if (!f) return;
+    rnn__st_free_entries(f->tensors, f->meta);
+    RNN_FREE(f->own);
+    memset(f, 0, sizeof *f);
+}
+
+RNNDEF const char *rnn_st_meta_get(const rnn_st_file *f, const char *key) {
+    ptrdiff_t i;
+    for (i = 0; f && key && i < stbds_arrlen(f->meta); i++)
+        if (!strcmp(f->meta[i].key, key)) return f->meta[i].value;
+    return NULL;
+}
+
+RNNDEF const rnn_st_tensor *rnn_st_find(const rnn_st_file *f, const char *name) {
+    ptrdiff_t i;
+    for (i = 0; f && name && i < stbds_arrlen(f->tensors); i++)
+        if (!strcmp(f->tensors[i].name, name)) return &f->tensors[i];
+    return NULL;
+}
+
+/* IEEE half to float: exact (every half is a float), subnormals included. */
+static float rnn__half_to_float(unsigned h) {
+    uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, mant = h & 1023, u;
+    float x;
+    if (e == 0) { x = ldexpf((float)mant, -24); return s ? -x : x; }
+    u = s | (e == 31 ? 0x7F800000u : (e + 112) << 23) | mant << 13;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+RNNDEF rnn_status rnn_st_read(rnn_st_file *f, const char *name, int ndim, const int *dims, float *dst) {
+    const rnn_st_tensor *t;
+    const unsigned char *q;
+    rnn_status st = RNN_OK;
+    char *err;
+    size_t i, count = 1, errcap;
+    int d, es;
+    if (!f || !name || (ndim && !dims) || !dst) return RNN_ERR_INVALID_ARGUMENT;
+    err = f->error; errcap = sizeof f->error;
+    if (!(t = rnn_st_find(f, name))) RNN__FAIL(RNN_ERR_SHAPE, "tensor %.60s is missing", name);
+    if (t->ndim != ndim) RNN__FAIL(RNN_ERR_SHAPE, "tensor %.60s has %d dimensions, the model needs %d", name, t->ndim, ndim);
+    for (d = 0; d < ndim; d++) {
+        if (t->dims[d] != (uint64_t)dims[d])
+            RNN__FAIL(RNN_ERR_SHAPE, "tensor %.60s: dimension %d is %llu, the model needs %d", name, d,
+                      (unsigned long long)t->dims[d], dims[d]);
+        count *= (size_t)dims[d];
+    }
+    es = rnn_st_dtype_size(t->dtype);
+    q = f->data + t->begin;
+    if (!strcmp(t->dtype, "F32")) {
+        for (i = 0; i < count; i++, q += 4) {
+            uint32_t u = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+            memcpy(dst + i, &u, 4);
+        }
+    } else if (!strcmp(t->dtype, "F16")) {
+        for (i = 0; i < count; i++, q += 2) dst[i] = rnn__half_to_float((unsigned)q[0] | (unsigned)q[1] << 8);
+    } else if (!strcmp(t->dtype, "BF16")) {
+        for (i = 0; i < count; i++, q += 2) {
+            uint32_t u = ((uint32_t)q[0] | (uint32_t)q[1] << 8) << 16;
+            memcpy(dst + i, &u, 4);
+        }
+    } else {
+        RNN__FAIL(RNN_ERR_DTYPE, "tensor %.60s is %s (%d bytes each); rnn.h reads F32, F16 and BF16", name, t->dtype, es);
+    }
+    if (!rnn__finite(dst, count)) RNN__FAIL(RNN_ERR_FORMAT, "tensor %.60s holds NaN or infinity", name);
+fail:
+    return st;
+}
+
+/* ============================================================================
+   I/O: the language model's checkpoint
+   ========================================================================== */
+
+static const char *rnn__cell_names[] = {"lstm", "tanh", "relu", "lstm", "gru", "gru_cho"};
+static const char *rnn__opt_names[] = {"adam", "sgd", "adamw"};
+
+static void rnn__meta_num(rnn_st_writer *w, const char *key, double v, int integer) {
+    char num[48];
+    if (integer) snprintf(num, sizeof num, "%lld", (long long)v);
+    else snprintf(num, sizeof num, "%.9g", v);
+    rnn_st_put_meta(w, key, num);
+}
+
+/* A parameter's tensor: [rows, cols], or [rows] for a vector. */
+static void rnn__put_param(rnn_st_writer *w, const char *name, const rnn_param *p, const float *data) {
+    int dims[2];
+    dims[0] = p->rows; dims[1] = p->cols;
+    rnn_st_put_tensor(w, name, data, p->cols ? 2 : 1, dims);
+}
+
+RNNDEF rnn_status rnn_lm_save(rnn_lm *m, const rnn_optimizer *opt, const char *path) {
+    rnn_st_writer w;
+    rnn__buf vj = {0, 0, 0, 0};
+    ptrdiff_t i, np;
+    size_t o, total = 0;
+    rnn_status st;
+    int which;
+    if (!m || !path) return RNN_ERR_INVALID_ARGUMENT;
+    np = stbds_arrlen(m->params);
+    for (i = 0; i < np; i++) total += m->params[i].count;
+    if (opt && opt->n != 0 && opt->n != total)
+        return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT,
+                        "save: the optimizer holds %lu values, the model %lu", (unsigned long)opt->n, (unsigned long)total);
+    memset(&w, 0, sizeof w);
+    rnn_st_put_meta(&w, "format", "rnn.h");
+    rnn_st_put_meta(&w, "model", "lm");
+    rnn_st_put_meta(&w, "cell", rnn__cell_names[m->cfg.cell]);
+    rnn__meta_num(&w, "vocab_size", m->cfg.vocab_size, 1);
+    rnn__meta_num(&w, "embed_size", m->cfg.embed_size, 1);
+    rnn__meta_num(&w, "hidden_size", m->cfg.hidden_size, 1);
+    rnn__meta_num(&w, "num_layers", m->cfg.num_layers, 1);
+    rnn__meta_num(&w, "dropout", m->cfg.dropout, 0);
+    rnn__meta_num(&w, "freeze_embedding", m->cfg.freeze_embedding, 1);
+    if (m->vocab) {   /* a JSON array of one-character strings */
+        rnn__puts(&vj, "[");
+        for (i = 0; i < stbds_arrlen(m->vocab->chars); i++) {
+            char ch[4];
+            int n = rnn_utf8_encode(m->vocab->chars[i], ch);
+            if (i) rnn__puts(&vj, ",");
+            rnn__put_json_string(&vj, ch, (size_t)n);
+        }
+        rnn__puts(&vj, "]");
+        if (vj.oom) rnn__st_refuse(&w, RNN_ERR_OUT_OF_MEMORY, "out of memory at", "vocab");
+        else rnn_st_put_meta(&w, "vocab", vj.p);
+    }
+    for (i = 0; i < np; i++) rnn__put_param(&w, m->params[i].name, &m->params[i], m->params[i].value);
+    if (opt) {
+        const rnn_optimizer_config *c = &opt->cfg;
+        rnn_st_put_meta(&w, "optim_kind", rnn__opt_names[c->kind]);
+        rnn__meta_num(&w, "optim_lr", c->lr, 0);
+        rnn__meta_num(&w, "optim_momentum", c->momentum, 0);
+        rnn__meta_num(&w, "optim_beta1", c->beta1, 0);
+        rnn__meta_num(&w, "optim_beta2", c->beta2, 0);
+        rnn__meta_num(&w, "optim_eps", c->eps, 0);
+        rnn__meta_num(&w, "optim_weight_decay", c->weight_decay, 0);
+        rnn__meta_num(&w, "optim_clip_norm", c->clip_norm, 0);
+        rnn__meta_num(&w, "optim_clip_value", c->clip_value, 0);
+        rnn__meta_num(&w, "optim_lr_decay", c->lr_decay, 0);
+        rnn__meta_num(&w, "optim_step", (double)opt->t, 1);
+        {
+            char num[32];
+            snprintf(num, sizeof num, "%llu", (unsigned long long)m->rng.state);
+            rnn_st_put_meta(&w, "rng", num);
+        }
+        for (which = 0; which < 2; which++)
+            for (i = 0, o = 0; i < np; o += m->params[i].count, i++) {
+                char nm[96];
+                snprintf(nm, sizeof nm, "optim.%s.%s", which ? "v" : "m", m->params[i].name);
+                rnn__put_param(&w, nm, &m->params[i], (which ? opt->v : opt->m) + o);
+            }
+        if (m->state_batch > 0) {
+            int dims[3];
+            dims[0] = m->rnn->cfg.num_layers; dims[1] = m->state_batch; dims[2] = m->cfg.hidden_size;
+            rnn_st_put_tensor(&w, "state.h", m->h, 3, dims);
+            if (m->cfg.cell == RNN_LSTM) rnn_st_put_tensor(&w, "state.c", m->c, 3, dims);
+        }
+    }
+    st = rnn_st_save(&w, path);
+    if (st != RNN_OK) snprintf(m->error, sizeof m->error, "save: %.150s", w.error);
+    rnn_st_writer_free(&w);
+    RNN_FREE(vj.p);
+    return st;
+}
+
 /* A decimal integer in [lo, hi] from metadata; 0 if absent or bad. */
-static int rnn__meta_int(const rnn__meta *md, const char *key, long lo, long hi, long *v) {
-    const char *s = rnn__meta_get(md, key);
+static int rnn__meta_int(const rnn_st_file *f, const char *key, long lo, long hi, long *v) {
+    const char *s = rnn_st_meta_get(f, key);
     char *end;
     long x;
     if (!s || !*s) return 0;
@@ -4230,8 +4606,8 @@ static int rnn__meta_int(const rnn__meta *md, const char *key, long lo, long hi,
     *v = x;
     return 1;
 }
-static int rnn__meta_float(const rnn__meta *md, const char *key, float *v) {
-    const char *s = rnn__meta_get(md, key);
+static int rnn__meta_float(const rnn_st_file *f, const char *key, float *v) {
+    const char *s = rnn_st_meta_get(f, key);
     char *end;
     double x;
     if (!s || !*s) return 0;
@@ -4241,258 +4617,223 @@ static int rnn__meta_float(const rnn__meta *md, const char *key, float *v) {
     return 1;
 }
 
-static const rnn__rtensor *rnn__find(const rnn__rtensor *ts, const char *name) {
-    ptrdiff_t i;
-    for (i = 0; i < stbds_arrlen(ts); i++)
-        if (!strcmp(ts[i].name, name)) return &ts[i];
-    return NULL;
+/* One size of the config: from metadata key if there, else dimension dim
+   of tensor name (a file saved from a PyTorch module). */
+static rnn_status rnn__lm_size(rnn_st_file *f, const char *key, const char *name, int dim, long hi, int *out) {
+    const rnn_st_tensor *t;
+    long v;
+    if (rnn_st_meta_get(f, key)) {
+        if (!rnn__meta_int(f, key, 1, hi, &v))
+            return rnn__err(f->error, sizeof f->error, RNN_ERR_METADATA, "metadata: %s is not a number in 1..%ld", key, hi);
+    } else {
+        if (!(t = rnn_st_find(f, name)) || t->ndim != 2)
+            return rnn__err(f->error, sizeof f->error, RNN_ERR_SHAPE,
+                            "no %s in the metadata, and no 2-D tensor %s to read it from", key, name);
+        if (t->dims[dim] < 1 || t->dims[dim] > (uint64_t)hi)
+            return rnn__err(f->error, sizeof f->error, RNN_ERR_SHAPE, "tensor %s: size %llu is outside 1..%ld", name,
+                            (unsigned long long)t->dims[dim], hi);
+        v = (long)t->dims[dim];
+    }
+    *out = (int)v;
+    return RNN_OK;
 }
 
-/* Copies a tensor of the expected shape into dst (little-endian floats). */
-static rnn_status rnn__take(const rnn__rtensor *ts, const unsigned char *data, const char *name, int ndim,
-                            const int *dims, float *dst, char *err, size_t errcap) {
-    const rnn__rtensor *t = rnn__find(ts, name);
+/* The config from metadata where given, else from the tensors' shapes. */
+static rnn_status rnn__lm_config(rnn_st_file *f, rnn_lm_config *lc) {
+    const char *s;
+    char *err = f->error;
+    size_t errcap = sizeof f->error;
     rnn_status st = RNN_OK;
-    size_t i, count = 1;
-    int d;
-    if (!t) RNN__FAIL(RNN_ERR_SHAPE, "tensor %s is missing", name);
-    if (t->ndim != ndim) RNN__FAIL(RNN_ERR_SHAPE, "tensor %s has %d dimensions, the config needs %d", name, t->ndim, ndim);
-    for (d = 0; d < ndim; d++) {
-        if (t->dims[d] != (uint64_t)dims[d])
-            RNN__FAIL(RNN_ERR_SHAPE, "tensor %s: dimension %d is %llu, the config needs %d", name, d,
-                      (unsigned long long)t->dims[d], dims[d]);
-        count *= (size_t)dims[d];
+    char nm[40];
+    int k, gh = 0;
+    memset(lc, 0, sizeof *lc);
+    if ((s = rnn_st_meta_get(f, "format")) && strcmp(s, "rnn.h") != 0)
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: format is \"%.40s\", not \"rnn.h\"", s);
+    if ((s = rnn_st_meta_get(f, "model")) && strcmp(s, "lm") != 0)
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: the file holds model \"%.40s\", not a language model (\"lm\")", s);
+    if ((st = rnn__lm_size(f, "vocab_size", "embedding.weight", 0, 16777216, &lc->vocab_size)) != RNN_OK ||
+        (st = rnn__lm_size(f, "embed_size", "embedding.weight", 1, 65536, &lc->embed_size)) != RNN_OK ||
+        (st = rnn__lm_size(f, "hidden_size", "rnn.weight_hh_l0", 1, 65536, &lc->hidden_size)) != RNN_OK)
+        goto fail;
+    if (rnn_st_meta_get(f, "num_layers")) {
+        long v;
+        if (!rnn__meta_int(f, "num_layers", 1, 64, &v)) RNN__FAIL(RNN_ERR_METADATA, "metadata: num_layers is not a number in 1..64");
+        lc->num_layers = (int)v;
+    } else {
+        for (k = 0; k < 64; k++) {
+            snprintf(nm, sizeof nm, "rnn.weight_ih_l%d", k);
+            if (!rnn_st_find(f, nm)) break;
+        }
+        if (!(lc->num_layers = k)) RNN__FAIL(RNN_ERR_SHAPE, "tensor rnn.weight_ih_l0 is missing");
     }
-    for (i = 0; i < count; i++) {
-        const unsigned char *q = data + t->begin + 4 * i;
-        uint32_t u = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
-        memcpy(dst + i, &u, 4);
+    if (rnn_st_find(f, "rnn.weight_ih_l0_reverse"))
+        RNN__FAIL(RNN_ERR_SHAPE, "rnn.weight_ih_l0_reverse: a language model is unidirectional");
+    if ((s = rnn_st_meta_get(f, "cell"))) {
+        for (k = RNN_TANH; k <= RNN_GRU_CHO; k++)
+            if (!strcmp(s, rnn__cell_names[k])) lc->cell = (rnn_cell)k;
+        if (lc->cell == RNN_CELL_DEFAULT) RNN__FAIL(RNN_ERR_METADATA, "metadata: unknown cell \"%.20s\"", s);
+    } else {   /* PyTorch's cells by gate count */
+        const rnn_st_tensor *t = rnn_st_find(f, "rnn.weight_hh_l0");
+        if (t && t->ndim == 2) gh = (int)(t->dims[0] <= 1u << 20 ? t->dims[0] : 0);
+        lc->cell = gh == 4 * lc->hidden_size ? RNN_LSTM : gh == 3 * lc->hidden_size ? RNN_GRU
+                 : gh == lc->hidden_size ? RNN_TANH : RNN_CELL_DEFAULT;
+        if (lc->cell == RNN_CELL_DEFAULT)
+            RNN__FAIL(RNN_ERR_SHAPE, "rnn.weight_hh_l0 has %d rows: not 1, 3 or 4 times hidden_size %d", gh, lc->hidden_size);
     }
-    if (!rnn__finite(dst, count)) RNN__FAIL(RNN_ERR_FORMAT, "tensor %s holds NaN or infinity", name);
+    if (rnn_st_meta_get(f, "dropout") && (!rnn__meta_float(f, "dropout", &lc->dropout) || !(lc->dropout >= 0 && lc->dropout < 1)))
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: dropout must be in [0, 1)");
+    if (rnn_st_meta_get(f, "freeze_embedding")) {
+        long v;
+        if (!rnn__meta_int(f, "freeze_embedding", 0, 1, &v)) RNN__FAIL(RNN_ERR_METADATA, "metadata: freeze_embedding must be 0 or 1");
+        lc->freeze_embedding = (int)v;
+    }
 fail:
     return st;
 }
 
-RNNDEF rnn_status rnn_lm_load_memory(rnn_lm **out, rnn_optimizer **optp, const void *bytes, size_t size,
-                                     char *err, size_t errcap) {
-    const unsigned char *b = (const unsigned char *)bytes;
-    rnn__rtensor *ts = NULL, **order = NULL;
-    rnn__meta *md = NULL;
-    rnn_lm *m = NULL;
-    rnn_optimizer *opt = NULL;
-    rnn_lm_config lc;
+/* The vocabulary: metadata "vocab", a JSON array of distinct one-character strings. */
+static rnn_status rnn__lm_vocab(rnn_st_file *f, rnn_lm *m, const char *s) {
+    rnn__js j;
+    rnn_vocab *voc;
+    char *err = f->error;
+    size_t errcap = sizeof f->error;
     rnn_status st = RNN_OK;
-    uint64_t hlen = 0, datalen, covered = 0;
-    const unsigned char *data;
-    const char *s;
-    long v;
-    ptrdiff_t i, nt;
-    int k;
-    if (out) *out = NULL;
-    if (optp) *optp = NULL;
-    if (err && errcap) err[0] = 0;
-    if (!out || (!bytes && size)) return RNN_ERR_INVALID_ARGUMENT;
-    if (size < 8) RNN__FAIL(RNN_ERR_TRUNCATED, "file of %lu bytes has no header length", (unsigned long)size);
-    for (k = 7; k >= 0; k--) hlen = hlen << 8 | b[k];
-    if (hlen > 100000000u) RNN__FAIL(RNN_ERR_HEADER, "header length %llu is over the 100 MB limit", (unsigned long long)hlen);
-    if (hlen > size - 8) RNN__FAIL(RNN_ERR_TRUNCATED, "header of %llu bytes, the file has %lu after the length",
-                                   (unsigned long long)hlen, (unsigned long)(size - 8));
-    if ((st = rnn__parse_header((const char *)b + 8, (size_t)hlen, &ts, &md, err, errcap)) != RNN_OK) goto fail;
-    data = b + 8 + hlen;
-    datalen = size - 8 - hlen;
-    /* every tensor F32, its bytes matching its shape, inside the data */
-    nt = stbds_arrlen(ts);
-    for (i = 0; i < nt; i++) {
-        uint64_t count = 1;
-        int d;
-        if (strcmp(ts[i].dtype, "F32") != 0) RNN__FAIL(RNN_ERR_DTYPE, "tensor %s is %s, rnn.h reads F32", ts[i].name, ts[i].dtype);
-        for (d = 0; d < ts[i].ndim; d++) {
-            if (ts[i].dims[d] > ((uint64_t)1 << 32)) RNN__FAIL(RNN_ERR_OFFSETS, "tensor %s: dimension too large", ts[i].name);
-            count *= ts[i].dims[d];
-            if (count > ((uint64_t)1 << 40)) RNN__FAIL(RNN_ERR_OFFSETS, "tensor %s: too large", ts[i].name);
-        }
-        if (ts[i].end < ts[i].begin || ts[i].end - ts[i].begin != 4 * count)
-            RNN__FAIL(RNN_ERR_OFFSETS, "tensor %s: offsets [%llu, %llu] do not hold its %llu floats", ts[i].name,
-                      (unsigned long long)ts[i].begin, (unsigned long long)ts[i].end, (unsigned long long)count);
-        if (ts[i].end > datalen)
-            RNN__FAIL(RNN_ERR_TRUNCATED, "tensor %s ends at data byte %llu, the file has %llu", ts[i].name,
-                      (unsigned long long)ts[i].end, (unsigned long long)datalen);
-        stbds_arrput(order, &ts[i]);
+    int first = 1;
+    if (!(voc = (rnn_vocab *)RNN_MALLOC(sizeof *voc))) RNN__FAIL(RNN_ERR_OUT_OF_MEMORY, "out of memory");
+    rnn__vocab_init(voc);
+    m->vocab = voc;
+    j.p = j.start = s; j.end = s + strlen(s);
+    if (!rnn__js_eat(&j, '[')) RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab is not a JSON array");
+    while (!rnn__js_eat(&j, ']')) {
+        char *tok = NULL;
+        size_t tl = 0;
+        uint32_t cp;
+        int fresh;
+        if (!first && !rnn__js_eat(&j, ',')) RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab: expected ','");
+        first = 0;
+        if (!rnn__js_str(&j, &tok, &tl, NULL, NULL)) RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab: bad string");
+        fresh = tl > 0 && rnn_utf8_decode(tok, tl, &cp) == (int)tl && rnn_vocab_size(voc) < m->cfg.vocab_size &&
+                rnn__vocab_push(voc, cp);
+        RNN_FREE(tok);
+        if (!fresh) RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab entry %d is not one new character", rnn_vocab_size(voc));
     }
-    /* the data covered exactly once */
-    if (nt) qsort(order, (size_t)nt, sizeof *order, rnn__cmp_begin);
-    for (i = 0; i < nt; i++) {
-        if (order[i]->begin != covered)
-            RNN__FAIL(RNN_ERR_OFFSETS, "tensor %s starts at data byte %llu: %s", order[i]->name,
-                      (unsigned long long)order[i]->begin, order[i]->begin < covered ? "it overlaps another" : "a hole before it");
-        covered = order[i]->end;
-    }
-    if (covered != datalen) RNN__FAIL(RNN_ERR_OFFSETS, "%llu bytes after the last tensor", (unsigned long long)(datalen - covered));
-    /* an rnn.h LM, with the checksum its writers always leave */
-    if (!(s = rnn__meta_get(md, "format")) || strcmp(s, "rnn.h") != 0 || !(s = rnn__meta_get(md, "model")) || strcmp(s, "lm") != 0)
-        RNN__FAIL(RNN_ERR_METADATA, "metadata: not an rnn.h language model (format \"rnn.h\", model \"lm\")");
-    if (!rnn__meta_get(md, "crc32")) RNN__FAIL(RNN_ERR_CHECKSUM, "metadata: no crc32");
-    for (i = 0; i < stbds_arrlen(md); i++)
-        if (!strcmp(md[i].key, "crc32")) {
-            char *copy;
-            uint32_t want = 0, got;
-            size_t pos = (size_t)(md[i].raw - (const char *)b - 8);
-            if (md[i].rawlen != 8) RNN__FAIL(RNN_ERR_CHECKSUM, "crc32 is not 8 hex digits");
-            for (k = 0; k < 8; k++) {
-                char h = md[i].raw[k];
-                if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f'))) RNN__FAIL(RNN_ERR_CHECKSUM, "crc32 is not 8 hex digits");
-                want = want << 4 | (uint32_t)(h <= '9' ? h - '0' : h - 'a' + 10);
-            }
-            copy = (char *)RNN_MALLOC((size_t)hlen);
-            if (!copy) RNN__FAIL(RNN_ERR_OUT_OF_MEMORY, "out of memory");
-            memcpy(copy, b + 8, (size_t)hlen);
-            memcpy(copy + pos, "00000000", 8);
-            got = rnn_crc32(rnn_crc32(0, copy, (size_t)hlen), data, (size_t)datalen);
-            RNN_FREE(copy);
-            if (got != want) RNN__FAIL(RNN_ERR_CHECKSUM, "CRC-32 is %08x, the file says %08x", (unsigned)got, (unsigned)want);
-        }
-    /* the config */
-    memset(&lc, 0, sizeof lc);
-    if (!(s = rnn__meta_get(md, "cell"))) RNN__FAIL(RNN_ERR_METADATA, "metadata: no cell");
-    for (k = RNN_TANH; k <= RNN_GRU_CHO; k++)
-        if (!strcmp(s, rnn__cell_names[k])) lc.cell = (rnn_cell)k;
-    if (lc.cell == RNN_CELL_DEFAULT) RNN__FAIL(RNN_ERR_METADATA, "metadata: unknown cell \"%.20s\"", s);
-#define RNN__NEED(key, lo, hi, field) \
-    if (!rnn__meta_int(md, key, lo, hi, &v)) RNN__FAIL(RNN_ERR_METADATA, "metadata: %s missing or outside %ld..%ld", key, (long)(lo), (long)(hi)); \
-    field = (int)v;
-    RNN__NEED("vocab_size", 1, 16777216, lc.vocab_size)
-    RNN__NEED("embed_size", 1, 65536, lc.embed_size)
-    RNN__NEED("hidden_size", 1, 65536, lc.hidden_size)
-    RNN__NEED("num_layers", 1, 64, lc.num_layers)
-#undef RNN__NEED
-    if (rnn__meta_get(md, "dropout") && (!rnn__meta_float(md, "dropout", &lc.dropout) || !(lc.dropout >= 0 && lc.dropout < 1)))
-        RNN__FAIL(RNN_ERR_METADATA, "metadata: dropout must be in [0, 1)");
-    if (rnn__meta_int(md, "freeze_embedding", 0, 1, &v)) lc.freeze_embedding = (int)v;
-    if ((st = rnn_lm_create(&m, &lc, 0)) != RNN_OK) RNN__FAIL(st, "cannot create the model: %s", rnn_strerror(st));
-    for (i = 0; i < stbds_arrlen(m->params); i++) {
-        const rnn_param *p = &m->params[i];
-        int dims[2];
-        dims[0] = p->rows; dims[1] = p->cols;
-        if ((st = rnn__take(ts, data, p->name, p->cols ? 2 : 1, dims, p->value, err, errcap)) != RNN_OK) goto fail;
-    }
-    if ((s = rnn__meta_get(md, "vocab"))) {
-        rnn__js j;
-        rnn_vocab *voc = (rnn_vocab *)RNN_MALLOC(sizeof *voc);
-        int first = 1;
-        if (!voc) RNN__FAIL(RNN_ERR_OUT_OF_MEMORY, "out of memory");
-        memset(voc, 0, sizeof *voc);
-        m->vocab = voc;
-        stbds_sh_new_strdup(voc->ids);
-        j.p = j.start = s; j.end = s + strlen(s);
-        if (!rnn__js_eat(&j, '[')) RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab is not a JSON array");
-        while (!rnn__js_eat(&j, ']')) {
-            char *tok = NULL;
-            size_t tl = 0;
-            uint32_t cp;
-            if (!first && !rnn__js_eat(&j, ',')) RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab: expected ','");
-            first = 0;
-            if (!rnn__js_str(&j, &tok, &tl, NULL, NULL)) RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab: bad string");
-            if (tl == 0 || rnn_utf8_decode(tok, tl, &cp) != (int)tl || stbds_shgeti(voc->ids, tok) >= 0 ||
-                stbds_arrlen(voc->chars) >= lc.vocab_size) {
-                RNN_FREE(tok);
-                RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab entry %d is not one new character", (int)stbds_arrlen(voc->chars));
-            }
-            stbds_shput(voc->ids, tok, (int)stbds_arrlen(voc->chars));
-            stbds_arrput(voc->chars, cp);
-            RNN_FREE(tok);
-        }
-        rnn__js_ws(&j);
-        if (j.p != j.end || stbds_arrlen(voc->chars) != lc.vocab_size)
-            RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab has %d entries, vocab_size is %d", (int)stbds_arrlen(voc->chars), lc.vocab_size);
-    }
-    if (optp && rnn__meta_get(md, "optim_kind")) {
-        rnn_optimizer_config oc;
-        size_t o = 0;
-        long long step;
-        char *end;
-        memset(&oc, 0, sizeof oc);
-        s = rnn__meta_get(md, "optim_kind");
-        for (k = 0; k < 3; k++) if (!strcmp(s, rnn__opt_names[k])) oc.kind = (rnn_optimizer_kind)k;
-        if (strcmp(s, rnn__opt_names[oc.kind]) != 0) RNN__FAIL(RNN_ERR_METADATA, "metadata: unknown optimizer");
-        if (!rnn__meta_float(md, "optim_lr", &oc.lr) || !rnn__meta_float(md, "optim_momentum", &oc.momentum) ||
-            !rnn__meta_float(md, "optim_beta1", &oc.beta1) || !rnn__meta_float(md, "optim_beta2", &oc.beta2) ||
-            !rnn__meta_float(md, "optim_eps", &oc.eps) || !rnn__meta_float(md, "optim_weight_decay", &oc.weight_decay) ||
-            !rnn__meta_float(md, "optim_clip_norm", &oc.clip_norm) || !rnn__meta_float(md, "optim_clip_value", &oc.clip_value) ||
-            !rnn__meta_float(md, "optim_lr_decay", &oc.lr_decay) || !(s = rnn__meta_get(md, "optim_step")))
-            RNN__FAIL(RNN_ERR_METADATA, "metadata: optimizer settings missing or bad");
-        step = strtoll(s, &end, 10);
-        if (*end || step < 0) RNN__FAIL(RNN_ERR_METADATA, "metadata: optim_step");
-        if ((st = rnn_optimizer_create(&opt, &oc, m->params)) != RNN_OK) RNN__FAIL(RNN_ERR_METADATA, "metadata: optimizer settings out of range");
-        opt->t = step;
-        for (i = 0; i < stbds_arrlen(m->params); o += m->params[i].count, i++) {
+    rnn__js_ws(&j);
+    if (j.p != j.end || rnn_vocab_size(voc) != m->cfg.vocab_size)
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab has %d entries, vocab_size is %d", rnn_vocab_size(voc), m->cfg.vocab_size);
+fail:
+    return st;
+}
+
+/* The optimizer's settings, step and moments, and the carried training state. */
+static rnn_status rnn__lm_optimizer(rnn_st_file *f, rnn_lm *m, rnn_optimizer **optp) {
+    rnn_optimizer_config oc;
+    rnn_optimizer *opt = NULL;
+    const rnn_st_tensor *th;
+    char *err = f->error, *end;
+    size_t errcap = sizeof f->error, o = 0;
+    rnn_status st = RNN_OK;
+    const char *s = rnn_st_meta_get(f, "optim_kind");
+    long long step;
+    ptrdiff_t i;
+    int k, which;
+    memset(&oc, 0, sizeof oc);
+    for (k = 0; k < 3; k++) if (!strcmp(s, rnn__opt_names[k])) oc.kind = (rnn_optimizer_kind)k;
+    if (strcmp(s, rnn__opt_names[oc.kind]) != 0) RNN__FAIL(RNN_ERR_METADATA, "metadata: unknown optimizer \"%.20s\"", s);
+    if (!rnn__meta_float(f, "optim_lr", &oc.lr) || !rnn__meta_float(f, "optim_momentum", &oc.momentum) ||
+        !rnn__meta_float(f, "optim_beta1", &oc.beta1) || !rnn__meta_float(f, "optim_beta2", &oc.beta2) ||
+        !rnn__meta_float(f, "optim_eps", &oc.eps) || !rnn__meta_float(f, "optim_weight_decay", &oc.weight_decay) ||
+        !rnn__meta_float(f, "optim_clip_norm", &oc.clip_norm) || !rnn__meta_float(f, "optim_clip_value", &oc.clip_value) ||
+        !rnn__meta_float(f, "optim_lr_decay", &oc.lr_decay) || !(s = rnn_st_meta_get(f, "optim_step")))
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: optimizer settings missing or bad");
+    step = strtoll(s, &end, 10);
+    if (*end || step < 0) RNN__FAIL(RNN_ERR_METADATA, "metadata: optim_step is not a count");
+    if (rnn_optimizer_create(&opt, &oc, m->params) != RNN_OK) RNN__FAIL(RNN_ERR_METADATA, "metadata: optimizer settings out of range");
+    opt->t = step;
+    for (which = 0; which < 2; which++)
+        for (i = 0, o = 0; i < stbds_arrlen(m->params); o += m->params[i].count, i++) {
             const rnn_param *p = &m->params[i];
             char nm[96];
             int dims[2];
             dims[0] = p->rows; dims[1] = p->cols;
-            snprintf(nm, sizeof nm, "optim.m.%s", p->name);
-            if ((st = rnn__take(ts, data, nm, p->cols ? 2 : 1, dims, opt->m + o, err, errcap)) != RNN_OK) goto fail;
-            snprintf(nm, sizeof nm, "optim.v.%s", p->name);
-            if ((st = rnn__take(ts, data, nm, p->cols ? 2 : 1, dims, opt->v + o, err, errcap)) != RNN_OK) goto fail;
+            snprintf(nm, sizeof nm, "optim.%s.%s", which ? "v" : "m", p->name);
+            if ((st = rnn_st_read(f, nm, p->cols ? 2 : 1, dims, (which ? opt->v : opt->m) + o)) != RNN_OK) goto fail;
         }
-        if ((s = rnn__meta_get(md, "rng"))) m->rng.state = (uint64_t)strtoull(s, &end, 10);
-        {
-            const rnn__rtensor *th = rnn__find(ts, "state.h");
-            if (th && th->ndim == 3 && th->dims[0] == (uint64_t)lc.num_layers && th->dims[2] == (uint64_t)lc.hidden_size &&
-                th->dims[1] >= 1 && th->dims[1] <= 65536) {
-                int B = (int)th->dims[1], dims[3];
-                size_t LBH = (size_t)lc.num_layers * B * lc.hidden_size;
-                float *nh = (float *)RNN_MALLOC(2 * LBH * sizeof(float));
-                if (!nh) RNN__FAIL(RNN_ERR_OUT_OF_MEMORY, "out of memory");
-                memset(nh, 0, 2 * LBH * sizeof(float));
-                m->h = nh; m->c = nh + LBH; m->state_batch = B;
-                dims[0] = lc.num_layers; dims[1] = B; dims[2] = lc.hidden_size;
-                if ((st = rnn__take(ts, data, "state.h", 3, dims, m->h, err, errcap)) != RNN_OK) goto fail;
-                if (lc.cell == RNN_LSTM && (st = rnn__take(ts, data, "state.c", 3, dims, m->c, err, errcap)) != RNN_OK) goto fail;
-            }
-        }
+    if ((s = rnn_st_meta_get(f, "rng"))) m->rng.state = (uint64_t)strtoull(s, &end, 10);
+    th = rnn_st_find(f, "state.h");
+    if (th && th->ndim == 3 && th->dims[0] == (uint64_t)m->cfg.num_layers && th->dims[2] == (uint64_t)m->cfg.hidden_size &&
+        th->dims[1] >= 1 && th->dims[1] <= 65536) {
+        int dims[3];
+        size_t LBH = (size_t)m->cfg.num_layers * th->dims[1] * m->cfg.hidden_size;
+        float *nh = (float *)RNN_MALLOC(2 * LBH * sizeof(float));
+        if (!nh) RNN__FAIL(RNN_ERR_OUT_OF_MEMORY, "out of memory");
+        memset(nh, 0, 2 * LBH * sizeof(float));
+        m->h = nh; m->c = nh + LBH; m->state_batch = (int)th->dims[1];
+        dims[0] = m->cfg.num_layers; dims[1] = m->state_batch; dims[2] = m->cfg.hidden_size;
+        if ((st = rnn_st_read(f, "state.h", 3, dims, m->h)) != RNN_OK) goto fail;
+        if (m->cfg.cell == RNN_LSTM && (st = rnn_st_read(f, "state.c", 3, dims, m->c)) != RNN_OK) goto fail;
     }
-    stbds_arrfree(order);
-    rnn__free_header(ts, md);
+    *optp = opt;
+    return RNN_OK;
+fail:
+    rnn_optimizer_free(opt);
+    return st;
+}
+
+RNNDEF rnn_status rnn_lm_from_st(rnn_lm **out, rnn_optimizer **optp, rnn_st_file *f) {
+    rnn_lm *m = NULL;
+    rnn_optimizer *opt = NULL;
+    rnn_lm_config lc;
+    rnn_status st;
+    const char *s;
+    ptrdiff_t i;
+    if (out) *out = NULL;
+    if (optp) *optp = NULL;
+    if (!out || !f) return RNN_ERR_INVALID_ARGUMENT;
+    if ((st = rnn__lm_config(f, &lc)) != RNN_OK) return st;
+    if ((st = rnn_lm_create(&m, &lc, 0)) != RNN_OK)
+        return rnn__err(f->error, sizeof f->error, st, "cannot create the model: %s", rnn_strerror(st));
+    for (i = 0; i < stbds_arrlen(m->params); i++) {
+        const rnn_param *p = &m->params[i];
+        int dims[2];
+        dims[0] = p->rows; dims[1] = p->cols;
+        if ((st = rnn_st_read(f, p->name, p->cols ? 2 : 1, dims, p->value)) != RNN_OK) goto fail;
+    }
+    if ((s = rnn_st_meta_get(f, "vocab")) && (st = rnn__lm_vocab(f, m, s)) != RNN_OK) goto fail;
+    if (optp && rnn_st_meta_get(f, "optim_kind") && (st = rnn__lm_optimizer(f, m, &opt)) != RNN_OK) goto fail;
     *out = m;
     if (optp) *optp = opt;
     return RNN_OK;
 fail:
-    stbds_arrfree(order);
-    rnn__free_header(ts, md);
-    rnn_optimizer_free(opt);
     rnn_lm_free(m);
     return st;
 }
 
-RNNDEF rnn_status rnn_lm_load(rnn_lm **out, rnn_optimizer **opt, const char *path, char *err, size_t errcap) {
-    FILE *f;
-    long n;
-    unsigned char *buf;
-    rnn_status st;
+/* Runs the adapter on an opened file and hands its message on. */
+static rnn_status rnn__lm_load_st(rnn_lm **out, rnn_optimizer **opt, rnn_st_file *f, rnn_status st, char *err,
+                                  size_t errcap) {
+    if (st == RNN_OK) st = rnn_lm_from_st(out, opt, f);
+    if (st != RNN_OK && err && errcap) snprintf(err, errcap, "%s", f->error);
+    rnn_st_close(f);
+    return st;
+}
+
+RNNDEF rnn_status rnn_lm_load_memory(rnn_lm **out, rnn_optimizer **opt, const void *bytes, size_t size,
+                                     char *err, size_t errcap) {
+    rnn_st_file f;
     if (out) *out = NULL;
     if (opt) *opt = NULL;
-    if (!out || !path) return RNN_ERR_INVALID_ARGUMENT;
-    if (!(f = fopen(path, "rb"))) {
-        if (err && errcap) snprintf(err, errcap, "%s: cannot open", path);
-        return RNN_ERR_IO;
-    }
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        if (err && errcap) snprintf(err, errcap, "%s: cannot size", path);
-        return RNN_ERR_IO;
-    }
-    buf = (unsigned char *)RNN_MALLOC((size_t)n + 1);
-    if (!buf) { fclose(f); return RNN_ERR_OUT_OF_MEMORY; }
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        RNN_FREE(buf);
-        if (err && errcap) snprintf(err, errcap, "%s: read error", path);
-        return RNN_ERR_IO;
-    }
-    fclose(f);
-    st = rnn_lm_load_memory(out, opt, buf, (size_t)n, err, errcap);
-    RNN_FREE(buf);
-    return st;
+    if (err && errcap) err[0] = 0;
+    if (!out) return RNN_ERR_INVALID_ARGUMENT;
+    return rnn__lm_load_st(out, opt, &f, rnn_st_open_memory(&f, bytes, size), err, errcap);
+}
+
+RNNDEF rnn_status rnn_lm_load(rnn_lm **out, rnn_optimizer **opt, const char *path, char *err, size_t errcap) {
+    rnn_st_file f;
+    if (out) *out = NULL;
+    if (opt) *opt = NULL;
+    if (err && errcap) err[0] = 0;
+    if (!out) return RNN_ERR_INVALID_ARGUMENT;
+    return rnn__lm_load_st(out, opt, &f, rnn_st_open(&f, path), err, errcap);
 }
 #undef RNN__FAIL
 

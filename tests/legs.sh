@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds tests/test.c in every leg (compiler x mode) and runs it; prints each
-# leg's "N passed, N failed" and then the sum. A leg whose tool is missing is
+# leg's "N passed, N failed" and then the sum as the last line,
+# "tests: N passed, M failed". A leg whose tool is missing is
 # reported SKIPPED on its own line; with CI=true a skip is a failure.
 # Usage: tests/legs.sh [LEG ...]     (default: all legs)
 set -u
@@ -77,6 +78,7 @@ for l in $LEGS; do
              # and the tools: rnn-info reads a checkpoint PyTorch made
              if gcc $STRICT -O2 $STB tools/rnn-info.c -o build/rnn-info -lm > build/rnn-info.log 2>&1 &&
                 build/rnn-info tests/data/lm_torch.safetensors >> build/rnn-info.log 2>&1 &&
+                build/rnn-info tests/data/pt_lm_f16.safetensors >> build/rnn-info.log 2>&1 &&
                 ! build/rnn-info tests/data/recurrent.bin >> build/rnn-info.log 2>&1; then p=$((p + 1))
              else f=$((f + 1)); echo "    NOT OK tools/rnn-info.c (see build/rnn-info.log)"; fi
              total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); [ $f -eq 0 ] || bad=1
@@ -85,5 +87,5 @@ for l in $LEGS; do
     esac
 done
 [ $broken -gt 0 ] && echo "$broken leg(s) did not build or crashed"
-echo "all legs: $total_pass passed, $((total_fail + broken)) failed"
+echo "tests: $total_pass passed, $((total_fail + broken)) failed"
 [ $bad -eq 0 ] && [ $total_fail -eq 0 ]

@@ -4,8 +4,9 @@ u64 header length, a JSON header, then the raw tensor bytes.
 
 rnn.h's metadata: format "rnn.h", model "lm", cell, vocab_size, embed_size,
 hidden_size, num_layers (decimal strings), vocab (a JSON array of one-
-character strings, as a string) and crc32: the CRC-32 of the header with
-these 8 hex digits written "00000000", followed by the data.
+character strings, as a string), writer "rnn.h" and crc32: the CRC-32 of
+the header with these 8 hex digits written "00000000", followed by the
+data. read() takes F32, F16 and BF16 tensors (as float32).
 """
 import json
 import struct
@@ -17,6 +18,7 @@ import numpy as np
 def write(path, tensors, metadata):
     """tensors: list of (name, float32 numpy array); metadata: dict of str."""
     meta = dict(metadata)
+    meta["writer"] = "rnn.h"     # rnn.h then insists on the checksum below
     meta["crc32"] = "00000000"
     header = {"__metadata__": meta}
     offset = 0
@@ -55,8 +57,14 @@ def read(path):
             raise ValueError("%s: CRC-32 mismatch, the file is corrupt" % path)
     out = {}
     for name, t in header.items():
-        if t["dtype"] != "F32":
-            raise ValueError("%s: %s is %s" % (path, name, t["dtype"]))
         b, e = t["data_offsets"]
-        out[name] = np.frombuffer(data[b:e], dtype="<f4").reshape(t["shape"]).copy()
+        if t["dtype"] == "F32":
+            a = np.frombuffer(data[b:e], dtype="<f4")
+        elif t["dtype"] == "F16":
+            a = np.frombuffer(data[b:e], dtype="<f2").astype(np.float32)
+        elif t["dtype"] == "BF16":
+            a = (np.frombuffer(data[b:e], dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+        else:
+            raise ValueError("%s: %s is %s" % (path, name, t["dtype"]))
+        out[name] = a.reshape(t["shape"]).copy()
     return out, meta

@@ -1,4 +1,4 @@
-/* libFuzzer target: the checkpoint loader on arbitrary bytes.
+/* libFuzzer target: the safetensors reader and the LM loader on arbitrary bytes.
    Build and run: make fuzz   (clang -fsanitize=fuzzer,address,undefined) */
 #define RNN_IMPLEMENTATION
 #define STB_DS_IMPLEMENTATION
@@ -34,6 +34,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(copy, data, size);
     if (size > 8 && (size & 1)) fix_crc(copy, size);
     ok = rnn_lm_load_memory(&m, &opt, copy, size, err, sizeof err) == RNN_OK;
+    {   /* the generic floor: every tensor it accepts reads (or refuses) cleanly */
+        rnn_st_file f;
+        if (rnn_st_open_memory(&f, copy, size) == RNN_OK) {
+            ptrdiff_t i;
+            for (i = 0; i < stbds_arrlen(f.tensors); i++) {
+                const rnn_st_tensor *t = &f.tensors[i];
+                int dims[8], d;
+                uint64_t count = 1;
+                for (d = 0; d < t->ndim; d++) { dims[d] = (int)t->dims[d]; count *= t->dims[d]; }
+                if (count <= 1u << 20) {
+                    float *dst = (float *)malloc(sizeof(float) * (size_t)(count ? count : 1));
+                    rnn_st_read(&f, t->name, t->ndim, dims, dst);
+                    free(dst);
+                }
+            }
+            rnn_st_close(&f);
+        }
+    }
     free(copy);
     if (ok) {
         rnn_lm_state *s;

@@ -1,0 +1,146 @@
+/* tests/test_decoding.c - decoding: sampling and beam search. */
+#include "check.h"
+
+static void test_sampling(void) {
+    float logits[4], p[4] = {0.4f, 0.3f, 0.2f, 0.1f};
+    int counts[4] = {0, 0, 0, 0}, i, tok = -1, ok;
+    rnn_rng rng;
+    double worst = 0;
+    const int N = 200000;
+    for (i = 0; i < 4; i++) logits[i] = logf(p[i]) + 3.0f;
+    rnn_rng_seed(&rng, 1);
+    check(rnn_sample(logits, 4, 0.0f, 0, 1.0f, NULL, &tok) == RNN_OK && tok == 0, "sample at temperature 0 is argmax", 0);
+    /* frequencies against the distribution: 4 standard errors */
+#define FREQ_CHECK(T, K, P, want, name)                                                   \
+    do {                                                                                   \
+        double w0 = 0;                                                                     \
+        int q;                                                                             \
+        memset(counts, 0, sizeof counts);                                                  \
+        for (i = 0; i < N; i++) { rnn_sample(logits, 4, T, K, P, &rng, &tok); counts[tok]++; } \
+        ok = 1;                                                                            \
+        for (q = 0; q < 4; q++) {                                                          \
+            double f = (double)counts[q] / N, se = sqrt(want[q] * (1 - want[q]) / N) + 1e-9; \
+            if (fabs(f - want[q]) > 4 * se + (want[q] == 0 ? 0 : 0)) ok = 0;               \
+            if (fabs(f - want[q]) / se > w0) w0 = fabs(f - want[q]) / se;                  \
+        }                                                                                  \
+        check(ok, name, w0);                                                               \
+    } while (0)
+    {
+        double w1[4] = {0.4, 0.3, 0.2, 0.1};
+        double w2[4] = {16.0 / 30, 9.0 / 30, 4.0 / 30, 1.0 / 30};   /* T = 0.5: p² renormalised */
+        double w3[4] = {4.0 / 7, 3.0 / 7, 0, 0};                     /* top-k 2 */
+        double w4[4] = {4.0 / 9, 3.0 / 9, 2.0 / 9, 0};               /* top-p 0.8: 0.4 + 0.3 + 0.2 */
+        double w5[4] = {4.0 / 7, 3.0 / 7, 0, 0};                     /* top-p 0.6: 0.4 + 0.3 */
+        FREQ_CHECK(1.0f, 0, 1.0f, w1, "sample: frequencies follow softmax (in standard errors)");
+        FREQ_CHECK(0.5f, 0, 1.0f, w2, "sample: temperature 0.5 squares the probabilities");
+        FREQ_CHECK(1.0f, 2, 1.0f, w3, "sample: top-k 2 keeps the two most likely, renormalised");
+        FREQ_CHECK(1.0f, 0, 0.8f, w4, "sample: top-p 0.8 keeps the smallest set reaching 0.8");
+        FREQ_CHECK(1.0f, 0, 0.6f, w5, "sample: top-p 0.6");
+    }
+#undef FREQ_CHECK
+    logits[2] = NAN;
+    ok = rnn_sample(logits, 4, 1.0f, 0, 1.0f, &rng, &tok) == RNN_ERR_INVALID_ARGUMENT;
+    logits[2] = 0;
+    ok &= rnn_sample(logits, 4, -1.0f, 0, 1.0f, &rng, &tok) == RNN_ERR_INVALID_ARGUMENT;
+    ok &= rnn_sample(logits, 4, 1.0f, 0, 0.0f, &rng, &tok) == RNN_ERR_INVALID_ARGUMENT;
+    ok &= rnn_sample(logits, 4, 1.0f, 0, 1.5f, &rng, &tok) == RNN_ERR_INVALID_ARGUMENT;
+    ok &= rnn_sample(logits, 0, 1.0f, 0, 1.0f, &rng, &tok) == RNN_ERR_INVALID_ARGUMENT;
+    ok &= rnn_sample(logits, 4, 1.0f, -1, 1.0f, &rng, &tok) == RNN_ERR_INVALID_ARGUMENT;
+    ok &= rnn_sample(logits, 4, 1.0f, 0, 1.0f, NULL, &tok) == RNN_ERR_INVALID_ARGUMENT;
+    check(ok, "sample refuses NaN, negative temperature, top_p outside (0,1], n <= 0, no rng", worst);
+}
+
+/* A toy decoder over V = 3 tokens (0 = <s>, 1, 2 = <e>): state is the last
+   token and the position; log p depends on both. */
+typedef struct { int last, pos; } toy_state;
+static rnn_status toy_step(void *user, void *state, int token, float *logp) {
+    toy_state *s = (toy_state *)state;
+    static const float table[4][3][3] = {
+        {{-9, -0.4f, -1.2f}, {-9, -1.1f, -0.4f}, {-9, -0.7f, -0.7f}},
+        {{-9, -0.9f, -0.5f}, {-9, -0.2f, -1.7f}, {-9, -1.6f, -0.2f}},
+        {{-9, -0.3f, -1.3f}, {-9, -0.8f, -0.6f}, {-9, -0.5f, -0.9f}},
+        {{-9, -1.0f, -0.45f}, {-9, -0.6f, -0.8f}, {-9, -0.35f, -1.2f}}};
+    int j;
+    (void)user;
+    s->last = token; s->pos++;
+    for (j = 0; j < 3; j++) logp[j] = table[s->pos > 3 ? 3 : s->pos][token][j];
+    return RNN_OK;
+}
+
+/* 0 = <s>, 1 = A, 2 = B, 3 = <e>: first A .6 / B .4; after A: A .35, B .35,
+   <e> .3; after B: A .9, B .05, <e> .05; then <e>. */
+static rnn_status greedy_trap(void *user, void *state, int token, float *logp) {
+    toy_state *s = (toy_state *)state;
+    int j;
+    (void)user;
+    for (j = 0; j < 4; j++) logp[j] = -30.0f;
+    if (s->pos == 0) { logp[1] = logf(0.6f); logp[2] = logf(0.4f); }
+    else if (s->pos == 1 && token == 1) { logp[1] = logf(0.35f); logp[2] = logf(0.35f); logp[3] = logf(0.3f); }
+    else if (s->pos == 1) { logp[1] = logf(0.9f); logp[2] = logf(0.05f); logp[3] = logf(0.05f); }
+    else logp[3] = 0.0f;
+    s->last = token; s->pos++;
+    return RNN_OK;
+}
+
+/* Every sequence of up to L tokens (ending at <e> or at L), by score. */
+static void toy_best(int L, float alpha, float *best_score, int *best_tokens, int *best_len) {
+    int len, code, i;
+    *best_score = -1e30f;
+    for (len = 1; len <= L; len++) {
+        int total = 1;
+        for (i = 0; i < len; i++) total *= 3;
+        for (code = 0; code < total; code++) {
+            int seq[8], c = code, ok = 1;
+            float logp[3], sum = 0, sc;
+            toy_state s = {0, 0};
+            for (i = 0; i < len; i++) { seq[i] = c % 3; c /= 3; }
+            for (i = 0; i < len - 1; i++) ok &= seq[i] != 2;      /* <e> only last */
+            if (!ok || (len < L && seq[len - 1] != 2)) continue;   /* short ones must end */
+            toy_step(NULL, &s, 0, logp);
+            for (i = 0; i < len; i++) { sum += logp[seq[i]]; toy_step(NULL, &s, seq[i], logp); }
+            sc = alpha == 0 ? sum : sum / powf((float)len, alpha);
+            if (sc > *best_score) { *best_score = sc; memcpy(best_tokens, seq, sizeof(int) * len); *best_len = len; }
+        }
+    }
+}
+
+static void test_beam(void) {
+    rnn_beam_config bc;
+    rnn_beam_result res;
+    toy_state init = {0, 0};
+    float want;
+    int wt[8], wl = 0, a, ok = 1;
+    for (a = 0; a < 2; a++) {
+        memset(&bc, 0, sizeof bc);
+        bc.vocab_size = 3; bc.beam_width = 27; bc.max_length = 3; bc.start_token = 0; bc.end_token = 2;
+        bc.length_alpha = (float)a; bc.state_size = sizeof init; bc.initial_state = &init; bc.num_results = 3;
+        toy_best(3, (float)a, &want, wt, &wl);
+        ok &= rnn_beam_search(&bc, toy_step, NULL, &res) == RNN_OK && res.count == 3 &&
+              fabsf(res.scores[0] - want) < 1e-6f && res.lengths[0] == wl &&
+              memcmp(res.tokens, wt, sizeof(int) * (size_t)wl) == 0 && res.scores[1] <= res.scores[0];
+        rnn_beam_result_free(&res);
+    }
+    check(ok, "beam search with k >= V^L = exhaustive search (alpha 0 and 1)", 0);
+    {   /* greedy takes A (p .6) then at best .35; beam 2 finds B (.4) then A (.9) */
+        memset(&bc, 0, sizeof bc);
+        bc.vocab_size = 4; bc.max_length = 4; bc.start_token = 0; bc.end_token = 3;
+        bc.state_size = sizeof init; bc.initial_state = &init;
+        bc.beam_width = 1;
+        ok = rnn_beam_search(&bc, greedy_trap, NULL, &res) == RNN_OK && res.tokens[0] == 1 &&
+             fabsf(res.logprobs[0] - logf(0.6f * 0.35f)) < 1e-5f;
+        rnn_beam_result_free(&res);
+        bc.beam_width = 2;
+        ok &= rnn_beam_search(&bc, greedy_trap, NULL, &res) == RNN_OK && res.tokens[0] == 2 && res.tokens[1] == 1 &&
+              res.tokens[2] == 3 && res.lengths[0] == 3 && res.finished[0] == 1 &&
+              fabsf(res.logprobs[0] - logf(0.4f * 0.9f)) < 1e-5f;
+        rnn_beam_result_free(&res);
+        check(ok, "beam search finds what greedy misses (B A <e>: .36 against A A: .21)", 0);
+    }
+    bc.vocab_size = 0;
+    check(rnn_beam_search(&bc, greedy_trap, NULL, &res) == RNN_ERR_INVALID_ARGUMENT, "beam search refuses a bad config", 0);
+}
+
+static void test_decoding(void) {
+    test_sampling();
+    test_beam();
+}

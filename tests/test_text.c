@@ -1,0 +1,71 @@
+/* tests/test_text.c - text: UTF-8, the char vocabulary, the batcher, pretrained vectors. */
+#include "check.h"
+
+static void test_text(void) {
+    const char *text = "h\xC3\xA9llo w\xC3\xB6rld \xE2\x9C\x93\xF0\x9F\x98\x80!";   /* héllo wörld ✓😀! */
+    rnn_vocab v;
+    int ids[32], ok, i;
+    size_t n = 0, off = 0, need;
+    char out[64];
+    ok = rnn_vocab_from_text(&v, text, strlen(text), NULL) == RNN_OK && rnn_vocab_size(&v) == 12;
+    ok &= rnn_vocab_encode(&v, text, strlen(text), ids, 32, &n, NULL) == RNN_OK && n == 15;
+    need = rnn_vocab_decode(&v, ids, n, out, sizeof out);
+    ok &= need == strlen(text) && strcmp(out, text) == 0;
+    for (i = 1; i < rnn_vocab_size(&v); i++) ok &= v.chars[i - 1] < v.chars[i];
+    check(ok, "char vocabulary: UTF-8 round trip, ids in code point order", 0);
+    need = rnn_vocab_decode(&v, ids, n, out, 5);
+    ids[0] = 99;
+    ok = need == strlen(text) && strlen(out) == 4 && rnn_vocab_decode(&v, ids, 1, out, 8) == 3 &&
+         !strcmp(out, "\xEF\xBF\xBD");
+    check(ok, "decode: truncates with a NUL, unknown id becomes U+FFFD", 0);
+    ok = rnn_vocab_encode(&v, "hlo?", 4, ids, 32, &n, &off) == RNN_ERR_INVALID_ARGUMENT && off == 3;
+    check(ok, "encode: a character not in the vocabulary names its offset", (double)off);
+    rnn_vocab_free(&v);
+    {
+        static const char *bad[] = {"ab\xC3(", "x\xC0\xAFy", "\xED\xA0\x80", "ok\xF4\x90\x80\x80", "\xE2\x82"};
+        static const size_t at[] = {2, 1, 0, 2, 0};
+        ok = 1;
+        for (i = 0; i < 5; i++) {
+            off = 99;
+            ok &= rnn_vocab_from_text(&v, bad[i], strlen(bad[i]), &off) == RNN_ERR_FORMAT && off == at[i];
+        }
+        check(ok, "invalid UTF-8 (cut, overlong, surrogate, > U+10FFFF) is refused at its offset", 0);
+    }
+    {
+        int data[100], in[5 * 3], tg[5 * 3], w, fresh[8];
+        rnn_batcher bt;
+        for (i = 0; i < 100; i++) data[i] = i;
+        ok = rnn_batcher_init(&bt, data, 100, 5, 3) == RNN_OK && bt.stream_len == 33;
+        for (w = 0; w < 8; w++) {
+            fresh[w] = rnn_batcher_next(&bt, in, tg, NULL);
+            if (w == 1) ok &= in[0] == 5 && in[1] == 38 && in[2 * 3 + 2] == 66 + 5 + 2 && tg[2] == 72;
+            if (w == 0) ok &= in[0] == 0 && in[1] == 33 && tg[0] == 1 && in[4 * 3 + 1] == 37;
+        }
+        ok &= fresh[0] == 1 && fresh[1] == 0 && fresh[5] == 0 && fresh[6] == 1 && bt.epoch == 1;
+        ok &= rnn_batcher_init(&bt, data, 10, 5, 3) == RNN_ERR_INVALID_ARGUMENT;
+        ok &= rnn_batcher_split(1000, 0.05f) == 950 && rnn_batcher_split(1000, 0) == 1000 &&
+              rnn_batcher_split(7, 0.5f) == 4 && rnn_batcher_split(10, NAN) == 10;
+        check(ok, "batcher: B streams, windows of T, targets shifted, epochs, validation split", 0);
+    }
+    {
+        FILE *f = fopen("build/test-vectors.txt", "w");
+        float w[3 * 3] = {0}, g[9];
+        rnn_embedding e;
+        const char *vocab[3] = {"a", "b", "c"};
+        int loaded = 0;
+        char err[128];
+        e.vocab_size = 3; e.embed_size = 3; e.weight = w; e.grad = g; e.frozen = 0;
+        if (f) { fputs("2 3\na 0.5 -1 2\nzz 1 1 1\nc 3 4 5\n", f); fclose(f); }
+        ok = rnn_embedding_load_text(&e, "build/test-vectors.txt", vocab, &loaded, err, sizeof err) == RNN_OK &&
+             loaded == 2 && w[0] == 0.5f && w[2] == 2 && w[3] == 0 && w[8] == 5;
+        f = fopen("build/test-vectors.txt", "w");
+        if (f) { fputs("a 1 2 3\nb 1 2\n", f); fclose(f); }
+        ok &= rnn_embedding_load_text(&e, "build/test-vectors.txt", vocab, &loaded, err, sizeof err) == RNN_ERR_FORMAT &&
+              strstr(err, ":2:") != NULL;
+        f = fopen("build/test-vectors.txt", "w");
+        if (f) { fputs("a 1 x 3\n", f); fclose(f); }
+        ok &= rnn_embedding_load_text(&e, "build/test-vectors.txt", vocab, &loaded, err, sizeof err) == RNN_ERR_FORMAT;
+        ok &= rnn_embedding_load_text(&e, "build/no-such-file", vocab, &loaded, err, sizeof err) == RNN_ERR_IO;
+        check(ok, "pretrained vectors: loads known tokens, names a bad line, missing file", 0);
+    }
+}
