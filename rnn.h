@@ -71,7 +71,8 @@
    CONTENTS (the implementation follows the same order)
      Core       rnn_status, rnn_strerror, rnn_rng
      Kernels    rnn_sgemm, rnn_set_sgemm, rnn_simd_name, rnn_sigmoid,
-                rnn_tanh, rnn_relu, rnn_softmax, rnn_log_softmax
+                rnn_tanh, rnn_relu, rnn_softmax, rnn_log_softmax (plain C:
+                the specification; the SIMD paths are in an appendix)
      Layers     rnn_recurrent_* : Elman, LSTM, GRU cells, stacked and
                 bidirectional, with BPTT and one-step inference;
                 rnn_embedding_*, rnn_dense_*
@@ -80,7 +81,17 @@
      Models     rnn_lm_* : embedding → recurrent stack → dense
      Decoding   rnn_sample (temperature, top-k, top-p), rnn_beam_search
      Text       rnn_vocab_* (UTF-8 code points), rnn_batcher_*
-     Serialization rnn_lm_save, rnn_lm_load (safetensors)
+     I/O        rnn_st_* : any safetensors file (named tensors, metadata);
+                rnn_lm_save, rnn_lm_load : the language model's adapter
+     Appendix   the SIMD paths: SSE2, AVX2 + FMA, AVX-512, NEON
+
+   INSIDE
+     Each layer and model sizes and carves its workspace in one function
+     (rnn__rec_carve_at, rnn__lm_carve, rnn__step_carve) into a struct of
+     named pointers whose comments give the shapes (rnn__rec_plan, ...);
+     forward and backward read the names. The language model calls its
+     layers: embedding, recurrent stack (whose layer 0 can take tokens
+     through a gate table, see rnn__table_fits) and dense head.
 
    THREADS
      Every function is reentrant. The only global state is the function
@@ -93,7 +104,7 @@
      Everything goes through RNN_MALLOC / RNN_REALLOC / RNN_FREE (stb_ds
      through its own STBDS_REALLOC / STBDS_FREE). After the first training
      step at a shape, training and one-token inference allocate nothing
-     (tests/test.c checks it through counting hooks).
+     (the tests check it through counting hooks).
 
    LICENSE: MIT, at the end of this file.
 */
@@ -275,7 +286,9 @@ typedef struct rnn_recurrent {
     size_t ws_cap;
     int T, B, trained;          /* shape of the last forward; 1 if it cached for backward */
     const float *x;             /* the last forward's input (must stay valid for backward) */
-    const float *gtab;          /* internal: layer 0's gates came from a token table (rnn_lm) */
+    const float *emb;           /* internal: layer 0 fed by token (rnn__forward) */
+    const int *tok;
+    int tab_rows;
     int *len;                   /* [B] lengths of the last forward */
     char error[160];            /* detail of the last failure */
 } rnn_recurrent;
@@ -419,6 +432,7 @@ typedef struct rnn_optimizer {
     int64_t t;
     size_t n;
     float *m, *v;
+    char error[160];            /* detail of the last failure */
 } rnn_optimizer;
 
 /* Creates an optimizer for the parameters of reg (an stb_ds array). */
@@ -556,7 +570,10 @@ typedef struct rnn_beam_result {
 /* Beam search: keeps the beam_width best partial hypotheses by summed
    log-probability, copies and reorders their states itself, sets aside each
    one that emits end_token, and returns the num_results best of those (and
-   of the unfinished ones at max_length) by length-normalised score. */
+   of the unfinished ones at max_length) by length-normalised score. A step
+   may give -inf (log 0) to tokens that cannot follow; when no hypothesis
+   has a probability above 0 the result has count 0 (RNN_OK). NaN or +inf
+   from a step is RNN_ERR_INVALID_ARGUMENT. */
 RNNDEF rnn_status rnn_beam_search(const rnn_beam_config *cfg, rnn_beam_step_fn step, void *user,
                                   rnn_beam_result *out);
 /* Frees a result's arrays. */
@@ -827,6 +844,16 @@ RNNDEF const char *rnn_strerror(rnn_status status) {
     return "unknown status code";
 }
 
+/* Writes a printf-style detail into err[cap] (if given) and returns code. */
+static rnn_status rnn__err(char *err, size_t cap, rnn_status code, const char *fmt, ...) {
+    va_list ap;
+    if (err && cap) {
+        va_start(ap, fmt);
+        vsnprintf(err, cap, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
 RNNDEF void rnn_rng_seed(rnn_rng *rng, uint64_t seed) { rng->state = seed; }
 
 RNNDEF uint64_t rnn_rng_u64(rnn_rng *rng) {
@@ -1082,684 +1109,24 @@ static const rnn__arch rnn__arch_c = {
     rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
     rnn__gru_fwd_c, rnn__gru_bwd_c};
 
-/* ---- SSE2 (x86-64 baseline): 4×8 tile, multiply then add -------------- */
+/* The SIMD paths (SSE2, AVX2 + FMA, AVX-512, NEON) follow the same
+   specification; they live together in the appendix at the end of the
+   implementation, and hand over their tables through these. */
 #ifdef RNN__HAVE_SSE2
-static void rnn__kernel_sse2(int kc, const float *ap, const float *bp, int ldb,
-                             float *c, int ldc, float alpha, float beta) {
-    __m128 c00 = _mm_setzero_ps(), c01 = c00, c10 = c00, c11 = c00,
-           c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-    __m128 va = _mm_set1_ps(alpha), vb = _mm_set1_ps(beta);
-    int p;
-    for (p = 0; p < kc; p++, ap += 4, bp += ldb) {
-        __m128 b0 = _mm_loadu_ps(bp), b1 = _mm_loadu_ps(bp + 4), a;
-        a = _mm_set1_ps(ap[0]);
-        c00 = _mm_add_ps(c00, _mm_mul_ps(a, b0)); c01 = _mm_add_ps(c01, _mm_mul_ps(a, b1));
-        a = _mm_set1_ps(ap[1]);
-        c10 = _mm_add_ps(c10, _mm_mul_ps(a, b0)); c11 = _mm_add_ps(c11, _mm_mul_ps(a, b1));
-        a = _mm_set1_ps(ap[2]);
-        c20 = _mm_add_ps(c20, _mm_mul_ps(a, b0)); c21 = _mm_add_ps(c21, _mm_mul_ps(a, b1));
-        a = _mm_set1_ps(ap[3]);
-        c30 = _mm_add_ps(c30, _mm_mul_ps(a, b0)); c31 = _mm_add_ps(c31, _mm_mul_ps(a, b1));
-    }
-#define RNN__STORE_SSE2(row, x0, x1)                                                    \
-    do {                                                                                \
-        float *cr = c + (row) * ldc;                                                    \
-        __m128 r0 = _mm_mul_ps(va, x0), r1 = _mm_mul_ps(va, x1);                        \
-        if (beta != 0.0f) {                                                             \
-            r0 = _mm_add_ps(r0, _mm_mul_ps(vb, _mm_loadu_ps(cr)));                      \
-            r1 = _mm_add_ps(r1, _mm_mul_ps(vb, _mm_loadu_ps(cr + 4)));                  \
-        }                                                                               \
-        _mm_storeu_ps(cr, r0); _mm_storeu_ps(cr + 4, r1);                               \
-    } while (0)
-    RNN__STORE_SSE2(0, c00, c01); RNN__STORE_SSE2(1, c10, c11);
-    RNN__STORE_SSE2(2, c20, c21); RNN__STORE_SSE2(3, c30, c31);
-#undef RNN__STORE_SSE2
-}
-
-static const rnn__arch rnn__arch_sse2 = {
-    "sse2", 4, 8, rnn__kernel_sse2, NULL,
-    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
-    rnn__gru_fwd_c, rnn__gru_bwd_c};
+static const rnn__arch *rnn__sse2_paths(void);
 #endif
-
-/* ---- AVX2 + FMA: 6×16 tile -------------------------------------------- */
 #ifdef RNN__HAVE_AVX2
-RNN__TARGET_AVX2
-static void rnn__kernel_avx2(int kc, const float *ap, const float *bp, int ldb,
-                             float *c, int ldc, float alpha, float beta) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-    int p;
-    for (p = 0; p < kc; p++, ap += 6, bp += ldb) {
-        __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8), a;
-        a = _mm256_broadcast_ss(ap + 0);
-        c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
-        a = _mm256_broadcast_ss(ap + 1);
-        c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
-        a = _mm256_broadcast_ss(ap + 2);
-        c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
-        a = _mm256_broadcast_ss(ap + 3);
-        c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
-        a = _mm256_broadcast_ss(ap + 4);
-        c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
-        a = _mm256_broadcast_ss(ap + 5);
-        c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
-    }
-#define RNN__STORE_AVX2(row, x0, x1)                                                    \
-    do {                                                                                \
-        float *cr = c + (row) * ldc;                                                    \
-        __m256 r0 = _mm256_mul_ps(va, x0), r1 = _mm256_mul_ps(va, x1);                  \
-        if (beta != 0.0f) {                                                             \
-            r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), r0);                          \
-            r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), r1);                      \
-        }                                                                               \
-        _mm256_storeu_ps(cr, r0); _mm256_storeu_ps(cr + 8, r1);                         \
-    } while (0)
-    RNN__STORE_AVX2(0, c00, c01); RNN__STORE_AVX2(1, c10, c11); RNN__STORE_AVX2(2, c20, c21);
-    RNN__STORE_AVX2(3, c30, c31); RNN__STORE_AVX2(4, c40, c41); RNN__STORE_AVX2(5, c50, c51);
-#undef RNN__STORE_AVX2
-}
-
-/* Sum of each of four vectors: {Σa0, Σa1, Σa2, Σa3}. */
-RNN__TARGET_AVX2
-static __m128 rnn__hsum4_avx2(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
-    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
-
-/* C = alpha·A·Bᵀ + beta·C, four rows of A against four rows of B at a time;
-   edge tiles repeat the last row and store only what is valid. */
-RNN__TARGET_AVX2
-static void rnn__dot_avx2(int m, int n, int k, float alpha, const float *a, int lda,
-                          const float *b, int ldb, float beta, float *c, int ldc) {
-    int i, j, p, r, s;
-    __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(k % 8), lanes);
-    int k8 = k - k % 8;
-    for (j = 0; j < n; j += 4) {
-        const float *b0 = b + (size_t)j * ldb, *b1 = b + (size_t)(j + 1 < n ? j + 1 : j) * ldb;
-        const float *b2 = b + (size_t)(j + 2 < n ? j + 2 : j) * ldb,
-                    *b3 = b + (size_t)(j + 3 < n ? j + 3 : j) * ldb;
-        int nw = n - j < 4 ? n - j : 4;
-        for (i = 0; i < m; i += 4) {
-            const float *a0 = a + (size_t)i * lda, *a1 = a + (size_t)(i + 1 < m ? i + 1 : i) * lda;
-            const float *a2 = a + (size_t)(i + 2 < m ? i + 2 : i) * lda,
-                        *a3 = a + (size_t)(i + 3 < m ? i + 3 : i) * lda;
-            __m256 acc[4][4];
-            __m128 sum[4];
-            int mh = m - i < 4 ? m - i : 4;
-            for (r = 0; r < 4; r++)
-                for (s = 0; s < 4; s++) acc[r][s] = _mm256_setzero_ps();
-#define RNN__DOT8(LOAD)                                                                \
-    do {                                                                               \
-        __m256 x0 = LOAD(a0 + p), x1 = LOAD(a1 + p), x2 = LOAD(a2 + p), x3 = LOAD(a3 + p); \
-        __m256 w0 = LOAD(b0 + p), w1 = LOAD(b1 + p), w2 = LOAD(b2 + p), w3 = LOAD(b3 + p); \
-        acc[0][0] = _mm256_fmadd_ps(x0, w0, acc[0][0]); acc[0][1] = _mm256_fmadd_ps(x0, w1, acc[0][1]); \
-        acc[0][2] = _mm256_fmadd_ps(x0, w2, acc[0][2]); acc[0][3] = _mm256_fmadd_ps(x0, w3, acc[0][3]); \
-        acc[1][0] = _mm256_fmadd_ps(x1, w0, acc[1][0]); acc[1][1] = _mm256_fmadd_ps(x1, w1, acc[1][1]); \
-        acc[1][2] = _mm256_fmadd_ps(x1, w2, acc[1][2]); acc[1][3] = _mm256_fmadd_ps(x1, w3, acc[1][3]); \
-        acc[2][0] = _mm256_fmadd_ps(x2, w0, acc[2][0]); acc[2][1] = _mm256_fmadd_ps(x2, w1, acc[2][1]); \
-        acc[2][2] = _mm256_fmadd_ps(x2, w2, acc[2][2]); acc[2][3] = _mm256_fmadd_ps(x2, w3, acc[2][3]); \
-        acc[3][0] = _mm256_fmadd_ps(x3, w0, acc[3][0]); acc[3][1] = _mm256_fmadd_ps(x3, w1, acc[3][1]); \
-        acc[3][2] = _mm256_fmadd_ps(x3, w2, acc[3][2]); acc[3][3] = _mm256_fmadd_ps(x3, w3, acc[3][3]); \
-    } while (0)
-#define RNN__LOADU8(q) _mm256_loadu_ps(q)
-#define RNN__LOADT8(q) _mm256_maskload_ps(q, tail)
-            for (p = 0; p < k8; p += 8) RNN__DOT8(RNN__LOADU8);
-            if (p < k) RNN__DOT8(RNN__LOADT8);
-#undef RNN__LOADU8
-#undef RNN__LOADT8
-#undef RNN__DOT8
-            for (r = 0; r < 4; r++) sum[r] = rnn__hsum4_avx2(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
-            for (r = 0; r < mh; r++) {
-                float out[4], *cr = c + (size_t)(i + r) * ldc + j;
-                _mm_storeu_ps(out, _mm_mul_ps(_mm_set1_ps(alpha), sum[r]));
-                for (s = 0; s < nw; s++) cr[s] = out[s] + (beta == 0.0f ? 0.0f : beta * cr[s]);
-            }
-        }
-    }
-}
-
-/* e^x on 8 lanes, the same steps as rnn__exp1. */
-RNN__TARGET_AVX2
-static __m256 rnn__exp8(__m256 x) {
-    __m256 hi = _mm256_set1_ps(88.7228394f), lo = _mm256_set1_ps(-103.972084f);
-    __m256 big = _mm256_cmp_ps(x, hi, _CMP_GT_OQ), nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-    __m256 xc = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
-    __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(xc, _mm256_set1_ps(1.44269504f), _mm256_set1_ps(0.5f)));
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), xc), p;
-    __m256i i, h;
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860677e-6f), r);
-    p = _mm256_set1_ps(1.0f / 5040);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    i = _mm256_cvtps_epi32(n);
-    h = _mm256_srai_epi32(i, 1);
-    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23)));
-    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(
-        _mm256_add_epi32(_mm256_sub_epi32(i, h), _mm256_set1_epi32(127)), 23)));
-    p = _mm256_blendv_ps(p, _mm256_set1_ps(HUGE_VALF), big);
-    return _mm256_blendv_ps(p, x, nan);
-}
-
-RNN__TARGET_AVX2
-static __m256 rnn__sigmoid8(__m256 x) {
-    __m256 sign = _mm256_set1_ps(-0.0f);
-    __m256 e = rnn__exp8(_mm256_or_ps(x, sign));               /* e^-|x| */
-    __m256 s = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-    return _mm256_blendv_ps(s, _mm256_mul_ps(e, s), x);      /* sign bit of x picks e·s */
-}
-
-RNN__TARGET_AVX2
-static __m256 rnn__tanh8(__m256 x) {
-    __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
-    __m256 a = _mm256_andnot_ps(sign, x), z = _mm256_mul_ps(a, a), p, e, t;
-    p = _mm256_set1_ps(-5.704993808e-03f);
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.063909407e-02f));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.373971748e-02f));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.333144223e-01f));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.333328194e-01f));
-    p = _mm256_fmadd_ps(_mm256_mul_ps(a, z), p, a);
-    e = rnn__exp8(_mm256_mul_ps(_mm256_set1_ps(2.0f), _mm256_min_ps(a, _mm256_set1_ps(9.1f))));
-    t = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
-    t = _mm256_blendv_ps(t, p, _mm256_cmp_ps(a, _mm256_set1_ps(0.625f), _CMP_LT_OQ));
-    t = _mm256_or_ps(t, _mm256_and_ps(x, sign));              /* tanh(-0) = -0 */
-    return _mm256_blendv_ps(t, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
-}
-
-#define RNN__MAP8(NAME, F)                                                     \
-    RNN__TARGET_AVX2 static void NAME(float *y, const float *x, size_t n) {   \
-        size_t i = 0;                                                          \
-        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, F(_mm256_loadu_ps(x + i))); \
-        if (i < n) {                                                           \
-            float t[8] = {0};                                                  \
-            memcpy(t, x + i, (n - i) * sizeof(float));                         \
-            _mm256_storeu_ps(t, F(_mm256_loadu_ps(t)));                        \
-            memcpy(y + i, t, (n - i) * sizeof(float));                         \
-        }                                                                      \
-    }
-RNN__MAP8(rnn__sigmoid_avx2, rnn__sigmoid8)
-RNN__MAP8(rnn__tanh_avx2, rnn__tanh8)
-RNN__MAP8(rnn__exp_avx2, rnn__exp8)
-#undef RNN__MAP8
-
-/* rnn__adam_c on 8 lanes. */
-RNN__TARGET_AVX2
-static void rnn__adam_avx2(float *p, const float *gr, float *m, float *v, size_t n, float scale, float lr,
-                           float dwd, float l2, float b1, float b2, float eps, float ib1, float ib2) {
-    size_t j = 0;
-    __m256 vs = _mm256_set1_ps(scale), vl2 = _mm256_set1_ps(l2), vdk = _mm256_set1_ps(1.0f - lr * dwd);
-    __m256 vb1 = _mm256_set1_ps(b1), vc1 = _mm256_set1_ps(1.0f - b1), vb2 = _mm256_set1_ps(b2);
-    __m256 vc2 = _mm256_set1_ps(1.0f - b2), vlr = _mm256_set1_ps(lr * ib1), vi2 = _mm256_set1_ps(ib2);
-    __m256 veps = _mm256_set1_ps(eps);
-    for (; j + 8 <= n; j += 8) {
-        __m256 pj = _mm256_loadu_ps(p + j);
-        __m256 g = _mm256_fmadd_ps(vl2, pj, _mm256_mul_ps(vs, _mm256_loadu_ps(gr + j)));
-        __m256 mj = _mm256_fmadd_ps(vb1, _mm256_loadu_ps(m + j), _mm256_mul_ps(vc1, g));
-        __m256 vj = _mm256_fmadd_ps(vb2, _mm256_loadu_ps(v + j), _mm256_mul_ps(vc2, _mm256_mul_ps(g, g)));
-        __m256 den = _mm256_add_ps(_mm256_sqrt_ps(_mm256_mul_ps(vj, vi2)), veps);
-        _mm256_storeu_ps(m + j, mj);
-        _mm256_storeu_ps(v + j, vj);
-        _mm256_storeu_ps(p + j, _mm256_sub_ps(_mm256_mul_ps(pj, vdk), _mm256_div_ps(_mm256_mul_ps(vlr, mj), den)));
-    }
-    rnn__adam_c(p + j, gr + j, m + j, v + j, n - j, scale, lr, dwd, l2, b1, b2, eps, ib1, ib2);
-}
-
-static const rnn__arch rnn__arch_avx2 = {
-    "avx2", 6, 16, rnn__kernel_avx2, rnn__dot_avx2,
-    rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
-    rnn__gru_fwd_c, rnn__gru_bwd_c};
+static const rnn__arch *rnn__avx2_paths(void);
 #endif
-
-/* ---- AVX-512: 8×32 tile (16 accumulators; 8 rows divide the batch sizes
-   recurrent nets use, and measured as fast as 12×32 on squares) ---------- */
 #ifdef RNN__HAVE_AVX512
-#if defined(__GNUC__) && !defined(__clang__)
-/* g++ 12 warns about _mm512_undefined_ps inside its own avx512fintrin.h. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+static const rnn__arch *rnn__avx512_paths(void);
+#ifndef RNN_USE_CBLAS
 RNN__TARGET_AVX512
-static void rnn__kernel_avx512(int kc, const float *ap, const float *bp, int ldb,
-                               float *c, int ldc, float alpha, float beta) {
-    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00,
-           c60 = c00, c61 = c00, c70 = c00, c71 = c00;
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    int p;
-    /* C rows are often 4 KiB apart and fight for L1 sets: ask for them early */
-    for (p = 0; p < 8; p++) {
-        _mm_prefetch((const char *)(c + p * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + p * ldc + 16), _MM_HINT_T0);
-    }
-    for (p = 0; p < kc; p++, ap += 8, bp += ldb) {
-        __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16), a;
-#define RNN__ROW512(r, x0, x1)                                                     \
-        a = _mm512_set1_ps(ap[r]);                                                 \
-        x0 = _mm512_fmadd_ps(a, b0, x0); x1 = _mm512_fmadd_ps(a, b1, x1);
-        RNN__ROW512(0, c00, c01) RNN__ROW512(1, c10, c11) RNN__ROW512(2, c20, c21)
-        RNN__ROW512(3, c30, c31) RNN__ROW512(4, c40, c41) RNN__ROW512(5, c50, c51)
-        RNN__ROW512(6, c60, c61) RNN__ROW512(7, c70, c71)
-#undef RNN__ROW512
-    }
-#define RNN__STORE512(row, x0, x1)                                                      \
-    do {                                                                                \
-        float *cr = c + (row) * ldc;                                                    \
-        __m512 r0 = _mm512_mul_ps(va, x0), r1 = _mm512_mul_ps(va, x1);                  \
-        if (beta != 0.0f) {                                                             \
-            r0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr), r0);                          \
-            r1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr + 16), r1);                     \
-        }                                                                               \
-        _mm512_storeu_ps(cr, r0); _mm512_storeu_ps(cr + 16, r1);                        \
-    } while (0)
-    RNN__STORE512(0, c00, c01); RNN__STORE512(1, c10, c11); RNN__STORE512(2, c20, c21);
-    RNN__STORE512(3, c30, c31); RNN__STORE512(4, c40, c41); RNN__STORE512(5, c50, c51);
-    RNN__STORE512(6, c60, c61); RNN__STORE512(7, c70, c71);
-#undef RNN__STORE512
-}
-
-/* {Σa0, Σa1, Σa2, Σa3}: fold 512 to 256 bits, then the AVX2 reduction. */
-RNN__TARGET_AVX512
-static __m128 rnn__hsum4_512(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
-#define RNN__FOLD(v) _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1))
-    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(RNN__FOLD(a0), RNN__FOLD(a1)),
-                              _mm256_hadd_ps(RNN__FOLD(a2), RNN__FOLD(a3)));
-#undef RNN__FOLD
-    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
-
-/* Stores up to 4 sums of one C row: c[s] = alpha·sum[s] + beta·c[s]. */
-static void rnn__dot_store(float *c, const float *sum, int nw, float alpha, float beta) {
-    int s;
-    for (s = 0; s < nw; s++) c[s] = alpha * sum[s] + (beta == 0.0f ? 0.0f : beta * c[s]);
-}
-
-/* C = alpha·A·Bᵀ + beta·C with vectors along k (16 lanes, the tail under a
-   mask). Rows of A go four at a time against four rows of B (16
-   accumulators, 8 loads per 16 FMAs); leftover rows of A go one at a time
-   against eight rows of B, which is the one-token case. Edge tiles repeat
-   the last row of B and store only what is valid. */
-RNN__TARGET_AVX512
-static void rnn__dot_avx512(int m, int n, int k, float alpha, const float *a, int lda,
-                            const float *b, int ldb, float beta, float *c, int ldc) {
-    __mmask16 tail = (__mmask16)((1u << (k % 16)) - 1u);
-    int k16 = k - k % 16, i, j, p, r;
-    float sum[16];
-#define RNN__BROW(q) (b + (size_t)(j + (q) < n ? j + (q) : n - 1) * ldb)
-#define RNN__FMA4(x, r)                                                                 \
-    r##0 = _mm512_fmadd_ps(x, w0, r##0); r##1 = _mm512_fmadd_ps(x, w1, r##1);          \
-    r##2 = _mm512_fmadd_ps(x, w2, r##2); r##3 = _mm512_fmadd_ps(x, w3, r##3);
-#define RNN__STEP44(LOAD)                                                               \
-    {   __m512 w0 = LOAD(b0 + p), w1 = LOAD(b1 + p), w2 = LOAD(b2 + p), w3 = LOAD(b3 + p); \
-        __m512 x0 = LOAD(a0 + p), x1 = LOAD(a1 + p), x2 = LOAD(a2 + p), x3 = LOAD(a3 + p); \
-        RNN__FMA4(x0, s0) RNN__FMA4(x1, s1) RNN__FMA4(x2, s2) RNN__FMA4(x3, s3) }
-#define RNN__STEP18(LOAD)                                                               \
-    {   __m512 x = LOAD(a0 + p);                                                        \
-        s00 = _mm512_fmadd_ps(x, LOAD(b0 + p), s00); s01 = _mm512_fmadd_ps(x, LOAD(b1 + p), s01); \
-        s02 = _mm512_fmadd_ps(x, LOAD(b2 + p), s02); s03 = _mm512_fmadd_ps(x, LOAD(b3 + p), s03); \
-        s04 = _mm512_fmadd_ps(x, LOAD(b4 + p), s04); s05 = _mm512_fmadd_ps(x, LOAD(b5 + p), s05); \
-        s06 = _mm512_fmadd_ps(x, LOAD(b6 + p), s06); s07 = _mm512_fmadd_ps(x, LOAD(b7 + p), s07); }
-#define RNN__LD(q) _mm512_loadu_ps(q)
-#define RNN__LDT(q) _mm512_maskz_loadu_ps(tail, q)
-    for (j = 0; j < n; j += 4) {
-        const float *b0 = RNN__BROW(0), *b1 = RNN__BROW(1), *b2 = RNN__BROW(2), *b3 = RNN__BROW(3);
-        int nw = n - j < 4 ? n - j : 4;
-        for (i = 0; i + 4 <= m; i += 4) {
-            const float *a0 = a + (size_t)i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
-            __m512 s00 = _mm512_setzero_ps(), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00,
-                   s12 = s00, s13 = s00, s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00,
-                   s31 = s00, s32 = s00, s33 = s00;
-            for (p = 0; p < k16; p += 16) RNN__STEP44(RNN__LD)
-            if (p < k) RNN__STEP44(RNN__LDT)
-            _mm_storeu_ps(sum, rnn__hsum4_512(s00, s01, s02, s03));
-            _mm_storeu_ps(sum + 4, rnn__hsum4_512(s10, s11, s12, s13));
-            _mm_storeu_ps(sum + 8, rnn__hsum4_512(s20, s21, s22, s23));
-            _mm_storeu_ps(sum + 12, rnn__hsum4_512(s30, s31, s32, s33));
-            for (r = 0; r < 4; r++) rnn__dot_store(c + (size_t)(i + r) * ldc + j, sum + 4 * r, nw, alpha, beta);
-        }
-    }
-    for (i = m - m % 4; i < m; i++) {
-        const float *a0 = a + (size_t)i * lda;
-        for (j = 0; j < n; j += 8) {
-            const float *b0 = RNN__BROW(0), *b1 = RNN__BROW(1), *b2 = RNN__BROW(2), *b3 = RNN__BROW(3);
-            const float *b4 = RNN__BROW(4), *b5 = RNN__BROW(5), *b6 = RNN__BROW(6), *b7 = RNN__BROW(7);
-            __m512 s00 = _mm512_setzero_ps(), s01 = s00, s02 = s00, s03 = s00, s04 = s00, s05 = s00,
-                   s06 = s00, s07 = s00;
-            float *ci = c + (size_t)i * ldc + j;
-            for (p = 0; p < k16; p += 16) RNN__STEP18(RNN__LD)
-            if (p < k) RNN__STEP18(RNN__LDT)
-            _mm_storeu_ps(sum, rnn__hsum4_512(s00, s01, s02, s03));
-            _mm_storeu_ps(sum + 4, rnn__hsum4_512(s04, s05, s06, s07));
-            rnn__dot_store(ci, sum, n - j < 4 ? n - j : 4, alpha, beta);
-            if (n - j > 4) rnn__dot_store(ci + 4, sum + 4, n - j - 4 < 4 ? n - j - 4 : 4, alpha, beta);
-        }
-    }
-#undef RNN__BROW
-#undef RNN__FMA4
-#undef RNN__STEP44
-#undef RNN__STEP18
-#undef RNN__LD
-#undef RNN__LDT
-}
-
-/* e^x on 16 lanes, the same steps as rnn__exp1. */
-RNN__TARGET_AVX512
-static __m512 rnn__exp16(__m512 x) {
-    __m512 hi = _mm512_set1_ps(88.7228394f), lo = _mm512_set1_ps(-103.972084f);
-    __mmask16 big = _mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-    __m512 xc = _mm512_max_ps(_mm512_min_ps(x, hi), lo);
-    __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504f), _mm512_set1_ps(0.5f)),
-                                    _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), xc), p;
-    __m512i i, h;
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
-    p = _mm512_set1_ps(1.0f / 5040);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    i = _mm512_cvtps_epi32(n);
-    h = _mm512_srai_epi32(i, 1);
-    p = _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(h, _mm512_set1_epi32(127)), 23)));
-    p = _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(
-        _mm512_add_epi32(_mm512_sub_epi32(i, h), _mm512_set1_epi32(127)), 23)));
-    p = _mm512_mask_mov_ps(p, big, _mm512_set1_ps(HUGE_VALF));
-    return _mm512_mask_mov_ps(p, nan, x);
-}
-
-RNN__TARGET_AVX512
-static __m512 rnn__sigmoid16(__m512 x) {
-    __m512 e = rnn__exp16(_mm512_or_ps(x, _mm512_set1_ps(-0.0f)));   /* e^-|x| */
-    __m512 s = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
-    __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
-    return _mm512_mask_mul_ps(s, neg, e, s);
-}
-
-RNN__TARGET_AVX512
-static __m512 rnn__tanh16(__m512 x) {
-    __m512 sign = _mm512_set1_ps(-0.0f), one = _mm512_set1_ps(1.0f);
-    __m512 a = _mm512_andnot_ps(sign, x), z = _mm512_mul_ps(a, a), p, e, t;
-    p = _mm512_set1_ps(-5.704993808e-03f);
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.063909407e-02f));
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.373971748e-02f));
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.333144223e-01f));
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.333328194e-01f));
-    p = _mm512_fmadd_ps(_mm512_mul_ps(a, z), p, a);
-    e = rnn__exp16(_mm512_mul_ps(_mm512_set1_ps(2.0f), _mm512_min_ps(a, _mm512_set1_ps(9.1f))));
-    t = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
-    t = _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(a, _mm512_set1_ps(0.625f), _CMP_LT_OQ), p);
-    t = _mm512_or_ps(t, _mm512_and_ps(x, sign));              /* tanh(-0) = -0 */
-    return _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
-}
-
-#define RNN__MAP16(NAME, F)                                                    \
-    RNN__TARGET_AVX512 static void NAME(float *y, const float *x, size_t n) { \
-        size_t i = 0;                                                          \
-        for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, F(_mm512_loadu_ps(x + i))); \
-        if (i < n) {                                                           \
-            __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);                   \
-            _mm512_mask_storeu_ps(y + i, m, F(_mm512_maskz_loadu_ps(m, x + i))); \
-        }                                                                      \
-    }
-RNN__MAP16(rnn__sigmoid_avx512, rnn__sigmoid16)
-RNN__MAP16(rnn__tanh_avx512, rnn__tanh16)
-RNN__MAP16(rnn__exp_avx512, rnn__exp16)
-#undef RNN__MAP16
-
-/* rnn__adam_c on 16 lanes. */
-RNN__TARGET_AVX512
-static void rnn__adam_avx512(float *p, const float *gr, float *m, float *v, size_t n, float scale, float lr,
-                             float dwd, float l2, float b1, float b2, float eps, float ib1, float ib2) {
-    size_t j = 0;
-    __m512 vs = _mm512_set1_ps(scale), vl2 = _mm512_set1_ps(l2), vdk = _mm512_set1_ps(1.0f - lr * dwd);
-    __m512 vb1 = _mm512_set1_ps(b1), vc1 = _mm512_set1_ps(1.0f - b1), vb2 = _mm512_set1_ps(b2);
-    __m512 vc2 = _mm512_set1_ps(1.0f - b2), vlr = _mm512_set1_ps(lr * ib1), vi2 = _mm512_set1_ps(ib2);
-    __m512 veps = _mm512_set1_ps(eps);
-    for (; j + 16 <= n; j += 16) {
-        __m512 pj = _mm512_loadu_ps(p + j);
-        __m512 g = _mm512_fmadd_ps(vl2, pj, _mm512_mul_ps(vs, _mm512_loadu_ps(gr + j)));
-        __m512 mj = _mm512_fmadd_ps(vb1, _mm512_loadu_ps(m + j), _mm512_mul_ps(vc1, g));
-        __m512 vj = _mm512_fmadd_ps(vb2, _mm512_loadu_ps(v + j), _mm512_mul_ps(vc2, _mm512_mul_ps(g, g)));
-        __m512 den = _mm512_add_ps(_mm512_sqrt_ps(_mm512_mul_ps(vj, vi2)), veps);
-        _mm512_storeu_ps(m + j, mj);
-        _mm512_storeu_ps(v + j, vj);
-        _mm512_storeu_ps(p + j, _mm512_sub_ps(_mm512_mul_ps(pj, vdk), _mm512_div_ps(_mm512_mul_ps(vlr, mj), den)));
-    }
-    rnn__adam_c(p + j, gr + j, m + j, v + j, n - j, scale, lr, dwd, l2, b1, b2, eps, ib1, ib2);
-}
-
-/* y = alpha·x·B + beta·y for one row x [k] and n ≤ 256 columns, NA = ⌈n/16⌉
-   accumulators held in registers (named, not an array, so that the
-   compiler keeps them there; NA is a constant in each expansion below).
-   Each row of B is read once, in address order: when B is contiguous
-   ([k][n], ldb = n) the product streams at the cache's read bandwidth. */
-RNN__TARGET_AVX512
-static RNN__INLINE void rnn__gemv_regs_avx512(const int NA, int k, float alpha, const float *x, const float *b,
-                                              int ldb, float beta, float *y, __mmask16 last) {
-    __m512 z = _mm512_setzero_ps(), a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z, a8 = z,
-           a9 = z, a10 = z, a11 = z, a12 = z, a13 = z, a14 = z, a15 = z;
-    __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
-    int p;
-    for (p = 0; p < k; p++) {
-        const float *row = b + (size_t)p * ldb;
-        __m512 xv = _mm512_set1_ps(x[p]);
-#define RNN__F(q, a) if (NA > q) a = _mm512_fmadd_ps(xv, NA - 1 == q ? _mm512_maskz_loadu_ps(last, row + 16 * q) \
-                                                                   : _mm512_loadu_ps(row + 16 * q), a);
-        RNN__F(0, a0) RNN__F(1, a1) RNN__F(2, a2) RNN__F(3, a3) RNN__F(4, a4) RNN__F(5, a5) RNN__F(6, a6)
-        RNN__F(7, a7) RNN__F(8, a8) RNN__F(9, a9) RNN__F(10, a10) RNN__F(11, a11) RNN__F(12, a12)
-        RNN__F(13, a13) RNN__F(14, a14) RNN__F(15, a15)
-#undef RNN__F
-    }
-#define RNN__S(q, a) if (NA > q) { \
-        __mmask16 mk = NA - 1 == q ? last : (__mmask16)0xFFFFu; \
-        __m512 r = _mm512_mul_ps(al, a); \
-        if (beta != 0.0f) r = _mm512_fmadd_ps(be, _mm512_maskz_loadu_ps(mk, y + 16 * q), r); \
-        _mm512_mask_storeu_ps(y + 16 * q, mk, r); }
-    RNN__S(0, a0) RNN__S(1, a1) RNN__S(2, a2) RNN__S(3, a3) RNN__S(4, a4) RNN__S(5, a5) RNN__S(6, a6)
-    RNN__S(7, a7) RNN__S(8, a8) RNN__S(9, a9) RNN__S(10, a10) RNN__S(11, a11) RNN__S(12, a12)
-    RNN__S(13, a13) RNN__S(14, a14) RNN__S(15, a15)
-#undef RNN__S
-}
-
-/* y = alpha·x·B + beta·y for one row x [k]. Up to 256 columns: registers,
-   as above. Wider: y stays in L1 and four rows of B stream at a time (rows
-   of B read in part stream about 40% slower than B read straight through:
-   the LM state keeps its weights in 256-column panels for that reason). */
-RNN__TARGET_AVX512
-static void rnn__gemv_n_avx512(int n, int k, float alpha, const float *x, const float *b, int ldb, float beta,
-                               float *y) {
-    __mmask16 last = (__mmask16)(n % 16 ? (1u << (n % 16)) - 1u : 0xFFFFu);
-    int nv = (n + 15) / 16, nf = n / 16, p, q;
-    switch (n <= 256 ? nv : 0) {
-#define RNN__C(NA) case NA: rnn__gemv_regs_avx512(NA, k, alpha, x, b, ldb, beta, y, last); return;
-    RNN__C(1) RNN__C(2) RNN__C(3) RNN__C(4) RNN__C(5) RNN__C(6) RNN__C(7) RNN__C(8)
-    RNN__C(9) RNN__C(10) RNN__C(11) RNN__C(12) RNN__C(13) RNN__C(14) RNN__C(15) RNN__C(16)
-#undef RNN__C
-    default: break;
-    }
-    for (q = 0; q < nv; q++) {
-        __mmask16 mk = q == nf ? last : (__mmask16)0xFFFFu;
-        __m512 r = beta == 0.0f ? _mm512_setzero_ps()
-                                : _mm512_mul_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mk, y + 16 * q));
-        _mm512_mask_storeu_ps(y + 16 * q, mk, r);
-    }
-    for (p = 0; p + 4 <= k; p += 4) {
-        /* y += x_p·B_p + x_p+1·B_p+1 + x_p+2·B_p+2 + x_p+3·B_p+3 */
-        const float *r0 = b + (size_t)p * ldb, *r1 = r0 + ldb, *r2 = r1 + ldb, *r3 = r2 + ldb;
-        __m512 x0 = _mm512_set1_ps(alpha * x[p]), x1 = _mm512_set1_ps(alpha * x[p + 1]),
-               x2 = _mm512_set1_ps(alpha * x[p + 2]), x3 = _mm512_set1_ps(alpha * x[p + 3]);
-        for (q = 0; q < nv; q++) {
-            __mmask16 mk = q == nf ? last : (__mmask16)0xFFFFu;
-            __m512 s = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(mk, r1 + 16 * q),
-                                       _mm512_mul_ps(x0, _mm512_maskz_loadu_ps(mk, r0 + 16 * q)));
-            __m512 t = _mm512_fmadd_ps(x3, _mm512_maskz_loadu_ps(mk, r3 + 16 * q),
-                                       _mm512_mul_ps(x2, _mm512_maskz_loadu_ps(mk, r2 + 16 * q)));
-            __m512 yv = _mm512_maskz_loadu_ps(mk, y + 16 * q);
-            _mm512_mask_storeu_ps(y + 16 * q, mk, _mm512_add_ps(yv, _mm512_add_ps(s, t)));
-        }
-    }
-    for (; p < k; p++) {
-        const float *r0 = b + (size_t)p * ldb;
-        __m512 x0 = _mm512_set1_ps(alpha * x[p]);
-        for (q = 0; q < nv; q++) {
-            __mmask16 mk = q == nf ? last : (__mmask16)0xFFFFu;
-            _mm512_mask_storeu_ps(y + 16 * q, mk, _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mk, r0 + 16 * q),
-                                                                   _mm512_maskz_loadu_ps(mk, y + 16 * q)));
-        }
-    }
-}
-
-/* The lanes of a 16-lane step with n values left (all if n >= 16). */
-static __mmask16 rnn__mask16(int n) { return (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u); }
-
-/* rnn__lstm_fwd_c in one pass, 16 units a step: the same kernels and
-   operations, so the same values. */
-RNN__TARGET_AVX512
-static void rnn__lstm_fwd_avx512(int H, float *g, float *c, float *tc, float *h) {
-    int j;
-    for (j = 0; j < H; j += 16) {
-        __mmask16 mk = rnn__mask16(H - j);
-        __m512 i = rnn__sigmoid16(_mm512_maskz_loadu_ps(mk, g + j));
-        __m512 f = rnn__sigmoid16(_mm512_maskz_loadu_ps(mk, g + H + j));
-        __m512 gg = rnn__tanh16(_mm512_maskz_loadu_ps(mk, g + 2 * H + j));
-        __m512 o = rnn__sigmoid16(_mm512_maskz_loadu_ps(mk, g + 3 * H + j));
-        __m512 cn = _mm512_add_ps(_mm512_mul_ps(f, _mm512_maskz_loadu_ps(mk, c + j)), _mm512_mul_ps(i, gg));
-        __m512 t = rnn__tanh16(cn);
-        _mm512_mask_storeu_ps(g + j, mk, i);
-        _mm512_mask_storeu_ps(g + H + j, mk, f);
-        _mm512_mask_storeu_ps(g + 2 * H + j, mk, gg);
-        _mm512_mask_storeu_ps(g + 3 * H + j, mk, o);
-        _mm512_mask_storeu_ps(c + j, mk, cn);
-        if (tc) _mm512_mask_storeu_ps(tc + j, mk, t);
-        _mm512_mask_storeu_ps(h + j, mk, _mm512_mul_ps(t, o));
-    }
-}
-
-/* rnn__lstm_bwd_c with 16 units a step, the same operations in the same
-   order. */
-RNN__TARGET_AVX512
-static void rnn__lstm_bwd_avx512(int H, const float *gt, const float *tc, const float *cp, const float *dh,
-                                 float *dc, float *d) {
-    __m512 one = _mm512_set1_ps(1.0f);
-    int j;
-    for (j = 0; j < H; j += 16) {
-        __mmask16 mk = rnn__mask16(H - j);
-        __m512 i = _mm512_maskz_loadu_ps(mk, gt + j), f = _mm512_maskz_loadu_ps(mk, gt + H + j);
-        __m512 gg = _mm512_maskz_loadu_ps(mk, gt + 2 * H + j), o = _mm512_maskz_loadu_ps(mk, gt + 3 * H + j);
-        __m512 t = _mm512_maskz_loadu_ps(mk, tc + j), h = _mm512_maskz_loadu_ps(mk, dh + j);
-        __m512 dct = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, dc + j),
-                                   _mm512_mul_ps(_mm512_mul_ps(h, o), _mm512_sub_ps(one, _mm512_mul_ps(t, t))));
-        __m512 c = _mm512_maskz_loadu_ps(mk, cp + j);
-#define RNN__MUL3(a, b, c) _mm512_mul_ps(_mm512_mul_ps(a, b), c)
-        _mm512_mask_storeu_ps(d + j, mk, _mm512_mul_ps(RNN__MUL3(dct, gg, i), _mm512_sub_ps(one, i)));
-        _mm512_mask_storeu_ps(d + H + j, mk, _mm512_mul_ps(RNN__MUL3(dct, c, f), _mm512_sub_ps(one, f)));
-        _mm512_mask_storeu_ps(d + 2 * H + j, mk,
-                              _mm512_mul_ps(_mm512_mul_ps(dct, i), _mm512_sub_ps(one, _mm512_mul_ps(gg, gg))));
-        _mm512_mask_storeu_ps(d + 3 * H + j, mk, _mm512_mul_ps(RNN__MUL3(h, t, o), _mm512_sub_ps(one, o)));
-#undef RNN__MUL3
-        _mm512_mask_storeu_ps(dc + j, mk, _mm512_mul_ps(dct, f));
-    }
-}
-
-/* rnn__gru_fwd_c in one pass, 16 units a step. */
-RNN__TARGET_AVX512
-static void rnn__gru_fwd_avx512(int H, float *g, const float *hp, float *hn, float *h) {
-    __m512 one = _mm512_set1_ps(1.0f);
-    int j;
-    for (j = 0; j < H; j += 16) {
-        __mmask16 mk = rnn__mask16(H - j);
-        __m512 r = rnn__sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, g + j), _mm512_maskz_loadu_ps(mk, hp + j)));
-        __m512 z = rnn__sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, g + H + j),
-                                                _mm512_maskz_loadu_ps(mk, hp + H + j)));
-        __m512 q = _mm512_maskz_loadu_ps(mk, hp + 2 * H + j);
-        __m512 n = rnn__tanh16(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, g + 2 * H + j), _mm512_mul_ps(r, q)));
-        __m512 hv = _mm512_maskz_loadu_ps(mk, h + j);
-        _mm512_mask_storeu_ps(g + j, mk, r);
-        _mm512_mask_storeu_ps(g + H + j, mk, z);
-        _mm512_mask_storeu_ps(g + 2 * H + j, mk, n);
-        if (hn) _mm512_mask_storeu_ps(hn + j, mk, q);
-        _mm512_mask_storeu_ps(h + j, mk, _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(one, z), n), _mm512_mul_ps(z, hv)));
-    }
-}
-
-/* rnn__gru_bwd_c, 16 units a step. */
-RNN__TARGET_AVX512
-static void rnn__gru_bwd_avx512(int H, const float *gt, const float *hprev, const float *hn, float *dh,
-                                float *di, float *dq) {
-    __m512 one = _mm512_set1_ps(1.0f);
-    int j;
-    for (j = 0; j < H; j += 16) {
-        __mmask16 mk = rnn__mask16(H - j);
-        __m512 r = _mm512_maskz_loadu_ps(mk, gt + j), z = _mm512_maskz_loadu_ps(mk, gt + H + j);
-        __m512 n = _mm512_maskz_loadu_ps(mk, gt + 2 * H + j), d = _mm512_maskz_loadu_ps(mk, dh + j);
-        __m512 dn = _mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(one, z)), _mm512_sub_ps(one, _mm512_mul_ps(n, n)));
-        __m512 dz = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(_mm512_maskz_loadu_ps(mk, hprev + j), n)), z),
-                                  _mm512_sub_ps(one, z));
-        __m512 dr = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dn, _mm512_maskz_loadu_ps(mk, hn + j)), r),
-                                  _mm512_sub_ps(one, r));
-        _mm512_mask_storeu_ps(di + j, mk, dr);
-        _mm512_mask_storeu_ps(dq + j, mk, dr);
-        _mm512_mask_storeu_ps(di + H + j, mk, dz);
-        _mm512_mask_storeu_ps(dq + H + j, mk, dz);
-        _mm512_mask_storeu_ps(di + 2 * H + j, mk, dn);
-        _mm512_mask_storeu_ps(dq + 2 * H + j, mk, _mm512_mul_ps(dn, r));
-        _mm512_mask_storeu_ps(dh + j, mk, _mm512_mul_ps(d, z));
-    }
-}
-
-static const rnn__arch rnn__arch_avx512 = {
-    "avx512", 8, 32, rnn__kernel_avx512, rnn__dot_avx512,
-    rnn__sigmoid_avx512, rnn__tanh_avx512, rnn__exp_avx512, rnn__adam_avx512, rnn__gemv_n_avx512,
-    rnn__lstm_fwd_avx512, rnn__lstm_bwd_avx512, rnn__gru_fwd_avx512, rnn__gru_bwd_avx512};
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
+static void rnn__pack_rows_avx512(const float *src, int ld, int rows, int kc, int width, float *dst);
 #endif
 #endif
-
-/* ---- NEON (aarch64): 8×8 tile ----------------------------------------- */
 #ifdef RNN__HAVE_NEON
-static void rnn__kernel_neon(int kc, const float *ap, const float *bp, int ldb,
-                             float *c, int ldc, float alpha, float beta) {
-    float32x4_t acc[8][2];
-    int p, r;
-    for (r = 0; r < 8; r++) acc[r][0] = acc[r][1] = vdupq_n_f32(0.0f);
-    for (p = 0; p < kc; p++, ap += 8, bp += ldb) {
-        float32x4_t b0 = vld1q_f32(bp), b1 = vld1q_f32(bp + 4);
-        float32x4_t a0 = vld1q_f32(ap), a1 = vld1q_f32(ap + 4);
-        acc[0][0] = vfmaq_laneq_f32(acc[0][0], b0, a0, 0); acc[0][1] = vfmaq_laneq_f32(acc[0][1], b1, a0, 0);
-        acc[1][0] = vfmaq_laneq_f32(acc[1][0], b0, a0, 1); acc[1][1] = vfmaq_laneq_f32(acc[1][1], b1, a0, 1);
-        acc[2][0] = vfmaq_laneq_f32(acc[2][0], b0, a0, 2); acc[2][1] = vfmaq_laneq_f32(acc[2][1], b1, a0, 2);
-        acc[3][0] = vfmaq_laneq_f32(acc[3][0], b0, a0, 3); acc[3][1] = vfmaq_laneq_f32(acc[3][1], b1, a0, 3);
-        acc[4][0] = vfmaq_laneq_f32(acc[4][0], b0, a1, 0); acc[4][1] = vfmaq_laneq_f32(acc[4][1], b1, a1, 0);
-        acc[5][0] = vfmaq_laneq_f32(acc[5][0], b0, a1, 1); acc[5][1] = vfmaq_laneq_f32(acc[5][1], b1, a1, 1);
-        acc[6][0] = vfmaq_laneq_f32(acc[6][0], b0, a1, 2); acc[6][1] = vfmaq_laneq_f32(acc[6][1], b1, a1, 2);
-        acc[7][0] = vfmaq_laneq_f32(acc[7][0], b0, a1, 3); acc[7][1] = vfmaq_laneq_f32(acc[7][1], b1, a1, 3);
-    }
-    for (r = 0; r < 8; r++) {
-        float *cr = c + r * ldc;
-        float32x4_t r0 = vmulq_n_f32(acc[r][0], alpha), r1 = vmulq_n_f32(acc[r][1], alpha);
-        if (beta != 0.0f) {
-            r0 = vfmaq_n_f32(r0, vld1q_f32(cr), beta);
-            r1 = vfmaq_n_f32(r1, vld1q_f32(cr + 4), beta);
-        }
-        vst1q_f32(cr, r0); vst1q_f32(cr + 4, r1);
-    }
-}
-
-static const rnn__arch rnn__arch_neon = {
-    "neon", 8, 8, rnn__kernel_neon, NULL,
-    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
-    rnn__gru_fwd_c, rnn__gru_bwd_c};
+static const rnn__arch *rnn__neon_paths(void);
 #endif
 
 /* The best path this CPU runs. __builtin_cpu_supports reads a table libgcc
@@ -1768,15 +1135,15 @@ static const rnn__arch *rnn__best_arch(void) {
 #ifdef RNN__HAVE_AVX512
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
         __builtin_cpu_supports("avx512vl"))
-        return &rnn__arch_avx512;
+        return rnn__avx512_paths();
 #endif
 #ifdef RNN__HAVE_AVX2
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &rnn__arch_avx2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return rnn__avx2_paths();
 #endif
 #ifdef RNN__HAVE_SSE2
-    return &rnn__arch_sse2;
+    return rnn__sse2_paths();
 #elif defined(RNN__HAVE_NEON)
-    return &rnn__arch_neon;
+    return rnn__neon_paths();
 #else
     return &rnn__arch_c;
 #endif
@@ -1819,67 +1186,6 @@ static void rnn__pack_rows(const float *src, int ld, int rows, int kc, int width
         for (p = 0; p < kc; p++) dst[(size_t)p * width + r] = 0.0f;
 }
 
-#ifdef RNN__HAVE_AVX512
-/* rnn__pack_rows for the AVX-512 kernel's panels (width 32): 16×16 blocks
-   transposed in registers, four shuffle stages (pairs of rows, quads, then
-   128-bit lanes twice), a quarter of the 4×4 path's shuffles per float. */
-/* (zero-masked forms: the plain ones pass an undefined operand through,
-   which g++ warns about) */
-#define RNN__ALL ((__mmask16)0xFFFFu)
-#define RNN__SHPS(a, b, i) _mm512_maskz_shuffle_ps(RNN__ALL, a, b, i)
-#define RNN__SHLN(a, b, i) _mm512_maskz_shuffle_f32x4(RNN__ALL, a, b, i)
-RNN__TARGET_AVX512
-static void rnn__pack_rows_avx512(const float *src, int ld, int rows, int kc, int width, float *dst) {
-    int r = 0, p, q;
-    for (; r + 16 <= rows; r += 16) {
-        const float *s = src + (size_t)r * ld;
-        for (p = 0; p + 16 <= kc; p += 16) {
-            /* named registers, not an array: compilers keep arrays of
-               vectors in memory */
-            __m512 x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15;
-#define RNN__LD(v, q) v = _mm512_loadu_ps(s + (size_t)(q) * ld + p);
-            RNN__LD(x0, 0) RNN__LD(x1, 1) RNN__LD(x2, 2) RNN__LD(x3, 3) RNN__LD(x4, 4) RNN__LD(x5, 5)
-            RNN__LD(x6, 6) RNN__LD(x7, 7) RNN__LD(x8, 8) RNN__LD(x9, 9) RNN__LD(x10, 10) RNN__LD(x11, 11)
-            RNN__LD(x12, 12) RNN__LD(x13, 13) RNN__LD(x14, 14) RNN__LD(x15, 15)
-#undef RNN__LD
-            /* rows a, b -> their values interleaved in pairs of k */
-#define RNN__UNP(a, b) { \
-            __m512 lo = _mm512_maskz_unpacklo_ps(RNN__ALL, a, b), hi = _mm512_maskz_unpackhi_ps(RNN__ALL, a, b); \
-            a = lo; b = hi; }
-            RNN__UNP(x0, x1) RNN__UNP(x2, x3) RNN__UNP(x4, x5) RNN__UNP(x6, x7)
-            RNN__UNP(x8, x9) RNN__UNP(x10, x11) RNN__UNP(x12, x13) RNN__UNP(x14, x15)
-#undef RNN__UNP
-            /* four rows -> a, b, c, d: the four at k = 0, 1, 2, 3 (+4 per 128-bit lane) */
-#define RNN__SHQ(a, b, c, d) { \
-            __m512 u0 = RNN__SHPS(a, c, 0x44), u1 = RNN__SHPS(a, c, 0xEE); \
-            __m512 u2 = RNN__SHPS(b, d, 0x44), u3 = RNN__SHPS(b, d, 0xEE); \
-            a = u0; b = u1; c = u2; d = u3; }
-            RNN__SHQ(x0, x1, x2, x3) RNN__SHQ(x4, x5, x6, x7)
-            RNN__SHQ(x8, x9, x10, x11) RNN__SHQ(x12, x13, x14, x15)
-#undef RNN__SHQ
-            /* 128-bit lanes, twice: k = q, q+4, q+8, q+12 of all 16 rows */
-#define RNN__OUT(a, b, c, d, q) { \
-            __m512 v0 = RNN__SHLN(a, b, 0x88), v1 = RNN__SHLN(a, b, 0xDD); \
-            __m512 v2 = RNN__SHLN(c, d, 0x88), v3 = RNN__SHLN(c, d, 0xDD); \
-            _mm512_storeu_ps(dst + (size_t)(p + (q)) * width + r, RNN__SHLN(v0, v2, 0x88)); \
-            _mm512_storeu_ps(dst + (size_t)(p + (q) + 8) * width + r, RNN__SHLN(v0, v2, 0xDD)); \
-            _mm512_storeu_ps(dst + (size_t)(p + (q) + 4) * width + r, RNN__SHLN(v1, v3, 0x88)); \
-            _mm512_storeu_ps(dst + (size_t)(p + (q) + 12) * width + r, RNN__SHLN(v1, v3, 0xDD)); }
-            RNN__OUT(x0, x4, x8, x12, 0) RNN__OUT(x1, x5, x9, x13, 1)
-            RNN__OUT(x2, x6, x10, x14, 2) RNN__OUT(x3, x7, x11, x15, 3)
-#undef RNN__OUT
-        }
-        for (; p < kc; p++)
-            for (q = 0; q < 16; q++) dst[(size_t)p * width + r + q] = s[(size_t)q * ld + p];
-    }
-    for (; r < rows; r++)
-        for (p = 0; p < kc; p++) dst[(size_t)p * width + r] = src[(size_t)r * ld + p];
-    for (; r < width; r++)
-        for (p = 0; p < kc; p++) dst[(size_t)p * width + r] = 0.0f;
-}
-#undef RNN__SHPS
-#undef RNN__SHLN
-#endif
 
 /* Packed panels lie width·kc + RNN__PAD floats apart: without the pad they
    are often a multiple of 4 KiB apart, so a pass writing many of them at
@@ -2185,81 +1491,113 @@ RNNDEF void rnn_log_softmax(float *y, const float *x, size_t n) {
    with one product per step (dh = dG_hh·W_hh) and ends with one GEMM each
    for dW_ih, dW_hh and dX over all positions.
 
-   Workspace (floats), for the last forward's T, B:
-     per (l, d): gates [T·B·G·H] activations; hprev [T·B·H] the state each
-                 step started from; LSTM: cprev, tanh(c') [T·B·H]; GRU: hn =
-                 W_hn h + b_hn [T·B·H]; GRU_CHO: r⊙h [T·B·H]
-     per l:      out [T·B·D·H]; with dropout below the top: mask, dropped
-     shared:     hs, cs, dh, dc, tmp [B·H]; hp [B·G·H]; whhT [H·(G·H + RNN__ROWPAD)];
-                 dG_ih, dG_hh [T·B·G·H]; two dY buffers [T·B·D·H]; ones [T·B];
-                 packing space for the products (rnn__gemm) at the end
+   The workspace grows to the largest T·B seen; rnn__rec_plan names every
+   buffer in it with its shape, and rnn__rec_carve_at alone lays them out.
    ========================================================================== */
-
-typedef struct rnn__ldws { float *gates, *hprev, *cprev, *cnew, *extra; } rnn__ldws;
 
 static int rnn__is_gru(rnn_cell c) { return c == RNN_GRU || c == RNN_GRU_CHO; }
 /* floats of padding after each row of the W_hhᵀ copy (see rnn__rec_product) */
 #define RNN__ROWPAD 16
 
-static size_t rnn__ld_floats(const rnn_recurrent *r, size_t TB) {
-    size_t H = (size_t)r->cfg.hidden_size;
-    return TB * ((size_t)r->gates * H + H + (r->cfg.cell == RNN_LSTM ? 2 * H : 0) +
-                 (rnn__is_gru(r->cfg.cell) ? H : 0));
-}
 static int rnn__has_dropout(const rnn_recurrent *r, int l) {
     return r->cfg.dropout > 0.0f && l < r->cfg.num_layers - 1;
 }
-static size_t rnn__l_floats(const rnn_recurrent *r, int l, size_t TB) {
-    return TB * (size_t)r->dirs * r->cfg.hidden_size * (rnn__has_dropout(r, l) ? 3 : 1);
+
+/* The workspace of the last forward's (T, B) as layer l, direction d sees
+   it. rnn__rec_plan is the one place that knows where a buffer lies:
+   per (l, d) the caches, per layer the outputs, the shared scratch, layer
+   0's gate table when its input came by token, then packing space. */
+typedef struct rnn__rec_plan {
+    float *gates;       /* [T·B][G·H] gate activations of (l, d)                   */
+    float *hprev;       /* [T·B][H]   the state each step started from             */
+    float *cprev;       /* [T·B][H]   LSTM: the cell state each step started from  */
+    float *cnew;        /* [T·B][H]   LSTM: tanh(c')                               */
+    float *extra;       /* [T·B][H]   GRU: hn = h·W_hnᵀ + b_hn; GRU_CHO: r⊙h       */
+    float *below;       /* [T·B][D·H] layer l−1's output as layer l reads it (after
+                                      dropout); NULL for layer 0                    */
+    float *below_mask;  /* [T·B][D·H] the dropout mask on it (NULL: no dropout)     */
+    float *out;         /* [T·B][D·H] layer l's output                              */
+    float *mask;        /* [T·B][D·H] dropout between l and l+1 (NULL: none)        */
+    float *dropped;     /* [T·B][D·H] out⊙mask, layer l+1's input                   */
+    float *hs, *cs;     /* [B][H]     the running state                             */
+    float *dh, *dc;     /* [B][H]     backward: the gradient reaching h, c          */
+    float *tmp;         /* [B][H]     GRU_CHO backward: d(r⊙h)                      */
+    float *hp;          /* [B][G·H]   GRU's recurrent term; backward: bias sums     */
+    float *whhT;        /* [H][G·H + RNN__ROWPAD] W_hhᵀ, rows padded                */
+    float *dgi, *dgh;   /* [T·B][G·H] pre-activation gradients of the input and the
+                                      recurrent side (one array for Elman, LSTM)    */
+    float *dcur, *dnext;/* [T·B][D·H] gradients of layer l's output and l−1's       */
+    float *ones;        /* [T·B]      ones, for bias column sums                    */
+    float *table;       /* [V][G·H]   layer 0's gate table, then its gradient       */
+    float *pack;        /* packing space for the products (rnn__gemm)               */
+    size_t npack, total;/* its floats; the floats of the whole workspace            */
+} rnn__rec_plan;
+
+static float *rnn__at(float *ws, size_t off) { return ws ? ws + off : NULL; }
+
+/* Fills p for (T, B, V table rows) and layer l, direction d, over ws
+   (NULL: only the sizes). */
+static void rnn__rec_carve_at(const rnn_recurrent *r, int T, int B, int V, int l, int d, float *ws,
+                             rnn__rec_plan *p) {
+    size_t TB = (size_t)T * B, H = (size_t)r->cfg.hidden_size, GH = (size_t)r->gates * H;
+    size_t DH = (size_t)r->dirs * H, ld, off;
+    int L = r->cfg.num_layers, i, in, mx, nx;
+    int lstm = r->cfg.cell == RNN_LSTM, gru = rnn__is_gru(r->cfg.cell);
+    memset(p, 0, sizeof *p);
+    ld = TB * (GH + H + (lstm ? 2 * H : 0) + (gru ? H : 0));
+    off = (size_t)(l * r->dirs + d) * ld;
+    p->gates = rnn__at(ws, off);
+    p->hprev = rnn__at(ws, off + TB * GH);
+    if (lstm) { p->cprev = rnn__at(ws, off + TB * (GH + H)); p->cnew = rnn__at(ws, off + TB * (GH + 2 * H)); }
+    if (gru) p->extra = rnn__at(ws, off + TB * (GH + H));
+    off = (size_t)L * r->dirs * ld;
+    for (i = 0; i < L; i++) {
+        int drop = rnn__has_dropout(r, i);
+        if (i == l - 1) { p->below = rnn__at(ws, off + (drop ? 2 : 0) * TB * DH); p->below_mask = drop ? rnn__at(ws, off + TB * DH) : NULL; }
+        if (i == l) { p->out = rnn__at(ws, off); if (drop) { p->mask = rnn__at(ws, off + TB * DH); p->dropped = rnn__at(ws, off + 2 * TB * DH); } }
+        off += TB * DH * (drop ? 3 : 1);
+    }
+    p->hs = rnn__at(ws, off); off += (size_t)B * H;
+    p->cs = rnn__at(ws, off); off += (size_t)B * H;
+    p->dh = rnn__at(ws, off); off += (size_t)B * H;
+    p->dc = rnn__at(ws, off); off += (size_t)B * H;
+    p->tmp = rnn__at(ws, off); off += (size_t)B * H;
+    p->hp = rnn__at(ws, off); off += (size_t)B * GH;
+    p->whhT = rnn__at(ws, off); off += H * (GH + RNN__ROWPAD);
+    p->dgi = rnn__at(ws, off); off += TB * GH;
+    p->dgh = gru ? rnn__at(ws, off) : p->dgi; off += gru ? TB * GH : 0;
+    p->dcur = rnn__at(ws, off); off += TB * DH;
+    p->dnext = rnn__at(ws, off); off += TB * DH;
+    p->ones = rnn__at(ws, off); off += TB;
+    p->table = V ? rnn__at(ws, off) : NULL; off += (size_t)V * GH;
+    /* the largest product: X·W_ihᵀ, dW = dGᵀ·X, dX = dG·W_ih, the table's */
+    in = r->cfg.input_size > (int)DH ? r->cfg.input_size : (int)DH;
+    mx = (int)TB > (int)GH ? (int)TB : (int)GH; nx = (int)GH > in ? (int)GH : in;
+    p->npack = rnn__pack_floats(mx, nx, mx > in ? mx : in);
+    p->pack = rnn__at(ws, off);
+    p->total = off + p->npack;
 }
 
-static rnn__ldws rnn__ws_ld(const rnn_recurrent *r, int l, int d) {
-    size_t TB = (size_t)r->T * r->B, H = (size_t)r->cfg.hidden_size;
-    rnn__ldws w;
-    w.gates = r->ws + (size_t)(l * r->dirs + d) * rnn__ld_floats(r, TB);
-    w.hprev = w.gates + TB * r->gates * H;
-    w.cprev = w.cnew = w.extra = NULL;
-    if (r->cfg.cell == RNN_LSTM) { w.cprev = w.hprev + TB * H; w.cnew = w.cprev + TB * H; }
-    if (rnn__is_gru(r->cfg.cell)) w.extra = w.hprev + TB * H;
-    return w;
+/* The plan of the last forward. */
+static void rnn__rec_carve(const rnn_recurrent *r, int l, int d, rnn__rec_plan *p) {
+    rnn__rec_carve_at(r, r->T, r->B, r->tab_rows, l, d, r->ws, p);
 }
-/* Layer l's output, and (with dropout) its mask and the dropped copy. */
-static float *rnn__ws_out(const rnn_recurrent *r, int l, int which) {
-    size_t TB = (size_t)r->T * r->B, off = (size_t)r->cfg.num_layers * r->dirs * rnn__ld_floats(r, TB);
-    int i;
-    for (i = 0; i < l; i++) off += rnn__l_floats(r, i, TB);
-    return r->ws + off + (size_t)which * TB * r->dirs * r->cfg.hidden_size;
+
+/* Layer 0 fed by token: its input is row tok of an embedding matrix E
+   [V][I]. When V ≤ T·B/2 (and the table stays under 4 MB) the layer makes
+   the gate table T = E·W_ih0ᵀ + gate bias [V][G·H] once per window, which
+   costs V·I·G·H multiply-adds instead of the T·B·I·G·H of the input
+   product, and reads layer 0's gates from it. Backward: dT[v] = Σ dG0
+   over the positions holding v, then dW_ih0 += dTᵀ·E and dE += dT·W_ih0
+   (V rows instead of T·B). The one-token path (rnn_lm_step) uses the same
+   table whenever it fits. */
+static int rnn__table_fits(const rnn_recurrent *r, int V) {
+    return r->dirs == 1 && (size_t)V * r->gates * r->cfg.hidden_size <= (size_t)1 << 20;
 }
-/* The shared scratch, in the order listed above. */
-static float *rnn__ws_shared(const rnn_recurrent *r) { return rnn__ws_out(r, r->cfg.num_layers, 0); }
-/* Packing space for the largest product the layer makes. */
-static size_t rnn__ws_pack_floats(const rnn_recurrent *r, int T, int B) {
-    int TB = T * B, GH = r->gates * r->cfg.hidden_size;
-    int in = r->cfg.input_size > r->dirs * r->cfg.hidden_size ? r->cfg.input_size : r->dirs * r->cfg.hidden_size;
-    int mx = TB > GH ? TB : GH, nx = GH > in ? GH : in;
-    return rnn__pack_floats(mx, nx, mx > in ? mx : in);
-}
-static size_t rnn__ws_total(const rnn_recurrent *r, int T, int B) {
-    size_t TB = (size_t)T * B, H = (size_t)r->cfg.hidden_size, GH = (size_t)r->gates * H, n;
-    int l;
-    n = (size_t)r->cfg.num_layers * r->dirs * rnn__ld_floats(r, TB);
-    for (l = 0; l < r->cfg.num_layers; l++) n += rnn__l_floats(r, l, TB);
-    n += 5 * (size_t)B * H + (size_t)B * GH + H * (GH + RNN__ROWPAD) + 2 * TB * GH + 2 * TB * r->dirs * H + TB;
-    return n + rnn__ws_pack_floats(r, T, B);
-}
-/* The packing space: the end of the workspace. */
-static float *rnn__ws_pack(const rnn_recurrent *r, size_t *n) {
-    *n = rnn__ws_pack_floats(r, r->T, r->B);
-    return r->ws + rnn__ws_total(r, r->T, r->B) - *n;
-}
+static int rnn__table_pays(const rnn_recurrent *r, int V, int TB) { return 2 * V <= TB && rnn__table_fits(r, V); }
 
 static rnn_status rnn__fail(rnn_recurrent *r, rnn_status st, const char *msg) {
-    if (r) {
-        size_t n = strlen(msg) < sizeof r->error - 1 ? strlen(msg) : sizeof r->error - 1;
-        memcpy(r->error, msg, n);
-        r->error[n] = 0;
-    }
-    return st;
+    return r ? rnn__err(r->error, sizeof r->error, st, "%s", msg) : st;
 }
 
 static void rnn__uniform(float *w, size_t n, float bound, rnn_rng *rng) {
@@ -2451,6 +1789,15 @@ static void rnn__gate_bias(const rnn_recurrent *r, const rnn_recurrent_weights *
     for (j = 0; j < GH; j++) dst[j] = w->b_ih[j] + (rnn__is_gru(r->cfg.cell) ? 0.0f : w->b_hh[j]);
 }
 
+/* Fills tab [V][G·H] = E·W_ih0ᵀ + gate bias for an embedding E [V][I]
+   (pk: packing space the caller lends, or NULL). */
+static void rnn__fill_table(const rnn_recurrent *r, const float *E, int V, float *tab, float *pk, size_t npk) {
+    const rnn_recurrent_weights *w0 = &r->w[0];
+    int v, GH = r->gates * r->cfg.hidden_size, in = r->cfg.input_size;
+    for (v = 0; v < V; v++) rnn__gate_bias(r, w0, tab + (size_t)v * GH);
+    rnn__gemm(pk, npk, 0, 1, V, GH, in, 1.0f, E, in, w0->w_ih, in, 1.0f, tab, GH);
+}
+
 /* One step of the cell for B rows. g [B][G·H] holds the input projection
    plus rnn__gate_bias and receives the gate activations; hs, cs [B][H] are
    the state, updated where valid[b] (NULL: all). hp [B][G·H] is scratch
@@ -2588,21 +1935,20 @@ static int rnn__finite(const float *x, size_t n) {
     return acc == 0.0f;
 }
 
-/* The forward; with gtab (x NULL), layer 0's input projection plus gate
-   bias of position i is row tok[i] of gtab [V][G·H] (rnn_lm's gate table). */
-static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *gtab, const int *tok, int T,
+/* The forward. Layer 0's input is x [T·B][I], or (x NULL) token tok[i] of
+   the embedding E [V][I] by way of the gate table (rnn__table_pays). */
+static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E, int V, const int *tok, int T,
                                int B, const int *lengths, const float *h0, const float *c0, float *y,
                                float *hn, float *cn, int train, rnn_rng *rng) {
     int L, D, H, GH, l, d, s, b, j;
-    size_t TB, need, H_B;
-    float *sh, *hs, *cs, *hp, *whhT, *pk;
-    size_t npk;
+    size_t TB, H_B;
     unsigned char *valid;
+    rnn__rec_plan p;
     char msg[160];
     if (!r) return RNN_ERR_INVALID_ARGUMENT;
     L = r->cfg.num_layers; D = r->dirs; H = r->cfg.hidden_size; GH = r->gates * H;
     r->trained = 0;
-    if ((!x && !(gtab && tok && r->dirs == 1)) || T <= 0 || B <= 0)
+    if ((!x && !(E && tok && rnn__table_pays(r, V, T * B))) || T <= 0 || B <= 0)
         return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, "forward: x is NULL or T, B <= 0");
     if (train && r->cfg.dropout > 0.0f && L > 1 && !rng)
         return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, "forward: dropout in training needs an rng");
@@ -2616,76 +1962,74 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *gt
                 snprintf(msg, sizeof msg, "forward: lengths[%d] = %d is outside 1..T = %d", b, lengths[b], T);
                 return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, msg);
             }
-    need = rnn__ws_total(r, T, B);
-    if (need > r->ws_cap || B > r->B) {
-        float *nws = need > r->ws_cap ? (float *)RNN_REALLOC(r->ws, need * sizeof(float)) : r->ws;
+    if (x) V = 0;
+    rnn__rec_carve_at(r, T, B, V, 0, 0, NULL, &p);
+    if (p.total > r->ws_cap || B > r->B) {
+        float *nws = p.total > r->ws_cap ? (float *)RNN_REALLOC(r->ws, p.total * sizeof(float)) : r->ws;
         int *nlen = (int *)RNN_REALLOC(r->len, (size_t)B * (sizeof(int) + 1));
-        if (nws) { r->ws = nws; r->ws_cap = need > r->ws_cap ? need : r->ws_cap; }
+        if (nws) { r->ws = nws; r->ws_cap = p.total > r->ws_cap ? p.total : r->ws_cap; }
         if (nlen) r->len = nlen;
         if (!nws || !nlen) return rnn__fail(r, RNN_ERR_OUT_OF_MEMORY, "forward: workspace");
     }
-    r->T = T; r->B = B; r->x = x; r->gtab = gtab;
+    r->T = T; r->B = B; r->x = x; r->emb = E; r->tok = tok; r->tab_rows = V;
     TB = (size_t)T * B; H_B = (size_t)B * H;
     for (b = 0; b < B; b++) r->len[b] = lengths ? lengths[b] : T;
     valid = (unsigned char *)(r->len + B);
-    sh = rnn__ws_shared(r);
-    hs = sh; cs = hs + H_B; hp = sh + 5 * H_B; whhT = hp + (size_t)B * GH;
-    pk = rnn__ws_pack(r, &npk);
     for (l = 0; l < L; l++) {
-        const float *in = l == 0 ? x : rnn__ws_out(r, l - 1, rnn__has_dropout(r, l - 1) ? 2 : 0);
-        float *out = rnn__ws_out(r, l, 0);
         for (d = 0; d < D; d++) {
             const rnn_recurrent_weights *w = &r->w[l * D + d];
-            rnn__ldws ws = rnn__ws_ld(r, l, d);
+            const float *in;
             size_t row;
             int k;
-            if (l == 0 && gtab) {   /* looked up */
+            rnn__rec_carve(r, l, d, &p);
+            in = l == 0 ? x : p.below;
+            if (l == 0 && !x) {   /* looked up in the gate table */
+                rnn__fill_table(r, E, V, p.table, p.pack, p.npack);
                 for (row = 0; row < TB; row++)
-                    memcpy(ws.gates + row * GH, gtab + (size_t)tok[row] * GH, sizeof(float) * GH);
-            } else {                /* the input projection of every position at once */
-                rnn__gate_bias(r, w, hp);
-                for (row = 0; row < TB; row++) memcpy(ws.gates + row * GH, hp, sizeof(float) * GH);
-                rnn__gemm(pk, npk, 0, 1, (int)TB, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih, w->in_size,
-                          1.0f, ws.gates, GH);
+                    memcpy(p.gates + row * GH, p.table + (size_t)tok[row] * GH, sizeof(float) * GH);
+            } else {              /* the input projection of every position at once */
+                rnn__gate_bias(r, w, p.hp);
+                for (row = 0; row < TB; row++) memcpy(p.gates + row * GH, p.hp, sizeof(float) * GH);
+                rnn__gemm(p.pack, p.npack, 0, 1, (int)TB, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih,
+                          w->in_size, 1.0f, p.gates, GH);
             }
             for (j = 0; j < GH; j++)
-                for (k = 0; k < H; k++) whhT[(size_t)k * (GH + RNN__ROWPAD) + j] = w->w_hh[(size_t)j * H + k];
-            if (h0) memcpy(hs, h0 + (size_t)(l * D + d) * H_B, sizeof(float) * H_B);
-            else memset(hs, 0, sizeof(float) * H_B);
+                for (k = 0; k < H; k++) p.whhT[(size_t)k * (GH + RNN__ROWPAD) + j] = w->w_hh[(size_t)j * H + k];
+            if (h0) memcpy(p.hs, h0 + (size_t)(l * D + d) * H_B, sizeof(float) * H_B);
+            else memset(p.hs, 0, sizeof(float) * H_B);
             if (r->cfg.cell == RNN_LSTM) {
-                if (c0) memcpy(cs, c0 + (size_t)(l * D + d) * H_B, sizeof(float) * H_B);
-                else memset(cs, 0, sizeof(float) * H_B);
+                if (c0) memcpy(p.cs, c0 + (size_t)(l * D + d) * H_B, sizeof(float) * H_B);
+                else memset(p.cs, 0, sizeof(float) * H_B);
             }
             for (s = 0; s < T; s++) {
                 int t = d ? T - 1 - s : s;
                 size_t at = (size_t)t * H_B;
                 for (b = 0; b < B; b++) valid[b] = (unsigned char)(t < r->len[b]);
-                memcpy(ws.hprev + at, hs, sizeof(float) * H_B);
-                if (ws.cprev) memcpy(ws.cprev + at, cs, sizeof(float) * H_B);
-                rnn__cell_forward(r, w, B, valid, ws.gates + (size_t)t * B * GH, hp, hs, cs,
-                                  ws.cnew ? ws.cnew + at : NULL, ws.extra ? ws.extra + at : NULL, whhT, 0,
-                                  pk, npk);
+                memcpy(p.hprev + at, p.hs, sizeof(float) * H_B);
+                if (p.cprev) memcpy(p.cprev + at, p.cs, sizeof(float) * H_B);
+                rnn__cell_forward(r, w, B, valid, p.gates + (size_t)t * B * GH, p.hp, p.hs, p.cs,
+                                  p.cnew ? p.cnew + at : NULL, p.extra ? p.extra + at : NULL, p.whhT, 0,
+                                  p.pack, p.npack);
                 for (b = 0; b < B; b++) {
-                    float *o = out + ((size_t)t * B + b) * D * H + (size_t)d * H;
-                    if (valid[b]) memcpy(o, hs + (size_t)b * H, sizeof(float) * H);
+                    float *o = p.out + ((size_t)t * B + b) * D * H + (size_t)d * H;
+                    if (valid[b]) memcpy(o, p.hs + (size_t)b * H, sizeof(float) * H);
                     else memset(o, 0, sizeof(float) * H);
                 }
             }
-            if (hn) memcpy(hn + (size_t)(l * D + d) * H_B, hs, sizeof(float) * H_B);
-            if (cn && r->cfg.cell == RNN_LSTM) memcpy(cn + (size_t)(l * D + d) * H_B, cs, sizeof(float) * H_B);
+            if (hn) memcpy(hn + (size_t)(l * D + d) * H_B, p.hs, sizeof(float) * H_B);
+            if (cn && r->cfg.cell == RNN_LSTM) memcpy(cn + (size_t)(l * D + d) * H_B, p.cs, sizeof(float) * H_B);
         }
-        if (rnn__has_dropout(r, l)) {
+        if (p.mask) {
             /* inverted dropout on the connection to the next layer only */
-            float *mask = rnn__ws_out(r, l, 1), *dropped = rnn__ws_out(r, l, 2);
             size_t i, n = TB * D * H;
-            float p = r->cfg.dropout, keep = 1.0f / (1.0f - p);
+            float q = r->cfg.dropout, keep = 1.0f / (1.0f - q);
             for (i = 0; i < n; i++) {
-                mask[i] = train ? (rnn_rng_uniform(rng) >= p ? keep : 0.0f) : 1.0f;
-                dropped[i] = out[i] * mask[i];
+                p.mask[i] = train ? (rnn_rng_uniform(rng) >= q ? keep : 0.0f) : 1.0f;
+                p.dropped[i] = p.out[i] * p.mask[i];
             }
         }
     }
-    if (y) memcpy(y, rnn__ws_out(r, L - 1, 0), sizeof(float) * TB * D * H);
+    if (y) memcpy(y, p.out, sizeof(float) * TB * D * H);
     r->trained = train != 0;
     return RNN_OK;
 }
@@ -2693,51 +2037,42 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *gt
 RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T, int B,
                                         const int *lengths, const float *h0, const float *c0,
                                         float *y, float *hn, float *cn, int train, rnn_rng *rng) {
-    return rnn__forward(r, x, NULL, NULL, T, B, lengths, h0, c0, y, hn, cn, train, rng);
+    return rnn__forward(r, x, NULL, 0, NULL, T, B, lengths, h0, c0, y, hn, cn, train, rng);
 }
 
-/* The backward. After a gate-table forward, layer 0's dW_ih and dx are left
-   to the caller, who gets layer 0's pre-activation gradient [T·B][G·H] in
-   *dg0 (valid until the next call). */
+/* The backward. After a forward by token, dx is not made: instead dE
+   [V][I] (NULL: frozen) gets the embedding's gradient through the table. */
 static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *dhn, const float *dcn,
-                                float *dx, float *dh0, float *dc0, const float **dg0) {
+                                float *dx, float *dh0, float *dc0, float *dE) {
     int L, D, H, GH, T, B, l, d, s, b, j;
     size_t TB, H_B, i;
-    float *sh, *dh, *dc, *tmp, *colsum, *dgi_all, *dgh_all, *dcur, *dnext, *ones, *pk;
-    size_t npk;
+    float *dcur, *dnext;
     unsigned char *valid;
+    rnn__rec_plan p;
     if (!r) return RNN_ERR_INVALID_ARGUMENT;
     if (!r->trained)
         return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, "backward: no training forward to go back through");
     L = r->cfg.num_layers; D = r->dirs; H = r->cfg.hidden_size; GH = r->gates * H;
     T = r->T; B = r->B; TB = (size_t)T * B; H_B = (size_t)B * H;
     valid = (unsigned char *)(r->len + B);
-    sh = rnn__ws_shared(r);
-    dh = sh + 2 * H_B; dc = sh + 3 * H_B; tmp = sh + 4 * H_B;
-    colsum = sh + 5 * H_B;
-    dgi_all = sh + 5 * H_B + (size_t)B * GH + (size_t)H * (GH + RNN__ROWPAD);
-    /* Elman and LSTM: the recurrent side's pre-activation gradient is the
-       input side's, so one array serves both */
-    dgh_all = rnn__is_gru(r->cfg.cell) ? dgi_all + TB * GH : dgi_all;
-    dcur = dgh_all + TB * GH;
-    dnext = dcur + TB * D * H;
-    ones = dnext + TB * D * H;
-    pk = rnn__ws_pack(r, &npk);
-    for (i = 0; i < TB; i++) ones[i] = 1.0f;
+    rnn__rec_carve(r, 0, 0, &p);
+    dcur = p.dcur; dnext = p.dnext;
+    for (i = 0; i < TB; i++) p.ones[i] = 1.0f;
     if (dy) memcpy(dcur, dy, sizeof(float) * TB * D * H);
     else memset(dcur, 0, sizeof(float) * TB * D * H);
     for (l = L - 1; l >= 0; l--) {
-        const float *in = l == 0 ? r->x : rnn__ws_out(r, l - 1, rnn__has_dropout(r, l - 1) ? 2 : 0);
-        int in_size = r->w[l * D].in_size;
-        float *dxl = l > 0 ? dnext : dx;
+        int in_size = r->w[l * D].in_size, by_token = l == 0 && !r->x;
+        float *dxl = l > 0 ? dnext : by_token ? NULL : dx;
         if (dxl) memset(dxl, 0, sizeof(float) * TB * in_size);
         for (d = 0; d < D; d++) {
             const rnn_recurrent_weights *w = &r->w[l * D + d];
-            rnn__ldws ws = rnn__ws_ld(r, l, d);
+            const float *in;
             size_t ld = (size_t)(l * D + d) * H_B;
-            if (dhn) memcpy(dh, dhn + ld, sizeof(float) * H_B); else memset(dh, 0, sizeof(float) * H_B);
-            if (dcn && r->cfg.cell == RNN_LSTM) memcpy(dc, dcn + ld, sizeof(float) * H_B);
-            else memset(dc, 0, sizeof(float) * H_B);
+            rnn__rec_carve(r, l, d, &p);
+            in = l == 0 ? r->x : p.below;
+            if (dhn) memcpy(p.dh, dhn + ld, sizeof(float) * H_B); else memset(p.dh, 0, sizeof(float) * H_B);
+            if (dcn && r->cfg.cell == RNN_LSTM) memcpy(p.dc, dcn + ld, sizeof(float) * H_B);
+            else memset(p.dc, 0, sizeof(float) * H_B);
             for (s = T - 1; s >= 0; s--) {
                 int t = d ? T - 1 - s : s;
                 size_t at = (size_t)t * H_B;
@@ -2745,49 +2080,60 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
                     valid[b] = (unsigned char)(t < r->len[b]);
                     if (valid[b]) {
                         const float *g = dcur + ((size_t)t * B + b) * D * H + (size_t)d * H;
-                        for (j = 0; j < H; j++) dh[(size_t)b * H + j] += g[j];
+                        for (j = 0; j < H; j++) p.dh[(size_t)b * H + j] += g[j];
                     }
                 }
-                rnn__cell_backward(r, w, B, valid, ws.gates + (size_t)t * B * GH, ws.hprev + at,
-                                   ws.cprev ? ws.cprev + at : NULL, ws.cnew ? ws.cnew + at : NULL,
-                                   ws.extra ? ws.extra + at : NULL, dgi_all + (size_t)t * B * GH,
-                                   dgh_all + (size_t)t * B * GH, dh, dc, tmp, pk, npk);
+                rnn__cell_backward(r, w, B, valid, p.gates + (size_t)t * B * GH, p.hprev + at,
+                                   p.cprev ? p.cprev + at : NULL, p.cnew ? p.cnew + at : NULL,
+                                   p.extra ? p.extra + at : NULL, p.dgi + (size_t)t * B * GH,
+                                   p.dgh + (size_t)t * B * GH, p.dh, p.dc, p.tmp, p.pack, p.npack);
             }
-            if (dh0) memcpy(dh0 + ld, dh, sizeof(float) * H_B);
-            if (dc0 && r->cfg.cell == RNN_LSTM) memcpy(dc0 + ld, dc, sizeof(float) * H_B);
+            if (dh0) memcpy(dh0 + ld, p.dh, sizeof(float) * H_B);
+            if (dc0 && r->cfg.cell == RNN_LSTM) memcpy(dc0 + ld, p.dc, sizeof(float) * H_B);
             /* the weight gradients of all positions at once */
-            if (!(l == 0 && r->gtab))
-                rnn__gemm(pk, npk, 1, 0, GH, w->in_size, (int)TB, 1.0f, dgi_all, GH, in, w->in_size, 1.0f,
+            if (!by_token)
+                rnn__gemm(p.pack, p.npack, 1, 0, GH, w->in_size, (int)TB, 1.0f, p.dgi, GH, in, w->in_size, 1.0f,
                           w->gw_ih, w->in_size);
             if (r->cfg.cell == RNN_GRU_CHO) {
-                rnn__gemm(pk, npk, 1, 0, 2 * H, H, (int)TB, 1.0f, dgh_all, GH, ws.hprev, H, 1.0f, w->gw_hh, H);
-                rnn__gemm(pk, npk, 1, 0, H, H, (int)TB, 1.0f, dgh_all + 2 * H, GH, ws.extra, H, 1.0f,
+                rnn__gemm(p.pack, p.npack, 1, 0, 2 * H, H, (int)TB, 1.0f, p.dgh, GH, p.hprev, H, 1.0f, w->gw_hh, H);
+                rnn__gemm(p.pack, p.npack, 1, 0, H, H, (int)TB, 1.0f, p.dgh + 2 * H, GH, p.extra, H, 1.0f,
                           w->gw_hh + (size_t)2 * H * H, H);
             } else {
-                rnn__gemm(pk, npk, 1, 0, GH, H, (int)TB, 1.0f, dgh_all, GH, ws.hprev, H, 1.0f, w->gw_hh, H);
+                rnn__gemm(p.pack, p.npack, 1, 0, GH, H, (int)TB, 1.0f, p.dgh, GH, p.hprev, H, 1.0f, w->gw_hh, H);
             }
             /* bias gradients: column sums, as 1ᵀ·dG (one row: read in place) */
-            if (dgh_all != dgi_all) {
-                rnn__gemm(pk, npk, 0, 0, 1, GH, (int)TB, 1.0f, ones, (int)TB, dgi_all, GH, 1.0f, w->gb_ih, GH);
-                rnn__gemm(pk, npk, 0, 0, 1, GH, (int)TB, 1.0f, ones, (int)TB, dgh_all, GH, 1.0f, w->gb_hh, GH);
-            } else {   /* one sum serves both biases (colsum: the forward's hp scratch) */
-                rnn__gemm(pk, npk, 0, 0, 1, GH, (int)TB, 1.0f, ones, (int)TB, dgi_all, GH, 0.0f, colsum, GH);
-                for (j = 0; j < GH; j++) { w->gb_ih[j] += colsum[j]; w->gb_hh[j] += colsum[j]; }
+            if (p.dgh != p.dgi) {
+                rnn__gemm(p.pack, p.npack, 0, 0, 1, GH, (int)TB, 1.0f, p.ones, (int)TB, p.dgi, GH, 1.0f, w->gb_ih, GH);
+                rnn__gemm(p.pack, p.npack, 0, 0, 1, GH, (int)TB, 1.0f, p.ones, (int)TB, p.dgh, GH, 1.0f, w->gb_hh, GH);
+            } else {   /* one sum serves both biases */
+                rnn__gemm(p.pack, p.npack, 0, 0, 1, GH, (int)TB, 1.0f, p.ones, (int)TB, p.dgi, GH, 0.0f, p.hp, GH);
+                for (j = 0; j < GH; j++) { w->gb_ih[j] += p.hp[j]; w->gb_hh[j] += p.hp[j]; }
             }
-            if (dxl && !(l == 0 && r->gtab))
-                rnn__gemm(pk, npk, 0, 0, (int)TB, w->in_size, GH, 1.0f, dgi_all, GH, w->w_ih, w->in_size,
+            if (dxl)
+                rnn__gemm(p.pack, p.npack, 0, 0, (int)TB, w->in_size, GH, 1.0f, p.dgi, GH, w->w_ih, w->in_size,
                           1.0f, dxl, w->in_size);
+            if (by_token) {   /* the table's gradient dT (in the table's place), then W_ih0's and E's */
+                int V = r->tab_rows;
+                memset(p.table, 0, sizeof(float) * (size_t)V * GH);
+                for (i = 0; i < TB; i++) {
+                    float *dt = p.table + (size_t)r->tok[i] * GH;
+                    const float *g = p.dgi + i * GH;
+                    for (j = 0; j < GH; j++) dt[j] += g[j];
+                }
+                rnn__gemm(p.pack, p.npack, 1, 0, GH, in_size, V, 1.0f, p.table, GH, r->emb, in_size, 1.0f,
+                          w->gw_ih, in_size);
+                if (dE)
+                    rnn__gemm(p.pack, p.npack, 0, 0, V, in_size, GH, 1.0f, p.table, GH, w->w_ih, in_size, 1.0f,
+                              dE, in_size);
+            }
         }
         if (l > 0) {
             /* dnext is the gradient of layer l-1's (dropped) output */
-            if (rnn__has_dropout(r, l - 1)) {
-                const float *mask = rnn__ws_out(r, l - 1, 1);
-                for (i = 0; i < TB * D * H; i++) dnext[i] *= mask[i];
-            }
+            if (p.below_mask)
+                for (i = 0; i < TB * D * H; i++) dnext[i] *= p.below_mask[i];
             { float *t2 = dcur; dcur = dnext; dnext = t2; }
         }
     }
-    if (dg0) *dg0 = dgi_all;   /* layer 0's, the last one computed (D = 1) */
     return RNN_OK;
 }
 
@@ -2956,23 +2302,33 @@ done:
     return st;
 }
 
-RNNDEF void rnn_dense_forward(const rnn_dense *d, const float *x, int n, float *y) {
+/* y = x·Wᵀ + b with the caller's packing space (NULL: none). */
+static void rnn__dense_forward(const rnn_dense *d, const float *x, int n, float *y, float *pk, size_t npk) {
     int i;
     for (i = 0; i < n; i++) memcpy(y + (size_t)i * d->out_size, d->bias, sizeof(float) * d->out_size);
-    rnn_sgemm(0, 1, n, d->out_size, d->in_size, 1.0f, x, d->in_size, d->weight, d->in_size, 1.0f, y,
+    rnn__gemm(pk, npk, 0, 1, n, d->out_size, d->in_size, 1.0f, x, d->in_size, d->weight, d->in_size, 1.0f, y,
               d->out_size);
 }
 
 /* backward of y = x·Wᵀ + b:  dW += dyᵀ·x,  db += Σ_rows dy,  dx = dy·W */
-RNNDEF void rnn_dense_backward(rnn_dense *d, const float *x, int n, const float *dy, float *dx) {
+static void rnn__dense_backward(rnn_dense *d, const float *x, int n, const float *dy, float *dx, float *pk,
+                                size_t npk) {
     int i, j;
-    rnn_sgemm(1, 0, d->out_size, d->in_size, n, 1.0f, dy, d->out_size, x, d->in_size, 1.0f, d->gweight,
+    rnn__gemm(pk, npk, 1, 0, d->out_size, d->in_size, n, 1.0f, dy, d->out_size, x, d->in_size, 1.0f, d->gweight,
               d->in_size);
     for (i = 0; i < n; i++)
         for (j = 0; j < d->out_size; j++) d->gbias[j] += dy[(size_t)i * d->out_size + j];
     if (dx)
-        rnn_sgemm(0, 0, n, d->in_size, d->out_size, 1.0f, dy, d->out_size, d->weight, d->in_size, 0.0f, dx,
+        rnn__gemm(pk, npk, 0, 0, n, d->in_size, d->out_size, 1.0f, dy, d->out_size, d->weight, d->in_size, 0.0f, dx,
                   d->in_size);
+}
+
+RNNDEF void rnn_dense_forward(const rnn_dense *d, const float *x, int n, float *y) {
+    rnn__dense_forward(d, x, n, y, NULL, 0);
+}
+
+RNNDEF void rnn_dense_backward(rnn_dense *d, const float *x, int n, const float *dy, float *dx) {
+    rnn__dense_backward(d, x, n, dy, dx, NULL, 0);
 }
 
 /* ============================================================================
@@ -3112,10 +2468,15 @@ RNNDEF rnn_status rnn_optimizer_step(rnn_optimizer *opt, rnn_param *reg, float *
     c = &opt->cfg;
     cv = c->clip_value;
     for (i = 0; i < np; i++) off += reg[i].count;
-    if (off != opt->n) return RNN_ERR_INVALID_ARGUMENT;   /* not the registry it was made for */
+    if (off != opt->n)
+        return rnn__err(opt->error, sizeof opt->error, RNN_ERR_INVALID_ARGUMENT,
+                        "step: the registry holds %lu values, the optimizer was made for %lu",
+                        (unsigned long)off, (unsigned long)opt->n);
     for (i = 0; i < np; i++) {
         if (reg[i].frozen) continue;
-        if (!rnn__finite(reg[i].grad, reg[i].count)) return RNN_ERR_INVALID_ARGUMENT;
+        if (!rnn__finite(reg[i].grad, reg[i].count))
+            return rnn__err(opt->error, sizeof opt->error, RNN_ERR_INVALID_ARGUMENT,
+                            "step: the gradient of %.64s holds NaN or infinity (nothing was changed)", reg[i].name);
         for (j = 0; j < reg[i].count; j++) {
             float g = reg[i].grad[j];
             if (cv > 0) g = g > cv ? cv : g < -cv ? -cv : g;
@@ -3234,163 +2595,156 @@ RNNDEF rnn_status rnn_lm_create(rnn_lm **out, const rnn_lm_config *cfg, uint64_t
 
 RNNDEF void rnn_lm_reset_state(rnn_lm *m) { if (m) m->state_batch = 0; }
 
-/* Layer 0's gates of every token, T[v] = E[v]·W_ih0ᵀ + gate bias, when the
-   table is small (char-level vocabularies). One-token steps read one row of
-   it instead of all of W_ih0. */
-static int rnn__lm_table(const rnn_lm *m) {
-    return (size_t)m->cfg.vocab_size * m->rnn->gates * m->cfg.hidden_size <= (size_t)1 << 20;
+/* The training workspace of a window (T, B): the one place that knows its
+   layout. Layer 0's gate table, when used, lives in the recurrent layer's
+   own workspace. */
+typedef struct rnn__lm_plan {
+    float *x;           /* [T·B][E] the embedded inputs (no gate table)        */
+    float *y;           /* [T·B][H] the top layer's outputs                     */
+    float *logits;      /* [T·B][V] the logits, then their gradient             */
+    float *dy;          /* [T·B][H] the gradient reaching y                     */
+    float *dx;          /* [T·B][E] the gradient reaching x                     */
+    float *pack;        /* packing space for the head's products                */
+    size_t npack, total;
+} rnn__lm_plan;
+
+static void rnn__lm_carve(const rnn_lm *m, int T, int B, float *ws, rnn__lm_plan *p) {
+    size_t TB = (size_t)T * B, off = 0;
+    int V = m->cfg.vocab_size, H = m->cfg.hidden_size, E = m->cfg.embed_size;
+    int mx = (int)TB > V ? (int)TB : V;
+    p->x = rnn__at(ws, off); off += TB * E;
+    p->y = rnn__at(ws, off); off += TB * H;
+    p->logits = rnn__at(ws, off); off += TB * V;
+    p->dy = rnn__at(ws, off); off += TB * H;
+    p->dx = rnn__at(ws, off); off += TB * E;
+    p->npack = rnn__pack_floats(mx, V > H ? V : H, mx);
+    p->pack = rnn__at(ws, off);
+    p->total = off + p->npack;
 }
 
-/* Training windows use the table too when V ≤ T·B/2: making it costs
-   V·E·G·H multiply-adds instead of the T·B·E·G·H of the input product.
-   Backward: dT[v] = Σ dG0 over the positions holding v, then
-   dW_ih0 += dTᵀ·E and dE += dT·W_ih0 (V rows instead of T·B each). */
-static int rnn__lm_wtable(const rnn_lm *m, int TB) { return 2 * m->cfg.vocab_size <= TB && rnn__lm_table(m); }
-
-/* Fills the table tab [V][G·H] (pk: packing space the caller lends, or NULL). */
-static void rnn__lm_fill_table(const rnn_lm *m, float *tab, float *pk, size_t npk) {
-    const rnn_recurrent_weights *w0 = &m->rnn->w[0];
-    int v, V = m->cfg.vocab_size, E = m->cfg.embed_size, GH = m->rnn->gates * m->cfg.hidden_size;
-    for (v = 0; v < V; v++) rnn__gate_bias(m->rnn, w0, tab + (size_t)v * GH);
-    rnn__gemm(pk, npk, 0, 1, V, GH, E, 1.0f, m->embedding.weight, E, w0->w_ih, E, 1.0f, tab, GH);
-}
-
-/* Workspace of a window: emb x [T·B·E], y [T·B·H], logits [T·B·V],
-   dy [T·B·H], dx [T·B·E], the gate table [V·G·H] (if used), then packing
-   space for the head's and the table's products. */
-static size_t rnn__lm_pack(const rnn_lm *m, int TB) {
-    int V = m->cfg.vocab_size, H = m->cfg.hidden_size, GH = m->rnn->gates * H;
-    int mx = TB > V ? TB : V, nx = V > GH ? V : GH;
-    mx = mx > GH ? mx : GH;   /* dW_ih0 += dTᵀ·E has G·H rows */
-    return rnn__pack_floats(mx, nx > H ? nx : H, mx);
-}
-static size_t rnn__lm_tab_floats(const rnn_lm *m, int TB) {
-    return rnn__lm_wtable(m, TB) ? (size_t)m->cfg.vocab_size * m->rnn->gates * m->cfg.hidden_size : 0;
-}
-
+/* Forward of a window through embedding (or layer 0's gate table),
+   recurrent stack and head; the mean loss, with dlogits in p->logits. */
 static rnn_status rnn__lm_forward(rnn_lm *m, const int *inputs, const int *targets, int T, int B,
-                                  int train, float *loss) {
-    int V = m->cfg.vocab_size, E = m->cfg.embed_size, H = m->cfg.hidden_size, L = m->rnn->cfg.num_layers;
+                                  int train, float *loss, rnn__lm_plan *p) {
+    int V = m->cfg.vocab_size, H = m->cfg.hidden_size, L = m->rnn->cfg.num_layers;
     int TB = T * B, i;
-    size_t need, npk, LBH = (size_t)L * B * H;
-    float *x, *y, *logits, *dy, *dx, *gtab, *pk;
+    size_t LBH = (size_t)L * B * H;
+    float *h0 = train ? m->h : NULL, *c0 = train ? m->c : NULL;
     rnn_status st;
-    if (T <= 0 || B <= 0 || !inputs || !targets) {
-        snprintf(m->error, sizeof m->error, "T, B must be positive and inputs, targets given");
-        return RNN_ERR_INVALID_ARGUMENT;
-    }
+    if (T <= 0 || B <= 0 || !inputs || !targets)
+        return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT, "T, B must be positive and inputs, targets given");
     for (i = 0; i < 2 * TB; i++) {
         int tok = i < TB ? inputs[i] : targets[i - TB];
-        if (tok < (i < TB ? 0 : -1) || tok >= V) {
-            snprintf(m->error, sizeof m->error, "%s %d at position %d is outside the vocabulary 0..%d",
-                     i < TB ? "input" : "target", tok, i % TB, V - 1);
-            return RNN_ERR_INVALID_ARGUMENT;
-        }
+        if (tok < (i < TB ? 0 : -1) || tok >= V)
+            return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT,
+                            "%s %d at position %d is outside the vocabulary 0..%d", i < TB ? "input" : "target", tok,
+                            i % TB, V - 1);
     }
-    need = (size_t)TB * (2 * E + 2 * H + V) + rnn__lm_tab_floats(m, TB) + rnn__lm_pack(m, TB);
-    if (need > m->ws_cap) {
-        float *nw = (float *)RNN_REALLOC(m->ws, need * sizeof(float));
-        if (!nw) return RNN_ERR_OUT_OF_MEMORY;
-        m->ws = nw; m->ws_cap = need;
+    rnn__lm_carve(m, T, B, NULL, p);
+    if (p->total > m->ws_cap) {
+        float *nw = (float *)RNN_REALLOC(m->ws, p->total * sizeof(float));
+        if (!nw) return rnn__err(m->error, sizeof m->error, RNN_ERR_OUT_OF_MEMORY, "out of memory for the workspace");
+        m->ws = nw; m->ws_cap = p->total;
     }
     if (train && m->state_batch != B) {
         float *nh = (float *)RNN_REALLOC(m->h, 2 * LBH * sizeof(float));
-        if (!nh) return RNN_ERR_OUT_OF_MEMORY;
-        m->h = nh; m->c = nh + LBH;
+        if (!nh) return rnn__err(m->error, sizeof m->error, RNN_ERR_OUT_OF_MEMORY, "out of memory for the state");
+        m->h = h0 = nh; m->c = c0 = nh + LBH;
         memset(m->h, 0, 2 * LBH * sizeof(float));
         m->state_batch = B;
     }
-    x = m->ws; y = x + (size_t)TB * E; logits = y + (size_t)TB * H; dy = logits + (size_t)TB * V;
-    dx = dy + (size_t)TB * H; gtab = dx + (size_t)TB * E; pk = gtab + rnn__lm_tab_floats(m, TB);
-    npk = rnn__lm_pack(m, TB);
-    if (rnn__lm_tab_floats(m, TB)) {
-        rnn__lm_fill_table(m, gtab, pk, npk);
-        st = rnn__forward(m->rnn, NULL, gtab, inputs, T, B, NULL, train ? m->h : NULL, train ? m->c : NULL, y,
-                          train ? m->h : NULL, train ? m->c : NULL, train, &m->rng);
+    rnn__lm_carve(m, T, B, m->ws, p);
+    if (rnn__table_pays(m->rnn, V, TB)) {
+        st = rnn__forward(m->rnn, NULL, m->embedding.weight, V, inputs, T, B, NULL, h0, c0, p->y, h0, c0, train, &m->rng);
     } else {
-        rnn_embedding_forward(&m->embedding, inputs, TB, x);
-        st = rnn__forward(m->rnn, x, NULL, NULL, T, B, NULL, train ? m->h : NULL, train ? m->c : NULL, y,
-                          train ? m->h : NULL, train ? m->c : NULL, train, &m->rng);
+        rnn_embedding_forward(&m->embedding, inputs, TB, p->x);
+        st = rnn__forward(m->rnn, p->x, NULL, 0, NULL, T, B, NULL, h0, c0, p->y, h0, c0, train, &m->rng);
     }
-    if (st != RNN_OK) {
-        snprintf(m->error, sizeof m->error, "rnn: %.150s", m->rnn->error);
-        return st;
-    }
-    for (i = 0; i < TB; i++) memcpy(logits + (size_t)i * V, m->head.bias, sizeof(float) * V);
-    rnn__gemm(pk, npk, 0, 1, TB, V, H, 1.0f, y, H, m->head.weight, H, 1.0f, logits, V);
-    st = rnn_loss_softmax_xent(logits, targets, TB, V, -1, logits, loss);
-    if (st != RNN_OK) snprintf(m->error, sizeof m->error, "loss: non-finite logits (diverged?)");
+    if (st != RNN_OK) return rnn__err(m->error, sizeof m->error, st, "rnn: %.150s", m->rnn->error);
+    rnn__dense_forward(&m->head, p->y, TB, p->logits, p->pack, p->npack);
+    st = rnn_loss_softmax_xent(p->logits, targets, TB, V, -1, p->logits, loss);
+    if (st != RNN_OK) rnn__err(m->error, sizeof m->error, st, "loss: non-finite logits (diverged?)");
     return st;
 }
 
-/* backward: dlogits (in the logits buffer) → head: dW += dlᵀ·y, db += Σ dl,
-   dy = dl·W → rnn backward → dx → embedding rows. */
+/* backward: dlogits → head (dW, db, dy) → recurrent stack (dx, or dE
+   through the gate table) → embedding rows. */
 RNNDEF rnn_status rnn_lm_train_step(rnn_lm *m, rnn_optimizer *opt, const int *inputs,
                                     const int *targets, int T, int B, float *loss) {
-    int V, E, H, GH, TB, i, j, frozen;
-    float *x, *y, *logits, *dy, *dx, *gtab, *pk, lossv = 0;
-    const float *dg0 = NULL;
-    size_t npk, ntab;
+    rnn__lm_plan p;
+    float lossv = 0;
+    int frozen, by_token;
     rnn_status st;
     if (!m) return RNN_ERR_INVALID_ARGUMENT;
-    V = m->cfg.vocab_size; E = m->cfg.embed_size; H = m->cfg.hidden_size; TB = T * B;
-    GH = m->rnn->gates * H; frozen = m->embedding.frozen;
-    if ((st = rnn__lm_forward(m, inputs, targets, T, B, 1, &lossv)) != RNN_OK) return st;
-    x = m->ws; y = x + (size_t)TB * E; logits = y + (size_t)TB * H; dy = logits + (size_t)TB * V;
-    dx = dy + (size_t)TB * H; gtab = dx + (size_t)TB * E; ntab = rnn__lm_tab_floats(m, TB);
-    pk = gtab + ntab; npk = rnn__lm_pack(m, TB);
+    if ((st = rnn__lm_forward(m, inputs, targets, T, B, 1, &lossv, &p)) != RNN_OK) return st;
+    frozen = m->embedding.frozen;
+    by_token = m->rnn->x == NULL;
     rnn_params_zero_grad(m->params);
-    rnn__gemm(pk, npk, 1, 0, V, H, TB, 1.0f, logits, V, y, H, 1.0f, m->head.gweight, H);
-    for (i = 0; i < TB; i++)
-        for (j = 0; j < V; j++) m->head.gbias[j] += logits[(size_t)i * V + j];
-    rnn__gemm(pk, npk, 0, 0, TB, H, V, 1.0f, logits, V, m->head.weight, H, 0.0f, dy, H);
-    st = rnn__backward(m->rnn, dy, NULL, NULL, frozen || ntab ? NULL : dx, NULL, NULL, &dg0);
-    if (st != RNN_OK) return st;
-    if (ntab) {   /* the gate table's gradient dT (in the table's place), then W_ih0's and E's */
-        const rnn_recurrent_weights *w0 = &m->rnn->w[0];
-        float *dt = gtab;
-        memset(dt, 0, sizeof(float) * ntab);
-        for (i = 0; i < TB; i++) {
-            float *d = dt + (size_t)inputs[i] * GH;
-            const float *g = dg0 + (size_t)i * GH;
-            for (j = 0; j < GH; j++) d[j] += g[j];
-        }
-        rnn__gemm(pk, npk, 1, 0, GH, E, V, 1.0f, dt, GH, m->embedding.weight, E, 1.0f, w0->gw_ih, E);
-        if (!frozen) rnn__gemm(pk, npk, 0, 0, V, E, GH, 1.0f, dt, GH, w0->w_ih, E, 1.0f, m->embedding.grad, E);
-    } else if (!frozen) {
-        rnn_embedding_backward(&m->embedding, inputs, TB, dx);
-    }
+    rnn__dense_backward(&m->head, p.y, T * B, p.logits, p.dy, p.pack, p.npack);
+    st = rnn__backward(m->rnn, p.dy, NULL, NULL, frozen || by_token ? NULL : p.dx, NULL, NULL,
+                       frozen ? NULL : m->embedding.grad);
+    if (st != RNN_OK) return rnn__err(m->error, sizeof m->error, st, "rnn: %.150s", m->rnn->error);
+    if (!by_token) rnn_embedding_backward(&m->embedding, inputs, T * B, p.dx);
     if (loss) *loss = lossv;
     if (opt && (st = rnn_optimizer_step(opt, m->params, NULL)) != RNN_OK)
-        snprintf(m->error, sizeof m->error, "optimizer: non-finite gradient or a foreign optimizer");
+        rnn__err(m->error, sizeof m->error, st, "optimizer: %.140s", opt->error);
     if (opt) m->version++;
     return st;
 }
 
 RNNDEF rnn_status rnn_lm_eval(rnn_lm *m, const int *inputs, const int *targets, int T, int B,
                               float *loss) {
+    rnn__lm_plan p;
     float l = 0;
     rnn_status st;
     if (!m) return RNN_ERR_INVALID_ARGUMENT;
-    st = rnn__lm_forward(m, inputs, targets, T, B, 0, &l);
+    st = rnn__lm_forward(m, inputs, targets, T, B, 0, &l, &p);
     if (st == RNN_OK && loss) *loss = l;
     return st;
 }
 
-/* Floats of the weights a state keeps: per layer the gate table (layer 0,
-   if used) or the gate bias [G·H] and W_ihᵀ, then W_hhᵀ; then W_headᵀ, all
-   in panels; then scratch g, hp [G·H] and extra [H]. */
-static size_t rnn__lm_wt_floats(const rnn_lm *m) {
-    size_t GH = (size_t)m->rnn->gates * m->cfg.hidden_size, n = 0;
-    int l;
-    for (l = 0; l < m->cfg.num_layers; l++)
-        n += (l == 0 && rnn__lm_table(m) ? (size_t)m->cfg.vocab_size : 1 + (size_t)m->rnn->w[l].in_size) * GH +
-             (size_t)m->cfg.hidden_size * GH;
-    return n + (size_t)m->cfg.hidden_size * m->cfg.vocab_size + 2 * GH + (size_t)m->cfg.hidden_size;
+/* The weights a one-token state keeps, as layer l sees them: the one place
+   that knows their layout. Per layer: the gate table (layer 0, when it
+   fits) or the gate bias and W_ihᵀ, then W_hhᵀ; then W_headᵀ, all in
+   panels (rnn__panelize); then scratch. */
+typedef struct rnn__step_plan {
+    float *table;       /* [V][G·H]   layer 0's gate table (NULL: not used)    */
+    float *bias;        /* [G·H]      layer l's gate bias (no table)           */
+    float *wih;         /* [I][G·H]   layer l's W_ihᵀ in panels (no table)     */
+    float *whh;         /* [H][G·H]   layer l's W_hhᵀ in panels (GRU_CHO: [r z]
+                                      and n as two panel sets)                 */
+    float *head;        /* [H][V]     W_headᵀ in panels                        */
+    float *g, *hp;      /* [G·H]      scratch: the gates, the recurrent term   */
+    float *extra;       /* [H]        scratch: GRU's hn, GRU_CHO's r⊙h         */
+    size_t total;       /* floats in all                                       */
+} rnn__step_plan;
+
+static void rnn__step_carve(const rnn_lm *m, int l, float *wt, rnn__step_plan *p) {
+    size_t GH = (size_t)m->rnn->gates * m->cfg.hidden_size, H = (size_t)m->cfg.hidden_size, off = 0;
+    int i, V = m->cfg.vocab_size, table = rnn__table_fits(m->rnn, V);
+    memset(p, 0, sizeof *p);
+    for (i = 0; i < m->cfg.num_layers; i++) {
+        size_t in = (size_t)m->rnn->w[i].in_size;
+        if (i == 0 && table) {
+            p->table = rnn__at(wt, off);
+            off += (size_t)V * GH;
+        } else {
+            if (i == l) { p->bias = rnn__at(wt, off); p->wih = rnn__at(wt, off + GH); }
+            off += (1 + in) * GH;
+        }
+        if (i == l) p->whh = rnn__at(wt, off);
+        off += H * GH;
+    }
+    p->head = rnn__at(wt, off); off += H * V;
+    p->g = rnn__at(wt, off); off += GH;
+    p->hp = rnn__at(wt, off); off += GH;
+    p->extra = rnn__at(wt, off); off += H;
+    p->total = off;
 }
 
 RNNDEF rnn_status rnn_lm_state_create(const rnn_lm *m, rnn_lm_state **out) {
     rnn_lm_state *s;
+    rnn__step_plan p;
     rnn_status st;
     size_t nwt;
     if (!out) return RNN_ERR_INVALID_ARGUMENT;
@@ -3399,7 +2753,8 @@ RNNDEF rnn_status rnn_lm_state_create(const rnn_lm *m, rnn_lm_state **out) {
     /* measured on Zen 5: the copy in panels wins while the weights stay in
        L2/L3-near sizes (H = 128: 1.8x, H = 256: 1.2x) and ties beyond (H =
        512, 13 MB), where the 8-row dot products stream as well */
-    nwt = rnn__best_arch()->gemv_n && rnn__lm_wt_floats(m) <= (size_t)2 << 20 ? rnn__lm_wt_floats(m) : 0;
+    rnn__step_carve(m, 0, NULL, &p);
+    nwt = rnn__best_arch()->gemv_n && p.total <= (size_t)2 << 20 ? p.total : 0;
     s = (rnn_lm_state *)RNN_MALLOC(sizeof *s + sizeof(float) * (m->cfg.embed_size + m->cfg.vocab_size + nwt));
     if (!s) return RNN_ERR_OUT_OF_MEMORY;
     s->x = (float *)(s + 1);
@@ -3427,6 +2782,30 @@ RNNDEF void rnn_lm_state_reset(const rnn_lm *m, rnn_lm_state *s) {
     if (s->rnn->c) memset(s->rnn->c, 0, lbh * sizeof(float));
 }
 
+/* Copies the model's weights into the state's panels (rnn__step_plan). */
+static void rnn__step_refresh(const rnn_lm *m, rnn_lm_state *s) {
+    int l, H = m->cfg.hidden_size, GH = m->rnn->gates * H;
+    rnn__step_plan p;
+    for (l = 0; l < m->cfg.num_layers; l++) {
+        const rnn_recurrent_weights *w = &m->rnn->w[l];
+        rnn__step_carve(m, l, s->wt, &p);
+        if (l == 0 && p.table) {
+            rnn__fill_table(m->rnn, m->embedding.weight, m->cfg.vocab_size, p.table, NULL, 0);
+        } else {
+            rnn__gate_bias(m->rnn, w, p.bias);
+            rnn__panelize(p.wih, w->w_ih, GH, w->in_size);
+        }
+        if (m->rnn->cfg.cell == RNN_GRU_CHO) {   /* [r z] and n as two panel sets */
+            rnn__panelize(p.whh, w->w_hh, 2 * H, H);
+            rnn__panelize(p.whh + (size_t)2 * H * H, w->w_hh + (size_t)2 * H * H, H, H);
+        } else {
+            rnn__panelize(p.whh, w->w_hh, GH, H);
+        }
+    }
+    rnn__panelize(p.head, m->head.weight, m->cfg.vocab_size, H);
+    s->version = m->version;
+}
+
 RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {
     int V, H;
     const float *h;
@@ -3437,50 +2816,25 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {
         /* one row times weights kept in panels: g = x·W_ihᵀ + b_ih (layer 0:
            a row of the gate table), the cell (its recurrent product reads
            W_hhᵀ), logits = h·W_headᵀ + b */
-        int l, GH = m->rnn->gates * H, table = rnn__lm_table(m);
-        float *wt = s->wt, *g = wt + rnn__lm_wt_floats(m) - 2 * (size_t)GH - H, *hp = g + GH, *extra = hp + GH;
+        int l, GH = m->rnn->gates * H;
         const float *in = s->x;
-        size_t off = 0;
-        if (s->version != m->version) {   /* the weights moved: copy them again */
-            for (l = 0; l < m->cfg.num_layers; l++) {
-                const rnn_recurrent_weights *w = &m->rnn->w[l];
-                if (l == 0 && table) {
-                    rnn__lm_fill_table(m, wt, NULL, 0);
-                    off += (size_t)V * GH;
-                } else {
-                    rnn__gate_bias(m->rnn, w, wt + off);
-                    rnn__panelize(wt + off + GH, w->w_ih, GH, w->in_size);
-                    off += (size_t)(1 + w->in_size) * GH;
-                }
-                if (m->rnn->cfg.cell == RNN_GRU_CHO) {   /* [r z] and n as two panel sets */
-                    rnn__panelize(wt + off, w->w_hh, 2 * H, H);
-                    rnn__panelize(wt + off + (size_t)2 * H * H, w->w_hh + (size_t)2 * H * H, H, H);
-                } else {
-                    rnn__panelize(wt + off, w->w_hh, GH, H);
-                }
-                off += (size_t)H * GH;
-            }
-            rnn__panelize(wt + off, m->head.weight, V, H);
-            s->version = m->version;
-            off = 0;
-        }
+        rnn__step_plan p;
+        if (s->version != m->version) rnn__step_refresh(m, s);   /* the weights moved */
         for (l = 0; l < m->cfg.num_layers; l++) {
             const rnn_recurrent_weights *w = &m->rnn->w[l];
             float *hl = s->rnn->h + (size_t)l * H, *cl = s->rnn->c ? s->rnn->c + (size_t)l * H : NULL;
-            if (l == 0 && table) {
-                memcpy(g, wt + (size_t)token * GH, sizeof(float) * GH);
-                off += (size_t)V * GH;
+            rnn__step_carve(m, l, s->wt, &p);
+            if (l == 0 && p.table) {
+                memcpy(p.g, p.table + (size_t)token * GH, sizeof(float) * GH);
             } else {
-                memcpy(g, wt + off, sizeof(float) * GH);
-                rnn__gemv_panels(in, w->in_size, wt + off + GH, GH, g);
-                off += (size_t)(1 + w->in_size) * GH;
+                memcpy(p.g, p.bias, sizeof(float) * GH);
+                rnn__gemv_panels(in, w->in_size, p.wih, GH, p.g);
             }
-            rnn__cell_forward(m->rnn, w, 1, NULL, g, hp, hl, cl, NULL, extra, wt + off, 1, NULL, 0);
-            off += (size_t)H * GH;
+            rnn__cell_forward(m->rnn, w, 1, NULL, p.g, p.hp, hl, cl, NULL, p.extra, p.whh, 1, NULL, 0);
             in = hl;
         }
         memcpy(s->logits, m->head.bias, sizeof(float) * V);
-        rnn__gemv_panels(in, H, wt + off, V, s->logits);
+        rnn__gemv_panels(in, H, p.head, V, s->logits);
         return s->logits;
     }
     if (rnn_recurrent_step(m->rnn, s->rnn, s->x, NULL) != RNN_OK) return NULL;
@@ -3613,11 +2967,15 @@ RNNDEF rnn_status rnn_beam_search(const rnn_beam_config *cfg, rnn_beam_step_fn s
         int nc = 0, keep = 0;
         /* every extension of every live hypothesis, best K by summed log p */
         for (i = 0; i < live; i++) {
-            if (!rnn__finite(logp + (size_t)i * V, (size_t)V)) { status = RNN_ERR_INVALID_ARGUMENT; goto done; }
+            for (j = 0; j < V; j++) {   /* log 0 = -inf marks an impossible token; NaN and +inf are errors */
+                float x = logp[(size_t)i * V + j];
+                if (x != x || x > 3.4e38f) { status = RNN_ERR_INVALID_ARGUMENT; goto done; }
+            }
             for (j = 0; j < V; j++) {
                 rnn__cand c;
                 int k2;
                 c.sum = sums[i] + logp[(size_t)i * V + j]; c.from = i; c.token = j;
+                if (c.sum < -3.4e38f) continue;   /* probability 0 */
                 /* insertion into a sorted list of at most K·V candidates, cut to what can still be kept */
                 if (nc == K + K && c.sum <= cand[nc - 1].sum) continue;
                 k2 = nc < K + K ? nc++ : nc - 1;
@@ -3655,8 +3013,7 @@ RNNDEF rnn_status rnn_beam_search(const rnn_beam_config *cfg, rnn_beam_step_fn s
                 goto done;
     }
     /* the R best set-aside hypotheses by normalised score */
-    if (nfin == 0) { status = RNN_ERR_INVALID_ARGUMENT; goto done; }
-    {
+    if (nfin > 0) {   /* (none: every continuation had probability 0; count stays 0) */
         int take = nfin < R ? nfin : R, *order, k;
         char *res = (char *)RNN_MALLOC(sizeof(int) * ((size_t)take * L + 3 * (size_t)take) + sizeof(float) * 2 * (size_t)take);
         if (!res) { status = RNN_ERR_OUT_OF_MEMORY; goto done; }
@@ -3866,9 +3223,12 @@ RNNDEF int rnn_batcher_next(rnn_batcher *bt, int *inputs, int *targets, rnn_rng 
 RNNDEF rnn_status rnn_lm_set_vocab(rnn_lm *m, const rnn_vocab *v) {
     rnn_vocab *nv;
     ptrdiff_t i;
-    if (!m || !v || rnn_vocab_size(v) != m->cfg.vocab_size) return RNN_ERR_INVALID_ARGUMENT;
-    nv = (rnn_vocab *)RNN_MALLOC(sizeof *nv);
-    if (!nv) return RNN_ERR_OUT_OF_MEMORY;
+    if (!m) return RNN_ERR_INVALID_ARGUMENT;
+    if (!v || rnn_vocab_size(v) != m->cfg.vocab_size)
+        return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT, "set_vocab: %d characters, vocab_size is %d",
+                        rnn_vocab_size(v), m->cfg.vocab_size);
+    if (!(nv = (rnn_vocab *)RNN_MALLOC(sizeof *nv)))
+        return rnn__err(m->error, sizeof m->error, RNN_ERR_OUT_OF_MEMORY, "set_vocab: out of memory");
     rnn__vocab_init(nv);
     for (i = 0; i < stbds_arrlen(v->chars); i++) stbds_arrput(nv->chars, v->chars[i]);
     rnn__vocab_reindex(nv);
@@ -3943,16 +3303,6 @@ static char *rnn__strdup(const char *s) {
     return d;
 }
 
-/* Writes a printf-style detail into err[cap] (if given) and returns code. */
-static rnn_status rnn__err(char *err, size_t cap, rnn_status code, const char *fmt, ...) {
-    va_list ap;
-    if (err && cap) {
-        va_start(ap, fmt);
-        vsnprintf(err, cap, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 #define RNN__FAIL(code, ...) do { st = rnn__err(err, errcap, code, __VA_ARGS__); goto fail; } while (0)
 
 RNNDEF int rnn_st_dtype_size(const char *dtype) {
@@ -4836,6 +4186,763 @@ RNNDEF rnn_status rnn_lm_load(rnn_lm **out, rnn_optimizer **opt, const char *pat
     return rnn__lm_load_st(out, opt, &f, rnn_st_open(&f, path), err, errcap);
 }
 #undef RNN__FAIL
+
+/* ============================================================================
+   Appendix: SIMD paths
+
+   The plain-C kernels in Kernels are the specification; each path below
+   does the same with one instruction set, and the tests compare them. The
+   AVX2 and AVX-512 functions carry target attributes, so they compile in
+   any x86-64 build and run only where cpuid finds the instructions
+   (rnn__best_arch). The point-wise kernels are named from the cell that
+   uses them (rnn__lstm_fwd_avx512 is the LSTM's forward pass).
+   ========================================================================== */
+
+/* ---- SSE2 (x86-64 baseline): 4×8 tile, multiply then add -------------- */
+#ifdef RNN__HAVE_SSE2
+static void rnn__kernel_sse2(int kc, const float *ap, const float *bp, int ldb,
+                             float *c, int ldc, float alpha, float beta) {
+    __m128 c00 = _mm_setzero_ps(), c01 = c00, c10 = c00, c11 = c00,
+           c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    __m128 va = _mm_set1_ps(alpha), vb = _mm_set1_ps(beta);
+    int p;
+    for (p = 0; p < kc; p++, ap += 4, bp += ldb) {
+        __m128 b0 = _mm_loadu_ps(bp), b1 = _mm_loadu_ps(bp + 4), a;
+        a = _mm_set1_ps(ap[0]);
+        c00 = _mm_add_ps(c00, _mm_mul_ps(a, b0)); c01 = _mm_add_ps(c01, _mm_mul_ps(a, b1));
+        a = _mm_set1_ps(ap[1]);
+        c10 = _mm_add_ps(c10, _mm_mul_ps(a, b0)); c11 = _mm_add_ps(c11, _mm_mul_ps(a, b1));
+        a = _mm_set1_ps(ap[2]);
+        c20 = _mm_add_ps(c20, _mm_mul_ps(a, b0)); c21 = _mm_add_ps(c21, _mm_mul_ps(a, b1));
+        a = _mm_set1_ps(ap[3]);
+        c30 = _mm_add_ps(c30, _mm_mul_ps(a, b0)); c31 = _mm_add_ps(c31, _mm_mul_ps(a, b1));
+    }
+#define RNN__STORE_SSE2(row, x0, x1)                                                    \
+    do {                                                                                \
+        float *cr = c + (row) * ldc;                                                    \
+        __m128 r0 = _mm_mul_ps(va, x0), r1 = _mm_mul_ps(va, x1);                        \
+        if (beta != 0.0f) {                                                             \
+            r0 = _mm_add_ps(r0, _mm_mul_ps(vb, _mm_loadu_ps(cr)));                      \
+            r1 = _mm_add_ps(r1, _mm_mul_ps(vb, _mm_loadu_ps(cr + 4)));                  \
+        }                                                                               \
+        _mm_storeu_ps(cr, r0); _mm_storeu_ps(cr + 4, r1);                               \
+    } while (0)
+    RNN__STORE_SSE2(0, c00, c01); RNN__STORE_SSE2(1, c10, c11);
+    RNN__STORE_SSE2(2, c20, c21); RNN__STORE_SSE2(3, c30, c31);
+#undef RNN__STORE_SSE2
+}
+
+static const rnn__arch rnn__arch_sse2 = {
+    "sse2", 4, 8, rnn__kernel_sse2, NULL,
+    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
+    rnn__gru_fwd_c, rnn__gru_bwd_c};
+static const rnn__arch *rnn__sse2_paths(void) { return &rnn__arch_sse2; }
+#endif
+
+/* ---- AVX2 + FMA: 6×16 tile -------------------------------------------- */
+#ifdef RNN__HAVE_AVX2
+RNN__TARGET_AVX2
+static void rnn__kernel_avx2(int kc, const float *ap, const float *bp, int ldb,
+                             float *c, int ldc, float alpha, float beta) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    int p;
+    for (p = 0; p < kc; p++, ap += 6, bp += ldb) {
+        __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8), a;
+        a = _mm256_broadcast_ss(ap + 0);
+        c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(ap + 1);
+        c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(ap + 2);
+        c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(ap + 3);
+        c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+        a = _mm256_broadcast_ss(ap + 4);
+        c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+        a = _mm256_broadcast_ss(ap + 5);
+        c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    }
+#define RNN__STORE_AVX2(row, x0, x1)                                                    \
+    do {                                                                                \
+        float *cr = c + (row) * ldc;                                                    \
+        __m256 r0 = _mm256_mul_ps(va, x0), r1 = _mm256_mul_ps(va, x1);                  \
+        if (beta != 0.0f) {                                                             \
+            r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), r0);                          \
+            r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), r1);                      \
+        }                                                                               \
+        _mm256_storeu_ps(cr, r0); _mm256_storeu_ps(cr + 8, r1);                         \
+    } while (0)
+    RNN__STORE_AVX2(0, c00, c01); RNN__STORE_AVX2(1, c10, c11); RNN__STORE_AVX2(2, c20, c21);
+    RNN__STORE_AVX2(3, c30, c31); RNN__STORE_AVX2(4, c40, c41); RNN__STORE_AVX2(5, c50, c51);
+#undef RNN__STORE_AVX2
+}
+
+/* Sum of each of four vectors: {Σa0, Σa1, Σa2, Σa3}. */
+RNN__TARGET_AVX2
+static __m128 rnn__hsum4_avx2(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+/* C = alpha·A·Bᵀ + beta·C, four rows of A against four rows of B at a time;
+   edge tiles repeat the last row and store only what is valid. */
+RNN__TARGET_AVX2
+static void rnn__dot_avx2(int m, int n, int k, float alpha, const float *a, int lda,
+                          const float *b, int ldb, float beta, float *c, int ldc) {
+    int i, j, p, r, s;
+    __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(k % 8), lanes);
+    int k8 = k - k % 8;
+    for (j = 0; j < n; j += 4) {
+        const float *b0 = b + (size_t)j * ldb, *b1 = b + (size_t)(j + 1 < n ? j + 1 : j) * ldb;
+        const float *b2 = b + (size_t)(j + 2 < n ? j + 2 : j) * ldb,
+                    *b3 = b + (size_t)(j + 3 < n ? j + 3 : j) * ldb;
+        int nw = n - j < 4 ? n - j : 4;
+        for (i = 0; i < m; i += 4) {
+            const float *a0 = a + (size_t)i * lda, *a1 = a + (size_t)(i + 1 < m ? i + 1 : i) * lda;
+            const float *a2 = a + (size_t)(i + 2 < m ? i + 2 : i) * lda,
+                        *a3 = a + (size_t)(i + 3 < m ? i + 3 : i) * lda;
+            __m256 acc[4][4];
+            __m128 sum[4];
+            int mh = m - i < 4 ? m - i : 4;
+            for (r = 0; r < 4; r++)
+                for (s = 0; s < 4; s++) acc[r][s] = _mm256_setzero_ps();
+#define RNN__DOT8(LOAD)                                                                \
+    do {                                                                               \
+        __m256 x0 = LOAD(a0 + p), x1 = LOAD(a1 + p), x2 = LOAD(a2 + p), x3 = LOAD(a3 + p); \
+        __m256 w0 = LOAD(b0 + p), w1 = LOAD(b1 + p), w2 = LOAD(b2 + p), w3 = LOAD(b3 + p); \
+        acc[0][0] = _mm256_fmadd_ps(x0, w0, acc[0][0]); acc[0][1] = _mm256_fmadd_ps(x0, w1, acc[0][1]); \
+        acc[0][2] = _mm256_fmadd_ps(x0, w2, acc[0][2]); acc[0][3] = _mm256_fmadd_ps(x0, w3, acc[0][3]); \
+        acc[1][0] = _mm256_fmadd_ps(x1, w0, acc[1][0]); acc[1][1] = _mm256_fmadd_ps(x1, w1, acc[1][1]); \
+        acc[1][2] = _mm256_fmadd_ps(x1, w2, acc[1][2]); acc[1][3] = _mm256_fmadd_ps(x1, w3, acc[1][3]); \
+        acc[2][0] = _mm256_fmadd_ps(x2, w0, acc[2][0]); acc[2][1] = _mm256_fmadd_ps(x2, w1, acc[2][1]); \
+        acc[2][2] = _mm256_fmadd_ps(x2, w2, acc[2][2]); acc[2][3] = _mm256_fmadd_ps(x2, w3, acc[2][3]); \
+        acc[3][0] = _mm256_fmadd_ps(x3, w0, acc[3][0]); acc[3][1] = _mm256_fmadd_ps(x3, w1, acc[3][1]); \
+        acc[3][2] = _mm256_fmadd_ps(x3, w2, acc[3][2]); acc[3][3] = _mm256_fmadd_ps(x3, w3, acc[3][3]); \
+    } while (0)
+#define RNN__LOADU8(q) _mm256_loadu_ps(q)
+#define RNN__LOADT8(q) _mm256_maskload_ps(q, tail)
+            for (p = 0; p < k8; p += 8) RNN__DOT8(RNN__LOADU8);
+            if (p < k) RNN__DOT8(RNN__LOADT8);
+#undef RNN__LOADU8
+#undef RNN__LOADT8
+#undef RNN__DOT8
+            for (r = 0; r < 4; r++) sum[r] = rnn__hsum4_avx2(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+            for (r = 0; r < mh; r++) {
+                float out[4], *cr = c + (size_t)(i + r) * ldc + j;
+                _mm_storeu_ps(out, _mm_mul_ps(_mm_set1_ps(alpha), sum[r]));
+                for (s = 0; s < nw; s++) cr[s] = out[s] + (beta == 0.0f ? 0.0f : beta * cr[s]);
+            }
+        }
+    }
+}
+
+/* e^x on 8 lanes, the same steps as rnn__exp1. */
+RNN__TARGET_AVX2
+static __m256 rnn__exp8(__m256 x) {
+    __m256 hi = _mm256_set1_ps(88.7228394f), lo = _mm256_set1_ps(-103.972084f);
+    __m256 big = _mm256_cmp_ps(x, hi, _CMP_GT_OQ), nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+    __m256 xc = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
+    __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(xc, _mm256_set1_ps(1.44269504f), _mm256_set1_ps(0.5f)));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), xc), p;
+    __m256i i, h;
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860677e-6f), r);
+    p = _mm256_set1_ps(1.0f / 5040);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    i = _mm256_cvtps_epi32(n);
+    h = _mm256_srai_epi32(i, 1);
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23)));
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_sub_epi32(i, h), _mm256_set1_epi32(127)), 23)));
+    p = _mm256_blendv_ps(p, _mm256_set1_ps(HUGE_VALF), big);
+    return _mm256_blendv_ps(p, x, nan);
+}
+
+RNN__TARGET_AVX2
+static __m256 rnn__sigmoid8(__m256 x) {
+    __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 e = rnn__exp8(_mm256_or_ps(x, sign));               /* e^-|x| */
+    __m256 s = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    return _mm256_blendv_ps(s, _mm256_mul_ps(e, s), x);      /* sign bit of x picks e·s */
+}
+
+RNN__TARGET_AVX2
+static __m256 rnn__tanh8(__m256 x) {
+    __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
+    __m256 a = _mm256_andnot_ps(sign, x), z = _mm256_mul_ps(a, a), p, e, t;
+    p = _mm256_set1_ps(-5.704993808e-03f);
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.063909407e-02f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.373971748e-02f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.333144223e-01f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.333328194e-01f));
+    p = _mm256_fmadd_ps(_mm256_mul_ps(a, z), p, a);
+    e = rnn__exp8(_mm256_mul_ps(_mm256_set1_ps(2.0f), _mm256_min_ps(a, _mm256_set1_ps(9.1f))));
+    t = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+    t = _mm256_blendv_ps(t, p, _mm256_cmp_ps(a, _mm256_set1_ps(0.625f), _CMP_LT_OQ));
+    t = _mm256_or_ps(t, _mm256_and_ps(x, sign));              /* tanh(-0) = -0 */
+    return _mm256_blendv_ps(t, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+#define RNN__MAP8(NAME, F)                                                     \
+    RNN__TARGET_AVX2 static void NAME(float *y, const float *x, size_t n) {   \
+        size_t i = 0;                                                          \
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, F(_mm256_loadu_ps(x + i))); \
+        if (i < n) {                                                           \
+            float t[8] = {0};                                                  \
+            memcpy(t, x + i, (n - i) * sizeof(float));                         \
+            _mm256_storeu_ps(t, F(_mm256_loadu_ps(t)));                        \
+            memcpy(y + i, t, (n - i) * sizeof(float));                         \
+        }                                                                      \
+    }
+RNN__MAP8(rnn__sigmoid_avx2, rnn__sigmoid8)
+RNN__MAP8(rnn__tanh_avx2, rnn__tanh8)
+RNN__MAP8(rnn__exp_avx2, rnn__exp8)
+#undef RNN__MAP8
+
+/* rnn__adam_c on 8 lanes. */
+RNN__TARGET_AVX2
+static void rnn__adam_avx2(float *p, const float *gr, float *m, float *v, size_t n, float scale, float lr,
+                           float dwd, float l2, float b1, float b2, float eps, float ib1, float ib2) {
+    size_t j = 0;
+    __m256 vs = _mm256_set1_ps(scale), vl2 = _mm256_set1_ps(l2), vdk = _mm256_set1_ps(1.0f - lr * dwd);
+    __m256 vb1 = _mm256_set1_ps(b1), vc1 = _mm256_set1_ps(1.0f - b1), vb2 = _mm256_set1_ps(b2);
+    __m256 vc2 = _mm256_set1_ps(1.0f - b2), vlr = _mm256_set1_ps(lr * ib1), vi2 = _mm256_set1_ps(ib2);
+    __m256 veps = _mm256_set1_ps(eps);
+    for (; j + 8 <= n; j += 8) {
+        __m256 pj = _mm256_loadu_ps(p + j);
+        __m256 g = _mm256_fmadd_ps(vl2, pj, _mm256_mul_ps(vs, _mm256_loadu_ps(gr + j)));
+        __m256 mj = _mm256_fmadd_ps(vb1, _mm256_loadu_ps(m + j), _mm256_mul_ps(vc1, g));
+        __m256 vj = _mm256_fmadd_ps(vb2, _mm256_loadu_ps(v + j), _mm256_mul_ps(vc2, _mm256_mul_ps(g, g)));
+        __m256 den = _mm256_add_ps(_mm256_sqrt_ps(_mm256_mul_ps(vj, vi2)), veps);
+        _mm256_storeu_ps(m + j, mj);
+        _mm256_storeu_ps(v + j, vj);
+        _mm256_storeu_ps(p + j, _mm256_sub_ps(_mm256_mul_ps(pj, vdk), _mm256_div_ps(_mm256_mul_ps(vlr, mj), den)));
+    }
+    rnn__adam_c(p + j, gr + j, m + j, v + j, n - j, scale, lr, dwd, l2, b1, b2, eps, ib1, ib2);
+}
+
+static const rnn__arch rnn__arch_avx2 = {
+    "avx2", 6, 16, rnn__kernel_avx2, rnn__dot_avx2,
+    rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
+    rnn__gru_fwd_c, rnn__gru_bwd_c};
+static const rnn__arch *rnn__avx2_paths(void) { return &rnn__arch_avx2; }
+#endif
+
+/* ---- AVX-512: 8×32 tile (16 accumulators; 8 rows divide the batch sizes
+   recurrent nets use, and measured as fast as 12×32 on squares) ---------- */
+#ifdef RNN__HAVE_AVX512
+#if defined(__GNUC__) && !defined(__clang__)
+/* g++ 12 warns about _mm512_undefined_ps inside its own avx512fintrin.h. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+RNN__TARGET_AVX512
+static void rnn__kernel_avx512(int kc, const float *ap, const float *bp, int ldb,
+                               float *c, int ldc, float alpha, float beta) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00,
+           c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    int p;
+    /* C rows are often 4 KiB apart and fight for L1 sets: ask for them early */
+    for (p = 0; p < 8; p++) {
+        _mm_prefetch((const char *)(c + p * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + p * ldc + 16), _MM_HINT_T0);
+    }
+    for (p = 0; p < kc; p++, ap += 8, bp += ldb) {
+        __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16), a;
+#define RNN__ROW512(r, x0, x1)                                                     \
+        a = _mm512_set1_ps(ap[r]);                                                 \
+        x0 = _mm512_fmadd_ps(a, b0, x0); x1 = _mm512_fmadd_ps(a, b1, x1);
+        RNN__ROW512(0, c00, c01) RNN__ROW512(1, c10, c11) RNN__ROW512(2, c20, c21)
+        RNN__ROW512(3, c30, c31) RNN__ROW512(4, c40, c41) RNN__ROW512(5, c50, c51)
+        RNN__ROW512(6, c60, c61) RNN__ROW512(7, c70, c71)
+#undef RNN__ROW512
+    }
+#define RNN__STORE512(row, x0, x1)                                                      \
+    do {                                                                                \
+        float *cr = c + (row) * ldc;                                                    \
+        __m512 r0 = _mm512_mul_ps(va, x0), r1 = _mm512_mul_ps(va, x1);                  \
+        if (beta != 0.0f) {                                                             \
+            r0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr), r0);                          \
+            r1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr + 16), r1);                     \
+        }                                                                               \
+        _mm512_storeu_ps(cr, r0); _mm512_storeu_ps(cr + 16, r1);                        \
+    } while (0)
+    RNN__STORE512(0, c00, c01); RNN__STORE512(1, c10, c11); RNN__STORE512(2, c20, c21);
+    RNN__STORE512(3, c30, c31); RNN__STORE512(4, c40, c41); RNN__STORE512(5, c50, c51);
+    RNN__STORE512(6, c60, c61); RNN__STORE512(7, c70, c71);
+#undef RNN__STORE512
+}
+
+/* {Σa0, Σa1, Σa2, Σa3}: fold 512 to 256 bits, then the AVX2 reduction. */
+RNN__TARGET_AVX512
+static __m128 rnn__hsum4_512(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+#define RNN__FOLD(v) _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1))
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(RNN__FOLD(a0), RNN__FOLD(a1)),
+                              _mm256_hadd_ps(RNN__FOLD(a2), RNN__FOLD(a3)));
+#undef RNN__FOLD
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+/* Stores up to 4 sums of one C row: c[s] = alpha·sum[s] + beta·c[s]. */
+static void rnn__dot_store(float *c, const float *sum, int nw, float alpha, float beta) {
+    int s;
+    for (s = 0; s < nw; s++) c[s] = alpha * sum[s] + (beta == 0.0f ? 0.0f : beta * c[s]);
+}
+
+/* C = alpha·A·Bᵀ + beta·C with vectors along k (16 lanes, the tail under a
+   mask). Rows of A go four at a time against four rows of B (16
+   accumulators, 8 loads per 16 FMAs); leftover rows of A go one at a time
+   against eight rows of B, which is the one-token case. Edge tiles repeat
+   the last row of B and store only what is valid. */
+RNN__TARGET_AVX512
+static void rnn__dot_avx512(int m, int n, int k, float alpha, const float *a, int lda,
+                            const float *b, int ldb, float beta, float *c, int ldc) {
+    __mmask16 tail = (__mmask16)((1u << (k % 16)) - 1u);
+    int k16 = k - k % 16, i, j, p, r;
+    float sum[16];
+#define RNN__BROW(q) (b + (size_t)(j + (q) < n ? j + (q) : n - 1) * ldb)
+#define RNN__FMA4(x, r)                                                                 \
+    r##0 = _mm512_fmadd_ps(x, w0, r##0); r##1 = _mm512_fmadd_ps(x, w1, r##1);          \
+    r##2 = _mm512_fmadd_ps(x, w2, r##2); r##3 = _mm512_fmadd_ps(x, w3, r##3);
+#define RNN__STEP44(LOAD)                                                               \
+    {   __m512 w0 = LOAD(b0 + p), w1 = LOAD(b1 + p), w2 = LOAD(b2 + p), w3 = LOAD(b3 + p); \
+        __m512 x0 = LOAD(a0 + p), x1 = LOAD(a1 + p), x2 = LOAD(a2 + p), x3 = LOAD(a3 + p); \
+        RNN__FMA4(x0, s0) RNN__FMA4(x1, s1) RNN__FMA4(x2, s2) RNN__FMA4(x3, s3) }
+#define RNN__STEP18(LOAD)                                                               \
+    {   __m512 x = LOAD(a0 + p);                                                        \
+        s00 = _mm512_fmadd_ps(x, LOAD(b0 + p), s00); s01 = _mm512_fmadd_ps(x, LOAD(b1 + p), s01); \
+        s02 = _mm512_fmadd_ps(x, LOAD(b2 + p), s02); s03 = _mm512_fmadd_ps(x, LOAD(b3 + p), s03); \
+        s04 = _mm512_fmadd_ps(x, LOAD(b4 + p), s04); s05 = _mm512_fmadd_ps(x, LOAD(b5 + p), s05); \
+        s06 = _mm512_fmadd_ps(x, LOAD(b6 + p), s06); s07 = _mm512_fmadd_ps(x, LOAD(b7 + p), s07); }
+#define RNN__LD(q) _mm512_loadu_ps(q)
+#define RNN__LDT(q) _mm512_maskz_loadu_ps(tail, q)
+    for (j = 0; j < n; j += 4) {
+        const float *b0 = RNN__BROW(0), *b1 = RNN__BROW(1), *b2 = RNN__BROW(2), *b3 = RNN__BROW(3);
+        int nw = n - j < 4 ? n - j : 4;
+        for (i = 0; i + 4 <= m; i += 4) {
+            const float *a0 = a + (size_t)i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+            __m512 s00 = _mm512_setzero_ps(), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00,
+                   s12 = s00, s13 = s00, s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00,
+                   s31 = s00, s32 = s00, s33 = s00;
+            for (p = 0; p < k16; p += 16) RNN__STEP44(RNN__LD)
+            if (p < k) RNN__STEP44(RNN__LDT)
+            _mm_storeu_ps(sum, rnn__hsum4_512(s00, s01, s02, s03));
+            _mm_storeu_ps(sum + 4, rnn__hsum4_512(s10, s11, s12, s13));
+            _mm_storeu_ps(sum + 8, rnn__hsum4_512(s20, s21, s22, s23));
+            _mm_storeu_ps(sum + 12, rnn__hsum4_512(s30, s31, s32, s33));
+            for (r = 0; r < 4; r++) rnn__dot_store(c + (size_t)(i + r) * ldc + j, sum + 4 * r, nw, alpha, beta);
+        }
+    }
+    for (i = m - m % 4; i < m; i++) {
+        const float *a0 = a + (size_t)i * lda;
+        for (j = 0; j < n; j += 8) {
+            const float *b0 = RNN__BROW(0), *b1 = RNN__BROW(1), *b2 = RNN__BROW(2), *b3 = RNN__BROW(3);
+            const float *b4 = RNN__BROW(4), *b5 = RNN__BROW(5), *b6 = RNN__BROW(6), *b7 = RNN__BROW(7);
+            __m512 s00 = _mm512_setzero_ps(), s01 = s00, s02 = s00, s03 = s00, s04 = s00, s05 = s00,
+                   s06 = s00, s07 = s00;
+            float *ci = c + (size_t)i * ldc + j;
+            for (p = 0; p < k16; p += 16) RNN__STEP18(RNN__LD)
+            if (p < k) RNN__STEP18(RNN__LDT)
+            _mm_storeu_ps(sum, rnn__hsum4_512(s00, s01, s02, s03));
+            _mm_storeu_ps(sum + 4, rnn__hsum4_512(s04, s05, s06, s07));
+            rnn__dot_store(ci, sum, n - j < 4 ? n - j : 4, alpha, beta);
+            if (n - j > 4) rnn__dot_store(ci + 4, sum + 4, n - j - 4 < 4 ? n - j - 4 : 4, alpha, beta);
+        }
+    }
+#undef RNN__BROW
+#undef RNN__FMA4
+#undef RNN__STEP44
+#undef RNN__STEP18
+#undef RNN__LD
+#undef RNN__LDT
+}
+
+/* e^x on 16 lanes, the same steps as rnn__exp1. */
+RNN__TARGET_AVX512
+static __m512 rnn__exp16(__m512 x) {
+    __m512 hi = _mm512_set1_ps(88.7228394f), lo = _mm512_set1_ps(-103.972084f);
+    __mmask16 big = _mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    __m512 xc = _mm512_max_ps(_mm512_min_ps(x, hi), lo);
+    __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504f), _mm512_set1_ps(0.5f)),
+                                    _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), xc), p;
+    __m512i i, h;
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
+    p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    i = _mm512_cvtps_epi32(n);
+    h = _mm512_srai_epi32(i, 1);
+    p = _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(h, _mm512_set1_epi32(127)), 23)));
+    p = _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_sub_epi32(i, h), _mm512_set1_epi32(127)), 23)));
+    p = _mm512_mask_mov_ps(p, big, _mm512_set1_ps(HUGE_VALF));
+    return _mm512_mask_mov_ps(p, nan, x);
+}
+
+RNN__TARGET_AVX512
+static __m512 rnn__sigmoid16(__m512 x) {
+    __m512 e = rnn__exp16(_mm512_or_ps(x, _mm512_set1_ps(-0.0f)));   /* e^-|x| */
+    __m512 s = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+    return _mm512_mask_mul_ps(s, neg, e, s);
+}
+
+RNN__TARGET_AVX512
+static __m512 rnn__tanh16(__m512 x) {
+    __m512 sign = _mm512_set1_ps(-0.0f), one = _mm512_set1_ps(1.0f);
+    __m512 a = _mm512_andnot_ps(sign, x), z = _mm512_mul_ps(a, a), p, e, t;
+    p = _mm512_set1_ps(-5.704993808e-03f);
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.063909407e-02f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.373971748e-02f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.333144223e-01f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.333328194e-01f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(a, z), p, a);
+    e = rnn__exp16(_mm512_mul_ps(_mm512_set1_ps(2.0f), _mm512_min_ps(a, _mm512_set1_ps(9.1f))));
+    t = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
+    t = _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(a, _mm512_set1_ps(0.625f), _CMP_LT_OQ), p);
+    t = _mm512_or_ps(t, _mm512_and_ps(x, sign));              /* tanh(-0) = -0 */
+    return _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
+}
+
+#define RNN__MAP16(NAME, F)                                                    \
+    RNN__TARGET_AVX512 static void NAME(float *y, const float *x, size_t n) { \
+        size_t i = 0;                                                          \
+        for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, F(_mm512_loadu_ps(x + i))); \
+        if (i < n) {                                                           \
+            __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);                   \
+            _mm512_mask_storeu_ps(y + i, m, F(_mm512_maskz_loadu_ps(m, x + i))); \
+        }                                                                      \
+    }
+RNN__MAP16(rnn__sigmoid_avx512, rnn__sigmoid16)
+RNN__MAP16(rnn__tanh_avx512, rnn__tanh16)
+RNN__MAP16(rnn__exp_avx512, rnn__exp16)
+#undef RNN__MAP16
+
+/* rnn__adam_c on 16 lanes. */
+RNN__TARGET_AVX512
+static void rnn__adam_avx512(float *p, const float *gr, float *m, float *v, size_t n, float scale, float lr,
+                             float dwd, float l2, float b1, float b2, float eps, float ib1, float ib2) {
+    size_t j = 0;
+    __m512 vs = _mm512_set1_ps(scale), vl2 = _mm512_set1_ps(l2), vdk = _mm512_set1_ps(1.0f - lr * dwd);
+    __m512 vb1 = _mm512_set1_ps(b1), vc1 = _mm512_set1_ps(1.0f - b1), vb2 = _mm512_set1_ps(b2);
+    __m512 vc2 = _mm512_set1_ps(1.0f - b2), vlr = _mm512_set1_ps(lr * ib1), vi2 = _mm512_set1_ps(ib2);
+    __m512 veps = _mm512_set1_ps(eps);
+    for (; j + 16 <= n; j += 16) {
+        __m512 pj = _mm512_loadu_ps(p + j);
+        __m512 g = _mm512_fmadd_ps(vl2, pj, _mm512_mul_ps(vs, _mm512_loadu_ps(gr + j)));
+        __m512 mj = _mm512_fmadd_ps(vb1, _mm512_loadu_ps(m + j), _mm512_mul_ps(vc1, g));
+        __m512 vj = _mm512_fmadd_ps(vb2, _mm512_loadu_ps(v + j), _mm512_mul_ps(vc2, _mm512_mul_ps(g, g)));
+        __m512 den = _mm512_add_ps(_mm512_sqrt_ps(_mm512_mul_ps(vj, vi2)), veps);
+        _mm512_storeu_ps(m + j, mj);
+        _mm512_storeu_ps(v + j, vj);
+        _mm512_storeu_ps(p + j, _mm512_sub_ps(_mm512_mul_ps(pj, vdk), _mm512_div_ps(_mm512_mul_ps(vlr, mj), den)));
+    }
+    rnn__adam_c(p + j, gr + j, m + j, v + j, n - j, scale, lr, dwd, l2, b1, b2, eps, ib1, ib2);
+}
+
+/* y = alpha·x·B + beta·y for one row x [k] and n ≤ 256 columns, NA = ⌈n/16⌉
+   accumulators held in registers (named, not an array, so that the
+   compiler keeps them there; NA is a constant in each expansion below).
+   Each row of B is read once, in address order: when B is contiguous
+   ([k][n], ldb = n) the product streams at the cache's read bandwidth. */
+RNN__TARGET_AVX512
+static RNN__INLINE void rnn__gemv_regs_avx512(const int NA, int k, float alpha, const float *x, const float *b,
+                                              int ldb, float beta, float *y, __mmask16 last) {
+    __m512 z = _mm512_setzero_ps(), a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z, a8 = z,
+           a9 = z, a10 = z, a11 = z, a12 = z, a13 = z, a14 = z, a15 = z;
+    __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
+    int p;
+    for (p = 0; p < k; p++) {
+        const float *row = b + (size_t)p * ldb;
+        __m512 xv = _mm512_set1_ps(x[p]);
+#define RNN__F(q, a) if (NA > q) a = _mm512_fmadd_ps(xv, NA - 1 == q ? _mm512_maskz_loadu_ps(last, row + 16 * q) \
+                                                                   : _mm512_loadu_ps(row + 16 * q), a);
+        RNN__F(0, a0) RNN__F(1, a1) RNN__F(2, a2) RNN__F(3, a3) RNN__F(4, a4) RNN__F(5, a5) RNN__F(6, a6)
+        RNN__F(7, a7) RNN__F(8, a8) RNN__F(9, a9) RNN__F(10, a10) RNN__F(11, a11) RNN__F(12, a12)
+        RNN__F(13, a13) RNN__F(14, a14) RNN__F(15, a15)
+#undef RNN__F
+    }
+#define RNN__S(q, a) if (NA > q) { \
+        __mmask16 mk = NA - 1 == q ? last : (__mmask16)0xFFFFu; \
+        __m512 r = _mm512_mul_ps(al, a); \
+        if (beta != 0.0f) r = _mm512_fmadd_ps(be, _mm512_maskz_loadu_ps(mk, y + 16 * q), r); \
+        _mm512_mask_storeu_ps(y + 16 * q, mk, r); }
+    RNN__S(0, a0) RNN__S(1, a1) RNN__S(2, a2) RNN__S(3, a3) RNN__S(4, a4) RNN__S(5, a5) RNN__S(6, a6)
+    RNN__S(7, a7) RNN__S(8, a8) RNN__S(9, a9) RNN__S(10, a10) RNN__S(11, a11) RNN__S(12, a12)
+    RNN__S(13, a13) RNN__S(14, a14) RNN__S(15, a15)
+#undef RNN__S
+}
+
+/* y = alpha·x·B + beta·y for one row x [k]. Up to 256 columns: registers,
+   as above. Wider: y stays in L1 and four rows of B stream at a time (rows
+   of B read in part stream about 40% slower than B read straight through:
+   the LM state keeps its weights in 256-column panels for that reason). */
+RNN__TARGET_AVX512
+static void rnn__gemv_n_avx512(int n, int k, float alpha, const float *x, const float *b, int ldb, float beta,
+                               float *y) {
+    __mmask16 last = (__mmask16)(n % 16 ? (1u << (n % 16)) - 1u : 0xFFFFu);
+    int nv = (n + 15) / 16, nf = n / 16, p, q;
+    switch (n <= 256 ? nv : 0) {
+#define RNN__C(NA) case NA: rnn__gemv_regs_avx512(NA, k, alpha, x, b, ldb, beta, y, last); return;
+    RNN__C(1) RNN__C(2) RNN__C(3) RNN__C(4) RNN__C(5) RNN__C(6) RNN__C(7) RNN__C(8)
+    RNN__C(9) RNN__C(10) RNN__C(11) RNN__C(12) RNN__C(13) RNN__C(14) RNN__C(15) RNN__C(16)
+#undef RNN__C
+    default: break;
+    }
+    for (q = 0; q < nv; q++) {
+        __mmask16 mk = q == nf ? last : (__mmask16)0xFFFFu;
+        __m512 r = beta == 0.0f ? _mm512_setzero_ps()
+                                : _mm512_mul_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mk, y + 16 * q));
+        _mm512_mask_storeu_ps(y + 16 * q, mk, r);
+    }
+    for (p = 0; p + 4 <= k; p += 4) {
+        /* y += x_p·B_p + x_p+1·B_p+1 + x_p+2·B_p+2 + x_p+3·B_p+3 */
+        const float *r0 = b + (size_t)p * ldb, *r1 = r0 + ldb, *r2 = r1 + ldb, *r3 = r2 + ldb;
+        __m512 x0 = _mm512_set1_ps(alpha * x[p]), x1 = _mm512_set1_ps(alpha * x[p + 1]),
+               x2 = _mm512_set1_ps(alpha * x[p + 2]), x3 = _mm512_set1_ps(alpha * x[p + 3]);
+        for (q = 0; q < nv; q++) {
+            __mmask16 mk = q == nf ? last : (__mmask16)0xFFFFu;
+            __m512 s = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(mk, r1 + 16 * q),
+                                       _mm512_mul_ps(x0, _mm512_maskz_loadu_ps(mk, r0 + 16 * q)));
+            __m512 t = _mm512_fmadd_ps(x3, _mm512_maskz_loadu_ps(mk, r3 + 16 * q),
+                                       _mm512_mul_ps(x2, _mm512_maskz_loadu_ps(mk, r2 + 16 * q)));
+            __m512 yv = _mm512_maskz_loadu_ps(mk, y + 16 * q);
+            _mm512_mask_storeu_ps(y + 16 * q, mk, _mm512_add_ps(yv, _mm512_add_ps(s, t)));
+        }
+    }
+    for (; p < k; p++) {
+        const float *r0 = b + (size_t)p * ldb;
+        __m512 x0 = _mm512_set1_ps(alpha * x[p]);
+        for (q = 0; q < nv; q++) {
+            __mmask16 mk = q == nf ? last : (__mmask16)0xFFFFu;
+            _mm512_mask_storeu_ps(y + 16 * q, mk, _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mk, r0 + 16 * q),
+                                                                   _mm512_maskz_loadu_ps(mk, y + 16 * q)));
+        }
+    }
+}
+
+/* The lanes of a 16-lane step with n values left (all if n >= 16). */
+static __mmask16 rnn__mask16(int n) { return (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u); }
+
+/* rnn__lstm_fwd_c in one pass, 16 units a step: the same kernels and
+   operations, so the same values. */
+RNN__TARGET_AVX512
+static void rnn__lstm_fwd_avx512(int H, float *g, float *c, float *tc, float *h) {
+    int j;
+    for (j = 0; j < H; j += 16) {
+        __mmask16 mk = rnn__mask16(H - j);
+        __m512 i = rnn__sigmoid16(_mm512_maskz_loadu_ps(mk, g + j));
+        __m512 f = rnn__sigmoid16(_mm512_maskz_loadu_ps(mk, g + H + j));
+        __m512 gg = rnn__tanh16(_mm512_maskz_loadu_ps(mk, g + 2 * H + j));
+        __m512 o = rnn__sigmoid16(_mm512_maskz_loadu_ps(mk, g + 3 * H + j));
+        __m512 cn = _mm512_add_ps(_mm512_mul_ps(f, _mm512_maskz_loadu_ps(mk, c + j)), _mm512_mul_ps(i, gg));
+        __m512 t = rnn__tanh16(cn);
+        _mm512_mask_storeu_ps(g + j, mk, i);
+        _mm512_mask_storeu_ps(g + H + j, mk, f);
+        _mm512_mask_storeu_ps(g + 2 * H + j, mk, gg);
+        _mm512_mask_storeu_ps(g + 3 * H + j, mk, o);
+        _mm512_mask_storeu_ps(c + j, mk, cn);
+        if (tc) _mm512_mask_storeu_ps(tc + j, mk, t);
+        _mm512_mask_storeu_ps(h + j, mk, _mm512_mul_ps(t, o));
+    }
+}
+
+/* rnn__lstm_bwd_c with 16 units a step, the same operations in the same
+   order. */
+RNN__TARGET_AVX512
+static void rnn__lstm_bwd_avx512(int H, const float *gt, const float *tc, const float *cp, const float *dh,
+                                 float *dc, float *d) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    int j;
+    for (j = 0; j < H; j += 16) {
+        __mmask16 mk = rnn__mask16(H - j);
+        __m512 i = _mm512_maskz_loadu_ps(mk, gt + j), f = _mm512_maskz_loadu_ps(mk, gt + H + j);
+        __m512 gg = _mm512_maskz_loadu_ps(mk, gt + 2 * H + j), o = _mm512_maskz_loadu_ps(mk, gt + 3 * H + j);
+        __m512 t = _mm512_maskz_loadu_ps(mk, tc + j), h = _mm512_maskz_loadu_ps(mk, dh + j);
+        __m512 dct = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, dc + j),
+                                   _mm512_mul_ps(_mm512_mul_ps(h, o), _mm512_sub_ps(one, _mm512_mul_ps(t, t))));
+        __m512 c = _mm512_maskz_loadu_ps(mk, cp + j);
+#define RNN__MUL3(a, b, c) _mm512_mul_ps(_mm512_mul_ps(a, b), c)
+        _mm512_mask_storeu_ps(d + j, mk, _mm512_mul_ps(RNN__MUL3(dct, gg, i), _mm512_sub_ps(one, i)));
+        _mm512_mask_storeu_ps(d + H + j, mk, _mm512_mul_ps(RNN__MUL3(dct, c, f), _mm512_sub_ps(one, f)));
+        _mm512_mask_storeu_ps(d + 2 * H + j, mk,
+                              _mm512_mul_ps(_mm512_mul_ps(dct, i), _mm512_sub_ps(one, _mm512_mul_ps(gg, gg))));
+        _mm512_mask_storeu_ps(d + 3 * H + j, mk, _mm512_mul_ps(RNN__MUL3(h, t, o), _mm512_sub_ps(one, o)));
+#undef RNN__MUL3
+        _mm512_mask_storeu_ps(dc + j, mk, _mm512_mul_ps(dct, f));
+    }
+}
+
+/* rnn__gru_fwd_c in one pass, 16 units a step. */
+RNN__TARGET_AVX512
+static void rnn__gru_fwd_avx512(int H, float *g, const float *hp, float *hn, float *h) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    int j;
+    for (j = 0; j < H; j += 16) {
+        __mmask16 mk = rnn__mask16(H - j);
+        __m512 r = rnn__sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, g + j), _mm512_maskz_loadu_ps(mk, hp + j)));
+        __m512 z = rnn__sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, g + H + j),
+                                                _mm512_maskz_loadu_ps(mk, hp + H + j)));
+        __m512 q = _mm512_maskz_loadu_ps(mk, hp + 2 * H + j);
+        __m512 n = rnn__tanh16(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, g + 2 * H + j), _mm512_mul_ps(r, q)));
+        __m512 hv = _mm512_maskz_loadu_ps(mk, h + j);
+        _mm512_mask_storeu_ps(g + j, mk, r);
+        _mm512_mask_storeu_ps(g + H + j, mk, z);
+        _mm512_mask_storeu_ps(g + 2 * H + j, mk, n);
+        if (hn) _mm512_mask_storeu_ps(hn + j, mk, q);
+        _mm512_mask_storeu_ps(h + j, mk, _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(one, z), n), _mm512_mul_ps(z, hv)));
+    }
+}
+
+/* rnn__gru_bwd_c, 16 units a step. */
+RNN__TARGET_AVX512
+static void rnn__gru_bwd_avx512(int H, const float *gt, const float *hprev, const float *hn, float *dh,
+                                float *di, float *dq) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    int j;
+    for (j = 0; j < H; j += 16) {
+        __mmask16 mk = rnn__mask16(H - j);
+        __m512 r = _mm512_maskz_loadu_ps(mk, gt + j), z = _mm512_maskz_loadu_ps(mk, gt + H + j);
+        __m512 n = _mm512_maskz_loadu_ps(mk, gt + 2 * H + j), d = _mm512_maskz_loadu_ps(mk, dh + j);
+        __m512 dn = _mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(one, z)), _mm512_sub_ps(one, _mm512_mul_ps(n, n)));
+        __m512 dz = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(_mm512_maskz_loadu_ps(mk, hprev + j), n)), z),
+                                  _mm512_sub_ps(one, z));
+        __m512 dr = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dn, _mm512_maskz_loadu_ps(mk, hn + j)), r),
+                                  _mm512_sub_ps(one, r));
+        _mm512_mask_storeu_ps(di + j, mk, dr);
+        _mm512_mask_storeu_ps(dq + j, mk, dr);
+        _mm512_mask_storeu_ps(di + H + j, mk, dz);
+        _mm512_mask_storeu_ps(dq + H + j, mk, dz);
+        _mm512_mask_storeu_ps(di + 2 * H + j, mk, dn);
+        _mm512_mask_storeu_ps(dq + 2 * H + j, mk, _mm512_mul_ps(dn, r));
+        _mm512_mask_storeu_ps(dh + j, mk, _mm512_mul_ps(d, z));
+    }
+}
+
+static const rnn__arch rnn__arch_avx512 = {
+    "avx512", 8, 32, rnn__kernel_avx512, rnn__dot_avx512,
+    rnn__sigmoid_avx512, rnn__tanh_avx512, rnn__exp_avx512, rnn__adam_avx512, rnn__gemv_n_avx512,
+    rnn__lstm_fwd_avx512, rnn__lstm_bwd_avx512, rnn__gru_fwd_avx512, rnn__gru_bwd_avx512};
+static const rnn__arch *rnn__avx512_paths(void) { return &rnn__arch_avx512; }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
+/* ---- NEON (aarch64): 8×8 tile ----------------------------------------- */
+#ifdef RNN__HAVE_NEON
+static void rnn__kernel_neon(int kc, const float *ap, const float *bp, int ldb,
+                             float *c, int ldc, float alpha, float beta) {
+    float32x4_t acc[8][2];
+    int p, r;
+    for (r = 0; r < 8; r++) acc[r][0] = acc[r][1] = vdupq_n_f32(0.0f);
+    for (p = 0; p < kc; p++, ap += 8, bp += ldb) {
+        float32x4_t b0 = vld1q_f32(bp), b1 = vld1q_f32(bp + 4);
+        float32x4_t a0 = vld1q_f32(ap), a1 = vld1q_f32(ap + 4);
+        acc[0][0] = vfmaq_laneq_f32(acc[0][0], b0, a0, 0); acc[0][1] = vfmaq_laneq_f32(acc[0][1], b1, a0, 0);
+        acc[1][0] = vfmaq_laneq_f32(acc[1][0], b0, a0, 1); acc[1][1] = vfmaq_laneq_f32(acc[1][1], b1, a0, 1);
+        acc[2][0] = vfmaq_laneq_f32(acc[2][0], b0, a0, 2); acc[2][1] = vfmaq_laneq_f32(acc[2][1], b1, a0, 2);
+        acc[3][0] = vfmaq_laneq_f32(acc[3][0], b0, a0, 3); acc[3][1] = vfmaq_laneq_f32(acc[3][1], b1, a0, 3);
+        acc[4][0] = vfmaq_laneq_f32(acc[4][0], b0, a1, 0); acc[4][1] = vfmaq_laneq_f32(acc[4][1], b1, a1, 0);
+        acc[5][0] = vfmaq_laneq_f32(acc[5][0], b0, a1, 1); acc[5][1] = vfmaq_laneq_f32(acc[5][1], b1, a1, 1);
+        acc[6][0] = vfmaq_laneq_f32(acc[6][0], b0, a1, 2); acc[6][1] = vfmaq_laneq_f32(acc[6][1], b1, a1, 2);
+        acc[7][0] = vfmaq_laneq_f32(acc[7][0], b0, a1, 3); acc[7][1] = vfmaq_laneq_f32(acc[7][1], b1, a1, 3);
+    }
+    for (r = 0; r < 8; r++) {
+        float *cr = c + r * ldc;
+        float32x4_t r0 = vmulq_n_f32(acc[r][0], alpha), r1 = vmulq_n_f32(acc[r][1], alpha);
+        if (beta != 0.0f) {
+            r0 = vfmaq_n_f32(r0, vld1q_f32(cr), beta);
+            r1 = vfmaq_n_f32(r1, vld1q_f32(cr + 4), beta);
+        }
+        vst1q_f32(cr, r0); vst1q_f32(cr + 4, r1);
+    }
+}
+
+static const rnn__arch rnn__arch_neon = {
+    "neon", 8, 8, rnn__kernel_neon, NULL,
+    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
+    rnn__gru_fwd_c, rnn__gru_bwd_c};
+static const rnn__arch *rnn__neon_paths(void) { return &rnn__arch_neon; }
+#endif
+
+#if defined(RNN__HAVE_AVX512) && !defined(RNN_USE_CBLAS)
+/* rnn__pack_rows for the AVX-512 kernel's panels (width 32): 16×16 blocks
+   transposed in registers, four shuffle stages (pairs of rows, quads, then
+   128-bit lanes twice), a quarter of the 4×4 path's shuffles per float. */
+/* (zero-masked forms: the plain ones pass an undefined operand through,
+   which g++ warns about) */
+#define RNN__ALL ((__mmask16)0xFFFFu)
+#define RNN__SHPS(a, b, i) _mm512_maskz_shuffle_ps(RNN__ALL, a, b, i)
+#define RNN__SHLN(a, b, i) _mm512_maskz_shuffle_f32x4(RNN__ALL, a, b, i)
+RNN__TARGET_AVX512
+static void rnn__pack_rows_avx512(const float *src, int ld, int rows, int kc, int width, float *dst) {
+    int r = 0, p, q;
+    for (; r + 16 <= rows; r += 16) {
+        const float *s = src + (size_t)r * ld;
+        for (p = 0; p + 16 <= kc; p += 16) {
+            /* named registers, not an array: compilers keep arrays of
+               vectors in memory */
+            __m512 x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15;
+#define RNN__LD(v, q) v = _mm512_loadu_ps(s + (size_t)(q) * ld + p);
+            RNN__LD(x0, 0) RNN__LD(x1, 1) RNN__LD(x2, 2) RNN__LD(x3, 3) RNN__LD(x4, 4) RNN__LD(x5, 5)
+            RNN__LD(x6, 6) RNN__LD(x7, 7) RNN__LD(x8, 8) RNN__LD(x9, 9) RNN__LD(x10, 10) RNN__LD(x11, 11)
+            RNN__LD(x12, 12) RNN__LD(x13, 13) RNN__LD(x14, 14) RNN__LD(x15, 15)
+#undef RNN__LD
+            /* rows a, b -> their values interleaved in pairs of k */
+#define RNN__UNP(a, b) { \
+            __m512 lo = _mm512_maskz_unpacklo_ps(RNN__ALL, a, b), hi = _mm512_maskz_unpackhi_ps(RNN__ALL, a, b); \
+            a = lo; b = hi; }
+            RNN__UNP(x0, x1) RNN__UNP(x2, x3) RNN__UNP(x4, x5) RNN__UNP(x6, x7)
+            RNN__UNP(x8, x9) RNN__UNP(x10, x11) RNN__UNP(x12, x13) RNN__UNP(x14, x15)
+#undef RNN__UNP
+            /* four rows -> a, b, c, d: the four at k = 0, 1, 2, 3 (+4 per 128-bit lane) */
+#define RNN__SHQ(a, b, c, d) { \
+            __m512 u0 = RNN__SHPS(a, c, 0x44), u1 = RNN__SHPS(a, c, 0xEE); \
+            __m512 u2 = RNN__SHPS(b, d, 0x44), u3 = RNN__SHPS(b, d, 0xEE); \
+            a = u0; b = u1; c = u2; d = u3; }
+            RNN__SHQ(x0, x1, x2, x3) RNN__SHQ(x4, x5, x6, x7)
+            RNN__SHQ(x8, x9, x10, x11) RNN__SHQ(x12, x13, x14, x15)
+#undef RNN__SHQ
+            /* 128-bit lanes, twice: k = q, q+4, q+8, q+12 of all 16 rows */
+#define RNN__OUT(a, b, c, d, q) { \
+            __m512 v0 = RNN__SHLN(a, b, 0x88), v1 = RNN__SHLN(a, b, 0xDD); \
+            __m512 v2 = RNN__SHLN(c, d, 0x88), v3 = RNN__SHLN(c, d, 0xDD); \
+            _mm512_storeu_ps(dst + (size_t)(p + (q)) * width + r, RNN__SHLN(v0, v2, 0x88)); \
+            _mm512_storeu_ps(dst + (size_t)(p + (q) + 8) * width + r, RNN__SHLN(v0, v2, 0xDD)); \
+            _mm512_storeu_ps(dst + (size_t)(p + (q) + 4) * width + r, RNN__SHLN(v1, v3, 0x88)); \
+            _mm512_storeu_ps(dst + (size_t)(p + (q) + 12) * width + r, RNN__SHLN(v1, v3, 0xDD)); }
+            RNN__OUT(x0, x4, x8, x12, 0) RNN__OUT(x1, x5, x9, x13, 1)
+            RNN__OUT(x2, x6, x10, x14, 2) RNN__OUT(x3, x7, x11, x15, 3)
+#undef RNN__OUT
+        }
+        for (; p < kc; p++)
+            for (q = 0; q < 16; q++) dst[(size_t)p * width + r + q] = s[(size_t)q * ld + p];
+    }
+    for (; r < rows; r++)
+        for (p = 0; p < kc; p++) dst[(size_t)p * width + r] = src[(size_t)r * ld + p];
+    for (; r < width; r++)
+        for (p = 0; p < kc; p++) dst[(size_t)p * width + r] = 0.0f;
+}
+#undef RNN__SHPS
+#undef RNN__SHLN
+#endif
 
 #ifdef __cplusplus
 }

@@ -183,7 +183,10 @@ static int cmd_sample(int argc, char **argv) {
         bc.vocab_size = m->cfg.vocab_size; bc.beam_width = beam; bc.max_length = length;
         bc.start_token = ids[np - 1]; bc.end_token = nl; bc.length_alpha = 1.0f;
         bc.state_size = b.floats * sizeof(float); bc.initial_state = init;
-        if ((st = rnn_beam_search(&bc, beam_step, &b, &res)) == RNN_OK) {
+        if ((st = rnn_beam_search(&bc, beam_step, &b, &res)) == RNN_OK && res.count == 0) {
+            fprintf(stderr, "textgen: beam search: no continuation has a probability above 0\n");
+            st = RNN_ERR_INVALID_ARGUMENT;
+        } else if (st == RNN_OK) {
             char *text = (char *)malloc((size_t)res.lengths[0] * 4 + 1);
             rnn_vocab_decode(m->vocab, res.tokens, (size_t)res.lengths[0], text, (size_t)res.lengths[0] * 4 + 1);
             printf("%s%s\n(beam %d: mean log-probability %.3f per character)\n", prime, text, beam, res.scores[0]);

@@ -97,7 +97,7 @@ static void test_checkpoints(void) {
         rnn_lm_free(m2);
     }
     {   /* the one-token path with weights in 256-column panels and layer 0's
-           gate table (AVX-512 builds) against the plain step: every cell,
+           gate table (chosen on AVX-512, forced elsewhere) against the plain step: every cell,
            gate widths and heads that end inside a panel, table on and off */
         static const int cells[5] = {RNN_TANH, RNN_RELU, RNN_LSTM, RNN_GRU, RNN_GRU_CHO};
         int c, vs, used = 0;
@@ -115,6 +115,17 @@ static void test_checkpoints(void) {
                 rnn_lm_state_create(pm, &s1);
                 rnn_lm_state_create(pm, &s2);
                 s2->wt = NULL;   /* the plain path: rnn_recurrent_step, head read in place */
+                if (!s1->wt) {   /* the CPU has no fast one-row kernel: make the panels anyway */
+                    rnn__step_plan sp;
+                    rnn__step_carve(pm, 0, NULL, &sp);
+                    rnn_lm_state_free(s1);
+                    s1 = (rnn_lm_state *)malloc(sizeof *s1 + sizeof(float) * (pc.embed_size + pc.vocab_size + sp.total));
+                    s1->x = (float *)(s1 + 1);
+                    s1->logits = s1->x + pc.embed_size;
+                    s1->wt = s1->logits + pc.vocab_size;
+                    s1->version = pm->version - 1;
+                    rnn_recurrent_state_create(pm->rnn, 1, &s1->rnn);
+                }
                 used += s1->wt != NULL;
                 for (k = 0; k < 12 && s1->wt; k++) {
                     const float *a = rnn_lm_step(pm, s1, (k * 37) % pc.vocab_size);

@@ -104,6 +104,17 @@ static void toy_best(int L, float alpha, float *best_score, int *best_tokens, in
     }
 }
 
+/* mode 1: token 1 impossible (-inf), the others even; mode 0: every token
+   impossible; mode 2: a NaN. */
+static rnn_status masked_step(void *user, void *state, int token, float *logp) {
+    int mode = *(int *)user;
+    (void)state; (void)token;
+    logp[0] = mode ? -0.7f : -HUGE_VALF;
+    logp[1] = mode == 2 ? (float)sqrt(-1.0) : -HUGE_VALF;
+    logp[2] = mode ? -0.7f : -HUGE_VALF;
+    return RNN_OK;
+}
+
 static void test_beam(void) {
     rnn_beam_config bc;
     rnn_beam_result res;
@@ -135,6 +146,19 @@ static void test_beam(void) {
               fabsf(res.logprobs[0] - logf(0.4f * 0.9f)) < 1e-5f;
         rnn_beam_result_free(&res);
         check(ok, "beam search finds what greedy misses (B A <e>: .36 against A A: .21)", 0);
+    }
+    {   /* -inf is log 0: those tokens are never chosen; nothing possible is a result of 0, not an error */
+        int mode = 1, i;
+        bc.vocab_size = 3; bc.beam_width = 3; bc.max_length = 4; bc.num_results = 3; bc.end_token = 2;
+        ok = rnn_beam_search(&bc, masked_step, &mode, &res) == RNN_OK && res.count == 3;
+        for (i = 0; ok && i < res.count; i++) ok &= res.tokens[(size_t)i * bc.max_length] != 1 && res.scores[i] > -1e30f;
+        rnn_beam_result_free(&res);
+        mode = 0;
+        ok &= rnn_beam_search(&bc, masked_step, &mode, &res) == RNN_OK && res.count == 0 && res.tokens == NULL;
+        rnn_beam_result_free(&res);
+        mode = 2;
+        ok &= rnn_beam_search(&bc, masked_step, &mode, &res) == RNN_ERR_INVALID_ARGUMENT;
+        check(ok, "beam search: -inf tokens never taken; no possible token: count 0, RNN_OK; NaN: refused", 0);
     }
     bc.vocab_size = 0;
     check(rnn_beam_search(&bc, greedy_trap, NULL, &res) == RNN_ERR_INVALID_ARGUMENT, "beam search refuses a bad config", 0);

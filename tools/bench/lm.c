@@ -107,7 +107,7 @@ int main(int argc, char **argv) {
                replaces W_ih0 */
             double G = m->rnn->gates, Hh = m->cfg.hidden_size;
             bytes = flops_tok / 2 * 4;
-            if (s->wt && rnn__lm_table(m)) bytes -= 4 * G * Hh * (64 - 1);
+            if (s->wt && rnn__table_fits(m->rnn, m->cfg.vocab_size)) bytes -= 4 * G * Hh * (64 - 1);
         }
         nf = (size_t)bytes / 4 / 64 * 64 + 64;
         buf = (float *)calloc(nf, sizeof(float));
