@@ -87,9 +87,11 @@
 
    INSIDE
      Each layer and model sizes and carves its workspace in one function
-     (rnn__rec_carve_at, rnn__lm_carve, rnn__step_carve) into a struct of
-     named pointers whose comments give the shapes (rnn__rec_plan, ...);
-     forward and backward read the names. The language model calls its
+     (rnn__rec_carve_at, rnn__state_carve, rnn__lm_carve, rnn__step_carve)
+     into a struct of named pointers whose comments give the shapes
+     (rnn__rec_plan, ...); forward and backward read the names. One
+     one-step path (rnn__state_step) serves rnn_recurrent_step and
+     rnn_lm_step. The language model calls its
      layers: embedding, recurrent stack (whose layer 0 can take tokens
      through a gate table, see rnn__table_fits) and dense head.
 
@@ -285,11 +287,13 @@ typedef struct rnn_recurrent {
     float *ws;                  /* workspace */
     size_t ws_cap;
     int T, B, trained;          /* shape of the last forward; 1 if it cached for backward */
+    uint64_t version;           /* moves when the weights may have changed (one-step states) */
     const float *x;             /* the last forward's input (must stay valid for backward) */
     const float *emb;           /* internal: layer 0 fed by token (rnn__forward) */
     const int *tok;
     int tab_rows;
-    int *len;                   /* [B] lengths of the last forward */
+    int *len;                   /* [B] lengths of the last forward, then valid[B] */
+    unsigned char *valid;       /* [B] internal: rows inside their length at this step */
     char error[160];            /* detail of the last failure */
 } rnn_recurrent;
 
@@ -327,11 +331,20 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
                                          const float *dcn, float *dx, float *dh0, float *dc0);
 
 /* State for one-step inference, owned by the caller: h and c for every
-   layer, [L][B][H], and scratch, all allocated by rnn_recurrent_state_create. */
+   layer, [L][B][H], and scratch, all allocated by rnn_recurrent_state_create.
+   At batch 1, where the CPU has a fast one-row kernel (AVX-512) and the
+   weights take at most 8 MB, it also keeps its own copy of the weights,
+   transposed in 256-column panels, so a step reads each weight once, in
+   address order. It copies them again when the layer's version moved:
+   rnn_recurrent_backward moves it (update the weights right after it), and
+   so does rnn_recurrent_weights_changed (call it after any other change). */
 typedef struct rnn_recurrent_state {
     int batch;
     float *h, *c;       /* [L][B][H]; c is NULL unless LSTM. Zero after create. */
     float *scratch;
+    float *wt;          /* the weights in panels (NULL: read in place) */
+    uint64_t version;   /* the layer's version wt was copied from */
+    int by_rows;        /* internal: layer 0's gates come as rows (rnn_lm) */
 } rnn_recurrent_state;
 
 /* Allocates a zeroed state for batch B (unidirectional stacks only). */
@@ -343,6 +356,9 @@ RNNDEF void rnn_recurrent_state_free(rnn_recurrent_state *s);
    layer's h). Allocates nothing for batch <= 16 with the built-in product. */
 RNNDEF rnn_status rnn_recurrent_step(const rnn_recurrent *r, rnn_recurrent_state *s,
                                      const float *x, float *y);
+/* Tells the layer its weights were changed (other than right after a
+   backward), so one-step states copy them again. */
+RNNDEF void rnn_recurrent_weights_changed(rnn_recurrent *r);
 
 /* ============================================================================
    Layers: embedding, dense
@@ -499,15 +515,16 @@ RNNDEF rnn_status rnn_lm_eval(rnn_lm *m, const int *inputs, const int *targets, 
                               float *loss);
 
 /* One-token inference state, owned by the caller. Where the CPU has a fast
-   row-times-matrix kernel (AVX-512) and the model is at most 8 MB, it keeps
-   its own copy of the weights, transposed in 256-column panels (and, for a
-   small vocabulary, layer 0's gates of every token), so a token streams
-   each weight once, in address order; it refreshes that copy by itself when
-   rnn_lm_train_step (or rnn_lm_weights_changed) moved the weights. */
+   row-times-matrix kernel (AVX-512) and the model is at most 8 MB, the
+   recurrent state keeps the stack's weights in panels (see
+   rnn_recurrent_state), and this one W_headᵀ in panels and, for a small
+   vocabulary, layer 0's gates of every token (the gate table); it copies
+   them again by itself when rnn_lm_train_step (or rnn_lm_weights_changed)
+   moved the weights. */
 typedef struct rnn_lm_state {
     rnn_recurrent_state *rnn;
     float *x, *logits;      /* [E], [V] */
-    float *wt;              /* weights in panels (NULL: not used), then scratch */
+    float *wt;              /* gate table and head in panels (NULL: not used) */
     uint64_t version;       /* the model version wt was copied from */
 } rnn_lm_state;
 
@@ -1968,13 +1985,13 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E,
         float *nws = p.total > r->ws_cap ? (float *)RNN_REALLOC(r->ws, p.total * sizeof(float)) : r->ws;
         int *nlen = (int *)RNN_REALLOC(r->len, (size_t)B * (sizeof(int) + 1));
         if (nws) { r->ws = nws; r->ws_cap = p.total > r->ws_cap ? p.total : r->ws_cap; }
-        if (nlen) r->len = nlen;
+        if (nlen) { r->len = nlen; r->valid = (unsigned char *)(nlen + B); }
         if (!nws || !nlen) return rnn__fail(r, RNN_ERR_OUT_OF_MEMORY, "forward: workspace");
     }
     r->T = T; r->B = B; r->x = x; r->emb = E; r->tok = tok; r->tab_rows = V;
     TB = (size_t)T * B; H_B = (size_t)B * H;
     for (b = 0; b < B; b++) r->len[b] = lengths ? lengths[b] : T;
-    valid = (unsigned char *)(r->len + B);
+    valid = r->valid;
     for (l = 0; l < L; l++) {
         for (d = 0; d < D; d++) {
             const rnn_recurrent_weights *w = &r->w[l * D + d];
@@ -2054,7 +2071,8 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
         return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, "backward: no training forward to go back through");
     L = r->cfg.num_layers; D = r->dirs; H = r->cfg.hidden_size; GH = r->gates * H;
     T = r->T; B = r->B; TB = (size_t)T * B; H_B = (size_t)B * H;
-    valid = (unsigned char *)(r->len + B);
+    valid = r->valid;
+    r->version++;   /* the weights are about to be updated: one-step states copy them again */
     rnn__rec_carve(r, 0, 0, &p);
     dcur = p.dcur; dnext = p.dnext;
     for (i = 0; i < TB; i++) p.ones[i] = 1.0f;
@@ -2142,54 +2160,141 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
     return rnn__backward(r, dy, dhn, dcn, dx, dh0, dc0, NULL);
 }
 
-RNNDEF rnn_status rnn_recurrent_state_create(const rnn_recurrent *r, int batch,
-                                             rnn_recurrent_state **out) {
+/* A one-step state's memory, as layer l sees it: the one place that knows
+   its layout. With panels (batch 1, a CPU with a fast one-row kernel) it
+   keeps each layer's weights transposed in 256-column panels
+   (rnn__panelize), so a step reads every weight once, straight through
+   memory; layer 0's input side is left out when its gates come as rows
+   (rnn_lm's gate table). */
+typedef struct rnn__state_plan {
+    float *h, *c;       /* [L][B][H]  the state (c: LSTM)                     */
+    float *g, *hp;      /* [B][G·H]   scratch: the gates, the recurrent term  */
+    float *extra;       /* [B][H]     scratch: GRU's hn, GRU_CHO's r⊙h        */
+    float *bias;        /* [G·H]      panels: layer l's gate bias              */
+    float *wih;         /* [I][G·H]   panels: layer l's W_ihᵀ                  */
+    float *whh;         /* [H][G·H]   panels: layer l's W_hhᵀ (GRU_CHO: [r z]
+                                      and n as two panel sets)                 */
+    size_t npanels;     /* floats of all layers' panels                        */
+    size_t total;       /* floats in all                                       */
+} rnn__state_plan;
+
+static void rnn__state_carve(const rnn_recurrent *r, int B, int by_rows, int panels, int l, float *base,
+                             rnn__state_plan *p) {
+    size_t H_B = (size_t)B * r->cfg.hidden_size, GH = (size_t)r->gates * r->cfg.hidden_size, off = 0, pan = 0;
+    int i, L = r->cfg.num_layers;
+    memset(p, 0, sizeof *p);
+    p->h = rnn__at(base, off); off += (size_t)L * H_B;
+    p->c = r->cfg.cell == RNN_LSTM ? rnn__at(base, off) : NULL; off += (size_t)L * H_B;
+    p->g = rnn__at(base, off); off += (size_t)B * GH;
+    p->hp = rnn__at(base, off); off += (size_t)B * GH;
+    p->extra = rnn__at(base, off); off += H_B;
+    for (i = 0; i < L && panels; i++) {
+        if (!(i == 0 && by_rows)) {
+            if (i == l) { p->bias = rnn__at(base, off + pan); p->wih = rnn__at(base, off + pan + GH); }
+            pan += (1 + (size_t)r->w[i].in_size) * GH;
+        }
+        if (i == l) p->whh = rnn__at(base, off + pan);
+        pan += (size_t)r->cfg.hidden_size * GH;
+    }
+    p->npanels = pan;
+    p->total = off + pan;
+}
+
+/* Makes a state; panels: 1 keep the weights in panels, 0 read them in
+   place, -1 decide (batch 1, a fast one-row kernel, at most 8 MB).
+   by_rows: layer 0's gates will come as rows (no input side for it). */
+static rnn_status rnn__state_create(const rnn_recurrent *r, int batch, int by_rows, int panels,
+                                    rnn_recurrent_state **out) {
     rnn_recurrent_state *s;
-    size_t H_B, n, maxin;
-    int L;
+    rnn__state_plan p;
     if (!out) return RNN_ERR_INVALID_ARGUMENT;
     *out = NULL;
     if (!r || batch <= 0 || r->dirs != 1) return RNN_ERR_INVALID_ARGUMENT;
-    L = r->cfg.num_layers;
-    H_B = (size_t)batch * r->cfg.hidden_size;
-    maxin = (size_t)(r->cfg.input_size > r->cfg.hidden_size ? r->cfg.input_size : r->cfg.hidden_size);
-    /* h, c for every layer; scratch: g, hp [B·G·H], extra [B·H], input copy [B·maxin] */
-    n = 2 * (size_t)L * H_B + 2 * (size_t)r->gates * H_B + H_B + (size_t)batch * maxin;
-    s = (rnn_recurrent_state *)RNN_MALLOC(sizeof *s + n * sizeof(float));
+    if (panels < 0) {
+        /* measured on Zen 5: the copy in panels wins while the weights stay in
+           L2/L3-near sizes (H = 128: 1.8x, H = 256: 1.2x) and ties beyond (H =
+           512, 13 MB), where the 8-row dot products stream as well */
+        rnn__state_carve(r, batch, by_rows, 1, 0, NULL, &p);
+        panels = batch == 1 && rnn__best_arch()->gemv_n && p.npanels <= (size_t)2 << 20;
+    }
+    rnn__state_carve(r, batch, by_rows, panels && batch == 1, 0, NULL, &p);
+    s = (rnn_recurrent_state *)RNN_MALLOC(sizeof *s + p.total * sizeof(float));
     if (!s) return RNN_ERR_OUT_OF_MEMORY;
-    memset(s, 0, sizeof *s + n * sizeof(float));
+    memset(s, 0, sizeof *s + p.total * sizeof(float));
+    rnn__state_carve(r, batch, by_rows, panels && batch == 1, 0, (float *)(s + 1), &p);
     s->batch = batch;
-    s->h = (float *)(s + 1);
-    s->c = r->cfg.cell == RNN_LSTM ? s->h + (size_t)L * H_B : NULL;
-    s->scratch = s->h + 2 * (size_t)L * H_B;
+    s->h = p.h; s->c = p.c;
+    s->scratch = p.g;
+    s->by_rows = by_rows;
+    s->wt = p.npanels ? p.bias ? p.bias : p.whh : NULL;
+    s->version = r->version - 1;   /* copy at the first step */
     *out = s;
     return RNN_OK;
 }
 
+RNNDEF rnn_status rnn_recurrent_state_create(const rnn_recurrent *r, int batch,
+                                             rnn_recurrent_state **out) {
+    return rnn__state_create(r, batch, 0, -1, out);
+}
+
 RNNDEF void rnn_recurrent_state_free(rnn_recurrent_state *s) { RNN_FREE(s); }
+
+RNNDEF void rnn_recurrent_weights_changed(rnn_recurrent *r) { if (r) r->version++; }
+
+/* Copies the layer's weights into the state's panels. */
+static void rnn__state_refresh(const rnn_recurrent *r, rnn_recurrent_state *s) {
+    int l, H = r->cfg.hidden_size, GH = r->gates * H;
+    rnn__state_plan p;
+    for (l = 0; l < r->cfg.num_layers; l++) {
+        const rnn_recurrent_weights *w = &r->w[l];
+        rnn__state_carve(r, 1, s->by_rows, 1, l, (float *)(s + 1), &p);
+        if (p.wih) {
+            rnn__gate_bias(r, w, p.bias);
+            rnn__panelize(p.wih, w->w_ih, GH, w->in_size);
+        }
+        if (r->cfg.cell == RNN_GRU_CHO) {   /* [r z] and n as two panel sets */
+            rnn__panelize(p.whh, w->w_hh, 2 * H, H);
+            rnn__panelize(p.whh + (size_t)2 * H * H, w->w_hh + (size_t)2 * H * H, H, H);
+        } else {
+            rnn__panelize(p.whh, w->w_hh, GH, H);
+        }
+    }
+    s->version = r->version;
+}
+
+/* One position through every layer, the one-step path of rnn_recurrent_step
+   and rnn_lm_step: layer 0 reads x [B][I], or (g0 not NULL) takes its gates
+   (input projection plus gate bias) [B][G·H] as given. */
+static void rnn__state_step(const rnn_recurrent *r, rnn_recurrent_state *s, const float *x, const float *g0) {
+    int L = r->cfg.num_layers, H = r->cfg.hidden_size, GH = r->gates * H, B = s->batch, l, b;
+    size_t H_B = (size_t)B * H;
+    const float *in = x;
+    rnn__state_plan p;
+    if (s->wt && s->version != r->version) rnn__state_refresh(r, s);   /* the weights moved */
+    for (l = 0; l < L; l++) {
+        const rnn_recurrent_weights *w = &r->w[l];
+        rnn__state_carve(r, B, s->by_rows, s->wt != NULL, l, (float *)(s + 1), &p);
+        if (l == 0 && g0) {
+            memcpy(p.g, g0, sizeof(float) * B * GH);
+        } else if (s->wt) {   /* one row times W_ihᵀ in panels */
+            memcpy(p.g, p.bias, sizeof(float) * GH);
+            rnn__gemv_panels(in, w->in_size, p.wih, GH, p.g);
+        } else {
+            for (b = 0; b < B; b++) rnn__gate_bias(r, w, p.g + (size_t)b * GH);
+            rnn_sgemm(0, 1, B, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih, w->in_size, 1.0f, p.g, GH);
+        }
+        rnn__cell_forward(r, w, B, NULL, p.g, p.hp, p.h + (size_t)l * H_B, p.c ? p.c + (size_t)l * H_B : NULL,
+                          NULL, p.extra, p.whh, s->wt != NULL, NULL, 0);
+        in = p.h + (size_t)l * H_B;
+    }
+}
 
 RNNDEF rnn_status rnn_recurrent_step(const rnn_recurrent *r, rnn_recurrent_state *s,
                                      const float *x, float *y) {
-    int L, H, GH, B, l, b;
-    size_t H_B;
-    float *g, *hp, *extra, *inbuf;
-    if (!r || !s || !x || r->dirs != 1) return RNN_ERR_INVALID_ARGUMENT;
-    L = r->cfg.num_layers; H = r->cfg.hidden_size; GH = r->gates * H; B = s->batch;
-    H_B = (size_t)B * H;
-    g = s->scratch; hp = g + (size_t)B * GH; extra = hp + (size_t)B * GH; inbuf = extra + H_B;
-    for (l = 0; l < L; l++) {
-        const rnn_recurrent_weights *w = &r->w[l];
-        const float *in = x;
-        if (l > 0) {   /* the layer below's new h; copied since h is updated in place */
-            memcpy(inbuf, s->h + (size_t)(l - 1) * H_B, sizeof(float) * H_B);
-            in = inbuf;
-        }
-        for (b = 0; b < B; b++) rnn__gate_bias(r, w, g + (size_t)b * GH);
-        rnn_sgemm(0, 1, B, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih, w->in_size, 1.0f, g, GH);
-        rnn__cell_forward(r, w, B, NULL, g, hp, s->h + (size_t)l * H_B, s->c ? s->c + (size_t)l * H_B : NULL,
-                          NULL, extra, NULL, 0, NULL, 0);
-    }
-    if (y) memcpy(y, s->h + (size_t)(L - 1) * H_B, sizeof(float) * H_B);
+    if (!r || !s || !x || r->dirs != 1 || s->by_rows) return RNN_ERR_INVALID_ARGUMENT;
+    rnn__state_step(r, s, x, NULL);
+    if (y) memcpy(y, s->h + (size_t)(r->cfg.num_layers - 1) * s->batch * r->cfg.hidden_size,
+                  sizeof(float) * s->batch * r->cfg.hidden_size);
     return RNN_OK;
 }
 
@@ -2703,67 +2808,57 @@ RNNDEF rnn_status rnn_lm_eval(rnn_lm *m, const int *inputs, const int *targets, 
     return st;
 }
 
-/* The weights a one-token state keeps, as layer l sees them: the one place
-   that knows their layout. Per layer: the gate table (layer 0, when it
-   fits) or the gate bias and W_ihᵀ, then W_hhᵀ; then W_headᵀ, all in
-   panels (rnn__panelize); then scratch. */
+/* What a one-token LM state keeps besides the recurrent state: the one
+   place that knows its layout. */
 typedef struct rnn__step_plan {
-    float *table;       /* [V][G·H]   layer 0's gate table (NULL: not used)    */
-    float *bias;        /* [G·H]      layer l's gate bias (no table)           */
-    float *wih;         /* [I][G·H]   layer l's W_ihᵀ in panels (no table)     */
-    float *whh;         /* [H][G·H]   layer l's W_hhᵀ in panels (GRU_CHO: [r z]
-                                      and n as two panel sets)                 */
-    float *head;        /* [H][V]     W_headᵀ in panels                        */
-    float *g, *hp;      /* [G·H]      scratch: the gates, the recurrent term   */
-    float *extra;       /* [H]        scratch: GRU's hn, GRU_CHO's r⊙h         */
+    float *x;           /* [E]      the token's embedding                      */
+    float *logits;      /* [V]      the next token's logits                    */
+    float *table;       /* [V][G·H] panels: layer 0's gate table (NULL: does not fit) */
+    float *head;        /* [H][V]   panels: W_headᵀ                            */
     size_t total;       /* floats in all                                       */
 } rnn__step_plan;
 
-static void rnn__step_carve(const rnn_lm *m, int l, float *wt, rnn__step_plan *p) {
-    size_t GH = (size_t)m->rnn->gates * m->cfg.hidden_size, H = (size_t)m->cfg.hidden_size, off = 0;
-    int i, V = m->cfg.vocab_size, table = rnn__table_fits(m->rnn, V);
-    memset(p, 0, sizeof *p);
-    for (i = 0; i < m->cfg.num_layers; i++) {
-        size_t in = (size_t)m->rnn->w[i].in_size;
-        if (i == 0 && table) {
-            p->table = rnn__at(wt, off);
-            off += (size_t)V * GH;
-        } else {
-            if (i == l) { p->bias = rnn__at(wt, off); p->wih = rnn__at(wt, off + GH); }
-            off += (1 + in) * GH;
-        }
-        if (i == l) p->whh = rnn__at(wt, off);
-        off += H * GH;
-    }
-    p->head = rnn__at(wt, off); off += H * V;
-    p->g = rnn__at(wt, off); off += GH;
-    p->hp = rnn__at(wt, off); off += GH;
-    p->extra = rnn__at(wt, off); off += H;
+static void rnn__step_carve(const rnn_lm *m, int panels, float *base, rnn__step_plan *p) {
+    size_t V = (size_t)m->cfg.vocab_size, off = 0, ntab = 0;
+    if (panels && rnn__table_fits(m->rnn, m->cfg.vocab_size)) ntab = V * m->rnn->gates * m->cfg.hidden_size;
+    p->x = rnn__at(base, off); off += (size_t)m->cfg.embed_size;
+    p->logits = rnn__at(base, off); off += V;
+    p->table = ntab ? rnn__at(base, off) : NULL; off += ntab;
+    p->head = panels ? rnn__at(base, off) : NULL; off += panels ? (size_t)m->cfg.hidden_size * V : 0;
     p->total = off;
 }
 
-RNNDEF rnn_status rnn_lm_state_create(const rnn_lm *m, rnn_lm_state **out) {
+/* rnn_lm_state_create; panels as rnn__state_create's. */
+static rnn_status rnn__lm_state_create(const rnn_lm *m, int panels, rnn_lm_state **out) {
     rnn_lm_state *s;
     rnn__step_plan p;
     rnn_status st;
-    size_t nwt;
+    int table;
     if (!out) return RNN_ERR_INVALID_ARGUMENT;
     *out = NULL;
     if (!m) return RNN_ERR_INVALID_ARGUMENT;
-    /* measured on Zen 5: the copy in panels wins while the weights stay in
-       L2/L3-near sizes (H = 128: 1.8x, H = 256: 1.2x) and ties beyond (H =
-       512, 13 MB), where the 8-row dot products stream as well */
-    rnn__step_carve(m, 0, NULL, &p);
-    nwt = rnn__best_arch()->gemv_n && p.total <= (size_t)2 << 20 ? p.total : 0;
-    s = (rnn_lm_state *)RNN_MALLOC(sizeof *s + sizeof(float) * (m->cfg.embed_size + m->cfg.vocab_size + nwt));
+    table = rnn__table_fits(m->rnn, m->cfg.vocab_size);
+    if (panels < 0) {   /* the whole model in panels at most 8 MB (see rnn__state_create) */
+        rnn__state_plan sp;
+        rnn__state_carve(m->rnn, 1, table, 1, 0, NULL, &sp);
+        rnn__step_carve(m, 1, NULL, &p);
+        panels = rnn__best_arch()->gemv_n && sp.npanels + p.total <= (size_t)2 << 20;
+    }
+    rnn__step_carve(m, panels, NULL, &p);
+    s = (rnn_lm_state *)RNN_MALLOC(sizeof *s + sizeof(float) * p.total);
     if (!s) return RNN_ERR_OUT_OF_MEMORY;
-    s->x = (float *)(s + 1);
-    s->logits = s->x + m->cfg.embed_size;
-    s->wt = nwt ? s->logits + m->cfg.vocab_size : NULL;
-    s->version = m->version - 1;   /* refresh at the first step */
-    if ((st = rnn_recurrent_state_create(m->rnn, 1, &s->rnn)) != RNN_OK) { RNN_FREE(s); return st; }
+    rnn__step_carve(m, panels, (float *)(s + 1), &p);
+    s->x = p.x;
+    s->logits = p.logits;
+    s->wt = panels ? p.table ? p.table : p.head : NULL;
+    s->version = m->version - 1;   /* copy at the first step */
+    if ((st = rnn__state_create(m->rnn, 1, panels && table, panels, &s->rnn)) != RNN_OK) { RNN_FREE(s); return st; }
     *out = s;
     return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_lm_state_create(const rnn_lm *m, rnn_lm_state **out) {
+    return rnn__lm_state_create(m, -1, out);
 }
 
 RNNDEF void rnn_lm_state_free(rnn_lm_state *s) {
@@ -2772,7 +2867,7 @@ RNNDEF void rnn_lm_state_free(rnn_lm_state *s) {
     RNN_FREE(s);
 }
 
-RNNDEF void rnn_lm_weights_changed(rnn_lm *m) { if (m) m->version++; }
+RNNDEF void rnn_lm_weights_changed(rnn_lm *m) { if (m) { m->version++; m->rnn->version++; } }
 
 RNNDEF void rnn_lm_state_reset(const rnn_lm *m, rnn_lm_state *s) {
     size_t lbh;
@@ -2782,64 +2877,30 @@ RNNDEF void rnn_lm_state_reset(const rnn_lm *m, rnn_lm_state *s) {
     if (s->rnn->c) memset(s->rnn->c, 0, lbh * sizeof(float));
 }
 
-/* Copies the model's weights into the state's panels (rnn__step_plan). */
-static void rnn__step_refresh(const rnn_lm *m, rnn_lm_state *s) {
-    int l, H = m->cfg.hidden_size, GH = m->rnn->gates * H;
-    rnn__step_plan p;
-    for (l = 0; l < m->cfg.num_layers; l++) {
-        const rnn_recurrent_weights *w = &m->rnn->w[l];
-        rnn__step_carve(m, l, s->wt, &p);
-        if (l == 0 && p.table) {
-            rnn__fill_table(m->rnn, m->embedding.weight, m->cfg.vocab_size, p.table, NULL, 0);
-        } else {
-            rnn__gate_bias(m->rnn, w, p.bias);
-            rnn__panelize(p.wih, w->w_ih, GH, w->in_size);
-        }
-        if (m->rnn->cfg.cell == RNN_GRU_CHO) {   /* [r z] and n as two panel sets */
-            rnn__panelize(p.whh, w->w_hh, 2 * H, H);
-            rnn__panelize(p.whh + (size_t)2 * H * H, w->w_hh + (size_t)2 * H * H, H, H);
-        } else {
-            rnn__panelize(p.whh, w->w_hh, GH, H);
-        }
-    }
-    rnn__panelize(p.head, m->head.weight, m->cfg.vocab_size, H);
-    s->version = m->version;
-}
-
 RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {
-    int V, H;
+    int V, H, E;
     const float *h;
+    rnn__step_plan p;
     if (!m || !s || token < 0 || token >= m->cfg.vocab_size) return NULL;
-    V = m->cfg.vocab_size; H = m->cfg.hidden_size;
-    memcpy(s->x, m->embedding.weight + (size_t)token * m->cfg.embed_size, sizeof(float) * m->cfg.embed_size);
+    V = m->cfg.vocab_size; H = m->cfg.hidden_size; E = m->cfg.embed_size;
+    h = s->rnn->h + (size_t)(m->cfg.num_layers - 1) * H;
+    memcpy(s->logits, m->head.bias, sizeof(float) * V);
     if (s->wt) {
-        /* one row times weights kept in panels: g = x·W_ihᵀ + b_ih (layer 0:
-           a row of the gate table), the cell (its recurrent product reads
-           W_hhᵀ), logits = h·W_headᵀ + b */
-        int l, GH = m->rnn->gates * H;
-        const float *in = s->x;
-        rnn__step_plan p;
-        if (s->version != m->version) rnn__step_refresh(m, s);   /* the weights moved */
-        for (l = 0; l < m->cfg.num_layers; l++) {
-            const rnn_recurrent_weights *w = &m->rnn->w[l];
-            float *hl = s->rnn->h + (size_t)l * H, *cl = s->rnn->c ? s->rnn->c + (size_t)l * H : NULL;
-            rnn__step_carve(m, l, s->wt, &p);
-            if (l == 0 && p.table) {
-                memcpy(p.g, p.table + (size_t)token * GH, sizeof(float) * GH);
-            } else {
-                memcpy(p.g, p.bias, sizeof(float) * GH);
-                rnn__gemv_panels(in, w->in_size, p.wih, GH, p.g);
-            }
-            rnn__cell_forward(m->rnn, w, 1, NULL, p.g, p.hp, hl, cl, NULL, p.extra, p.whh, 1, NULL, 0);
-            in = hl;
+        /* weights in panels: layer 0's gates are a row of the gate table (if
+           it fits), the stack steps on its own panels, logits = h·W_headᵀ + b */
+        rnn__step_carve(m, 1, (float *)(s + 1), &p);
+        if (s->version != m->version) {   /* the weights moved: copy them again */
+            if (p.table) rnn__fill_table(m->rnn, m->embedding.weight, V, p.table, NULL, 0);
+            rnn__panelize(p.head, m->head.weight, V, H);
+            s->version = m->version;
         }
-        memcpy(s->logits, m->head.bias, sizeof(float) * V);
-        rnn__gemv_panels(in, H, p.head, V, s->logits);
+        if (!p.table) memcpy(s->x, m->embedding.weight + (size_t)token * E, sizeof(float) * E);
+        rnn__state_step(m->rnn, s->rnn, s->x, p.table ? p.table + (size_t)token * m->rnn->gates * H : NULL);
+        rnn__gemv_panels(h, H, p.head, V, s->logits);
         return s->logits;
     }
-    if (rnn_recurrent_step(m->rnn, s->rnn, s->x, NULL) != RNN_OK) return NULL;
-    h = s->rnn->h + (size_t)(m->rnn->cfg.num_layers - 1) * H;
-    memcpy(s->logits, m->head.bias, sizeof(float) * V);
+    memcpy(s->x, m->embedding.weight + (size_t)token * E, sizeof(float) * E);
+    rnn__state_step(m->rnn, s->rnn, s->x, NULL);
     rnn_sgemm(0, 1, 1, V, H, 1.0f, h, H, m->head.weight, H, 1.0f, s->logits, V);
     return s->logits;
 }
@@ -2920,10 +2981,60 @@ static float rnn__beam_score(float sum, int len, float alpha) {
     return alpha == 0.0f ? sum : sum / powf((float)(len > 0 ? len : 1), alpha);
 }
 
+/* Beam search's memory for (V, K, L, S): the one place that knows its
+   layout. Live beams: states, tokens and sums twice (this step, the next);
+   set aside: at most K per step (one end_token each) and 2K at the last
+   step, so K·(L + 2) of them. */
+typedef struct rnn__beam_plan {
+    rnn__cand *cand;            /* [2K]         candidates, best first          */
+    float *logp;                /* [K][V]       next-token log p of each beam   */
+    float *sums, *sums2;        /* [K]          summed log p, now and next      */
+    float *fin_sum, *fin_score; /* [K·(L+2)]    set aside: Σ log p, score       */
+    int *toks, *toks2;          /* [K][L]       the beams' tokens, now and next */
+    int *fin_len, *fin_done;    /* [K·(L+2)]    set aside: length, ended        */
+    int *fin_toks;              /* [K·(L+2)][L] set aside: tokens               */
+    unsigned char *st, *st2;    /* [K][S]       the beams' states, now and next */
+    size_t bytes;
+} rnn__beam_plan;
+
+static void *rnn__at_byte(char *mem, size_t off) { return mem ? mem + off : NULL; }
+
+static void rnn__beam_carve(int V, int K, int L, size_t S, char *mem, rnn__beam_plan *p) {
+    size_t nf = (size_t)K * (L + 2), off = 0;
+    p->cand = (rnn__cand *)rnn__at_byte(mem, off); off += sizeof(rnn__cand) * 2 * (size_t)K;
+    p->logp = (float *)rnn__at_byte(mem, off); off += sizeof(float) * (size_t)K * V;
+    p->sums = (float *)rnn__at_byte(mem, off); off += sizeof(float) * K;
+    p->sums2 = (float *)rnn__at_byte(mem, off); off += sizeof(float) * K;
+    p->fin_sum = (float *)rnn__at_byte(mem, off); off += sizeof(float) * nf;
+    p->fin_score = (float *)rnn__at_byte(mem, off); off += sizeof(float) * nf;
+    p->toks = (int *)rnn__at_byte(mem, off); off += sizeof(int) * (size_t)K * L;
+    p->toks2 = (int *)rnn__at_byte(mem, off); off += sizeof(int) * (size_t)K * L;
+    p->fin_len = (int *)rnn__at_byte(mem, off); off += sizeof(int) * nf;
+    p->fin_done = (int *)rnn__at_byte(mem, off); off += sizeof(int) * nf;
+    p->fin_toks = (int *)rnn__at_byte(mem, off); off += sizeof(int) * nf * L;
+    p->st = (unsigned char *)rnn__at_byte(mem, off); off += (size_t)K * S;
+    p->st2 = (unsigned char *)rnn__at_byte(mem, off); off += (size_t)K * S;
+    p->bytes = off + 16;
+}
+
+/* A result of n rows of L tokens in one block (mem NULL: only the size):
+   tokens, lengths, finished, the selection order, scores, log-probabilities. */
+static size_t rnn__beam_result_carve(int n, int L, char *mem, rnn_beam_result *r, int **order) {
+    size_t off = 0;
+    r->tokens = (int *)rnn__at_byte(mem, off); off += sizeof(int) * (size_t)n * L;
+    r->lengths = (int *)rnn__at_byte(mem, off); off += sizeof(int) * n;
+    r->finished = (int *)rnn__at_byte(mem, off); off += sizeof(int) * n;
+    *order = (int *)rnn__at_byte(mem, off); off += sizeof(int) * n;
+    r->scores = (float *)rnn__at_byte(mem, off); off += sizeof(float) * n;
+    r->logprobs = (float *)rnn__at_byte(mem, off); off += sizeof(float) * n;
+    return off;
+}
+
 RNNDEF rnn_status rnn_beam_search(const rnn_beam_config *cfg, rnn_beam_step_fn step, void *user,
                                   rnn_beam_result *out) {
     int V, K, L, R, t, i, j, live = 1, nfin = 0;
-    size_t S, floats, ints, nf;
+    size_t S;
+    rnn__beam_plan bp;
     unsigned char *st = NULL, *st2;
     float *logp, *sums, *fin_sum, *fin_score;
     int *toks, *toks2, *fin_toks, *fin_len, *fin_done;
@@ -2943,23 +3054,12 @@ RNNDEF rnn_status rnn_beam_search(const rnn_beam_config *cfg, rnn_beam_step_fn s
     R = cfg->num_results ? cfg->num_results : 1;
     if (R > K) R = K;
     S = cfg->state_size;
-    /* live beams: states ×2, tokens ×2, sums ×2, logp; set aside: at most K
-       per step (one end_token each) and 2K at the last step, so K·(L + 2) */
-    nf = (size_t)K * (L + 2);
-    floats = (size_t)K * V + 2 * (size_t)K + 2 * nf;
-    ints = 2 * (size_t)K * L + 2 * nf + nf * L;
-    mem = (char *)RNN_MALLOC(floats * sizeof(float) + ints * sizeof(int) + 2 * (size_t)K * S + 16 +
-                             sizeof(rnn__cand) * (size_t)K * V);
-    if (!mem) return RNN_ERR_OUT_OF_MEMORY;
-    cand = (rnn__cand *)mem;
-    logp = (float *)(cand + (size_t)K * V);
-    sums = logp + (size_t)K * V; sums2 = sums + K;
-    fin_sum = sums2 + K; fin_score = fin_sum + nf;
-    toks = (int *)(fin_score + nf); toks2 = toks + (size_t)K * L;
-    fin_len = toks2 + (size_t)K * L; fin_done = fin_len + nf;
-    fin_toks = fin_done + nf;
-    st = (unsigned char *)(fin_toks + nf * L);
-    st2 = st + (size_t)K * S;
+    rnn__beam_carve(V, K, L, S, NULL, &bp);
+    if (!(mem = (char *)RNN_MALLOC(bp.bytes))) return RNN_ERR_OUT_OF_MEMORY;
+    rnn__beam_carve(V, K, L, S, mem, &bp);
+    cand = bp.cand; logp = bp.logp; sums = bp.sums; sums2 = bp.sums2; fin_sum = bp.fin_sum;
+    fin_score = bp.fin_score; toks = bp.toks; toks2 = bp.toks2; fin_len = bp.fin_len; fin_done = bp.fin_done;
+    fin_toks = bp.fin_toks; st = bp.st; st2 = bp.st2;
     if (S) memcpy(st, cfg->initial_state, S);
     sums[0] = 0.0f;
     if ((status = step(user, st, cfg->start_token, logp)) != RNN_OK) goto done;
@@ -3015,14 +3115,9 @@ RNNDEF rnn_status rnn_beam_search(const rnn_beam_config *cfg, rnn_beam_step_fn s
     /* the R best set-aside hypotheses by normalised score */
     if (nfin > 0) {   /* (none: every continuation had probability 0; count stays 0) */
         int take = nfin < R ? nfin : R, *order, k;
-        char *res = (char *)RNN_MALLOC(sizeof(int) * ((size_t)take * L + 3 * (size_t)take) + sizeof(float) * 2 * (size_t)take);
+        char *res = (char *)RNN_MALLOC(rnn__beam_result_carve(take, L, NULL, out, &order));
         if (!res) { status = RNN_ERR_OUT_OF_MEMORY; goto done; }
-        out->tokens = (int *)res;
-        out->lengths = out->tokens + (size_t)take * L;
-        out->finished = out->lengths + take;
-        order = out->finished + take;
-        out->scores = (float *)(order + take);
-        out->logprobs = out->scores + take;
+        rnn__beam_result_carve(take, L, res, out, &order);
         for (k = 0; k < take; k++) {   /* selection: take is small */
             int bi = -1;
             for (i = 0; i < nfin; i++) {

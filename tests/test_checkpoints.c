@@ -97,7 +97,7 @@ static void test_checkpoints(void) {
         rnn_lm_free(m2);
     }
     {   /* the one-token path with weights in 256-column panels and layer 0's
-           gate table (chosen on AVX-512, forced elsewhere) against the plain step: every cell,
+           gate table (chosen on AVX-512, forced here) against the plain step: every cell,
            gate widths and heads that end inside a panel, table on and off */
         static const int cells[5] = {RNN_TANH, RNN_RELU, RNN_LSTM, RNN_GRU, RNN_GRU_CHO};
         int c, vs, used = 0;
@@ -112,20 +112,8 @@ static void test_checkpoints(void) {
                 pc.cell = (rnn_cell)cells[c]; pc.vocab_size = vs ? 3300 : 300; pc.embed_size = 20;
                 pc.hidden_size = 80; pc.num_layers = 2;
                 rnn_lm_create(&pm, &pc, 31 + c);
-                rnn_lm_state_create(pm, &s1);
-                rnn_lm_state_create(pm, &s2);
-                s2->wt = NULL;   /* the plain path: rnn_recurrent_step, head read in place */
-                if (!s1->wt) {   /* the CPU has no fast one-row kernel: make the panels anyway */
-                    rnn__step_plan sp;
-                    rnn__step_carve(pm, 0, NULL, &sp);
-                    rnn_lm_state_free(s1);
-                    s1 = (rnn_lm_state *)malloc(sizeof *s1 + sizeof(float) * (pc.embed_size + pc.vocab_size + sp.total));
-                    s1->x = (float *)(s1 + 1);
-                    s1->logits = s1->x + pc.embed_size;
-                    s1->wt = s1->logits + pc.vocab_size;
-                    s1->version = pm->version - 1;
-                    rnn_recurrent_state_create(pm->rnn, 1, &s1->rnn);
-                }
+                rnn__lm_state_create(pm, 1, &s1);   /* panels, whatever the CPU */
+                rnn__lm_state_create(pm, 0, &s2);   /* the plain path: weights read in place */
                 used += s1->wt != NULL;
                 for (k = 0; k < 12 && s1->wt; k++) {
                     const float *a = rnn_lm_step(pm, s1, (k * 37) % pc.vocab_size);

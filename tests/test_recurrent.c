@@ -222,6 +222,51 @@ static void test_recurrent_step(void) {
     }
 }
 
+/* The one-step path with the weights in panels (what AVX-512 CPUs get at
+   batch 1; forced here) against the sequence path, and its copy refreshed
+   after rnn_recurrent_weights_changed and after a backward. */
+static void test_recurrent_step_panels(void) {
+    int cell, ok = 1;
+    double worst = 0;
+    for (cell = RNN_TANH; cell <= RNN_GRU_CHO; cell++) {
+        rnn_recurrent_config cfg;
+        rnn_recurrent *r;
+        rnn_recurrent_state *st;
+        rnn_rng rng;
+        int T = 5, NI = 9, H = 300, t, i, round;   /* G·H over one 256-column panel */
+        float x[5 * 9], *y = (float *)malloc(sizeof(float) * T * H), ys[300];
+        memset(&cfg, 0, sizeof cfg);
+        cfg.cell = (rnn_cell)cell; cfg.input_size = NI; cfg.hidden_size = H; cfg.num_layers = 2;
+        rnn_recurrent_create(&r, &cfg, 8 + cell);
+        rnn_rng_seed(&rng, 5);
+        for (i = 0; i < T * NI; i++) x[i] = frand(&rng, -1, 1);
+        ok &= rnn__state_create(r, 1, 0, 1, &st) == RNN_OK && st->wt != NULL;
+        for (round = 0; round < 3 && ok; round++) {
+            if (round == 1) {   /* a change by hand, announced */
+                for (i = 0; i < (int)r->num_params; i += 7) r->params[i] *= -0.5f;
+                rnn_recurrent_weights_changed(r);
+            } else if (round == 2) {   /* a training step: backward, then the update */
+                rnn_recurrent_forward(r, x, T, 1, NULL, NULL, NULL, y, NULL, NULL, 1, NULL);
+                rnn_recurrent_backward(r, y, NULL, NULL, NULL, NULL, NULL);
+                for (i = 0; i < (int)r->num_params; i++) r->params[i] -= 0.01f * r->grads[i];
+            }
+            rnn_recurrent_forward(r, x, T, 1, NULL, NULL, NULL, y, NULL, NULL, 0, NULL);
+            memset(st->h, 0, sizeof(float) * 2 * H);
+            if (st->c) memset(st->c, 0, sizeof(float) * 2 * H);
+            for (t = 0; t < T; t++) {
+                rnn_recurrent_step(r, st, x + t * NI, ys);
+                /* (a plain comparison: aarch64 gcc 12 crashes vectorising fmax here) */
+                for (i = 0; i < H; i++)
+                    if (fabs(ys[i] - y[t * H + i]) > worst) worst = fabs(ys[i] - y[t * H + i]);
+            }
+        }
+        rnn_recurrent_state_free(st);
+        rnn_recurrent_free(r);
+        free(y);
+    }
+    check(ok && worst <= 1e-5, "one-step path in panels = sequence path, every cell, after weight changes", worst);
+}
+
 static void test_recurrent_init_and_errors(void) {
     rnn_recurrent_config cfg;
     rnn_recurrent *r = NULL, *r2 = NULL;
@@ -330,5 +375,6 @@ static void test_recurrent(void) {
     test_recurrent_parity();
     test_recurrent_gradcheck();
     test_recurrent_step();
+    test_recurrent_step_panels();
     test_recurrent_init_and_errors();
 }
