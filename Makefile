@@ -15,7 +15,7 @@ WARN    := -std=c99 -pedantic -Wall -Wextra -Werror
 EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
 BENCHES  := build/bench-sgemm build/bench-recurrent build/bench-lm
 
-.PHONY: all stb-check demo names test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
+.PHONY: ab all stb-check demo names test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
 
 all: stb-check examples tools
 
@@ -67,6 +67,11 @@ bench: deps-bench
 	build/bench-sgemm
 	sh tools/bench/recurrent.sh
 	sh tools/bench/lm.sh
+
+# this tree's rnn.h against REV's (default HEAD) in one process, turn by turn
+REV ?= HEAD
+ab: deps-demo
+	sh tools/bench/ab.sh $(REV)
 
 # libFuzzer on the safetensors reader / LM loader and the UTF-8 vocabulary,
 # seeded with the files in tests/data; FUZZ_SECONDS each (CI runs a short pass).

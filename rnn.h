@@ -133,7 +133,11 @@
 #endif
 
 #ifdef RNN_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define RNNDEF static __attribute__((unused))   /* what a program does not call is no warning */
+#else
 #define RNNDEF static
+#endif
 #else
 #define RNNDEF extern
 #endif
@@ -1551,6 +1555,9 @@ typedef struct rnn__rec_plan {
 } rnn__rec_plan;
 
 static float *rnn__at(float *ws, size_t off) { return ws ? ws + off : NULL; }
+/* The first 64-byte boundary at or after p: where an object's floats start
+   when they share its allocation (vector loads then never split lines). */
+static float *rnn__after(const void *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
 /* Fills p for (T, B, V table rows) and layer l, direction d, over ws
    (NULL: only the sizes). */
@@ -2218,10 +2225,10 @@ static rnn_status rnn__state_create(const rnn_recurrent *r, int batch, int by_ro
         panels = batch == 1 && rnn__best_arch()->gemv_n && p.npanels <= (size_t)2 << 20;
     }
     rnn__state_carve(r, batch, by_rows, panels && batch == 1, 0, NULL, &p);
-    s = (rnn_recurrent_state *)RNN_MALLOC(sizeof *s + p.total * sizeof(float));
+    s = (rnn_recurrent_state *)RNN_MALLOC(sizeof *s + 64 + p.total * sizeof(float));
     if (!s) return RNN_ERR_OUT_OF_MEMORY;
-    memset(s, 0, sizeof *s + p.total * sizeof(float));
-    rnn__state_carve(r, batch, by_rows, panels && batch == 1, 0, (float *)(s + 1), &p);
+    memset(s, 0, sizeof *s + 64 + p.total * sizeof(float));
+    rnn__state_carve(r, batch, by_rows, panels && batch == 1, 0, rnn__after(s + 1), &p);
     s->batch = batch;
     s->h = p.h; s->c = p.c;
     s->scratch = p.g;
@@ -2247,7 +2254,7 @@ static void rnn__state_refresh(const rnn_recurrent *r, rnn_recurrent_state *s) {
     rnn__state_plan p;
     for (l = 0; l < r->cfg.num_layers; l++) {
         const rnn_recurrent_weights *w = &r->w[l];
-        rnn__state_carve(r, 1, s->by_rows, 1, l, (float *)(s + 1), &p);
+        rnn__state_carve(r, 1, s->by_rows, 1, l, rnn__after(s + 1), &p);
         if (p.wih) {
             rnn__gate_bias(r, w, p.bias);
             rnn__panelize(p.wih, w->w_ih, GH, w->in_size);
@@ -2273,7 +2280,7 @@ static void rnn__state_step(const rnn_recurrent *r, rnn_recurrent_state *s, cons
     if (s->wt && s->version != r->version) rnn__state_refresh(r, s);   /* the weights moved */
     for (l = 0; l < L; l++) {
         const rnn_recurrent_weights *w = &r->w[l];
-        rnn__state_carve(r, B, s->by_rows, s->wt != NULL, l, (float *)(s + 1), &p);
+        rnn__state_carve(r, B, s->by_rows, s->wt != NULL, l, rnn__after(s + 1), &p);
         if (l == 0 && g0) {
             memcpy(p.g, g0, sizeof(float) * B * GH);
         } else if (s->wt) {   /* one row times W_ihᵀ in panels */
@@ -2684,8 +2691,8 @@ RNNDEF rnn_status rnn_lm_create(rnn_lm **out, const rnn_lm_config *cfg, uint64_t
         for (d = 0; d < m->rnn->dirs; d++)
             for (k = 0; k < 4; k++) {
                 char pn[48], full[64];
-                float *val, *gr;
-                size_t cnt;
+                float *val = NULL, *gr = NULL;
+                size_t cnt = 0;
                 int idx = (l * m->rnn->dirs + d) * 4 + k, G = m->rnn->gates;
                 rnn_recurrent_param_name(m->rnn, idx, pn, sizeof pn);
                 rnn_recurrent_param(m->rnn, pn, &val, &gr, &cnt);
@@ -2845,9 +2852,9 @@ static rnn_status rnn__lm_state_create(const rnn_lm *m, int panels, rnn_lm_state
         panels = rnn__best_arch()->gemv_n && sp.npanels + p.total <= (size_t)2 << 20;
     }
     rnn__step_carve(m, panels, NULL, &p);
-    s = (rnn_lm_state *)RNN_MALLOC(sizeof *s + sizeof(float) * p.total);
+    s = (rnn_lm_state *)RNN_MALLOC(sizeof *s + 64 + sizeof(float) * p.total);
     if (!s) return RNN_ERR_OUT_OF_MEMORY;
-    rnn__step_carve(m, panels, (float *)(s + 1), &p);
+    rnn__step_carve(m, panels, rnn__after(s + 1), &p);
     s->x = p.x;
     s->logits = p.logits;
     s->wt = panels ? p.table ? p.table : p.head : NULL;
@@ -2888,7 +2895,7 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {
     if (s->wt) {
         /* weights in panels: layer 0's gates are a row of the gate table (if
            it fits), the stack steps on its own panels, logits = h·W_headᵀ + b */
-        rnn__step_carve(m, 1, (float *)(s + 1), &p);
+        rnn__step_carve(m, 1, rnn__after(s + 1), &p);
         if (s->version != m->version) {   /* the weights moved: copy them again */
             if (p.table) rnn__fill_table(m->rnn, m->embedding.weight, V, p.table, NULL, 0);
             rnn__panelize(p.head, m->head.weight, V, H);

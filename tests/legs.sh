@@ -65,6 +65,10 @@ for l in $LEGS; do
                  if gcc $STRICT -O2 $STB "$src" -o "$exe" -lm > "$exe.log" 2>&1 && ./"$exe" --help >> "$exe.log" 2>&1; then p=$((p + 1))
                  else f=$((f + 1)); echo "    NOT OK $src (see $exe.log)"; sed 's/^/    /' "$exe.log" | tail -5; fi
              done
+             # with RNN_STATIC (everything static, much inlined) still warning-free
+             if gcc $STRICT -O2 -DRNN_STATIC $STB examples/game_step.c -o build/example-static -lm > build/example-static.log 2>&1 &&
+                ./build/example-static >> build/example-static.log 2>&1; then p=$((p + 1))
+             else f=$((f + 1)); echo "    NOT OK RNN_STATIC build (see build/example-static.log)"; tail -5 build/example-static.log | sed 's/^/    /'; fi
              # textgen end to end: train, resume, sample, beam search
              tg="build/example-textgen"; m=build/test-textgen.safetensors; small="--hidden 32 --embed 16 --seq 16 --batch 4"
              if $tg train README.md -o $m --steps 30 $small > $tg-run.log 2>&1 &&

@@ -1,0 +1,65 @@
+/* tools/bench/ab.c - two versions of rnn.h in one process, timed turn by
+   turn (tools/bench/ab.sh builds it): the char LM's training step and
+   one-token generation, old and new alternating in which goes first, so
+   both halves of every ratio ran under the same load. The shared machine
+   moves absolute times by ±20%; the median of the per-round ratios moves
+   by about 2%. Also says whether both versions computed the same losses
+   (a refactor that should not change results must give equal ones).
+
+   Usage: ab CELL H ROUNDS     (CELL: 1 tanh, 3 lstm, 4 gru, 5 gru_cho)
+   Prints one line: median old/new time ratio of training and generation
+   (> 1: new is faster), with the quartiles. */
+#define _POSIX_C_SOURCE 200809L
+#define STB_DS_IMPLEMENTATION
+#include <stb_ds.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "bench.h"
+
+void *old_make(int V, int cell, int H, unsigned long long seed);
+float old_train(void *p, const int *in, const int *tg);
+float old_gen(void *p, int n);
+void *new_make(int V, int cell, int H, unsigned long long seed);
+float new_train(void *p, const int *in, const int *tg);
+float new_gen(void *p, int n);
+
+int main(int argc, char **argv) {
+    int cell, H, rounds, V = 86, i, r, same = 1;
+    static int in[64 * 32], tg[64 * 32];
+    double rt[1000], rg[1000];
+    void *a, *b;
+    if (argc != 4 || (rounds = atoi(argv[3])) < 4 || rounds > 1000) {
+        fprintf(stderr, "usage: %s CELL H ROUNDS (4..1000)\n", argv[0]);
+        return 2;
+    }
+    cell = atoi(argv[1]); H = atoi(argv[2]);
+    a = old_make(V, cell, H, 7); b = new_make(V, cell, H, 7);
+    if (!a || !b) { fprintf(stderr, "ab: cannot make the models\n"); return 1; }
+    srand(1);
+    for (i = 0; i < 64 * 32; i++) { in[i] = rand() % V; tg[i] = rand() % V; }
+    for (r = 0; r < 2; r++) same &= old_train(a, in, tg) == new_train(b, in, tg);   /* warm-up */
+    for (r = 0; r < rounds; r++) {
+        double t0, t1, t2, to, tn, go, gn;
+        float la, lb;
+        if (r & 1) {
+            t0 = now(); la = old_train(a, in, tg); t1 = now(); lb = new_train(b, in, tg); t2 = now();
+            to = t1 - t0; tn = t2 - t1;
+            t0 = now(); old_gen(a, 300); t1 = now(); new_gen(b, 300); t2 = now();
+            go = t1 - t0; gn = t2 - t1;
+        } else {
+            t0 = now(); lb = new_train(b, in, tg); t1 = now(); la = old_train(a, in, tg); t2 = now();
+            tn = t1 - t0; to = t2 - t1;
+            t0 = now(); new_gen(b, 300); t1 = now(); old_gen(a, 300); t2 = now();
+            gn = t1 - t0; go = t2 - t1;
+        }
+        same &= la == lb;
+        rt[r] = to / tn;
+        rg[r] = go / gn;
+    }
+    qsort(rt, (size_t)rounds, sizeof *rt, cmp_double);
+    qsort(rg, (size_t)rounds, sizeof *rg, cmp_double);
+    printf("cell %d H %-4d old/new time: train %.3f (quartiles %.3f %.3f), generate %.3f (%.3f %.3f); losses %s\n",
+           cell, H, rt[rounds / 2], rt[rounds / 4], rt[3 * rounds / 4], rg[rounds / 2], rg[rounds / 4],
+           rg[3 * rounds / 4], same ? "bit-identical" : "differ");
+    return 0;
+}
