@@ -293,9 +293,9 @@ typedef struct rnn_recurrent {
     int T, B, trained;          /* shape of the last forward; 1 if it cached for backward */
     uint64_t version;           /* moves when the weights may have changed (one-step states) */
     const float *x;             /* the last forward's input (must stay valid for backward) */
-    const float *emb;           /* internal: layer 0 fed by token (rnn__forward) */
-    const int *tok;
-    int tab_rows;
+    const float *emb;           /* internal: layer 0 was fed by token: the embedding */
+    const int *tok;             /*   [T·B] the tokens (x is NULL then)                */
+    int tab_rows;               /*   V, the gate table's rows (0: fed x)              */
     int *len;                   /* [B] lengths of the last forward, then valid[B] */
     unsigned char *valid;       /* [B] internal: rows inside their length at this step */
     char error[160];            /* detail of the last failure */
