@@ -27,7 +27,7 @@ examples: $(EXAMPLES)
 tools: build/rnn-info
 
 # one rule for every program: an example, a tool or a benchmark is one .c file
-build/%: examples/%.c rnn.h
+build/%: examples/%.c examples/cli.h rnn.h
 	@mkdir -p build
 	$(CC) $(CFLAGS) $(WARN) $(STB) $< -o $@ $(LIBS) -lm
 build/rnn-%: tools/rnn-%.c rnn.h
@@ -55,12 +55,12 @@ demo: deps-demo
 names:
 	@sh tools/deps.sh names
 	@$(MAKE) --no-print-directory build/textgen build/names
-	@if [ ! -f build/names.safetensors ]; then \
+	@if [ ! -f build/names.best.safetensors ]; then \
 	  grep -E '^[A-Z][a-z]+$$' /usr/share/dict/american-english | \
 	    awk 'BEGIN { srand(1) } { print rand() "\t" $$0 }' | sort -n | cut -f2 > build/names.txt; \
 	  build/textgen train build/names.txt -o build/names.safetensors --hidden 128 --seq 32 \
-	    --dropout 0.2 --minutes 1; fi
-	build/names build/names.safetensors 20
+	    --dropout 0.2 --minutes 1 --keep-best --plot build/names-loss.svg; fi
+	build/names build/names.best.safetensors 20
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory $(BENCHES)

@@ -780,6 +780,7 @@ RNNDEF rnn_status rnn_lm_from_st(rnn_lm **out, rnn_optimizer **opt, rnn_st_file 
 
 #include <math.h>
 #include <stdio.h>   /* files, and snprintf for error details; the library prints nothing */
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 #if defined(__unix__) || defined(__APPLE__)
@@ -3773,10 +3774,14 @@ static rnn_status rnn__st_check(rnn_st_file *f, const unsigned char *b, size_t s
     const char *s;
     int k;
     if (!b && size) RNN__FAIL(RNN_ERR_INVALID_ARGUMENT, "no bytes");
-    if (size < 8) RNN__FAIL(RNN_ERR_TRUNCATED, "file of %lu bytes has no header length", (unsigned long)size);
+    if (size < 8) RNN__FAIL(RNN_ERR_TRUNCATED, "not a safetensors file: %lu bytes, too short for a header length",
+                            (unsigned long)size);
     for (k = 7; k >= 0; k--) hlen = hlen << 8 | b[k];
-    if (hlen > 100000000u) RNN__FAIL(RNN_ERR_HEADER, "header length %llu is over the 100 MB limit", (unsigned long long)hlen);
-    if (hlen > size - 8) RNN__FAIL(RNN_ERR_TRUNCATED, "header of %llu bytes, the file has %lu after the length",
+    /* a safetensors header is a JSON object: it starts with '{' */
+    if (hlen > 100000000u || (size > 8 && b[8] != '{'))
+        RNN__FAIL(RNN_ERR_HEADER, "not a safetensors file: its first 8 bytes give a header length of %llu%s",
+                  (unsigned long long)hlen, size > 8 && b[8] != '{' ? " and no '{' follows" : " (over the 100 MB limit)");
+    if (hlen > size - 8) RNN__FAIL(RNN_ERR_TRUNCATED, "header of %llu bytes, the file has %lu after the length (truncated?)",
                                    (unsigned long long)hlen, (unsigned long)(size - 8));
     if ((st = rnn__st_parse_header(f, (const char *)b + 8, (size_t)hlen)) != RNN_OK) goto fail;
     f->data = b + 8 + hlen;
@@ -3855,25 +3860,36 @@ RNNDEF rnn_status rnn_st_open_memory(rnn_st_file *f, const void *bytes, size_t s
 
 RNNDEF rnn_status rnn_st_open(rnn_st_file *f, const char *path) {
     FILE *fp;
-    long n;
+    long n = -1;
     unsigned char *buf;
     rnn_status st;
+    int c;
     if (!f) return RNN_ERR_INVALID_ARGUMENT;
     memset(f, 0, sizeof *f);
     if (!path) return rnn__err(f->error, sizeof f->error, RNN_ERR_INVALID_ARGUMENT, "no path");
-    if (!(fp = fopen(path, "rb"))) return rnn__err(f->error, sizeof f->error, RNN_ERR_IO, "%.150s: cannot open", path);
+    errno = 0;
+    if (!(fp = fopen(path, "rb")))
+        return rnn__err(f->error, sizeof f->error, RNN_ERR_IO, "%.150s: %s", path, strerror(errno));
+    /* one byte first: a directory opens, but does not read */
+    errno = 0;
+    if ((c = fgetc(fp)) == EOF && ferror(fp)) {
+        int e = errno;
+        fclose(fp);
+        return rnn__err(f->error, sizeof f->error, RNN_ERR_IO, "%.150s: %s", path, e ? strerror(e) : "cannot read");
+    }
     if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
         fclose(fp);
-        return rnn__err(f->error, sizeof f->error, RNN_ERR_IO, "%.150s: cannot size (not a file?)", path);
+        return rnn__err(f->error, sizeof f->error, RNN_ERR_IO, "%.150s: cannot size (not a regular file?)", path);
     }
     if (!(buf = (unsigned char *)RNN_MALLOC((size_t)n + 1))) {
         fclose(fp);
-        return rnn__err(f->error, sizeof f->error, RNN_ERR_OUT_OF_MEMORY, "%.150s: no memory for %ld bytes", path, n);
+        return rnn__err(f->error, sizeof f->error, RNN_ERR_OUT_OF_MEMORY, "%.150s: no memory for its %ld bytes", path, n);
     }
     if (fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+        int e = errno;
         fclose(fp);
         RNN_FREE(buf);
-        return rnn__err(f->error, sizeof f->error, RNN_ERR_IO, "%.150s: read error", path);
+        return rnn__err(f->error, sizeof f->error, RNN_ERR_IO, "%.150s: %s", path, e ? strerror(e) : "read error");
     }
     fclose(fp);
     st = rnn_st_open_memory(f, buf, (size_t)n);
@@ -3986,6 +4002,10 @@ RNNDEF rnn_status rnn_lm_save(rnn_lm *m, const rnn_optimizer *opt, const char *p
     if (opt && opt->n != 0 && opt->n != total)
         return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT,
                         "save: the optimizer holds %lu values, the model %lu", (unsigned long)opt->n, (unsigned long)total);
+    for (i = 0; i < np; i++)   /* diverged weights are never written over a good file */
+        if (!rnn__finite(m->params[i].value, m->params[i].count))
+            return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT,
+                            "save: %s holds NaN or infinity (training diverged?); nothing written", m->params[i].name);
     memset(&w, 0, sizeof w);
     rnn_st_put_meta(&w, "format", "rnn.h");
     rnn_st_put_meta(&w, "model", "lm");

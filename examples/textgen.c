@@ -3,13 +3,18 @@
    textgen train CORPUS -o MODEL [options]    train (or --resume) on a UTF-8 text
    textgen sample MODEL [options]             generate text from a checkpoint
 
-   Build: cc -O2 $(pkg-config --cflags stb) textgen.c -lm   (or: make examples)
-   Run `textgen --help` for the options. */
-#define _POSIX_C_SOURCE 200809L   /* clock_gettime, isatty */
+   Build: cc -O2 $(pkg-config --cflags stb) textgen.c -lm   (or: make)
+   Run `textgen --help` for the options. Every bad option, file or value
+   gets a message that names it and a non-zero exit status (2: the command
+   line, 1: a file or the run); no command writes over its own input, and a
+   diverged training never replaces a good checkpoint. */
+#define _POSIX_C_SOURCE 200809L   /* clock_gettime, isatty, stat */
 #define RNN_IMPLEMENTATION
 #define STB_DS_IMPLEMENTATION
 #include "../rnn.h"
+#include "cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 #if defined(__unix__) || defined(__APPLE__)
+#include <sys/stat.h>
 #include <unistd.h>
 #define IS_TTY(f) isatty(fileno(f))
 static double now(void) {
@@ -24,9 +30,20 @@ static double now(void) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + 1e-9 * t.tv_nsec;
 }
+/* 1 if a and b name the same existing file */
+static int same_file(const char *a, const char *b) {
+    struct stat x, y;
+    return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+static int is_dir(const char *p) {
+    struct stat x;
+    return stat(p, &x) == 0 && S_ISDIR(x.st_mode);
+}
 #else
 #define IS_TTY(f) 0
 static double now(void) { return (double)clock() / CLOCKS_PER_SEC; }
+static int same_file(const char *a, const char *b) { return !strcmp(a, b); }
+static int is_dir(const char *p) { (void)p; return 0; }
 #endif
 
 static const char *usage =
@@ -36,98 +53,136 @@ static const char *usage =
     "train options (defaults in brackets):\n"
     "  -o, --output FILE    checkpoint to write (atomically, every --save-every steps and at the end)\n"
     "  --cell C             lstm, gru, gru_cho, tanh or relu [lstm]\n"
-    "  --embed N            embedding size [64]\n"
-    "  --hidden N           hidden size [256]\n"
-    "  --layers N           recurrent layers [2]\n"
+    "  --embed N            embedding size, 1..65536 [64]\n"
+    "  --hidden N           hidden size, 1..65536 [256]\n"
+    "  --layers N           recurrent layers, 1..64 [2]\n"
     "  --seq T              characters per window (truncated BPTT) [64]\n"
     "  --batch B            parallel streams [32]\n"
-    "  --lr X               Adam learning rate [0.002]\n"
-    "  --clip X             gradient global-norm clip [5]\n"
-    "  --dropout P          between layers [0]\n"
-    "  --steps N            stop after N steps [unlimited]\n"
-    "  --minutes M          stop after M minutes [10]\n"
-    "  --val F              share of the corpus held out for validation [0.05]\n"
+    "  --lr X               Adam learning rate, (0, 10] [0.002]\n"
+    "  --clip X             gradient global-norm clip, 0 = off [5]\n"
+    "  --dropout P          between layers, [0, 0.95] [0]\n"
+    "  --steps N            train N steps (with --resume: N more) [until --minutes]\n"
+    "  --minutes M          train M minutes (with --resume: M more) [10]\n"
+    "  --val F              share of the corpus held out for validation, [0, 0.5] [0.05]\n"
     "  --save-every N       checkpoint every N steps [500]\n"
-    "  --resume             continue from the checkpoint in -o (same corpus and options)\n"
+    "  --resume             continue from the checkpoint in -o (same characters; the\n"
+    "                       checkpoint's architecture wins, --lr and --clip may change)\n"
+    "  --keep-best          also keep the checkpoint of the lowest validation loss, in\n"
+    "                       MODEL with .best before its extension\n"
+    "  --plot FILE.svg      draw the train and validation loss curves (updated at each validation)\n"
     "  --seed S             [1]\n"
     "sample options:\n"
     "  --prime TEXT         text to start from [a newline]\n"
-    "  --temperature T      0 is greedy [0.8]\n"
-    "  --top-k K, --top-p P keep the K most likely / the smallest set with mass P\n"
-    "  --beam K             beam search of width K instead of sampling\n"
-    "  --length N           characters to generate [500]\n"
+    "  --skip-unknown       drop prime characters the model does not know (else an error)\n"
+    "  --temperature T      0 is greedy, [0, 100] [0.8]\n"
+    "  --top-k K, --top-p P keep the K most likely / the smallest set with mass P, (0, 1]\n"
+    "  --beam K             beam search of width K (1..256) instead of sampling\n"
+    "  --length N           characters to generate, 1..1000000 [500]\n"
     "  --seed S             [1]\n"
     "Ctrl-C while training saves a checkpoint and stops.\n";
 
 static volatile sig_atomic_t g_stop = 0;
 static void on_sigint(int sig) { (void)sig; g_stop = 1; }
 
-
-static char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
+/* The whole file, or NULL with the reason in why (errno's text, or one of ours). */
+static char *read_all(const char *path, size_t *len, const char **why) {
+    FILE *f;
     char *buf = NULL;
     size_t cap = 0, n = 0, got;
-    if (!f) return NULL;
+    errno = 0;
+    if (is_dir(path)) { *why = "is a directory"; return NULL; }
+    if (!(f = fopen(path, "rb"))) { *why = strerror(errno); return NULL; }
     do {
         if (n + 65536 > cap) {
             char *nb = (char *)realloc(buf, cap = (cap + 65536) * 2);
-            if (!nb) { free(buf); fclose(f); return NULL; }
+            if (!nb) { free(buf); fclose(f); *why = "out of memory"; return NULL; }
             buf = nb;
         }
         got = fread(buf + n, 1, cap - n, f);
         n += got;
     } while (got > 0);
+    if (ferror(f)) { free(buf); fclose(f); *why = strerror(errno ? errno : EIO); return NULL; }
     fclose(f);
     *len = n;
     return buf;
 }
 
-static int find_arg(int argc, char **argv, const char *name, const char *alt) {
-    int i;
-    for (i = 2; i < argc; i++)
-        if (!strcmp(argv[i], name) || (alt && !strcmp(argv[i], alt))) return i;
+/* 0 if path can be created or replaced (tried through its temporary name,
+   which the checkpoint writer uses too); else prints why and returns 1. */
+static int check_writable(const char *what, const char *path) {
+    char tmp[4096];
+    FILE *f;
+    if (is_dir(path)) { fprintf(stderr, "textgen: %s %s is a directory\n", what, path); return 1; }
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    errno = 0;
+    if (!(f = fopen(tmp, "wb"))) {
+        fprintf(stderr, "textgen: cannot write %s %s: %s\n", what, path, strerror(errno));
+        return 1;
+    }
+    fclose(f);
+    remove(tmp);
     return 0;
 }
-static const char *opt_str(int argc, char **argv, const char *name, const char *alt, const char *def) {
-    int i = find_arg(argc, argv, name, alt);
-    return i && i + 1 < argc ? argv[i + 1] : def;
-}
-static double opt_num(int argc, char **argv, const char *name, double def) {
-    const char *s = opt_str(argc, argv, name, NULL, NULL);
-    char *end;
-    double v;
-    if (!s) return def;
-    v = strtod(s, &end);
-    if (*end || end == s) { fprintf(stderr, "textgen: %s wants a number, not \"%s\"\n", name, s); exit(2); }
-    return v;
+
+/* The prime as ids (malloc'd; *n gets the count). Invalid UTF-8 or a
+   character the model does not know is an error naming it, unless skip:
+   then unknown characters are dropped with a warning. NULL on error. */
+static int *encode_prime(const rnn_lm *m, const char *prime, int skip, size_t *n) {
+    size_t len = strlen(prime), p = 0, k = 0, dropped = 0;
+    int *ids = (int *)malloc(sizeof(int) * (len + 1));
+    while (ids && p < len) {
+        uint32_t cp;
+        size_t one = 0, bad = 0;
+        int w = rnn_utf8_decode(prime + p, len - p, &cp);
+        if (!w) {
+            fprintf(stderr, "textgen: --prime is not valid UTF-8 at byte %lu\n", (unsigned long)p);
+            free(ids);
+            return NULL;
+        }
+        if (rnn_vocab_encode(m->vocab, prime + p, (size_t)w, ids + k, 1, &one, &bad) != RNN_OK) {
+            if (!skip) {
+                fprintf(stderr, "textgen: --prime: \"%.*s\" (byte %lu) is not in the model's vocabulary "
+                        "(--skip-unknown drops such characters)\n", w, prime + p, (unsigned long)p);
+                free(ids);
+                return NULL;
+            }
+            dropped++;
+        } else {
+            k++;
+        }
+        p += (size_t)w;
+    }
+    if (dropped) fprintf(stderr, "textgen: --skip-unknown: dropped %lu prime characters\n", (unsigned long)dropped);
+    *n = k;
+    return ids;
 }
 
-/* Prints n characters generated from the model after prime text. */
-static int generate(const rnn_lm *m, const char *prime, int n, float temperature, int top_k, float top_p,
-                    rnn_rng *rng, FILE *out) {
+/* The id of a newline, or -1. */
+static int newline_id(const rnn_lm *m) {
+    size_t k = 0;
+    int id;
+    return rnn_vocab_encode(m->vocab, "\n", 1, &id, 1, &k, NULL) == RNN_OK ? id : -1;
+}
+
+/* Prints n characters sampled after ids[np] (the prime, already printed). */
+static int generate(const rnn_lm *m, const int *ids, size_t np, int n, float temperature, int top_k,
+                    float top_p, rnn_rng *rng, FILE *out) {
     rnn_lm_state *s;
     const float *logits = NULL;
-    int ids[4096], tok = 0, i;
-    size_t np = 0, bad = 0;
+    int tok = 0, i, rc = 0;
     char ch[8];
     if (rnn_lm_state_create(m, &s) != RNN_OK) return 1;
-    if (rnn_vocab_encode(m->vocab, prime, strlen(prime), ids, 4096, &np, &bad) != RNN_OK || np == 0) {
-        /* a prime with unknown characters: start from the first character of the vocabulary */
-        if (*prime) fprintf(stderr, "textgen: the prime's character at byte %lu is not in the vocabulary\n", (unsigned long)bad);
-        ids[0] = 0;
-        np = 1;
-    }
-    for (i = 0; i < (int)(np < 4096 ? np : 4096); i++) logits = rnn_lm_step(m, s, ids[i]);
-    fputs(prime, out);
+    for (i = 0; i < (int)np; i++) logits = rnn_lm_step(m, s, ids[i]);
     for (i = 0; i < n && logits; i++) {
-        if (rnn_sample(logits, m->cfg.vocab_size, temperature, top_k, top_p, rng, &tok) != RNN_OK) break;
+        if (rnn_sample(logits, m->cfg.vocab_size, temperature, top_k, top_p, rng, &tok) != RNN_OK) { rc = 1; break; }
         ch[rnn_vocab_decode(m->vocab, &tok, 1, ch, sizeof ch)] = 0;
         fputs(ch, out);
         logits = rnn_lm_step(m, s, tok);
     }
+    if (!logits) rc = 1;
     fputc('\n', out);
     rnn_lm_state_free(s);
-    return 0;
+    return rc;
 }
 
 /* Beam search over the LM: a hypothesis' state is the h and c of every
@@ -146,70 +201,91 @@ static rnn_status beam_step(void *user, void *state, int token, float *logp) {
     return RNN_OK;
 }
 
+/* Beam search of width beam for up to length characters after ids[np]. */
+static int beam_generate(const rnn_lm *m, const int *ids, size_t np, int beam, int length) {
+    rnn_beam_config bc;
+    rnn_beam_result res;
+    beam_ctx b;
+    float *init;
+    size_t i, lbh;
+    rnn_status st;
+    int rc = 1;
+    memset(&bc, 0, sizeof bc);
+    b.m = m;
+    if (rnn_lm_state_create(m, &b.s) != RNN_OK) return 1;
+    lbh = (size_t)m->cfg.num_layers * m->cfg.hidden_size;
+    b.floats = lbh * (m->cfg.cell == RNN_LSTM ? 2 : 1);
+    init = (float *)calloc(b.floats, sizeof(float));
+    /* run the prime but its last character, whose step the search makes */
+    for (i = 0; i + 1 < np; i++) rnn_lm_step(m, b.s, ids[i]);
+    memcpy(init, b.s->rnn->h, lbh * sizeof(float));
+    if (b.s->rnn->c) memcpy(init + lbh, b.s->rnn->c, lbh * sizeof(float));
+    bc.vocab_size = m->cfg.vocab_size; bc.beam_width = beam; bc.max_length = length;
+    bc.start_token = ids[np - 1]; bc.end_token = newline_id(m); bc.length_alpha = 1.0f;
+    bc.state_size = b.floats * sizeof(float); bc.initial_state = init;
+    if ((st = rnn_beam_search(&bc, beam_step, &b, &res)) != RNN_OK) {
+        fprintf(stderr, "textgen: beam search: %s\n", rnn_strerror(st));
+    } else if (res.count == 0) {
+        fprintf(stderr, "textgen: beam search: no continuation has a probability above 0\n");
+    } else {
+        char *text = (char *)malloc((size_t)res.lengths[0] * 4 + 1);
+        rnn_vocab_decode(m->vocab, res.tokens, (size_t)res.lengths[0], text, (size_t)res.lengths[0] * 4 + 1);
+        printf("%s\n(beam %d: mean log-probability %.3f per character)\n", text, beam, res.scores[0]);
+        free(text);
+        rc = 0;
+    }
+    rnn_beam_result_free(&res);
+    free(init);
+    rnn_lm_state_free(b.s);
+    return rc;
+}
+
 static int cmd_sample(int argc, char **argv) {
+    cli_opt o[] = {
+        {"--prime", NULL, CLI_STR, 0, 0, 0, "\n", 0},
+        {"--skip-unknown", NULL, CLI_FLAG, 0, 1, 0, NULL, 0},
+        {"--temperature", NULL, CLI_NUM, 0, 100, 0.8, NULL, 0},
+        {"--top-k", NULL, CLI_INT, 0, 1e9, 0, NULL, 0},
+        {"--top-p", NULL, CLI_NUM, 1e-6, 1, 1, NULL, 0},
+        {"--beam", NULL, CLI_INT, 1, 256, 0, NULL, 0},
+        {"--length", NULL, CLI_INT, 1, 1000000, 500, NULL, 0},
+        {"--seed", NULL, CLI_INT, 0, 9007199254740992.0, 1, NULL, 0},
+    };
+    int no = (int)(sizeof o / sizeof o[0]), npos, rc;
+    const char *pos[1], *prime;
     rnn_lm *m;
     char err[256];
     rnn_rng rng;
-    const char *prime = opt_str(argc, argv, "--prime", NULL, "\n");
-    int beam = (int)opt_num(argc, argv, "--beam", 0), length = (int)opt_num(argc, argv, "--length", 500);
     rnn_status st;
-    if (argc < 3 || argv[2][0] == '-') { fputs(usage, stderr); return 2; }
-    if ((st = rnn_lm_load(&m, NULL, argv[2], err, sizeof err)) != RNN_OK) {
-        fprintf(stderr, "textgen: %s: %s (%s)\n", argv[2], rnn_strerror(st), err);
+    int *ids;
+    size_t np = 0;
+    if (cli_parse("textgen sample", argc, argv, 2, o, no, pos, 1, &npos)) return 2;
+    if (npos != 1) { fprintf(stderr, "textgen sample: which model? (textgen sample MODEL [options])\n"); return 2; }
+    if ((st = rnn_lm_load(&m, NULL, pos[0], err, sizeof err)) != RNN_OK) {
+        fprintf(stderr, "textgen: %s\n", err[0] ? err : rnn_strerror(st));
         return 1;
     }
-    if (!m->vocab) { fprintf(stderr, "textgen: %s has no vocabulary\n", argv[2]); rnn_lm_free(m); return 1; }
-    rnn_rng_seed(&rng, (uint64_t)opt_num(argc, argv, "--seed", 1));
-    if (beam > 0) {
-        rnn_beam_config bc;
-        rnn_beam_result res;
-        beam_ctx b;
-        float *init;
-        int ids[4096], i, nl;
-        size_t np = 0;
-        memset(&bc, 0, sizeof bc);
-        b.m = m;
-        rnn_lm_state_create(m, &b.s);
-        b.floats = (size_t)m->cfg.num_layers * m->cfg.hidden_size * (m->cfg.cell == RNN_LSTM ? 2 : 1);
-        init = (float *)calloc(b.floats, sizeof(float));
-        rnn_vocab_encode(m->vocab, prime, strlen(prime), ids, 4096, &np, NULL);
-        if (np == 0) { ids[0] = 0; np = 1; }
-        /* run the prime but its last character, whose step the search makes */
-        for (i = 0; i + 1 < (int)np; i++) rnn_lm_step(m, b.s, ids[i]);
-        memcpy(init, b.s->rnn->h, b.floats / (m->cfg.cell == RNN_LSTM ? 2 : 1) * sizeof(float));
-        if (b.s->rnn->c) memcpy(init + b.floats / 2, b.s->rnn->c, b.floats / 2 * sizeof(float));
-        nl = -1;
-        { size_t k = 0; int id; if (rnn_vocab_encode(m->vocab, "\n", 1, &id, 1, &k, NULL) == RNN_OK) nl = id; }
-        bc.vocab_size = m->cfg.vocab_size; bc.beam_width = beam; bc.max_length = length;
-        bc.start_token = ids[np - 1]; bc.end_token = nl; bc.length_alpha = 1.0f;
-        bc.state_size = b.floats * sizeof(float); bc.initial_state = init;
-        if ((st = rnn_beam_search(&bc, beam_step, &b, &res)) == RNN_OK && res.count == 0) {
-            fprintf(stderr, "textgen: beam search: no continuation has a probability above 0\n");
-            st = RNN_ERR_INVALID_ARGUMENT;
-        } else if (st == RNN_OK) {
-            char *text = (char *)malloc((size_t)res.lengths[0] * 4 + 1);
-            rnn_vocab_decode(m->vocab, res.tokens, (size_t)res.lengths[0], text, (size_t)res.lengths[0] * 4 + 1);
-            printf("%s%s\n(beam %d: mean log-probability %.3f per character)\n", prime, text, beam, res.scores[0]);
-            free(text);
-            rnn_beam_result_free(&res);
-        } else {
-            fprintf(stderr, "textgen: beam search: %s\n", rnn_strerror(st));
-        }
-        free(init);
-        rnn_lm_state_free(b.s);
-    } else {
-        float temperature = (float)opt_num(argc, argv, "--temperature", 0.8);
-        int top_k = (int)opt_num(argc, argv, "--top-k", 0);
-        float top_p = (float)opt_num(argc, argv, "--top-p", 1.0);
-        if (temperature < 0 || top_k < 0 || !(top_p > 0 && top_p <= 1)) {
-            fprintf(stderr, "textgen: need --temperature >= 0, --top-k >= 0, 0 < --top-p <= 1\n");
-            rnn_lm_free(m);
-            return 2;
-        }
-        generate(m, prime, length, temperature, top_k, top_p, &rng, stdout);
+    if (!m->vocab) { fprintf(stderr, "textgen: %s has no vocabulary (a model over plain ids)\n", pos[0]); rnn_lm_free(m); return 1; }
+    prime = cli_get(o, no, "--prime")->str;
+    if (!(ids = encode_prime(m, prime, cli_get(o, no, "--skip-unknown")->given, &np))) { rnn_lm_free(m); return 2; }
+    if (np == 0) {   /* an empty prime: start after a newline (or the first character) */
+        int nl = newline_id(m);
+        ids[0] = nl >= 0 ? nl : 0;
+        np = 1;
+        prime = "";
     }
+    rnn_rng_seed(&rng, (uint64_t)cli_get(o, no, "--seed")->num);
+    fputs(prime, stdout);
+    if (cli_get(o, no, "--beam")->given) {
+        rc = beam_generate(m, ids, np, (int)cli_get(o, no, "--beam")->num, (int)cli_get(o, no, "--length")->num);
+    } else {
+        rc = generate(m, ids, np, (int)cli_get(o, no, "--length")->num, (float)cli_get(o, no, "--temperature")->num,
+                      (int)cli_get(o, no, "--top-k")->num, (float)cli_get(o, no, "--top-p")->num, &rng, stdout);
+        if (rc) fprintf(stderr, "textgen: sampling failed (non-finite logits: a damaged model?)\n");
+    }
+    free(ids);
     rnn_lm_free(m);
-    return 0;
+    return rc;
 }
 
 /* Mean loss over up to 20 windows of the validation stream. */
@@ -227,123 +303,339 @@ static float validate(rnn_lm *m, const int *ids, size_t n, int T, int B, int *in
     return count ? (float)(sum / count) : NAN;
 }
 
+/* The loss curves as an SVG picture: train (smoothed) and validation loss
+   against the step, written beside path and renamed over it. */
+typedef struct { long step; float train, val; } plot_point;
+static int write_plot(const char *path, const plot_point *p, int n, const char *title) {
+    char tmp[4096];
+    FILE *f;
+    double lo = 1e30, hi = -1e30, x0 = 60, y0 = 20, w = 560, h = 300;
+    long s0 = n ? p[0].step : 0, s1 = n ? p[n - 1].step : 1;
+    int i, k;
+    for (i = 0; i < n; i++) {
+        if (p[i].train < lo) lo = p[i].train;
+        if (p[i].train > hi) hi = p[i].train;
+        if (p[i].val == p[i].val && p[i].val < lo) lo = p[i].val;
+        if (p[i].val == p[i].val && p[i].val > hi) hi = p[i].val;
+    }
+    if (!(hi > lo)) { lo -= 0.5; hi += 0.5; }
+    if (s1 <= s0) s1 = s0 + 1;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (!(f = fopen(tmp, "w"))) return 1;
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"360\" font-family=\"sans-serif\" "
+               "font-size=\"12\">\n<rect width=\"640\" height=\"360\" fill=\"white\"/>\n");
+    fprintf(f, "<text x=\"%g\" y=\"14\">", x0);
+    for (; *title; title++)   /* the corpus' name, escaped for XML */
+        if (*title == '&') fputs("&amp;", f);
+        else if (*title == '<') fputs("&lt;", f);
+        else if (*title == '>') fputs("&gt;", f);
+        else fputc(*title, f);
+    fputs("</text>\n", f);
+    fprintf(f, "<path d=\"M%g %g V%g H%g\" stroke=\"black\" fill=\"none\"/>\n", x0, y0, y0 + h, x0 + w);
+    for (k = 0; k <= 4; k++) {   /* five loss ticks */
+        double v = lo + (hi - lo) * k / 4, y = y0 + h - h * k / 4;
+        fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.2f</text>\n", x0 - 4, y + 4, v);
+    }
+    fprintf(f, "<text x=\"%g\" y=\"%g\">step %ld</text><text x=\"%g\" y=\"%g\" text-anchor=\"end\">step %ld</text>\n",
+            x0, y0 + h + 16, s0, x0 + w, y0 + h + 16, s1);
+    for (k = 0; k < 2; k++) {
+        int first = 1;
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", k ? "#d62728" : "#1f77b4");
+        for (i = 0; i < n; i++) {
+            float v = k ? p[i].val : p[i].train;
+            if (!(v == v)) continue;
+            fprintf(f, "%s%.1f,%.1f", first ? "" : " ", x0 + w * (double)(p[i].step - s0) / (double)(s1 - s0),
+                    y0 + h - h * (v - lo) / (hi - lo));
+            first = 0;
+        }
+        fprintf(f, "\"/>\n<text x=\"%g\" y=\"%g\" fill=\"%s\">%s</text>\n", x0 + w - 150, y0 + 16 + 16 * k,
+                k ? "#d62728" : "#1f77b4", k ? "validation loss" : "train loss (smoothed)");
+    }
+    fprintf(f, "</svg>\n");
+    if (fclose(f) != 0 || rename(tmp, path) != 0) { remove(tmp); return 1; }
+    return 0;
+}
+
+/* 1 if the model's logits on a window are finite (checked before a save:
+   weights that diverged are never written over a good checkpoint). From a
+   zero state, without dropout: the training state is not touched. */
+static int finite_on(rnn_lm *m, const int *in, const int *tg, int T, int B) {
+    float l;
+    return rnn_lm_eval(m, in, tg, T, B, &l) == RNN_OK && l == l && l < 1e30f;
+}
+
+/* The characters of a that b lacks, as text (at most 8 of them). */
+static void missing_chars(const rnn_vocab *a, const rnn_vocab *b, char *out, size_t cap) {
+    int i, shown = 0;
+    size_t at = 0;
+    out[0] = 0;
+    for (i = 0; i < rnn_vocab_size(a) && shown < 8; i++) {
+        char ch[5] = {0};
+        size_t k = 0;
+        int id;
+        rnn_utf8_encode(a->chars[i], ch);
+        if (rnn_vocab_encode(b, ch, strlen(ch), &id, 1, &k, NULL) == RNN_OK) continue;
+        at += (size_t)snprintf(out + at, cap - at, "%s\"%s\"", shown ? " " : "",
+                               !strcmp(ch, "\n") ? "\\n" : !strcmp(ch, "\t") ? "\\t" : ch);
+        if (at >= cap) break;
+        shown++;
+    }
+}
+
 static int cmd_train(int argc, char **argv) {
-    const char *corpus = argv[2], *out = opt_str(argc, argv, "-o", "--output", NULL);
-    const char *cell = opt_str(argc, argv, "--cell", NULL, "lstm");
     static const char *cells[] = {"", "tanh", "relu", "lstm", "gru", "gru_cho"};
-    int T = (int)opt_num(argc, argv, "--seq", 64), B = (int)opt_num(argc, argv, "--batch", 32), k;
-    long steps = (long)opt_num(argc, argv, "--steps", 0), save_every = (long)opt_num(argc, argv, "--save-every", 500), step, start;
-    double minutes = opt_num(argc, argv, "--minutes", 10), valshare = opt_num(argc, argv, "--val", 0.05);
-    int resume = find_arg(argc, argv, "--resume", NULL) != 0, tty = IS_TTY(stdout);
-    uint64_t seed = (uint64_t)opt_num(argc, argv, "--seed", 1);
-    size_t len = 0, n = 0, ntrain, bad = 0;
-    char *text, err[256];
-    int *ids, *in, *tg;
+    cli_opt o[] = {
+        {"--output", "-o", CLI_STR, 0, 0, 0, NULL, 0},
+        {"--cell", NULL, CLI_STR, 0, 0, 0, "lstm", 0},
+        {"--embed", NULL, CLI_INT, 1, 65536, 64, NULL, 0},
+        {"--hidden", NULL, CLI_INT, 1, 65536, 256, NULL, 0},
+        {"--layers", NULL, CLI_INT, 1, 64, 2, NULL, 0},
+        {"--seq", NULL, CLI_INT, 1, 100000, 64, NULL, 0},
+        {"--batch", NULL, CLI_INT, 1, 65536, 32, NULL, 0},
+        {"--lr", NULL, CLI_NUM, 1e-12, 10, 2e-3, NULL, 0},
+        {"--clip", NULL, CLI_NUM, 0, 1e9, 5, NULL, 0},
+        {"--dropout", NULL, CLI_NUM, 0, 0.95, 0, NULL, 0},
+        {"--steps", NULL, CLI_INT, 1, 1e15, 0, NULL, 0},
+        {"--minutes", NULL, CLI_NUM, 1e-6, 1e7, 10, NULL, 0},
+        {"--val", NULL, CLI_NUM, 0, 0.5, 0.05, NULL, 0},
+        {"--save-every", NULL, CLI_INT, 1, 1e15, 500, NULL, 0},
+        {"--resume", NULL, CLI_FLAG, 0, 1, 0, NULL, 0},
+        {"--keep-best", NULL, CLI_FLAG, 0, 1, 0, NULL, 0},
+        {"--plot", NULL, CLI_STR, 0, 0, 0, NULL, 0},
+        {"--seed", NULL, CLI_INT, 0, 9007199254740992.0, 1, NULL, 0},
+    };
+    static const char *arch[] = {"--cell", "--embed", "--hidden", "--layers", "--dropout"};
+    int no = (int)(sizeof o / sizeof o[0]), npos, T, B, k, tty = IS_TTY(stdout), resume, rc = 0, diverged = 0;
+    const char *pos[1], *corpus, *out, *plot, *why = "";
+    long steps, save_every, step, start, end_step, best_step = -1, saved_step = -1;
+    double minutes, valshare, t0, el = 0, last_print = -1;
+    size_t len = 0, n = 0, ntrain, bad = 0, need;
+    char *text, err[256], best_path[4096] = "";
+    int *ids = NULL, *in = NULL, *tg = NULL;
     rnn_vocab vocab;
     rnn_lm *m = NULL;
     rnn_optimizer *opt = NULL;
     rnn_batcher bt;
     rnn_rng rng;
     rnn_status st;
-    double t0, cpu = 0, last_print = -1;
-    float loss = 0, val = NAN, smooth = 0;
-    if (argc < 3 || corpus[0] == '-' || !out) { fputs(usage, stderr); return 2; }
-    if (save_every <= 0) save_every = 500;
-    if (T <= 0 || B <= 0 || !(valshare >= 0 && valshare < 0.5)) { fprintf(stderr, "textgen: bad --seq, --batch or --val\n"); return 2; }
-    if (!(text = read_all(corpus, &len)) || len == 0) { fprintf(stderr, "textgen: cannot read %s\n", corpus); return 1; }
+    float loss = 0, val = NAN, smooth = 0, best = INFINITY;
+    plot_point *pts = NULL;
+    int npts = 0;
+    uint64_t seed;
+    if (cli_parse("textgen train", argc, argv, 2, o, no, pos, 1, &npos)) return 2;
+    if (npos != 1) { fprintf(stderr, "textgen train: which corpus? (textgen train CORPUS -o MODEL [options])\n"); return 2; }
+    corpus = pos[0];
+    if (!(out = cli_get(o, no, "--output")->str)) { fprintf(stderr, "textgen train: -o MODEL is required\n"); return 2; }
+    T = (int)cli_get(o, no, "--seq")->num; B = (int)cli_get(o, no, "--batch")->num;
+    steps = (long)cli_get(o, no, "--steps")->num; save_every = (long)cli_get(o, no, "--save-every")->num;
+    minutes = cli_get(o, no, "--minutes")->num; valshare = cli_get(o, no, "--val")->num;
+    resume = cli_get(o, no, "--resume")->given;
+    plot = cli_get(o, no, "--plot")->str;
+    seed = (uint64_t)cli_get(o, no, "--seed")->num;
+    for (k = 1; k <= 5 && strcmp(cli_get(o, no, "--cell")->str, cells[k]); k++) {}
+    if (k > 5) { fprintf(stderr, "textgen train: --cell %s is not lstm, gru, gru_cho, tanh or relu\n", cli_get(o, no, "--cell")->str); return 2; }
+    /* the files: nothing is written over the corpus, a directory, or a file that is not a checkpoint */
+    if (cli_get(o, no, "--keep-best")->given) {
+        const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
+        if (dot && (!slash || dot > slash)) snprintf(best_path, sizeof best_path, "%.*s.best%s", (int)(dot - out), out, dot);
+        else snprintf(best_path, sizeof best_path, "%s.best", out);
+    }
+    if (same_file(out, corpus) || !strcmp(out, corpus)) { fprintf(stderr, "textgen: -o %s is the corpus: it would be overwritten\n", out); return 2; }
+    if (best_path[0] && same_file(best_path, corpus)) { fprintf(stderr, "textgen: --keep-best would write over the corpus %s\n", corpus); return 2; }
+    if (plot && (same_file(plot, corpus) || same_file(plot, out) || !strcmp(plot, out))) {
+        fprintf(stderr, "textgen: --plot %s is the corpus or the model\n", plot);
+        return 2;
+    }
+    if (!(text = read_all(corpus, &len, &why))) { fprintf(stderr, "textgen: cannot read the corpus %s: %s\n", corpus, why); return 1; }
+    if (len == 0) { fprintf(stderr, "textgen: the corpus %s is empty\n", corpus); free(text); return 1; }
     if ((st = rnn_vocab_from_text(&vocab, text, len, &bad)) != RNN_OK) {
-        fprintf(stderr, "textgen: %s: %s at byte %lu\n", corpus, rnn_strerror(st), (unsigned long)bad);
+        fprintf(stderr, "textgen: the corpus %s is not valid UTF-8 at byte %lu\n", corpus, (unsigned long)bad);
+        free(text);
         return 1;
     }
     ids = (int *)malloc(len * sizeof(int));
     rnn_vocab_encode(&vocab, text, len, ids, len, &n, NULL);
     ntrain = rnn_batcher_split(n, (float)valshare);
-    if (ntrain < (size_t)B * (T + 1) || (valshare > 0 && n - ntrain < (size_t)B * (T + 1))) {
-        fprintf(stderr, "textgen: %s is too short for --seq %d --batch %d (%lu characters)\n", corpus, T, B, (unsigned long)n);
-        return 1;
+    need = (size_t)B * (T + 1);
+    if (ntrain < need || (valshare > 0 && n - ntrain < need)) {
+        size_t least = valshare > 0 ? (size_t)ceil((double)need / valshare) + 1 : need;
+        fprintf(stderr, "textgen: the corpus %s has %lu characters; --seq %d --batch %d%s need at least %lu\n", corpus,
+                (unsigned long)n, T, B, valshare > 0 ? " with --val" : "", (unsigned long)least);
+        rc = 1; goto done;
     }
+    if (!resume && !is_dir(out)) {   /* an existing file at -o must be a checkpoint to be replaced */
+        rnn_st_file sf;
+        FILE *probe = fopen(out, "rb");
+        if (probe) {
+            fclose(probe);
+            if (rnn_st_open(&sf, out) != RNN_OK) {
+                fprintf(stderr, "textgen: -o %s exists and is not a checkpoint (%s); not overwriting it\n", out, sf.error);
+                rc = 2; goto done;
+            }
+            rnn_st_close(&sf);
+        }
+    }
+    if (check_writable("-o", out) || (best_path[0] && check_writable("--keep-best", best_path)) ||
+        (plot && check_writable("--plot", plot))) { rc = 1; goto done; }
     if (resume) {
+        char miss[128];
         if ((st = rnn_lm_load(&m, &opt, out, err, sizeof err)) != RNN_OK) {
-            fprintf(stderr, "textgen: --resume: %s: %s (%s)\n", out, rnn_strerror(st), err);
-            return 1;
+            fprintf(stderr, "textgen: --resume: %s\n", err[0] ? err : rnn_strerror(st));
+            rc = 1; goto done;
         }
-        if (!opt || m->cfg.vocab_size != rnn_vocab_size(&vocab)) {
-            fprintf(stderr, "textgen: --resume: %s has no optimizer state or another vocabulary\n", out);
-            return 1;
+        if (!opt) { fprintf(stderr, "textgen: --resume: %s has no optimizer state (not saved by textgen train)\n", out); rc = 1; goto done; }
+        if (!m->vocab) { fprintf(stderr, "textgen: --resume: %s has no vocabulary\n", out); rc = 1; goto done; }
+        missing_chars(&vocab, m->vocab, miss, sizeof miss);
+        if (miss[0]) { fprintf(stderr, "textgen: --resume: the corpus has characters %s does not know: %s\n", out, miss); rc = 1; goto done; }
+        missing_chars(m->vocab, &vocab, miss, sizeof miss);
+        if (miss[0]) { fprintf(stderr, "textgen: --resume: %s was trained on characters this corpus lacks: %s (another corpus?)\n", out, miss); rc = 1; goto done; }
+        for (k = 0; k < 5; k++) {   /* the architecture is the checkpoint's: say so where the flags differ */
+            cli_opt *a = cli_get(o, no, arch[k]);
+            double have = k == 1 ? m->cfg.embed_size : k == 2 ? m->cfg.hidden_size : k == 3 ? m->cfg.num_layers
+                        : m->cfg.dropout;
+            if (a->given && (k == 0 ? strcmp(a->str, cells[m->cfg.cell]) != 0 : fabs(a->num - have) > 1e-6))
+                fprintf(stderr, "textgen: --resume: the checkpoint's architecture wins (%s, %d layers, hidden %d, "
+                        "embedding %d, dropout %g); ignoring %s\n", cells[m->cfg.cell], m->cfg.num_layers,
+                        m->cfg.hidden_size, m->cfg.embed_size, m->cfg.dropout, arch[k]);
         }
+        if (cli_get(o, no, "--lr")->given) opt->cfg.lr = (float)cli_get(o, no, "--lr")->num;
+        if (cli_get(o, no, "--clip")->given) opt->cfg.clip_norm = (float)cli_get(o, no, "--clip")->num;
+        saved_step = (long)opt->t;
     } else {
         rnn_lm_config lc;
         rnn_optimizer_config oc;
         memset(&lc, 0, sizeof lc);
         lc.vocab_size = rnn_vocab_size(&vocab);
-        lc.embed_size = (int)opt_num(argc, argv, "--embed", 64);
-        lc.hidden_size = (int)opt_num(argc, argv, "--hidden", 256);
-        lc.num_layers = (int)opt_num(argc, argv, "--layers", 2);
-        lc.dropout = (float)opt_num(argc, argv, "--dropout", 0);
-        for (k = 1; k <= 5; k++) if (!strcmp(cell, cells[k])) lc.cell = (rnn_cell)k;
-        if (lc.cell == RNN_CELL_DEFAULT) { fprintf(stderr, "textgen: unknown --cell %s\n", cell); return 2; }
-        if ((st = rnn_lm_create(&m, &lc, seed)) != RNN_OK) { fprintf(stderr, "textgen: model: %s\n", rnn_strerror(st)); return 2; }
-        rnn_lm_set_vocab(m, &vocab);
+        lc.cell = (rnn_cell)k;
+        lc.embed_size = (int)cli_get(o, no, "--embed")->num;
+        lc.hidden_size = (int)cli_get(o, no, "--hidden")->num;
+        lc.num_layers = (int)cli_get(o, no, "--layers")->num;
+        lc.dropout = (float)cli_get(o, no, "--dropout")->num;
+        if ((st = rnn_lm_create(&m, &lc, seed)) != RNN_OK || (st = rnn_lm_set_vocab(m, &vocab)) != RNN_OK) {
+            fprintf(stderr, "textgen: cannot make the model: %s\n", rnn_strerror(st));
+            rc = 1; goto done;
+        }
         memset(&oc, 0, sizeof oc);
-        oc.lr = (float)opt_num(argc, argv, "--lr", 2e-3);
-        oc.clip_norm = (float)opt_num(argc, argv, "--clip", 5);
-        if ((st = rnn_optimizer_create(&opt, &oc, m->params)) != RNN_OK) { fprintf(stderr, "textgen: optimizer: %s\n", rnn_strerror(st)); return 2; }
+        oc.lr = (float)cli_get(o, no, "--lr")->num;
+        oc.clip_norm = (float)cli_get(o, no, "--clip")->num;
+        if ((st = rnn_optimizer_create(&opt, &oc, m->params)) != RNN_OK) {
+            fprintf(stderr, "textgen: cannot make the optimizer: %s\n", rnn_strerror(st));
+            rc = 1; goto done;
+        }
     }
     in = (int *)malloc(sizeof(int) * (size_t)T * B);
     tg = (int *)malloc(sizeof(int) * (size_t)T * B);
+    pts = (plot_point *)malloc(sizeof *pts * 4096);
     rnn_batcher_init(&bt, ids, ntrain, T, B);
     rnn_rng_seed(&rng, seed);
     for (step = 0; step < opt->t; step++) rnn_batcher_next(&bt, in, tg, &rng);   /* --resume: the same windows */
+    start = (long)opt->t;
+    end_step = steps ? start + steps : -1;
     printf("textgen: %s, %lu characters (%d distinct), %lu for validation\n", corpus, (unsigned long)n,
            rnn_vocab_size(&vocab), (unsigned long)(n - ntrain));
     printf("textgen: %s x %d layers, hidden %d, embedding %d, %lu parameters, seq %d, batch %d%s\n",
            cells[m->cfg.cell], m->cfg.num_layers, m->cfg.hidden_size, m->cfg.embed_size,
-           (unsigned long)opt->n, T, B, resume ? ", resumed" : "");
+           (unsigned long)opt->n, T, B, resume ? "; resumed" : "");
+    if (resume && steps) printf("textgen: resuming at step %ld for %ld more steps\n", start, steps);
+    else if (resume) printf("textgen: resuming at step %ld for %g more minutes\n", start, minutes);
     signal(SIGINT, on_sigint);
     t0 = now();
-    start = (long)opt->t;
     for (step = start; !g_stop; step++) {
-        double el = now() - t0;
-        if (steps && step >= steps) break;
-        if (!steps && el >= minutes * 60) break;
+        el = now() - t0;
+        if (end_step >= 0 ? step >= end_step : el >= minutes * 60) break;
         if (rnn_batcher_next(&bt, in, tg, &rng)) rnn_lm_reset_state(m);
-        if ((st = rnn_lm_train_step(m, opt, in, tg, T, B, &loss)) != RNN_OK) {
-            fprintf(stderr, "\ntextgen: step %ld: %s (%s)\n", step, rnn_strerror(st), m->error);
+        if ((st = rnn_lm_train_step(m, opt, in, tg, T, B, &loss)) != RNN_OK || !(loss == loss && loss < 1e30f)) {
+            fprintf(stderr, "%stextgen: training diverged at step %ld (%s); try a lower --lr. ", tty ? "\n" : "",
+                    step + 1, st != RNN_OK ? m->error : "non-finite loss");
+            if (saved_step >= 0) fprintf(stderr, "%s keeps the checkpoint of step %ld.\n", out, saved_step);
+            else fprintf(stderr, "This run saved nothing.\n");
+            diverged = 1;
             break;
         }
         smooth = step == start ? loss : 0.98f * smooth + 0.02f * loss;
         el = now() - t0;
-        cpu = el;
-        if ((step + 1) % 100 == 0 && valshare > 0) val = validate(m, ids + ntrain, n - ntrain, T, B, in, tg);
+        if ((step + 1) % 100 == 0 && valshare > 0) {
+            val = validate(m, ids + ntrain, n - ntrain, T, B, in, tg);
+            if (best_path[0] && val < best) {
+                if ((st = rnn_lm_save(m, opt, best_path)) == RNN_OK) { best = val; best_step = step + 1; }
+                else fprintf(stderr, "\ntextgen: cannot write %s: %s\n", best_path, m->error);
+            }
+        }
+        if ((step + 1) % 100 == 0 && npts < 4096) {
+            pts[npts].step = step + 1; pts[npts].train = smooth; pts[npts].val = valshare > 0 ? val : NAN;
+            npts++;
+            if (plot && write_plot(plot, pts, npts, corpus)) fprintf(stderr, "\ntextgen: cannot write %s\n", plot);
+        }
         if (el - last_print >= (tty ? 0.25 : 5.0) || (step + 1) % 100 == 0) {
             double tps = el > 0 ? (double)T * B * (double)(step + 1 - start) / el : 0;
-            double left = steps ? el / (double)(step + 1 - start) * (double)(steps - step - 1) : minutes * 60 - el;
-            printf("%sstep %6ld  loss %.3f  val %.3f  %6.0f tok/s  %.0f s left%s", tty ? "\r" : "", step + 1,
-                   smooth, val, tps, left > 0 ? left : 0, tty ? "   " : "\n");
+            double left = end_step >= 0 ? el / (double)(step + 1 - start) * (double)(end_step - step - 1) : minutes * 60 - el;
+            char vs[16] = "-";
+            if (val == val) snprintf(vs, sizeof vs, "%.3f", val);
+            printf("%sstep %6ld  loss %.3f  val %s  %6.0f tok/s  %.0f s left%s", tty ? "\r" : "", step + 1,
+                   smooth, vs, tps, left > 0 ? left : 0, tty ? "   " : "\n");
             fflush(stdout);
             last_print = el;
         }
-        if ((step + 1) % save_every == 0 && rnn_lm_save(m, opt, out) != RNN_OK) fprintf(stderr, "\ntextgen: cannot write %s\n", out);
+        if ((step + 1) % save_every == 0) {
+            if (!finite_on(m, in, tg, T, B)) {   /* weights that give non-finite logits are not saved */
+                fprintf(stderr, "%stextgen: training diverged after step %ld (non-finite logits); try a lower --lr. %s",
+                        tty ? "\n" : "", step + 1, saved_step >= 0 ? "" : "This run saved nothing.\n");
+                if (saved_step >= 0) fprintf(stderr, "%s keeps the checkpoint of step %ld.\n", out, saved_step);
+                diverged = 1;
+                break;
+            }
+            if (rnn_lm_save(m, opt, out) == RNN_OK) saved_step = step + 1;
+            else fprintf(stderr, "\ntextgen: cannot write %s: %s\n", out, m->error);
+        }
         if ((step + 1) % 1000 == 0) {
+            int nl = newline_id(m);
             printf("%s--- sample at step %ld ---\n", tty ? "\n" : "", step + 1);
-            generate(m, "\n", 160, 0.8f, 0, 1.0f, &rng, stdout);
+            if (nl >= 0) generate(m, &nl, 1, 160, 0.8f, 0, 1.0f, &rng, stdout);
         }
     }
-    if ((st = rnn_lm_save(m, opt, out)) != RNN_OK) fprintf(stderr, "textgen: cannot write %s: %s\n", out, rnn_strerror(st));
-    if (valshare > 0) val = validate(m, ids + ntrain, n - ntrain, T, B, in, tg);
-    printf("%stextgen: %s%ld steps, train loss %.3f, val loss %.3f nats/char, %.0f tok/s, %.0f s; saved %s\n",
-           tty ? "\n" : "", g_stop ? "stopped by Ctrl-C after " : "", step, smooth, val,
-           cpu > 0 ? (double)T * B * (double)(step - start) / cpu : 0, cpu, out);
+    if (!diverged && !finite_on(m, in, tg, T, B)) {
+        fprintf(stderr, "%stextgen: training diverged by step %ld (non-finite logits); try a lower --lr. ", tty ? "\n" : "", step);
+        if (saved_step >= 0) fprintf(stderr, "%s keeps the checkpoint of step %ld.\n", out, saved_step);
+        else fprintf(stderr, "This run saved nothing.\n");
+        diverged = 1;
+    }
+    if (diverged) { rc = 1; goto done; }
+    if (valshare > 0) {
+        val = validate(m, ids + ntrain, n - ntrain, T, B, in, tg);
+        if (best_path[0] && val < best && rnn_lm_save(m, opt, best_path) == RNN_OK) { best = val; best_step = step; }
+    }
+    if (plot && npts < 4096 && (npts == 0 || pts[npts - 1].step != step)) {
+        pts[npts].step = step; pts[npts].train = smooth; pts[npts].val = valshare > 0 ? val : NAN;
+        npts++;
+    }
+    if (plot && write_plot(plot, pts, npts, corpus)) { fprintf(stderr, "textgen: cannot write %s\n", plot); rc = 1; }
+    if ((st = rnn_lm_save(m, opt, out)) != RNN_OK) {
+        fprintf(stderr, "%stextgen: the final save failed: %s\n", tty ? "\n" : "", m->error);
+        rc = 1;
+    }
+    {
+        char vs[48] = "";
+        if (valshare > 0) snprintf(vs, sizeof vs, ", val loss %.3f nats/char", val);
+        printf("%stextgen: %s%ssteps %ld -> %ld, train loss %.3f%s, %.0f tok/s, %.0f s%s%s\n", tty ? "\n" : "",
+               g_stop ? "stopped by Ctrl-C; " : "", resume ? "resumed, " : "", start, step, smooth, vs,
+               el > 0 ? (double)T * B * (double)(step - start) / el : 0, el, rc == 0 ? "; saved " : "", rc == 0 ? out : "");
+    }
+    if (best_path[0] && best_step >= 0)
+        printf("textgen: the lowest validation loss, %.3f at step %ld, is in %s\n", best, best_step, best_path);
+    if (plot && rc == 0) printf("textgen: the loss curves are in %s\n", plot);
+done:
     rnn_optimizer_free(opt);
     rnn_lm_free(m);
     rnn_vocab_free(&vocab);
-    free(ids); free(in); free(tg); free(text);
-    return 0;
+    free(ids); free(in); free(tg); free(text); free(pts);
+    return rc;
 }
 
 int main(int argc, char **argv) {
+    int help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
     if (argc >= 2 && !strcmp(argv[1], "train")) return cmd_train(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "sample")) return cmd_sample(argc, argv);
-    fputs(usage, argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? stdout : stderr);
-    return argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? 0 : 2;
+    if (argc >= 2 && !help) fprintf(stderr, "textgen: unknown command \"%s\" (train or sample)\n", argv[1]);
+    fputs(usage, help ? stdout : stderr);
+    return help ? 0 : 2;
 }

@@ -72,13 +72,19 @@ for l in $LEGS; do
              # textgen end to end: train, resume, sample, beam search
              tg="build/example-textgen"; m=build/test-textgen.safetensors; small="--hidden 32 --embed 16 --seq 16 --batch 4"
              if $tg train README.md -o $m --steps 30 $small > $tg-run.log 2>&1 &&
-                $tg train README.md -o $m --steps 40 --resume $small >> $tg-run.log 2>&1 &&
-                grep -q 'textgen: 40 steps' $tg-run.log && grep -q 'tok/s' $tg-run.log &&
+                $tg train README.md -o $m --steps 10 --resume $small >> $tg-run.log 2>&1 &&
+                grep -q 'steps 30 -> 40' $tg-run.log && grep -q 'tok/s' $tg-run.log &&
                 $tg sample $m --length 40 --temperature 0.7 >> $tg-run.log 2>&1 &&
                 $tg sample $m --length 20 --beam 3 >> $tg-run.log 2>&1 &&
                 ! $tg sample README.md >> $tg-run.log 2>&1 &&
                 build/example-names $m 3 >> $tg-run.log 2>&1; then p=$((p + 1))
              else f=$((f + 1)); echo "    NOT OK textgen train/resume/sample (see $tg-run.log)"; tail -5 $tg-run.log | sed 's/^/    /'; fi
+             # the command line against bad input (tests/cli.sh: status, message, no file lost)
+             sh tests/cli.sh build/example-textgen build/example-names > build/cli.log 2>&1
+             cp_=$(tail -n 1 build/cli.log | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+             cf_=$(tail -n 1 build/cli.log | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+             if [ -n "$cp_" ]; then p=$((p + cp_)); f=$((f + cf_)); else f=$((f + 1)); fi
+             [ "${cf_:-1}" -eq 0 ] || { echo "    NOT OK tests/cli.sh (see build/cli.log):"; grep '^NOT OK' build/cli.log | sed 's/^/    /'; }
              # and the tools: rnn-info reads a checkpoint PyTorch made
              if gcc $STRICT -O2 $STB tools/rnn-info.c -o build/rnn-info -lm > build/rnn-info.log 2>&1 &&
                 build/rnn-info tests/data/lm_torch.safetensors >> build/rnn-info.log 2>&1 &&

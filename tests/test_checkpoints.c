@@ -195,6 +195,29 @@ static void test_checkpoints(void) {
         free(toks);
         free(f.buf);
     }
+    {   /* a directory, a text file, a missing file: each says what it is; NaN weights are never saved */
+        rnn_st_file sf;
+        rnn_lm_config tc;
+        rnn_lm *tiny;
+        unsigned char *before, *after;
+        size_t nb = 0, na = 0;
+        ok = rnn_st_open(&sf, "tests") == RNN_ERR_IO && strstr(sf.error, "directory") != NULL;
+        ok &= rnn_st_open(&sf, "README.md") == RNN_ERR_HEADER && strstr(sf.error, "not a safetensors file") != NULL;
+        ok &= rnn_st_open(&sf, "build/no-such-file") == RNN_ERR_IO && strstr(sf.error, "No such file") != NULL;
+        memset(&tc, 0, sizeof tc);
+        tc.vocab_size = 3; tc.embed_size = 2; tc.hidden_size = 2; tc.num_layers = 1;
+        rnn_lm_create(&tiny, &tc, 3);
+        ok &= rnn_lm_save(tiny, NULL, "build/test-nan.safetensors") == RNN_OK;
+        before = read_file("build/test-nan.safetensors", &nb);
+        tiny->head.bias[1] = (float)sqrt(-1.0);
+        ok &= rnn_lm_save(tiny, NULL, "build/test-nan.safetensors") == RNN_ERR_INVALID_ARGUMENT &&
+              strstr(tiny->error, "head.bias") != NULL;
+        after = read_file("build/test-nan.safetensors", &na);
+        ok &= before && after && na == nb && !memcmp(before, after, nb);
+        free(before); free(after);
+        rnn_lm_free(tiny);
+        check(ok, "a directory, a text file, a missing file named as such; NaN weights never overwrite a checkpoint", 0);
+    }
     {   /* the generic floor: any tensors and metadata, F16 / BF16 conversion */
         rnn_st_writer w;
         rnn_st_file sf;

@@ -20,12 +20,15 @@ if [ -z "$corpus" ]; then
         for f in /usr/share/common-licenses/*; do [ -f "$f" ] && [ ! -L "$f" ] && cat "$f"; done | tr -s ' ' > "$corpus"
     fi
 fi
-build/textgen train "$corpus" -o build/demo.safetensors --minutes "${MINUTES:-1}"
+build/textgen train "$corpus" -o build/demo.safetensors --minutes "${MINUTES:-1}" --keep-best --plot build/demo-loss.svg
+# the samples come from the checkpoint of the lowest validation loss
+model=build/demo.best.safetensors; [ -f "$model" ] || model=build/demo.safetensors
 echo
 echo "=== sample, temperature 0.5 ==="
-build/textgen sample build/demo.safetensors --prime "The " --temperature 0.5 --length 400 --seed 7
+build/textgen sample "$model" --prime "The " --temperature 0.5 --length 400 --seed 7
 echo
 echo "=== sample, temperature 1.0 ==="
-build/textgen sample build/demo.safetensors --prime "The " --temperature 1.0 --length 400 --seed 7
+build/textgen sample "$model" --prime "The " --temperature 1.0 --length 400 --seed 7
 echo
-echo "demo: the model is build/demo.safetensors; try: build/textgen sample build/demo.safetensors --beam 4 --length 80"
+echo "demo: the model is $model (lowest validation loss; the last one is build/demo.safetensors);"
+echo "demo: the loss curves are in build/demo-loss.svg; try: build/textgen sample $model --beam 4 --length 80"
