@@ -70,6 +70,8 @@ static const char *usage =
     "  --keep-best          also keep the checkpoint of the lowest validation loss, in\n"
     "                       MODEL with .best before its extension\n"
     "  --plot FILE.svg      draw the train and validation loss curves (updated at each validation)\n"
+    "  --retry N            on divergence, go back to the last checkpoint with half the\n"
+    "                       learning rate, up to N times [0: stop]\n"
     "  --seed S             [1]\n"
     "sample options:\n"
     "  --prime TEXT         text to start from [a newline]\n"
@@ -356,12 +358,46 @@ static int write_plot(const char *path, const plot_point *p, int n, const char *
     return 0;
 }
 
-/* 1 if the model's logits on a window are finite (checked before a save:
-   weights that diverged are never written over a good checkpoint). From a
-   zero state, without dropout: the training state is not touched. */
+/* 1 for the loss of a model that has not diverged: finite, and below four
+   times the ln V of a uniform guess (training starts near ln V and only
+   goes down; a loss far above it means the weights blew up). */
+static int healthy(float loss, int V) { return loss == loss && loss < 4.0 * log((double)V) + 1.0; }
+
+/* 1 if the model is healthy on a window (checked before a save: weights
+   that diverged are never written over a good checkpoint). From a zero
+   state, without dropout: the training state is not touched. */
 static int finite_on(rnn_lm *m, const int *in, const int *tg, int T, int B) {
     float l;
-    return rnn_lm_eval(m, in, tg, T, B, &l) == RNN_OK && l == l && l < 1e30f;
+    return rnn_lm_eval(m, in, tg, T, B, &l) == RNN_OK && healthy(l, m->cfg.vocab_size);
+}
+
+/* Says the run diverged, and which checkpoint -o keeps. */
+static void report_divergence(int tty, long step, const char *why, const char *out, long saved_step) {
+    fprintf(stderr, "%stextgen: training diverged at step %ld (%s); try a lower --lr or --retry. ", tty ? "\n" : "", step, why);
+    if (saved_step >= 0) fprintf(stderr, "%s keeps the checkpoint of step %ld.\n", out, saved_step);
+    else fprintf(stderr, "This run saved nothing.\n");
+}
+
+/* --retry: the model, optimizer and data stream back to the checkpoint in
+   out, with learning rate lr. 0 on success. */
+static int rewind_to(const char *out, rnn_lm **m, rnn_optimizer **opt, rnn_batcher *bt, const int *ids, size_t ntrain,
+                     int T, int B, uint64_t seed, rnn_rng *rng, int *in, int *tg, float lr) {
+    rnn_lm *nm;
+    rnn_optimizer *no;
+    char err[256];
+    int64_t s;
+    if (rnn_lm_load(&nm, &no, out, err, sizeof err) != RNN_OK || !no) {
+        rnn_lm_free(nm);
+        return 1;
+    }
+    rnn_lm_free(*m);
+    rnn_optimizer_free(*opt);
+    *m = nm; *opt = no;
+    no->cfg.lr = lr;
+    rnn_batcher_init(bt, ids, ntrain, T, B);
+    rnn_rng_seed(rng, seed);
+    for (s = 0; s < no->t; s++) rnn_batcher_next(bt, in, tg, rng);
+    return 0;
 }
 
 /* The characters of a that b lacks, as text (at most 8 of them). */
@@ -403,9 +439,10 @@ static int cmd_train(int argc, char **argv) {
         {"--keep-best", NULL, CLI_FLAG, 0, 1, 0, NULL, 0},
         {"--plot", NULL, CLI_STR, 0, 0, 0, NULL, 0},
         {"--seed", NULL, CLI_INT, 0, 9007199254740992.0, 1, NULL, 0},
+        {"--retry", NULL, CLI_INT, 0, 100, 0, NULL, 0},
     };
     static const char *arch[] = {"--cell", "--embed", "--hidden", "--layers", "--dropout"};
-    int no = (int)(sizeof o / sizeof o[0]), npos, T, B, k, tty = IS_TTY(stdout), resume, rc = 0, diverged = 0;
+    int no = (int)(sizeof o / sizeof o[0]), npos, T, B, k, tty = IS_TTY(stdout), resume, rc = 0, diverged = 0, retries;
     const char *pos[1], *corpus, *out, *plot, *why = "";
     long steps, save_every, step, start, end_step, best_step = -1, saved_step = -1;
     double minutes, valshare, t0, el = 0, last_print = -1;
@@ -432,6 +469,7 @@ static int cmd_train(int argc, char **argv) {
     resume = cli_get(o, no, "--resume")->given;
     plot = cli_get(o, no, "--plot")->str;
     seed = (uint64_t)cli_get(o, no, "--seed")->num;
+    retries = (int)cli_get(o, no, "--retry")->num;
     for (k = 1; k <= 5 && strcmp(cli_get(o, no, "--cell")->str, cells[k]); k++) {}
     if (k > 5) { fprintf(stderr, "textgen train: --cell %s is not lstm, gru, gru_cho, tanh or relu\n", cli_get(o, no, "--cell")->str); return 2; }
     /* the files: nothing is written over the corpus, a directory, or a file that is not a checkpoint */
@@ -541,32 +579,28 @@ static int cmd_train(int argc, char **argv) {
     signal(SIGINT, on_sigint);
     t0 = now();
     for (step = start; !g_stop; step++) {
+        const char *why = NULL;   /* set when the run diverged */
         el = now() - t0;
         if (end_step >= 0 ? step >= end_step : el >= minutes * 60) break;
         if (rnn_batcher_next(&bt, in, tg, &rng)) rnn_lm_reset_state(m);
-        if ((st = rnn_lm_train_step(m, opt, in, tg, T, B, &loss)) != RNN_OK || !(loss == loss && loss < 1e30f)) {
-            fprintf(stderr, "%stextgen: training diverged at step %ld (%s); try a lower --lr. ", tty ? "\n" : "",
-                    step + 1, st != RNN_OK ? m->error : "non-finite loss");
-            if (saved_step >= 0) fprintf(stderr, "%s keeps the checkpoint of step %ld.\n", out, saved_step);
-            else fprintf(stderr, "This run saved nothing.\n");
-            diverged = 1;
-            break;
-        }
-        smooth = step == start ? loss : 0.98f * smooth + 0.02f * loss;
+        if ((st = rnn_lm_train_step(m, opt, in, tg, T, B, &loss)) != RNN_OK || !healthy(loss, m->cfg.vocab_size))
+            why = st != RNN_OK ? m->error : loss == loss ? "the loss exploded" : "non-finite loss";
+        else
+            smooth = step == start ? loss : 0.98f * smooth + 0.02f * loss;
         el = now() - t0;
-        if ((step + 1) % 100 == 0 && valshare > 0) {
+        if (!why && (step + 1) % 100 == 0 && valshare > 0) {
             val = validate(m, ids + ntrain, n - ntrain, T, B, in, tg);
             if (best_path[0] && val < best) {
                 if ((st = rnn_lm_save(m, opt, best_path)) == RNN_OK) { best = val; best_step = step + 1; }
                 else fprintf(stderr, "\ntextgen: cannot write %s: %s\n", best_path, m->error);
             }
         }
-        if ((step + 1) % 100 == 0 && npts < 4096) {
+        if (!why && (step + 1) % 100 == 0 && npts < 4096) {
             pts[npts].step = step + 1; pts[npts].train = smooth; pts[npts].val = valshare > 0 ? val : NAN;
             npts++;
             if (plot && write_plot(plot, pts, npts, corpus)) fprintf(stderr, "\ntextgen: cannot write %s\n", plot);
         }
-        if (el - last_print >= (tty ? 0.25 : 5.0) || (step + 1) % 100 == 0) {
+        if (!why && (el - last_print >= (tty ? 0.25 : 5.0) || (step + 1) % 100 == 0)) {
             double tps = el > 0 ? (double)T * B * (double)(step + 1 - start) / el : 0;
             double left = end_step >= 0 ? el / (double)(step + 1 - start) * (double)(end_step - step - 1) : minutes * 60 - el;
             char vs[16] = "-";
@@ -576,16 +610,23 @@ static int cmd_train(int argc, char **argv) {
             fflush(stdout);
             last_print = el;
         }
-        if ((step + 1) % save_every == 0) {
-            if (!finite_on(m, in, tg, T, B)) {   /* weights that give non-finite logits are not saved */
-                fprintf(stderr, "%stextgen: training diverged after step %ld (non-finite logits); try a lower --lr. %s",
-                        tty ? "\n" : "", step + 1, saved_step >= 0 ? "" : "This run saved nothing.\n");
-                if (saved_step >= 0) fprintf(stderr, "%s keeps the checkpoint of step %ld.\n", out, saved_step);
-                diverged = 1;
-                break;
-            }
-            if (rnn_lm_save(m, opt, out) == RNN_OK) saved_step = step + 1;
+        if (!why && (step + 1) % save_every == 0) {
+            if (!finite_on(m, in, tg, T, B)) why = "the loss exploded";   /* such weights are not saved */
+            else if (rnn_lm_save(m, opt, out) == RNN_OK) saved_step = step + 1;
             else fprintf(stderr, "\ntextgen: cannot write %s: %s\n", out, m->error);
+        }
+        if (why) {
+            if (retries > 0 && saved_step >= 0 &&
+                rewind_to(out, &m, &opt, &bt, ids, ntrain, T, B, seed, &rng, in, tg, opt->cfg.lr / 2) == 0) {
+                retries--;
+                fprintf(stderr, "%stextgen: diverged at step %ld (%s); --retry: back to step %ld with --lr %g\n",
+                        tty ? "\n" : "", step + 1, why, saved_step, opt->cfg.lr);
+                step = saved_step - 1;
+                continue;
+            }
+            report_divergence(tty, step + 1, why, out, saved_step);
+            diverged = 1;
+            break;
         }
         if ((step + 1) % 1000 == 0) {
             int nl = newline_id(m);
@@ -594,9 +635,7 @@ static int cmd_train(int argc, char **argv) {
         }
     }
     if (!diverged && !finite_on(m, in, tg, T, B)) {
-        fprintf(stderr, "%stextgen: training diverged by step %ld (non-finite logits); try a lower --lr. ", tty ? "\n" : "", step);
-        if (saved_step >= 0) fprintf(stderr, "%s keeps the checkpoint of step %ld.\n", out, saved_step);
-        else fprintf(stderr, "This run saved nothing.\n");
+        report_divergence(tty, step, "the loss exploded", out, saved_step);
         diverged = 1;
     }
     if (diverged) { rc = 1; goto done; }

@@ -89,6 +89,10 @@ cp $D/r.safetensors $D/r.keep
 t "train: --lr 10 diverges with a message"     1 "diverged"     $TG train $D/corpus.txt -o $D/r.safetensors --resume --steps 300 --save-every 1 --lr 10 --clip 0 --val 0 $S
 t "train: ... and says which checkpoint is kept" 0 "keeps the checkpoint of step" cat $D/last
 t "train: the kept checkpoint still samples"   0 ""             $TG sample $D/r.safetensors --length 20
+cp $D/r.keep $D/r.safetensors
+t "train: --retry goes back with half the --lr" 0 "--retry: back to step 5 with --lr 5" sh -c "$TG train $D/corpus.txt -o $D/r.safetensors --resume --steps 20 --save-every 10 --lr 10 --clip 0 --val 0 --retry 12 $S; true"
+t "train: ... and -o still samples after it"   0 ""             $TG sample $D/r.safetensors --length 20
+t "train: --retry 101 is out of range"         2 "--retry 101 is outside 0..100" $TG train $D/corpus.txt -o $M --retry 101
 t "train: --keep-best writes the best model"   0 "lowest validation loss" $TG train $D/corpus.txt -o $D/k.safetensors --steps 200 --keep-best --val 0.2 $S
 t "train: the best model exists and loads"     0 ""              $TG sample $D/k.best.safetensors --length 5
 t "train: --plot writes an SVG"                0 "loss curves"   $TG train $D/corpus.txt -o $D/p.safetensors --steps 200 --plot $D/p.svg --val 0.2 $S
