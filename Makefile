@@ -13,7 +13,7 @@ CFLAGS  ?= -O2
 WARN    := -std=c99 -pedantic -Wall -Wextra -Werror
 
 EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
-BENCHES  := build/bench-sgemm build/bench-recurrent build/bench-lm
+BENCHES  := build/bench-sgemm build/bench-recurrent build/bench-lm build/bench-sample
 
 .PHONY: ab all stb-check demo names test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
 
@@ -67,6 +67,7 @@ bench: deps-bench
 	build/bench-sgemm
 	sh tools/bench/recurrent.sh
 	sh tools/bench/lm.sh
+	build/bench-sample
 
 # this tree's rnn.h against REV's (default HEAD) in one process, turn by turn
 REV ?= HEAD

@@ -553,7 +553,7 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token);
    likely (argmax); else softmax(logits / temperature), kept to the top_k
    most likely (0: all) and then to the smallest set whose probability
    reaches top_p (1: all), renormalised (ties at a cut are kept together).
-   No allocation. Bad arguments (n <= 0, temperature < 0, top_k < 0, top_p
+   No allocation (about 24 KB of stack). Bad arguments (n <= 0, temperature < 0, top_k < 0, top_p
    outside (0, 1], NaN logits, no rng when one is needed) get
    RNN_ERR_INVALID_ARGUMENT. */
 RNNDEF rnn_status rnn_sample(const float *logits, int n, float temperature, int top_k, float top_p,
@@ -1955,9 +1955,13 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
 
 static int rnn__finite(const float *x, size_t n) {
     size_t i;
-    float acc = 0.0f;
-    for (i = 0; i < n; i++) acc += x[i] * 0.0f;   /* NaN or inf makes it NaN */
-    return acc == 0.0f;
+    uint32_t bad = 0;
+    for (i = 0; i < n; i++) {   /* NaN and infinity have every exponent bit set (a loop compilers vectorise) */
+        uint32_t u;
+        memcpy(&u, x + i, 4);
+        bad |= (uint32_t)((u & 0x7F800000u) == 0x7F800000u);
+    }
+    return !bad;
 }
 
 /* The forward. Layer 0's input is x [T·B][I], or (x NULL) token tok[i] of
@@ -2924,47 +2928,160 @@ static uint32_t rnn__fkey(float x) {
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-/* Sampling without scratch memory: the top-k and top-p cuts are thresholds
-   on the logits, found by binary search over their ordered bit patterns
-   (32 passes of n), so nothing is sorted or allocated. */
+/* rnn_sample's cuts. A cut is a key c that keeps the entries with key ≥ c
+   (ties at the cut kept together); we want the largest c whose kept entries
+   sum to at least want, summing 1 per entry (top-k) or its weight (top-p). */
+
+#define RNN__SAMPLE_STACK 2048
+
+/* Short rows (up to 128): quickselect over copies on the stack, k[], v[]
+   (v NULL: count), permuted in place; expected 2-3 passes. */
+static uint32_t rnn__quick_cut(uint32_t *k, float *v, int n, uint32_t floor, double want, double *kept) {
+    int lo = 0, hi = n;
+    double below = 0;   /* the mass kept above the candidates [lo, hi) */
+    while (lo < hi) {
+        uint32_t a = k[lo], b = k[lo + (hi - lo) / 2], c = k[hi - 1], p;
+        int lt = lo, i = lo, gt = hi;   /* [lo, lt) > p, [lt, i) == p, [gt, hi) < p */
+        double mhi = 0, meq = 0;
+        p = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);   /* median of three */
+        while (i < gt) {
+            uint32_t x = k[i];
+            float y = v ? v[i] : 1.0f;
+            if (x > p) {
+                k[i] = k[lt]; k[lt] = x;
+                if (v) { v[i] = v[lt]; v[lt] = y; }
+                mhi += y; lt++; i++;
+            } else if (x < p) {
+                gt--;
+                k[i] = k[gt]; k[gt] = x;
+                if (v) { v[i] = v[gt]; v[gt] = y; }
+            } else {
+                meq += y; i++;
+            }
+        }
+        if (mhi >= want) hi = lt;                       /* the cut lies above the pivot */
+        else if (mhi + meq >= want) { *kept = below + mhi + meq; return p; }   /* the pivot's group reaches it */
+        else { want -= mhi + meq; below += mhi + meq; lo = gt; }            /* below: keep it all, go on */
+    }
+    *kept = below;
+    return floor;   /* (rounding left want above the whole mass: keep everything) */
+}
+
+/* Longer rows of at most RNN__SAMPLE_STACK: a radix select over copies on the
+   stack, k[], v[] (v NULL: count), one byte of the key at a time, most
+   significant first; after each byte only the entries of the chosen digit
+   stay (moved to the front), so the passes shrink fast and have no
+   data-dependent branches but that one. *kept gets the mass the cut keeps. */
+static uint32_t rnn__select_cut(uint32_t *k, float *v, int n, uint32_t floor, double want, double *kept) {
+    uint32_t prefix = 0;
+    double above = 0, rest = 0;
+    int byte, i, j, d, m = n;
+    if (n <= 128) return rnn__quick_cut(k, v, n, floor, want, kept);   /* 256-bin passes cost more there */
+    for (byte = 3; byte >= 0 && m > 0; byte--) {
+        double mass[256], acc = 0;
+        int sh = 8 * byte;
+        for (d = 0; d < 256; d++) mass[d] = 0;
+        if (v) for (i = 0; i < m; i++) mass[(k[i] >> sh) & 255] += v[i];
+        else for (i = 0; i < m; i++) mass[(k[i] >> sh) & 255] += 1.0;
+        for (d = 255; d > 0; d--) {   /* the digit where the running sum from the top reaches want */
+            if (acc + mass[d] >= want) break;
+            acc += mass[d];
+        }
+        want -= acc;
+        above += acc;
+        prefix |= (uint32_t)d << sh;
+        for (i = 0, j = 0; i < m; i++)
+            if (((k[i] >> sh) & 255) == (uint32_t)d) { k[j] = k[i]; if (v) v[j] = v[i]; j++; }
+        m = j;
+    }
+    if (m == 0) { *kept = above; return floor; }   /* (rounding left want above the whole mass: keep all) */
+    for (i = 0; i < m; i++) rest += v ? v[i] : 1.0;   /* the entries whose key is the cut (ties) */
+    *kept = above + rest;
+    return prefix;
+}
+
+/* Longer rows: a radix select over the logits themselves, one pass per
+   byte of the key (most significant first), weights recomputed per pass
+   (weigh 0: count). */
+static uint32_t rnn__radix_cut(const float *logits, int n, float mx, float temperature, int weigh, uint32_t floor,
+                               double want) {
+    uint32_t prefix = 0;
+    int byte, i, d;
+    for (byte = 3; byte >= 0; byte--) {
+        double mass[256], acc = 0;
+        uint32_t high = byte == 3 ? 0 : 0xFFFFFFFFu << (8 * (byte + 1));
+        for (d = 0; d < 256; d++) mass[d] = 0;
+        for (i = 0; i < n; i++) {
+            uint32_t k = rnn__fkey(logits[i]);
+            if (k >= floor && (k & high) == prefix)
+                mass[(k >> (8 * byte)) & 255] += weigh ? exp(((double)logits[i] - mx) / temperature) : 1.0;
+        }
+        for (d = 255; d > 0; d--) {   /* the digit where the running sum from the top reaches want */
+            if (acc + mass[d] >= want) break;
+            acc += mass[d];
+        }
+        want -= acc;
+        prefix |= (uint32_t)d << (8 * byte);
+    }
+    return prefix < floor ? floor : prefix;
+}
+
+/* Sampling without heap memory. The weights e^((z − max)/T) are computed
+   once, in float with the vector exp; the top-k and top-p cuts come from a
+   radix select over stack copies (rows of up to 2048; longer rows use a
+   radix select over the logits, four passes with double exp). */
 RNNDEF rnn_status rnn_sample(const float *logits, int n, float temperature, int top_k, float top_p,
                              rnn_rng *rng, int *token) {
-    int i, best = 0;
-    float mx;
-    uint32_t cut = 0, lo, hi;
+    float w[RNN__SAMPLE_STACK], pw[RNN__SAMPLE_STACK], mx;
+    uint32_t pk[RNN__SAMPLE_STACK], cut = 0;
+    int i, m, best = 0, small = n <= RNN__SAMPLE_STACK;
     double total = 0, u, acc = 0;
     if (!logits || !token || n <= 0 || !(temperature >= 0.0f) || temperature > 3.0e38f || top_k < 0 ||
         !(top_p > 0.0f && top_p <= 1.0f) || !rnn__finite(logits, (size_t)n))
         return RNN_ERR_INVALID_ARGUMENT;
     mx = logits[0];
-    for (i = 1; i < n; i++)
-        if (logits[i] > mx) { mx = logits[i]; best = i; }
-    if (temperature == 0.0f || n == 1) { *token = best; return RNN_OK; }
+    for (i = 1; i < n; i++) mx = logits[i] > mx ? logits[i] : mx;
+    if (temperature == 0.0f || n == 1) {   /* the first of the largest */
+        while (logits[best] != mx) best++;
+        *token = best;
+        return RNN_OK;
+    }
     if (!rng) return RNN_ERR_INVALID_ARGUMENT;
-#define RNN__W(i) exp(((double)logits[i] - mx) / temperature)
-    if (top_k > 0 && top_k < n) {   /* the largest cut that keeps at least top_k */
-        lo = 0; hi = 0xFFFFFFFFu;
-        while (lo < hi) {
-            uint32_t mid = lo + (hi - lo) / 2 + 1;
-            int count = 0;
-            for (i = 0; i < n; i++) count += rnn__fkey(logits[i]) >= mid;
-            if (count >= top_k) lo = mid; else hi = mid - 1;
-        }
-        cut = lo;
+    if (small) {
+        float it = 1.0f / temperature;
+        for (i = 0; i < n; i++) w[i] = (logits[i] - mx) * it;
+        rnn_exp(w, w, (size_t)n);
     }
-    if (top_p < 1.0f) {             /* the largest cut whose mass reaches top_p */
-        double all = 0;
-        for (i = 0; i < n; i++) if (rnn__fkey(logits[i]) >= cut) all += RNN__W(i);
-        lo = cut; hi = 0xFFFFFFFFu;
-        while (lo < hi) {
-            uint32_t mid = lo + (hi - lo) / 2 + 1;
-            double mass = 0;
-            for (i = 0; i < n; i++) if (rnn__fkey(logits[i]) >= mid) mass += RNN__W(i);
-            if (mass >= top_p * all) lo = mid; else hi = mid - 1;
+#define RNN__W(i) (small ? (double)w[i] : exp(((double)logits[i] - mx) / temperature))
+    if (top_k > 0 && top_k < n) {   /* the k-th largest logit's key */
+        if (small) {
+            for (i = 0; i < n; i++) pk[i] = rnn__fkey(logits[i]);
+            cut = rnn__select_cut(pk, NULL, n, 0, (double)top_k, &total);
+        } else {
+            cut = rnn__radix_cut(logits, n, mx, temperature, 0, 0, (double)top_k);
         }
-        cut = lo;
     }
-    for (i = 0; i < n; i++) if (rnn__fkey(logits[i]) >= cut) total += RNN__W(i);
+    /* the mass of what top-k kept (and, for top-p, those entries' copies) */
+    if (small && cut == 0 && top_p == 1.0f) {   /* everything: four sums, no chain of adds */
+        double t4[4] = {0, 0, 0, 0};
+        for (i = 0; i + 4 <= n; i += 4) { t4[0] += w[i]; t4[1] += w[i + 1]; t4[2] += w[i + 2]; t4[3] += w[i + 3]; }
+        for (total = (t4[0] + t4[1]) + (t4[2] + t4[3]); i < n; i++) total += w[i];
+    } else {
+        for (i = 0, m = 0, total = 0; i < n; i++) {
+            uint32_t k = rnn__fkey(logits[i]);
+            if (k < cut) continue;
+            total += RNN__W(i);
+            if (small && top_p < 1.0f) { pk[m] = k; pw[m] = w[i]; m++; }
+        }
+    }
+    if (top_p < 1.0f) {   /* the largest cut whose mass reaches top_p of that; total: what it keeps */
+        if (small) {
+            cut = rnn__select_cut(pk, pw, m, cut, (double)top_p * total, &total);
+        } else {
+            cut = rnn__radix_cut(logits, n, mx, temperature, 1, cut, (double)top_p * total);
+            for (i = 0, total = 0; i < n; i++) if (rnn__fkey(logits[i]) >= cut) total += RNN__W(i);
+        }
+    }
     u = ((double)(rnn_rng_u64(rng) >> 11) * (1.0 / 9007199254740992.0)) * total;
     for (i = 0; i < n; i++) {
         if (rnn__fkey(logits[i]) < cut) continue;

@@ -104,6 +104,80 @@ static void toy_best(int L, float alpha, float *best_score, int *best_tokens, in
     }
 }
 
+typedef struct { uint32_t key; double v; } keyed;
+static int cmp_key_desc(const void *a, const void *b) {
+    uint32_t x = ((const keyed *)a)->key, y = ((const keyed *)b)->key;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The cut by brute force: entries sorted by key from the top, counted or
+   weighed (v: 1, or the entry's weight) until want is reached. */
+static uint32_t ref_cut(const float *logits, const float *w, int n, uint32_t floor, double want) {
+    static keyed e[6000];
+    int i, m = 0;
+    double acc = 0;
+    for (i = 0; i < n; i++)
+        if (rnn__fkey(logits[i]) >= floor) { e[m].key = rnn__fkey(logits[i]); e[m].v = w ? (double)w[i] : 1.0; m++; }
+    qsort(e, (size_t)m, sizeof *e, cmp_key_desc);
+    for (i = 0; i < m; i++) {
+        acc += e[i].v;
+        if (acc >= want) return e[i].key;
+    }
+    return m ? e[m - 1].key : floor;
+}
+
+/* rnn_sample's cuts (the quickselect of short rows, the radix select of
+   long ones) against the brute force: rows with ties, negative and
+   positive logits, short and long. */
+static void test_sample_cuts(void) {
+    static float logits[5000], w[5000], pw[5000];
+    static double wd[5000];
+    static uint32_t pk[5000];
+    rnn_rng rng;
+    int row, i, ok = 1, rows = 0;
+    rnn_rng_seed(&rng, 77);
+    for (row = 0; row < 300; row++) {
+        int n = row % 3 == 0 ? 1 + (int)(rnn_rng_u64(&rng) % 40) : row % 3 == 1 ? 1024 : 5000;
+        int k = 1 + (int)(rnn_rng_u64(&rng) % (uint64_t)n), m = 0;
+        double p = 0.05 + 0.9 * rnn_rng_uniform(&rng), all = 0, kept = 0;
+        float mx = -1e30f, T = 1.3f;
+        uint32_t ck, cp, rk;
+        for (i = 0; i < n; i++) {
+            float x = 6.0f * rnn_rng_normal(&rng);
+            logits[i] = row % 2 ? (float)floor(x * 4) / 4 : x;   /* odd rows: many ties */
+            if (logits[i] > mx) mx = logits[i];
+        }
+        for (i = 0; i < n; i++) { wd[i] = exp(((double)logits[i] - mx) / T); w[i] = (float)wd[i]; }
+        rk = ref_cut(logits, NULL, n, 0, (double)k);
+        if (n <= RNN__SAMPLE_STACK) {   /* the quickselect, as rnn_sample calls it (float weights) */
+            for (i = 0; i < n; i++) pk[i] = rnn__fkey(logits[i]);
+            ck = rnn__select_cut(pk, NULL, n, 0, (double)k, &kept);
+            for (i = 0; i < n; i++)
+                if (rnn__fkey(logits[i]) >= ck) { pk[m] = rnn__fkey(logits[i]); pw[m] = w[i]; all += w[i]; m++; }
+            cp = rnn__select_cut(pk, pw, m, ck, p * all, &kept);
+            ok &= cp == ref_cut(logits, w, n, rk, p * all);
+            {   /* and the mass it says it keeps */
+                double mass = 0;
+                for (i = 0; i < n; i++) if (rnn__fkey(logits[i]) >= cp) mass += w[i];
+                ok &= fabs(mass - kept) <= 1e-9 * mass;
+            }
+        } else {                        /* the radix select (double weights): the mass cut by its definition */
+            double above = 0, at = 0;
+            ck = rnn__radix_cut(logits, n, mx, T, 0, 0, (double)k);
+            for (i = 0; i < n; i++) if (rnn__fkey(logits[i]) >= ck) all += wd[i];
+            cp = rnn__radix_cut(logits, n, mx, T, 1, ck, p * all);
+            for (i = 0; i < n; i++) {
+                if (rnn__fkey(logits[i]) > cp && rnn__fkey(logits[i]) >= ck) above += wd[i];
+                if (rnn__fkey(logits[i]) == cp) at += wd[i];
+            }
+            ok &= above < p * all * (1 + 1e-12) && above + at >= p * all * (1 - 1e-12) && cp >= ck;
+        }
+        ok &= ck == rk;
+        rows++;
+    }
+    check(ok && rows == 300, "sampling cuts (quickselect, radix select) = brute force: 300 rows, ties, n to 5000", 0);
+}
+
 /* mode 1: token 1 impossible (-inf), the others even; mode 0: every token
    impossible; mode 2: a NaN. */
 static rnn_status masked_step(void *user, void *state, int token, float *logp) {
@@ -166,5 +240,6 @@ static void test_beam(void) {
 
 static void test_decoding(void) {
     test_sampling();
+    test_sample_cuts();
     test_beam();
 }
