@@ -1,6 +1,7 @@
 /* tools/bench/bench.h - what the benchmark programs share: a monotonic
    clock, medians, and the machine's limits measured in the same run (the
-   FP32 FMA peak of one core, its read bandwidth at a working-set size).
+   FP32 FMA peak of one core, its read bandwidth over written memory at a
+   working-set size, and from L2, L3 and DRAM).
    Include after rnn.h, in a file that defines _POSIX_C_SOURCE 200809L. */
 #ifndef RNN_BENCH_H
 #define RNN_BENCH_H
@@ -91,7 +92,7 @@ static inline double fma_peak(const char **what) {
     return best;
 }
 
-__attribute__((target("avx512f"))) static inline float bench_read_sum(const float *p, size_t n, int reps) {
+__attribute__((target("avx512f"))) static inline float bench_read_sum512(const float *p, size_t n, int reps) {
     __m512 a = _mm512_setzero_ps(), b = a, c = a, d = a;
     float t[16];
     size_t i;
@@ -104,15 +105,51 @@ __attribute__((target("avx512f"))) static inline float bench_read_sum(const floa
     _mm512_storeu_ps(t, _mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)));
     return t[0];
 }
+__attribute__((target("avx2"))) static inline float bench_read_sum256(const float *p, size_t n, int reps) {
+    __m256 a = _mm256_setzero_ps(), b = a, c = a, d = a, e = a, f = a, g = a, h = a;
+    float t[8];
+    size_t i;
+    int r;
+    for (r = 0; r < reps; r++)
+        for (i = 0; i < n; i += 64) {
+            a = _mm256_add_ps(a, _mm256_loadu_ps(p + i)); b = _mm256_add_ps(b, _mm256_loadu_ps(p + i + 8));
+            c = _mm256_add_ps(c, _mm256_loadu_ps(p + i + 16)); d = _mm256_add_ps(d, _mm256_loadu_ps(p + i + 24));
+            e = _mm256_add_ps(e, _mm256_loadu_ps(p + i + 32)); f = _mm256_add_ps(f, _mm256_loadu_ps(p + i + 40));
+            g = _mm256_add_ps(g, _mm256_loadu_ps(p + i + 48)); h = _mm256_add_ps(h, _mm256_loadu_ps(p + i + 56));
+        }
+    a = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, d)),
+                      _mm256_add_ps(_mm256_add_ps(e, f), _mm256_add_ps(g, h)));
+    _mm256_storeu_ps(t, a);
+    return t[0];
+}
 
-/* Read bandwidth of one core over `bytes`, streamed repeatedly (so L2, L3
-   or DRAM as the size decides): best of 5, GB/s; 0 without AVX-512. */
+/* Sums n floats (a multiple of 64) reps times with the widest loads the
+   core has: the read stream the bandwidth figures time. */
+static inline float bench_read_sum(const float *p, size_t n, int reps) {
+    if (__builtin_cpu_supports("avx512f")) return bench_read_sum512(p, n, reps);
+    if (__builtin_cpu_supports("avx2")) return bench_read_sum256(p, n, reps);
+    return 0;
+}
+
+/* A buffer of n floats (a multiple of 64) that has been written: memory
+   from calloc (or malloc) that nobody wrote maps the kernel's one zero
+   page, which reads at L1 speed whatever the size, so a bandwidth measured
+   over it is not the machine's. */
+static inline float *bench_written(size_t n) {
+    float *p = (float *)malloc(n * sizeof(float));
+    size_t i;
+    for (i = 0; p && i < n; i++) p[i] = (float)(i & 1023) * 1e-3f;
+    return p;
+}
+
+/* Read bandwidth of one core over `bytes` of written memory, streamed
+   repeatedly (so L2, L3 or DRAM as the size decides): best of 5, GB/s. */
 static inline double read_bandwidth(size_t bytes) {
     size_t n = bytes / 4 / 64 * 64 + 64;
-    float *p = (float *)calloc(n, sizeof(float));
+    float *p = bench_written(n);
     int reps = (int)(1e9 / (double)(n * 4)) + 1, k;
     double best = 0;
-    if (!p || !__builtin_cpu_supports("avx512f")) { free(p); return 0; }
+    if (!p || (!__builtin_cpu_supports("avx512f") && !__builtin_cpu_supports("avx2"))) { free(p); return 0; }
     bench_read_sum(p, n, 1);
     for (k = 0; k < 5; k++) {
         double t = now(), g;
@@ -123,9 +160,47 @@ static inline double read_bandwidth(size_t bytes) {
     free(p);
     return best;
 }
+
+/* The size in bytes of this core's cache at level (2 or 3), from sysfs;
+   fallback if it cannot be read. */
+static inline size_t bench_cache_bytes(int level, size_t fallback) {
+    char path[96], buf[32];
+    FILE *f;
+    size_t v = 0;
+    int i;
+    for (i = 0; i < 8; i++) {   /* index0.. : find the (unified or data) cache of this level */
+        int lv = 0;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+        if (!(f = fopen(path, "r"))) break;
+        if (fscanf(f, "%d", &lv) != 1) lv = 0;
+        fclose(f);
+        if (lv != level) continue;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        if (!(f = fopen(path, "r"))) break;
+        if (fgets(buf, sizeof buf, f)) {
+            char *end;
+            v = (size_t)strtoul(buf, &end, 10);
+            if (*end == 'K') v <<= 10; else if (*end == 'M') v <<= 20;
+        }
+        fclose(f);
+        break;
+    }
+    return v ? v : fallback;
+}
+
+/* One core's read bandwidth from L2, L3 and DRAM (written memory at half
+   of L2, half of L3, and four times L3), printed on one line. */
+static inline void bench_print_levels(void) {
+    size_t l2 = bench_cache_bytes(2, (size_t)1 << 20), l3 = bench_cache_bytes(3, (size_t)32 << 20);
+    printf("read_bw_levels L2 %.1f GB/s (at %zu KiB)  L3 %.1f GB/s (at %zu KiB)  DRAM %.1f GB/s (at %zu MiB)\n",
+           read_bandwidth(l2 / 2), l2 / 2048, read_bandwidth(l3 / 2), l3 / 2048, read_bandwidth(4 * l3), 4 * l3 >> 20);
+}
 #else
 static inline double fma_peak(const char **what) { *what = "unknown"; return 0; }
 static inline double read_bandwidth(size_t bytes) { (void)bytes; return 0; }
+static inline float bench_read_sum(const float *p, size_t n, int reps) { (void)p; (void)n; (void)reps; return 0; }
+static inline float *bench_written(size_t n) { return (float *)calloc(n, sizeof(float)); }
+static inline void bench_print_levels(void) { printf("read_bw_levels unknown\n"); }
 #endif
 
 #endif

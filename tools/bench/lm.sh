@@ -19,7 +19,8 @@ for cell in lstm gru; do
     vs=0; [ $H = 128 ] && [ $cell = lstm ] && vs=300
     ours=$(build/bench-lm "$corpus" $cell $H $steps $vs)
     peak=$(echo "$ours" | sed -n 's/fma_limit \([0-9.]*\).*/\1/p')
-    [ $cell = lstm ] && [ $H = 128 ] && echo "FMA limit of this core: $peak GFLOP/s (measured by bench-lm)"
+    [ $cell = lstm ] && [ $H = 128 ] && echo "FMA limit of this core: $peak GFLOP/s (measured by bench-lm)" &&
+      echo "$ours" | sed -n 's/^read_bw_levels /read bandwidth of this core over written memory: /p'
     best_t=0; best_g=0; best_v=""
     for core in default SKYLAKEX; do
       if [ $core = default ]; then env="env -u OPENBLAS_CORETYPE"; else env="env OPENBLAS_CORETYPE=$core"; fi
