@@ -336,7 +336,7 @@ RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, cons
 
 /* State for one-step inference, owned by the caller: h and c for every
    layer, [L][B][H], and scratch, all allocated by rnn_recurrent_state_create.
-   At batch 1, where the CPU has a fast one-row kernel (AVX-512) and the
+   At batch 1, where the CPU has a fast one-row kernel (AVX-512, AVX2) and the
    weights take at most 8 MB, it also keeps its own copy of the weights,
    transposed in 256-column panels, so a step reads each weight once, in
    address order. It copies them again when the layer's version moved:
@@ -519,7 +519,7 @@ RNNDEF rnn_status rnn_lm_eval(rnn_lm *m, const int *inputs, const int *targets, 
                               float *loss);
 
 /* One-token inference state, owned by the caller. Where the CPU has a fast
-   row-times-matrix kernel (AVX-512) and the model is at most 8 MB, the
+   row-times-matrix kernel (AVX-512, AVX2) and the model is at most 8 MB, the
    recurrent state keeps the stack's weights in panels (see
    rnn_recurrent_state), and this one W_headᵀ in panels and, for a small
    vocabulary, layer 0's gates of every token (the gate table); it copies
@@ -4667,9 +4667,58 @@ static void rnn__adam_avx2(float *p, const float *gr, float *m, float *v, size_t
     rnn__adam_c(p + j, gr + j, m + j, v + j, n - j, scale, lr, dwd, l2, b1, b2, eps, ib1, ib2);
 }
 
+/* rnn__gemv_n_avx512 on 8 lanes: y = alpha·x·B + beta·y for one row x [k].
+   AVX2 has 16 registers, so a block of up to 96 columns keeps 12
+   accumulators in registers over all k rows; wider rows go block by block
+   (a 256-column panel in three, each reading 384 of every row's 1,024
+   bytes, which streams nearly as well as reading it whole). */
+RNN__TARGET_AVX2
+static RNN__INLINE void rnn__gemv_regs_avx2(const int NA, int k, float alpha, const float *x, const float *b,
+                                            int ldb, float beta, float *y, __m256i last) {
+    __m256 z = _mm256_setzero_ps(), a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z, a8 = z,
+           a9 = z, a10 = z, a11 = z;
+    int p;
+    for (p = 0; p < k; p++) {
+        const float *row = b + (size_t)p * ldb;
+        __m256 xv = _mm256_broadcast_ss(x + p);
+#define RNN__F(q, a) if (NA > q) a = _mm256_fmadd_ps(xv, NA - 1 == q ? _mm256_maskload_ps(row + 8 * q, last) \
+                                                                   : _mm256_loadu_ps(row + 8 * q), a);
+        RNN__F(0, a0) RNN__F(1, a1) RNN__F(2, a2) RNN__F(3, a3) RNN__F(4, a4) RNN__F(5, a5) RNN__F(6, a6)
+        RNN__F(7, a7) RNN__F(8, a8) RNN__F(9, a9) RNN__F(10, a10) RNN__F(11, a11)
+#undef RNN__F
+    }
+#define RNN__S(q, a) if (NA > q) { \
+        __m256i mk = NA - 1 == q ? last : _mm256_set1_epi32(-1); \
+        __m256 r = _mm256_mul_ps(_mm256_set1_ps(alpha), a); \
+        if (beta != 0.0f) r = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_maskload_ps(y + 8 * q, mk), r); \
+        _mm256_maskstore_ps(y + 8 * q, mk, r); }
+    RNN__S(0, a0) RNN__S(1, a1) RNN__S(2, a2) RNN__S(3, a3) RNN__S(4, a4) RNN__S(5, a5) RNN__S(6, a6)
+    RNN__S(7, a7) RNN__S(8, a8) RNN__S(9, a9) RNN__S(10, a10) RNN__S(11, a11)
+#undef RNN__S
+}
+
+RNN__TARGET_AVX2
+static void rnn__gemv_n_avx2(int n, int k, float alpha, const float *x, const float *b, int ldb, float beta,
+                             float *y) {
+    int j0;
+    for (j0 = 0; j0 < n; j0 += 96) {
+        int w = n - j0 < 96 ? n - j0 : 96, nv = (w + 7) / 8, tail = w - 8 * (nv - 1);
+        __m256i last = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        const float *bj = b + j0;
+        float *yj = y + j0;
+        switch (nv) {
+#define RNN__C(NA) case NA: rnn__gemv_regs_avx2(NA, k, alpha, x, bj, ldb, beta, yj, last); break;
+        RNN__C(1) RNN__C(2) RNN__C(3) RNN__C(4) RNN__C(5) RNN__C(6) RNN__C(7) RNN__C(8) RNN__C(9) RNN__C(10)
+        RNN__C(11) RNN__C(12)
+#undef RNN__C
+        default: break;
+        }
+    }
+}
+
 static const rnn__arch rnn__arch_avx2 = {
     "avx2", 6, 16, rnn__kernel_avx2, rnn__dot_avx2,
-    rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
+    rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, rnn__gemv_n_avx2, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
     rnn__gru_fwd_c, rnn__gru_bwd_c};
 static const rnn__arch *rnn__avx2_paths(void) { return &rnn__arch_avx2; }
 #endif
