@@ -1,10 +1,12 @@
 #!/bin/sh
 # rnn.h against PyTorch on the char LM of issue 8, one thread each, same
 # corpus, same data order. PyTorch at its best: on OpenBLAS (checked), with
-# its kernel choice and with OPENBLAS_CORETYPE=SKYLAKEX, the faster counted.
+# its kernel choice and with OPENBLAS_CORETYPE=SKYLAKEX (HASWELL without AVX-512), the faster counted.
 # Usage: sh tools/bench/lm.sh [CORPUS]   (default: the demo corpus)
 set -eu
 cd "$(dirname "$0")/../.."
+# the fastest OpenBLAS kernel this CPU can run, beside OpenBLAS's own choice
+if grep -q avx512f /proc/cpuinfo; then fast=SKYLAKEX; else fast=HASWELL; fi
 corpus=${1:-build/demo-corpus.txt}
 # (the demo's corpus, built as tools/demo.sh builds it)
 [ -f "$corpus" ] || { for f in /usr/share/common-licenses/*; do [ -f "$f" ] && [ ! -L "$f" ] && cat "$f"; done | tr -s ' ' > "$corpus"; }
@@ -22,7 +24,7 @@ for cell in lstm gru; do
     [ $cell = lstm ] && [ $H = 128 ] && echo "FMA limit of this core: $peak GFLOP/s (measured by bench-lm)" &&
       echo "$ours" | sed -n 's/^read_bw_levels /read bandwidth of this core over written memory: /p'
     best_t=0; best_g=0; best_v=""
-    for core in default SKYLAKEX; do
+    for core in default $fast; do
       if [ $core = default ]; then env="env -u OPENBLAS_CORETYPE"; else env="env OPENBLAS_CORETYPE=$core"; fi
       theirs=$($env OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/bench/lm.py "$corpus" $cell $H $steps $vs 1)
       t=$(echo "$theirs" | sed -n 's/train tok\/s //p'); g=$(echo "$theirs" | sed -n 's/generate us\/token //p')
@@ -35,8 +37,8 @@ for cell in lstm gru; do
     wb=$(echo "$ours" | sed -n 's/.*weights_bytes \([0-9]*\).*/\1/p'); bw=$(echo "$ours" | sed -n 's/.*read_bw \([0-9.]*\).*/\1/p')
     share=$(echo "$ours" | sed -n 's/.*bw_share //p')
     # two threads: in OpenBLAS or in PyTorch's own pool (both at once oversubscribe 2 cores)
-    t2a=$(env OPENBLAS_CORETYPE=SKYLAKEX OPENBLAS_NUM_THREADS=2 /usr/bin/python3 tools/bench/lm.py "$corpus" $cell $H $steps 0 1 | sed -n 's/train tok\/s //p')
-    t2b=$(env OPENBLAS_CORETYPE=SKYLAKEX OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/bench/lm.py "$corpus" $cell $H $steps 0 2 | sed -n 's/train tok\/s //p')
+    t2a=$(env OPENBLAS_CORETYPE=$fast OPENBLAS_NUM_THREADS=2 /usr/bin/python3 tools/bench/lm.py "$corpus" $cell $H $steps 0 1 | sed -n 's/train tok\/s //p')
+    t2b=$(env OPENBLAS_CORETYPE=$fast OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/bench/lm.py "$corpus" $cell $H $steps 0 2 | sed -n 's/train tok\/s //p')
     t2=$(echo "$t2a $t2b" | awk '{print ($1 > $2) ? $1 : $2}')
     printf '%-4s H=%-3s train: rnn.h %6s tok/s (%5s GFLOP/s, %s%% of FMA), PyTorch %6s tok/s (2 threads %s) -> %5sx\n' \
       $cell $H "$mt" "$gf" "$(echo "$gf $peak" | awk '{printf "%.0f", 100 * $1 / $2}')" "$best_t" "$t2" \
