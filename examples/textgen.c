@@ -366,7 +366,7 @@ static int healthy(float loss, int V) { return loss == loss && loss < 4.0 * log(
 /* 1 if the model is healthy on a window (checked before a save: weights
    that diverged are never written over a good checkpoint). From a zero
    state, without dropout: the training state is not touched. */
-static int finite_on(rnn_lm *m, const int *in, const int *tg, int T, int B) {
+static int healthy_on(rnn_lm *m, const int *in, const int *tg, int T, int B) {
     float l;
     return rnn_lm_eval(m, in, tg, T, B, &l) == RNN_OK && healthy(l, m->cfg.vocab_size);
 }
@@ -611,7 +611,7 @@ static int cmd_train(int argc, char **argv) {
             last_print = el;
         }
         if (!why && (step + 1) % save_every == 0) {
-            if (!finite_on(m, in, tg, T, B)) why = "the loss exploded";   /* such weights are not saved */
+            if (!healthy_on(m, in, tg, T, B)) why = "the loss exploded";   /* such weights are not saved */
             else if (rnn_lm_save(m, opt, out) == RNN_OK) saved_step = step + 1;
             else fprintf(stderr, "\ntextgen: cannot write %s: %s\n", out, m->error);
         }
@@ -634,7 +634,7 @@ static int cmd_train(int argc, char **argv) {
             if (nl >= 0) generate(m, &nl, 1, 160, 0.8f, 0, 1.0f, &rng, stdout);
         }
     }
-    if (!diverged && !finite_on(m, in, tg, T, B)) {
+    if (!diverged && !healthy_on(m, in, tg, T, B)) {
         report_divergence(tty, step, "the loss exploded", out, saved_step);
         diverged = 1;
     }
