@@ -3,7 +3,8 @@
    rnn.h trains and runs recurrent networks (vanilla RNN, LSTM, GRU) on a
    plain CPU. It is one file with no dependency but stb_ds, and it is meant to
    be dropped into a game or a command-line tool: cells matching PyTorch,
-   BPTT, embeddings, losses, optimizers, a char-level language model with
+   BPTT, embeddings, attention and Transformer encoder blocks, losses,
+   optimizers, a char-level language model with
    safetensors checkpoints, sampling and beam search, on a portable SIMD
    matrix product with a BLAS hook.
 
@@ -78,6 +79,9 @@
                 rnn_embedding_*, rnn_dense_*
      Losses     rnn_loss_softmax_xent, rnn_loss_bce_logits, rnn_loss_mse
      Optimizers rnn_optimizer_* (SGD, Adam, AdamW, clipping), rnn_param
+     Attention  rnn_attention_* (scaled dot-product, masks, Keras form),
+                rnn_mha_* (nn.MultiheadAttention), rnn_layernorm_*,
+                rnn_positional_encoding, rnn_encoder_* (Transformer encoder)
      Models     rnn_lm_* : embedding → recurrent stack → dense
      Decoding   rnn_sample (temperature, top-k, top-p), rnn_beam_search
      Text       rnn_vocab_* (UTF-8 code points), rnn_batcher_*
@@ -466,6 +470,139 @@ RNNDEF void rnn_optimizer_free(rnn_optimizer *opt);
 RNNDEF rnn_status rnn_optimizer_step(rnn_optimizer *opt, rnn_param *reg, float *grad_norm);
 /* Sets every gradient of the registry to zero. */
 RNNDEF void rnn_params_zero_grad(rnn_param *reg);
+
+/* ============================================================================
+   Attention: scaled dot-product, multi-head, layer norm, Transformer encoder
+   ========================================================================== */
+
+/* One attention call's shapes and masks. Sequences are time-major, as the
+   recurrent layer's: q [Tq][B][qk_size], k [Tk][B][qk_size],
+   v [Tk][B][v_size], out [Tq][B][v_size]; each row is cut into `heads`
+   equal parts, head h attending with its own part of q, k and v. The masks
+   keep a prefix of the keys for each query: the first key_lengths[b] keys,
+   and with causal only keys j <= i for query i (PyTorch's key_padding_mask
+   and is_causal). error gets the detail of a refused call. */
+typedef struct rnn_attention_desc {
+    int Tq, Tk, B;              /* query positions, key positions, batch          */
+    int heads;                  /* 0 or 1: one head                               */
+    int qk_size, v_size;        /* row widths of q and k, and of v (0: qk_size)   */
+    float scale;                /* 0: 1/√(qk_size/heads); 1: Keras Attention()    */
+    int causal;                 /* 1: query i sees keys 0..i only                 */
+    const int *key_lengths;     /* [B] each 1..Tk, NULL: every key counts         */
+    const int *query_lengths;   /* [B] each 0..Tq, NULL: all; output rows past it
+                                   are 0 (Keras's query mask)                     */
+    char error[128];
+} rnn_attention_desc;
+
+/* out = softmax(scale·q·kᵀ, masked)·v for every batch row and head.
+   weights [B][heads][Tq][Tk] gets the softmax (masked entries 0): read it,
+   and keep it for backward. v NULL: v = k (Keras Attention()([q, k])). */
+RNNDEF rnn_status rnn_attention_forward(rnn_attention_desc *a, const float *q, const float *k,
+                                        const float *v, float *weights, float *out);
+/* Backward of rnn_attention_forward given dout: writes dq, dk, dv (each may
+   be NULL: not wanted). Outputs given the same pointer get the sum of their
+   parts (self-attention: dq = dk = dv); with v NULL the value's part is
+   added into dk. scratch holds Tq·Tk floats. */
+RNNDEF rnn_status rnn_attention_backward(rnn_attention_desc *a, const float *q, const float *k,
+                                         const float *v, const float *weights, const float *dout,
+                                         float *dq, float *dk, float *dv, float *scratch);
+
+/* Writes the sinusoidal position table pe [T][E] of "Attention is all you
+   need": PE(p, 2i) = sin(p / 10000^(2i/E)), PE(p, 2i+1) = cos(p / 10000^(2i/E)). */
+RNNDEF void rnn_positional_encoding(float *pe, int T, int E);
+
+/* Layer norm over rows of `size` values (nn.LayerNorm). Pointers into the
+   owner's memory; eps <= 0 means PyTorch's 1e-5. */
+typedef struct rnn_layernorm {
+    int size;
+    float eps;
+    float *weight, *bias, *gweight, *gbias;
+} rnn_layernorm;
+
+/* y [n × size] = (x − mean) / √(var + eps) ⊙ weight + bias, row by row;
+   stats [n][2] (NULL: not kept) gets each row's mean and 1/√(var + eps). */
+RNNDEF void rnn_layernorm_forward(const rnn_layernorm *ln, const float *x, int n, float *y, float *stats);
+/* Adds the weight and bias gradients; dx [n × size] (NULL: not wanted) is
+   written, from the x and stats of the forward. */
+RNNDEF void rnn_layernorm_backward(rnn_layernorm *ln, const float *x, const float *stats, int n,
+                                   const float *dy, float *dx);
+
+/* Multi-head attention with nn.MultiheadAttention's weights and names:
+   in_proj_weight [3E × E] (the q, k, v projections, in that order),
+   in_proj_bias [3E], out_proj.weight [E × E], out_proj.bias [E]. */
+typedef struct rnn_mha {
+    int embed_size, heads;
+    rnn_param *params;          /* the registry (stb_ds array), PyTorch's names  */
+    float *in_w, *in_b, *out_w, *out_b;         /* values    */
+    float *g_in_w, *g_in_b, *g_out_w, *g_out_b; /* gradients */
+    float *attn;                /* [B][heads][Tq][Tk] the last forward's weights */
+    int Tq, Tk, B, causal, self;/* the last forward (self: query = key = value)  */
+    const float *q, *k, *v;     /* its inputs: they must stay valid for backward */
+    int *len;                   /* [B] its key lengths (len[0] = 0: none)        */
+    float *own, *ws;
+    size_t ws_cap, len_cap;
+    char error[160];
+} rnn_mha;
+
+/* Creates multi-head attention over rows of E values (heads divides E),
+   initialised as PyTorch does (Glorot-uniform in_proj_weight, biases 0). */
+RNNDEF rnn_status rnn_mha_create(rnn_mha **out, int embed_size, int heads, uint64_t seed);
+/* Frees it (NULL is fine). */
+RNNDEF void rnn_mha_free(rnn_mha *m);
+/* out [Tq][B][E] = attention of query [Tq][B][E] over key, value [Tk][B][E];
+   key_lengths [B] (NULL: all) masks the padding, causal the future. Pass
+   the same pointer three times for self-attention (one fused projection).
+   Keeps what backward needs; the inputs must stay valid until then. */
+RNNDEF rnn_status rnn_mha_forward(rnn_mha *m, const float *query, const float *key, const float *value,
+                                  int Tq, int Tk, int B, const int *key_lengths, int causal, float *out);
+/* Adds the parameter gradients and writes dquery, dkey, dvalue (each may be
+   NULL); outputs given the same pointer get the sum of their parts. */
+RNNDEF rnn_status rnn_mha_backward(rnn_mha *m, const float *dout, float *dquery, float *dkey, float *dvalue);
+
+/* A zero field means the default given here. */
+typedef struct rnn_encoder_config {
+    int d_model;            /* required: E                                        */
+    int heads;              /* 1; divides d_model                                 */
+    int ff_size;            /* 4·d_model: the feed-forward's hidden width         */
+    int num_layers;         /* 1                                                  */
+    int norm_first;         /* 0: post-norm, x = LN(x + f(x)) (PyTorch's default);
+                               1: pre-norm, x = x + f(LN(x))                      */
+    int gelu;               /* 0: ReLU in the feed-forward; 1: GELU (erf form)    */
+    int causal;             /* 0; 1: each position attends to itself and before  */
+    int final_norm;         /* 0; 1: a LayerNorm after the last layer ("norm.*")  */
+    float eps;              /* 1e-5, the layer norms'                              */
+} rnn_encoder_config;
+
+/* A stack of Transformer encoder layers (nn.TransformerEncoder over
+   nn.TransformerEncoderLayer, dropout 0): each layer is multi-head
+   self-attention and a position-wise feed-forward, linear1 → activation →
+   linear2, each with a residual connection and a layer norm. The registry
+   names are PyTorch's: layers.0.self_attn.in_proj_weight, layers.0.linear1.
+   weight, layers.0.norm1.weight, ..., norm.weight. */
+typedef struct rnn_encoder {
+    rnn_encoder_config cfg;     /* the defaults filled in */
+    rnn_mha **attn;             /* [num_layers] */
+    rnn_dense *lin1, *lin2;     /* [num_layers] */
+    rnn_layernorm *norm1, *norm2, norm;
+    rnn_param *params;          /* the registry (stb_ds array) */
+    float *own, *ws;
+    size_t ws_cap;
+    int T, B;                   /* shape of the last forward */
+    const float *x;             /* its input (must stay valid for backward) */
+    char error[160];
+} rnn_encoder;
+
+/* Creates an encoder stack, initialised as PyTorch does. */
+RNNDEF rnn_status rnn_encoder_create(rnn_encoder **out, const rnn_encoder_config *cfg, uint64_t seed);
+/* Frees it (NULL is fine). */
+RNNDEF void rnn_encoder_free(rnn_encoder *e);
+/* y [T][B][E] from x [T][B][E]; lengths [B] (NULL: all T) masks padded
+   keys (src_key_padding_mask); padded positions still get outputs, as in
+   PyTorch. Keeps what backward needs; x must stay valid until then. */
+RNNDEF rnn_status rnn_encoder_forward(rnn_encoder *e, const float *x, int T, int B, const int *lengths,
+                                      float *y);
+/* Adds the parameter gradients; dx [T][B][E] (NULL: not wanted). */
+RNNDEF rnn_status rnn_encoder_backward(rnn_encoder *e, const float *dy, float *dx);
 
 /* ============================================================================
    Models: language model
@@ -2628,6 +2765,705 @@ RNNDEF rnn_status rnn_optimizer_step(rnn_optimizer *opt, rnn_param *reg, float *
                       (float)(1.0 / bc1), (float)(1.0 / bc2));   /* rnn__adam: see Kernels */
         }
     }
+    return RNN_OK;
+}
+
+/* ============================================================================
+   Attention: scaled dot-product, multi-head, layer norm, Transformer encoder
+   ========================================================================== */
+
+/* One call's shapes, checked, with one head's widths and the scale. */
+typedef struct rnn__attn {
+    int Tq, Tk, B, heads, dk, dv;   /* dk, dv: one head's widths */
+    float scale;
+    int causal;
+    const int *klen, *qlen;         /* [B] or NULL */
+} rnn__attn;
+
+static rnn_status rnn__attn_from(rnn_attention_desc *a, rnn__attn *o) {
+    int b, heads, vs;
+    char *err = a->error;
+    size_t cap = sizeof a->error;
+    err[0] = 0;
+    heads = a->heads > 0 ? a->heads : 1;
+    vs = a->v_size > 0 ? a->v_size : a->qk_size;
+    if (a->Tq <= 0 || a->Tk <= 0 || a->B <= 0 || a->qk_size <= 0 || a->heads < 0 || a->v_size < 0)
+        return rnn__err(err, cap, RNN_ERR_INVALID_ARGUMENT, "Tq %d, Tk %d, B %d and qk_size %d must be positive",
+                        a->Tq, a->Tk, a->B, a->qk_size);
+    if (a->qk_size % heads || vs % heads)
+        return rnn__err(err, cap, RNN_ERR_INVALID_ARGUMENT, "qk_size %d and v_size %d must be multiples of heads %d",
+                        a->qk_size, vs, heads);
+    if (a->scale - a->scale != 0.0f)
+        return rnn__err(err, cap, RNN_ERR_INVALID_ARGUMENT, "scale must be finite");
+    for (b = 0; b < a->B; b++) {
+        if (a->key_lengths && (a->key_lengths[b] < 1 || a->key_lengths[b] > a->Tk))
+            return rnn__err(err, cap, RNN_ERR_INVALID_ARGUMENT, "key_lengths[%d] = %d is outside 1..%d", b,
+                            a->key_lengths[b], a->Tk);
+        if (a->query_lengths && (a->query_lengths[b] < 0 || a->query_lengths[b] > a->Tq))
+            return rnn__err(err, cap, RNN_ERR_INVALID_ARGUMENT, "query_lengths[%d] = %d is outside 0..%d", b,
+                            a->query_lengths[b], a->Tq);
+    }
+    o->Tq = a->Tq; o->Tk = a->Tk; o->B = a->B; o->heads = heads;
+    o->dk = a->qk_size / heads; o->dv = vs / heads;
+    o->scale = a->scale != 0.0f ? a->scale : 1.0f / sqrtf((float)o->dk);
+    o->causal = a->causal;
+    o->klen = a->key_lengths; o->qlen = a->query_lengths;
+    return RNN_OK;
+}
+
+/* The keys query i of batch row b sees are a prefix: this many. */
+static int rnn__attn_keys(const rnn__attn *a, int b, int i) {
+    int n = a->klen ? a->klen[b] : a->Tk;
+    if (a->qlen && i >= a->qlen[b]) return 0;
+    if (a->causal && i + 1 < n) n = i + 1;
+    return n;
+}
+
+/* Head h of batch row b reads rows t·B + b of q (stride B·ldq), columns
+   h·dk ... (h+1)·dk − 1; the same for k, v and out. Per (b, h):
+     S = scale·Q·Kᵀ,  P = softmax of each row over its keys,  O = P·V
+   Only the first len keys of b are multiplied: the rest are masked for
+   every query. */
+static void rnn__attend(const rnn__attn *a, const float *q, int ldq, const float *k, int ldk, const float *v,
+                        int ldv, float *P, float *out, int ldo, float *pk, size_t npk) {
+    int b, h, i, B = a->B, Tq = a->Tq, Tk = a->Tk;
+    for (b = 0; b < B; b++) {
+        int len = a->klen ? a->klen[b] : Tk;
+        for (h = 0; h < a->heads; h++) {
+            float *p = P + ((size_t)b * a->heads + h) * Tq * Tk;
+            const float *qb = q + (size_t)b * ldq + h * a->dk, *kb = k + (size_t)b * ldk + h * a->dk;
+            const float *vb = v + (size_t)b * ldv + h * a->dv;
+            rnn__gemm(pk, npk, 0, 1, Tq, len, a->dk, a->scale, qb, B * ldq, kb, B * ldk, 0.0f, p, Tk);
+            for (i = 0; i < Tq; i++) {
+                float *row = p + (size_t)i * Tk;
+                int n = rnn__attn_keys(a, b, i);
+                rnn_softmax(row, row, (size_t)n);
+                memset(row + n, 0, sizeof(float) * (size_t)(Tk - n));
+            }
+            rnn__gemm(pk, npk, 0, 0, Tq, a->dv, len, 1.0f, p, Tk, vb, B * ldv, 0.0f, out + (size_t)b * ldo + h * a->dv,
+                      B * ldo);
+        }
+    }
+}
+
+/* Zeroes rows from..to−1 (of width w, stride ld) of a strided block. */
+static void rnn__zero_rows(float *x, int from, int to, int w, size_t ld) {
+    int t;
+    for (t = from; t < to; t++) memset(x + (size_t)t * ld, 0, sizeof(float) * (size_t)w);
+}
+
+/* backward of rnn__attend, per (b, h), with dP in scratch [Tq][Tk]:
+     dP = dO·Vᵀ,  dV = Pᵀ·dO
+     dS = P ⊙ (dP − rowsum(P ⊙ dP))       (softmax; masked entries have P = 0)
+     dQ = scale·dS·K,  dK = scale·dSᵀ·Q
+   dq, dk, dv may be NULL; bk, bv = 1 add dk, dv into what is there (their
+   pointer is dq's or dk's), 0 overwrite. Keys past len get dK = dV = 0. */
+static void rnn__attend_back(const rnn__attn *a, const float *q, int ldq, const float *k, int ldk, const float *v,
+                             int ldv, const float *P, const float *dout, int lddo, float *dq, int lddq, float *dk,
+                             int lddk, float bk, float *dv, int lddv, float bv, float *ds, float *pk, size_t npk) {
+    int b, h, i, j, B = a->B, Tq = a->Tq, Tk = a->Tk;
+    for (b = 0; b < B; b++) {
+        int len = a->klen ? a->klen[b] : Tk;
+        for (h = 0; h < a->heads; h++) {
+            const float *p = P + ((size_t)b * a->heads + h) * Tq * Tk;
+            const float *qb = q + (size_t)b * ldq + h * a->dk, *kb = k + (size_t)b * ldk + h * a->dk;
+            const float *vb = v + (size_t)b * ldv + h * a->dv, *dob = dout + (size_t)b * lddo + h * a->dv;
+            rnn__gemm(pk, npk, 0, 1, Tq, len, a->dv, 1.0f, dob, B * lddo, vb, B * ldv, 0.0f, ds, Tk);
+            for (i = 0; i < Tq; i++) {
+                const float *pr = p + (size_t)i * Tk;
+                float *dr = ds + (size_t)i * Tk;
+                int n = rnn__attn_keys(a, b, i);
+                double s = 0.0;
+                for (j = 0; j < n; j++) s += (double)pr[j] * dr[j];
+                for (j = 0; j < n; j++) dr[j] = pr[j] * (dr[j] - (float)s);
+                for (j = n; j < len; j++) dr[j] = 0.0f;
+            }
+            if (dq)
+                rnn__gemm(pk, npk, 0, 0, Tq, a->dk, len, a->scale, ds, Tk, kb, B * ldk, 0.0f,
+                          dq + (size_t)b * lddq + h * a->dk, B * lddq);
+            if (dk) {
+                float *dkb = dk + (size_t)b * lddk + h * a->dk;
+                rnn__gemm(pk, npk, 1, 0, len, a->dk, Tq, a->scale, ds, Tk, qb, B * ldq, bk, dkb, B * lddk);
+                if (bk == 0.0f) rnn__zero_rows(dkb, len, Tk, a->dk, (size_t)B * lddk);
+            }
+            if (dv) {
+                float *dvb = dv + (size_t)b * lddv + h * a->dv;
+                rnn__gemm(pk, npk, 1, 0, len, a->dv, Tq, 1.0f, p, Tk, dob, B * lddo, bv, dvb, B * lddv);
+                if (bv == 0.0f) rnn__zero_rows(dvb, len, Tk, a->dv, (size_t)B * lddv);
+            }
+        }
+    }
+}
+
+RNNDEF rnn_status rnn_attention_forward(rnn_attention_desc *d, const float *q, const float *k, const float *v,
+                                        float *weights, float *out) {
+    rnn__attn a;
+    rnn_status st;
+    if (!d) return RNN_ERR_INVALID_ARGUMENT;
+    if ((st = rnn__attn_from(d, &a)) != RNN_OK) return st;
+    if (!q || !k || !weights || !out)
+        return rnn__err(d->error, sizeof d->error, RNN_ERR_INVALID_ARGUMENT, "q, k, weights and out are required");
+    if (!v) {
+        if (a.dv != a.dk)
+            return rnn__err(d->error, sizeof d->error, RNN_ERR_INVALID_ARGUMENT, "without v, v_size must be qk_size");
+        v = k;
+    }
+    rnn__attend(&a, q, a.heads * a.dk, k, a.heads * a.dk, v, a.heads * a.dv, weights, out, a.heads * a.dv, NULL, 0);
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_attention_backward(rnn_attention_desc *d, const float *q, const float *k, const float *v,
+                                         const float *weights, const float *dout, float *dq, float *dk, float *dv,
+                                         float *scratch) {
+    rnn__attn a;
+    rnn_status st;
+    int wq, wv;
+    if (!d) return RNN_ERR_INVALID_ARGUMENT;
+    if ((st = rnn__attn_from(d, &a)) != RNN_OK) return st;
+    if (!q || !k || !weights || !dout || !scratch)
+        return rnn__err(d->error, sizeof d->error, RNN_ERR_INVALID_ARGUMENT,
+                        "q, k, weights, dout and scratch are required");
+    wq = a.heads * a.dk; wv = a.heads * a.dv;
+    if (!v) {
+        if (a.dv != a.dk)
+            return rnn__err(d->error, sizeof d->error, RNN_ERR_INVALID_ARGUMENT, "without v, v_size must be qk_size");
+        v = k; dv = dk;
+    }
+    /* a pointer given twice sums: only where the blocks have one shape */
+    if ((dq && (dq == dk || dq == dv) && a.Tq != a.Tk) || (dv && (dv == dq || dv == dk) && wv != wq))
+        return rnn__err(d->error, sizeof d->error, RNN_ERR_INVALID_ARGUMENT,
+                        "dq, dk, dv share a pointer but not a shape");
+    rnn__attend_back(&a, q, wq, k, wq, v, wv, weights, dout, wv, dq, wq, dk, wq, dk && dk == dq ? 1.0f : 0.0f, dv, wv,
+                     dv && (dv == dq || dv == dk) ? 1.0f : 0.0f, scratch, NULL, 0);
+    return RNN_OK;
+}
+
+RNNDEF void rnn_positional_encoding(float *pe, int T, int E) {
+    int p, i;
+    for (p = 0; p < T; p++)
+        for (i = 0; i < E; i++) {
+            double angle = p * pow(10000.0, -(double)(i - i % 2) / E);
+            pe[(size_t)p * E + i] = (float)(i % 2 ? cos(angle) : sin(angle));
+        }
+}
+
+/* ---- layer norm ----------------------------------------------------------- */
+
+/* One row's mean and 1/√(var + eps), the variance biased (PyTorch's). */
+static void rnn__ln_stats(const float *x, int n, float eps, float *mean, float *rstd) {
+    double s = 0.0, v = 0.0, mu;
+    int j;
+    for (j = 0; j < n; j++) s += x[j];
+    mu = s / n;
+    for (j = 0; j < n; j++) v += (x[j] - mu) * (x[j] - mu);
+    *mean = (float)mu;
+    *rstd = (float)(1.0 / sqrt(v / n + eps));
+}
+
+RNNDEF void rnn_layernorm_forward(const rnn_layernorm *ln, const float *x, int n, float *y, float *stats) {
+    int r, j, D = ln->size;
+    float eps = ln->eps > 0 ? ln->eps : 1e-5f;
+    for (r = 0; r < n; r++) {
+        const float *xr = x + (size_t)r * D;
+        float *yr = y + (size_t)r * D, mu, rs;
+        rnn__ln_stats(xr, D, eps, &mu, &rs);
+        for (j = 0; j < D; j++) yr[j] = (xr[j] - mu) * rs * ln->weight[j] + ln->bias[j];
+        if (stats) { stats[2 * r] = mu; stats[2 * r + 1] = rs; }
+    }
+}
+
+/* backward, per row, with x̂ = (x − μ)·r and g = dy ⊙ w:
+     dw += dy ⊙ x̂,  db += dy,  dx = r·(g − mean(g) − x̂·mean(g ⊙ x̂)) */
+RNNDEF void rnn_layernorm_backward(rnn_layernorm *ln, const float *x, const float *stats, int n, const float *dy,
+                                   float *dx) {
+    int r, j, D = ln->size;
+    float eps = ln->eps > 0 ? ln->eps : 1e-5f;
+    for (r = 0; r < n; r++) {
+        const float *xr = x + (size_t)r * D, *dyr = dy + (size_t)r * D;
+        float mu, rs, mg, mgx;
+        double sg = 0.0, sgx = 0.0;
+        if (stats) { mu = stats[2 * r]; rs = stats[2 * r + 1]; }
+        else rnn__ln_stats(xr, D, eps, &mu, &rs);
+        for (j = 0; j < D; j++) {
+            float xh = (xr[j] - mu) * rs, g = dyr[j] * ln->weight[j];
+            ln->gweight[j] += dyr[j] * xh;
+            ln->gbias[j] += dyr[j];
+            sg += g; sgx += (double)g * xh;
+        }
+        if (!dx) continue;
+        mg = (float)(sg / D); mgx = (float)(sgx / D);
+        for (j = 0; j < D; j++) {
+            float xh = (xr[j] - mu) * rs;
+            dx[(size_t)r * D + j] = rs * (dyr[j] * ln->weight[j] - mg - xh * mgx);
+        }
+    }
+}
+
+/* ---- multi-head attention ------------------------------------------------- */
+
+/* The workspace of one forward (Tq, Tk, B) and its backward. */
+typedef struct rnn__mha_plan {
+    float *qkv;     /* self: [Tq·B][3E] the three projections side by side;
+                       else q [Tq·B][E], then k, v [Tk·B][E]                  */
+    float *ctx;     /* [Tq·B][E] the heads' outputs side by side              */
+    float *attn;    /* [B][heads][Tq][Tk] the attention weights               */
+    float *dqkv;    /* laid out as qkv: the gradient reaching the projections */
+    float *dctx;    /* [Tq·B][E]                                              */
+    float *ds;      /* [Tq][Tk] one head's dP, then dS                        */
+    float *pack;    /* packing space for every product                       */
+    size_t npack, total;
+} rnn__mha_plan;
+
+static void rnn__mha_carve(const rnn_mha *m, int Tq, int Tk, int B, float *ws, rnn__mha_plan *p) {
+    size_t E = (size_t)m->embed_size, nq = (size_t)Tq * B * E, nk = (size_t)Tk * B * E, off = 0;
+    int rows = (Tq > Tk ? Tq : Tk) * B, E3 = 3 * m->embed_size, T = Tq > Tk ? Tq : Tk;
+    int mm = rows > E3 ? rows : E3;
+    p->qkv = rnn__at(ws, off); off += nq + 2 * nk;
+    p->ctx = rnn__at(ws, off); off += nq;
+    p->attn = rnn__at(ws, off); off += (size_t)B * m->heads * Tq * Tk;
+    p->dqkv = rnn__at(ws, off); off += nq + 2 * nk;
+    p->dctx = rnn__at(ws, off); off += nq;
+    p->ds = rnn__at(ws, off); off += (size_t)Tq * Tk;
+    p->npack = rnn__pack_floats(mm > T ? mm : T, E3 > T ? E3 : T, mm > T ? mm : T);
+    p->pack = rnn__at(ws, off);
+    p->total = off + p->npack;
+}
+
+RNNDEF void rnn_mha_free(rnn_mha *m) {
+    if (!m) return;
+    stbds_arrfree(m->params);
+    RNN_FREE(m->own);
+    RNN_FREE(m->ws);
+    RNN_FREE(m->len);
+    RNN_FREE(m);
+}
+
+RNNDEF rnn_status rnn_mha_create(rnn_mha **out, int E, int heads, uint64_t seed) {
+    rnn_mha *m;
+    size_t n, e2 = (size_t)E * E;
+    rnn_rng rng;
+    if (!out) return RNN_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (E <= 0 || heads <= 0 || E % heads) return RNN_ERR_INVALID_ARGUMENT;
+    if (!(m = (rnn_mha *)RNN_MALLOC(sizeof *m))) return RNN_ERR_OUT_OF_MEMORY;
+    memset(m, 0, sizeof *m);
+    m->embed_size = E; m->heads = heads;
+    n = 4 * e2 + 4 * (size_t)E;
+    if (!(m->own = (float *)RNN_MALLOC(2 * n * sizeof(float)))) { rnn_mha_free(m); return RNN_ERR_OUT_OF_MEMORY; }
+    memset(m->own, 0, 2 * n * sizeof(float));
+    m->in_w = m->own; m->in_b = m->in_w + 3 * e2; m->out_w = m->in_b + 3 * E; m->out_b = m->out_w + e2;
+    m->g_in_w = m->in_w + n; m->g_in_b = m->in_b + n; m->g_out_w = m->out_w + n; m->g_out_b = m->out_b + n;
+    /* PyTorch's: in_proj_weight Glorot-uniform over [3E × E], out_proj.weight
+       uniform ±1/√E, both biases 0 */
+    rnn_rng_seed(&rng, seed);
+    rnn__uniform(m->in_w, 3 * e2, sqrtf(6.0f / (4.0f * E)), &rng);
+    rnn__uniform(m->out_w, e2, 1.0f / sqrtf((float)E), &rng);
+    rnn__param_add(&m->params, "in_proj_weight", m->in_w, m->g_in_w, 3 * E, E, 0);
+    rnn__param_add(&m->params, "in_proj_bias", m->in_b, m->g_in_b, 3 * E, 0, 0);
+    rnn__param_add(&m->params, "out_proj.weight", m->out_w, m->g_out_w, E, E, 0);
+    rnn__param_add(&m->params, "out_proj.bias", m->out_b, m->g_out_b, E, 0, 0);
+    *out = m;
+    return RNN_OK;
+}
+
+/* The view of part j (0 q, 1 k, 2 v; 3: all three) of the in-projection. */
+static rnn_dense rnn__mha_in(rnn_mha *m, int j) {
+    rnn_dense d;
+    size_t E = (size_t)m->embed_size, o = j == 3 ? 0 : (size_t)j * E;
+    d.in_size = (int)E; d.out_size = j == 3 ? 3 * (int)E : (int)E;
+    d.weight = m->in_w + o * E; d.gweight = m->g_in_w + o * E;
+    d.bias = m->in_b + o; d.gbias = m->g_in_b + o;
+    return d;
+}
+
+static rnn_dense rnn__mha_out(rnn_mha *m) {
+    rnn_dense d;
+    d.in_size = d.out_size = m->embed_size;
+    d.weight = m->out_w; d.gweight = m->g_out_w; d.bias = m->out_b; d.gbias = m->g_out_b;
+    return d;
+}
+
+/* Where q, k, v (or their gradients) lie in a plan's qkv, and their stride. */
+static void rnn__mha_parts(const rnn_mha *m, float *base, float **part, int *ld) {
+    size_t E = (size_t)m->embed_size;
+    *ld = m->self ? 3 * (int)E : (int)E;
+    part[0] = base;
+    part[1] = m->self ? base + E : base + (size_t)m->Tq * m->B * E;
+    part[2] = m->self ? base + 2 * E : part[1] + (size_t)m->Tk * m->B * E;
+}
+
+static void rnn__mha_attn(const rnn_mha *m, rnn__attn *a) {
+    a->Tq = m->Tq; a->Tk = m->Tk; a->B = m->B; a->heads = m->heads;
+    a->dk = a->dv = m->embed_size / m->heads;
+    a->scale = 1.0f / sqrtf((float)a->dk);
+    a->causal = m->causal;
+    a->klen = m->len && m->len[0] > 0 ? m->len : NULL;
+    a->qlen = NULL;
+}
+
+RNNDEF rnn_status rnn_mha_forward(rnn_mha *m, const float *query, const float *key, const float *value, int Tq,
+                                  int Tk, int B, const int *key_lengths, int causal, float *out) {
+    rnn__mha_plan p;
+    rnn__attn a;
+    float *part[3];
+    const float *in[3];
+    rnn_dense od;
+    int b, j, ld;
+    if (!m) return RNN_ERR_INVALID_ARGUMENT;
+    if (!query || !key || !value || !out)
+        return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT, "query, key, value and out are required");
+    if (Tq <= 0 || Tk <= 0 || B <= 0)
+        return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT, "Tq %d, Tk %d, B %d must be positive", Tq,
+                        Tk, B);
+    for (b = 0; key_lengths && b < B; b++)
+        if (key_lengths[b] < 1 || key_lengths[b] > Tk)
+            return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT, "key_lengths[%d] = %d is outside 1..%d",
+                            b, key_lengths[b], Tk);
+    rnn__mha_carve(m, Tq, Tk, B, NULL, &p);
+    if (p.total > m->ws_cap) {
+        float *nw = (float *)RNN_REALLOC(m->ws, p.total * sizeof(float));
+        if (!nw) return rnn__err(m->error, sizeof m->error, RNN_ERR_OUT_OF_MEMORY, "no memory for the workspace");
+        m->ws = nw; m->ws_cap = p.total;
+    }
+    if ((size_t)B + 1 > m->len_cap) {
+        int *nl = (int *)RNN_REALLOC(m->len, ((size_t)B + 1) * sizeof(int));
+        if (!nl) return rnn__err(m->error, sizeof m->error, RNN_ERR_OUT_OF_MEMORY, "no memory for the lengths");
+        m->len = nl; m->len_cap = (size_t)B + 1;
+    }
+    m->len[0] = 0;
+    if (key_lengths) memcpy(m->len, key_lengths, sizeof(int) * (size_t)B);
+    rnn__mha_carve(m, Tq, Tk, B, m->ws, &p);
+    m->Tq = Tq; m->Tk = Tk; m->B = B; m->causal = causal != 0;
+    m->self = query == key && key == value && Tq == Tk;
+    m->q = query; m->k = key; m->v = value; m->attn = p.attn;
+    /* q, k, v = the inputs through their parts of in_proj */
+    in[0] = query; in[1] = key; in[2] = value;
+    rnn__mha_parts(m, p.qkv, part, &ld);
+    if (m->self) {
+        rnn_dense d = rnn__mha_in(m, 3);
+        rnn__dense_forward(&d, query, Tq * B, p.qkv, p.pack, p.npack);
+    } else
+        for (j = 0; j < 3; j++) {
+            rnn_dense d = rnn__mha_in(m, j);
+            rnn__dense_forward(&d, in[j], (j ? Tk : Tq) * B, part[j], p.pack, p.npack);
+        }
+    rnn__mha_attn(m, &a);
+    rnn__attend(&a, part[0], ld, part[1], ld, part[2], ld, p.attn, p.ctx, m->embed_size, p.pack, p.npack);
+    od = rnn__mha_out(m);
+    rnn__dense_forward(&od, p.ctx, Tq * B, out, p.pack, p.npack);
+    return RNN_OK;
+}
+
+/* backward:
+     out = ctx·W_oᵀ + b_o            dW_o += doutᵀ·ctx, db_o += Σ dout, dctx = dout·W_o
+     ctx = attention(q, k, v)        rnn__attend_back
+     q = query·W_qᵀ + b_q (k, v)     dW_q += dqᵀ·query, db_q += Σ dq, dquery = dq·W_q
+   Self-attention with one gradient pointer folds the three in one product. */
+RNNDEF rnn_status rnn_mha_backward(rnn_mha *m, const float *dout, float *dquery, float *dkey, float *dvalue) {
+    rnn__mha_plan p;
+    rnn__attn a;
+    rnn_dense od;
+    float *part[3], *dpart[3], *dx[3];
+    const float *in[3];
+    int j, ld, E = m ? m->embed_size : 0;
+    if (!m) return RNN_ERR_INVALID_ARGUMENT;
+    if (!m->Tq) return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT, "backward before any forward");
+    if (!dout) return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT, "dout is required");
+    if (m->Tq != m->Tk && dquery && (dquery == dkey || dquery == dvalue))
+        return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT,
+                        "dquery shares a pointer with dkey or dvalue but Tq %d != Tk %d", m->Tq, m->Tk);
+    rnn__mha_carve(m, m->Tq, m->Tk, m->B, m->ws, &p);
+    od = rnn__mha_out(m);
+    rnn__dense_backward(&od, p.ctx, m->Tq * m->B, dout, p.dctx, p.pack, p.npack);
+    rnn__mha_parts(m, p.qkv, part, &ld);
+    rnn__mha_parts(m, p.dqkv, dpart, &ld);
+    rnn__mha_attn(m, &a);
+    rnn__attend_back(&a, part[0], ld, part[1], ld, part[2], ld, p.attn, p.dctx, E, dpart[0], ld, dpart[1], ld, 0.0f,
+                     dpart[2], ld, 0.0f, p.ds, p.pack, p.npack);
+    if (m->self && dquery && dquery == dkey && dkey == dvalue) {
+        rnn_dense d = rnn__mha_in(m, 3);
+        rnn__dense_backward(&d, m->q, m->Tq * m->B, p.dqkv, dquery, p.pack, p.npack);
+        return RNN_OK;
+    }
+    in[0] = m->q; in[1] = m->k; in[2] = m->v;
+    dx[0] = dquery; dx[1] = dkey; dx[2] = dvalue;
+    for (j = 0; j < 3; j++) {
+        rnn_dense d = rnn__mha_in(m, j);
+        int rows = (j ? m->Tk : m->Tq) * m->B, r, c;
+        float beta = (j >= 1 && dx[j] && dx[j] == dx[0]) || (j == 2 && dx[2] && dx[2] == dx[1]) ? 1.0f : 0.0f;
+        rnn__gemm(p.pack, p.npack, 1, 0, E, E, rows, 1.0f, dpart[j], ld, in[j], E, 1.0f, d.gweight, E);
+        for (r = 0; r < rows; r++)
+            for (c = 0; c < E; c++) d.gbias[c] += dpart[j][(size_t)r * ld + c];
+        if (dx[j])
+            rnn__gemm(p.pack, p.npack, 0, 0, rows, E, E, 1.0f, dpart[j], ld, d.weight, E, beta, dx[j], E);
+    }
+    return RNN_OK;
+}
+
+/* ---- Transformer encoder -------------------------------------------------- */
+
+/* What layer l keeps for backward (N = T·B rows, F = ff_size). Post-norm:
+     r1 = x + mha(x), a = LN1(r1), f = linear1(a), g = act(f),
+     r2 = a + linear2(g), out = LN2(r2)
+   pre-norm:
+     a = LN1(x), r1 = x + mha(a), b = LN2(r1), f = linear1(b), g = act(f),
+     out = r2 = r1 + linear2(g) */
+typedef struct rnn__enc_layer {
+    float *a, *r1, *b, *r2, *out;   /* [N][E] (pre-norm: out = r2, b used) */
+    float *f, *g;                   /* [N][F]                              */
+    float *s1, *s2;                 /* [N][2] the layer norms' statistics  */
+} rnn__enc_layer;
+
+/* The workspace of a forward (T, B) and its backward. */
+typedef struct rnn__enc_plan {
+    float *layers;      /* num_layers blocks of `per_layer` floats (rnn__enc_layer) */
+    float *sf;          /* [N][2] the final norm's statistics                      */
+    float *d0, *d1, *d2, *d3;  /* [N][E] gradients in flight                      */
+    float *df;          /* [N][F]                                                  */
+    float *pack;
+    size_t per_layer, npack, total;
+} rnn__enc_plan;
+
+static void rnn__enc_carve(const rnn_encoder *e, int T, int B, float *ws, rnn__enc_plan *p) {
+    size_t N = (size_t)T * B, E = (size_t)e->cfg.d_model, F = (size_t)e->cfg.ff_size, off = 0;
+    int n = (int)N, mx = n > e->cfg.ff_size ? n : e->cfg.ff_size;
+    p->per_layer = 5 * N * E + 2 * N * F + 4 * N;
+    p->layers = rnn__at(ws, off); off += p->per_layer * e->cfg.num_layers;
+    p->sf = rnn__at(ws, off); off += 2 * N;
+    p->d0 = rnn__at(ws, off); off += N * E;
+    p->d1 = rnn__at(ws, off); off += N * E;
+    p->d2 = rnn__at(ws, off); off += N * E;
+    p->d3 = rnn__at(ws, off); off += N * E;
+    p->df = rnn__at(ws, off); off += N * F;
+    p->npack = rnn__pack_floats(mx, mx, mx);
+    p->pack = rnn__at(ws, off);
+    p->total = off + p->npack;
+}
+
+static rnn__enc_layer rnn__enc_layer_at(const rnn_encoder *e, const rnn__enc_plan *p, int l) {
+    rnn__enc_layer L;
+    size_t N = (size_t)e->T * e->B, E = (size_t)e->cfg.d_model, F = (size_t)e->cfg.ff_size;
+    float *w = p->layers + p->per_layer * l;
+    L.a = w; L.r1 = L.a + N * E; L.b = L.r1 + N * E; L.r2 = L.b + N * E; L.out = L.r2 + N * E;
+    L.f = L.out + N * E; L.g = L.f + N * F; L.s1 = L.g + N * F; L.s2 = L.s1 + 2 * N;
+    if (e->cfg.norm_first) L.out = L.r2;
+    return L;
+}
+
+RNNDEF void rnn_encoder_free(rnn_encoder *e) {
+    int l;
+    if (!e) return;
+    for (l = 0; e->attn && l < e->cfg.num_layers; l++) rnn_mha_free(e->attn[l]);
+    RNN_FREE(e->attn);
+    RNN_FREE(e->lin1);
+    RNN_FREE(e->norm1);
+    stbds_arrfree(e->params);
+    RNN_FREE(e->own);
+    RNN_FREE(e->ws);
+    RNN_FREE(e);
+}
+
+RNNDEF rnn_status rnn_encoder_create(rnn_encoder **out, const rnn_encoder_config *cfg, uint64_t seed) {
+    rnn_encoder *e;
+    rnn_encoder_config c;
+    size_t E, F, per, n, i;
+    int l;
+    rnn_rng rng;
+    rnn_status st;
+    if (!out) return RNN_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!cfg) return RNN_ERR_INVALID_ARGUMENT;
+    c = *cfg;
+    if (!c.heads) c.heads = 1;
+    if (!c.ff_size) c.ff_size = 4 * c.d_model;
+    if (!c.num_layers) c.num_layers = 1;
+    if (!(c.eps > 0)) c.eps = 1e-5f;
+    if (c.d_model <= 0 || c.heads < 0 || c.ff_size < 0 || c.num_layers < 0 || c.d_model % c.heads)
+        return RNN_ERR_INVALID_ARGUMENT;
+    if (!(e = (rnn_encoder *)RNN_MALLOC(sizeof *e))) return RNN_ERR_OUT_OF_MEMORY;
+    memset(e, 0, sizeof *e);
+    e->cfg = c;
+    E = (size_t)c.d_model; F = (size_t)c.ff_size;
+    per = 2 * F * E + F + E + 4 * E;
+    n = per * c.num_layers + 2 * E;
+    e->attn = (rnn_mha **)RNN_MALLOC(sizeof(rnn_mha *) * c.num_layers);
+    if (e->attn) memset(e->attn, 0, sizeof(rnn_mha *) * c.num_layers);
+    e->lin1 = (rnn_dense *)RNN_MALLOC(2 * sizeof(rnn_dense) * c.num_layers);
+    e->norm1 = (rnn_layernorm *)RNN_MALLOC(2 * sizeof(rnn_layernorm) * c.num_layers);
+    e->own = (float *)RNN_MALLOC(2 * n * sizeof(float));
+    if (!e->attn || !e->lin1 || !e->norm1 || !e->own) {
+        rnn_encoder_free(e);
+        return RNN_ERR_OUT_OF_MEMORY;
+    }
+    memset(e->own, 0, 2 * n * sizeof(float));
+    e->lin2 = e->lin1 + c.num_layers;
+    e->norm2 = e->norm1 + c.num_layers;
+    rnn_rng_seed(&rng, seed);
+    for (l = 0; l < c.num_layers; l++) {
+        float *w = e->own + per * l;
+        rnn_dense *d1 = &e->lin1[l], *d2 = &e->lin2[l];
+        rnn_layernorm *n1 = &e->norm1[l], *n2 = &e->norm2[l];
+        if ((st = rnn_mha_create(&e->attn[l], c.d_model, c.heads, seed + 1 + (uint64_t)l)) != RNN_OK) {
+            rnn_encoder_free(e);
+            return st;
+        }
+        d1->in_size = (int)E; d1->out_size = (int)F; d1->weight = w; d1->bias = w + F * E;
+        d2->in_size = (int)F; d2->out_size = (int)E; d2->weight = d1->bias + F; d2->bias = d2->weight + E * F;
+        n1->size = n2->size = (int)E; n1->eps = n2->eps = c.eps;
+        n1->weight = d2->bias + E; n1->bias = n1->weight + E; n2->weight = n1->bias + E; n2->bias = n2->weight + E;
+        d1->gweight = d1->weight + n; d1->gbias = d1->bias + n; d2->gweight = d2->weight + n; d2->gbias = d2->bias + n;
+        n1->gweight = n1->weight + n; n1->gbias = n1->bias + n; n2->gweight = n2->weight + n; n2->gbias = n2->bias + n;
+        /* PyTorch's: linear layers uniform ±1/√in, layer norms weight 1, bias 0 */
+        rnn__uniform(d1->weight, F * E + F, 1.0f / sqrtf((float)E), &rng);
+        rnn__uniform(d2->weight, E * F + E, 1.0f / sqrtf((float)F), &rng);
+        for (i = 0; i < E; i++) n1->weight[i] = n2->weight[i] = 1.0f;
+    }
+    e->norm.size = (int)E; e->norm.eps = c.eps;
+    e->norm.weight = e->own + per * c.num_layers; e->norm.bias = e->norm.weight + E;
+    e->norm.gweight = e->norm.weight + n; e->norm.gbias = e->norm.bias + n;
+    for (i = 0; i < E; i++) e->norm.weight[i] = 1.0f;
+    for (l = 0; l < c.num_layers; l++) {
+        char name[128];   /* rnn_param keeps 63 characters: ours are shorter */
+        ptrdiff_t k;
+        for (k = 0; k < stbds_arrlen(e->attn[l]->params); k++) {
+            rnn_param *q = &e->attn[l]->params[k];
+            snprintf(name, sizeof name, "layers.%d.self_attn.%s", l, q->name);
+            rnn__param_add(&e->params, name, q->value, q->grad, q->rows, q->cols, 0);
+        }
+#define RNN__ENC_PARAM(what, val, grad, r, cl) \
+        (snprintf(name, sizeof name, "layers.%d." what, l), rnn__param_add(&e->params, name, val, grad, r, cl, 0))
+        RNN__ENC_PARAM("linear1.weight", e->lin1[l].weight, e->lin1[l].gweight, (int)F, (int)E);
+        RNN__ENC_PARAM("linear1.bias", e->lin1[l].bias, e->lin1[l].gbias, (int)F, 0);
+        RNN__ENC_PARAM("linear2.weight", e->lin2[l].weight, e->lin2[l].gweight, (int)E, (int)F);
+        RNN__ENC_PARAM("linear2.bias", e->lin2[l].bias, e->lin2[l].gbias, (int)E, 0);
+        RNN__ENC_PARAM("norm1.weight", e->norm1[l].weight, e->norm1[l].gweight, (int)E, 0);
+        RNN__ENC_PARAM("norm1.bias", e->norm1[l].bias, e->norm1[l].gbias, (int)E, 0);
+        RNN__ENC_PARAM("norm2.weight", e->norm2[l].weight, e->norm2[l].gweight, (int)E, 0);
+        RNN__ENC_PARAM("norm2.bias", e->norm2[l].bias, e->norm2[l].gbias, (int)E, 0);
+#undef RNN__ENC_PARAM
+    }
+    if (c.final_norm) {
+        rnn__param_add(&e->params, "norm.weight", e->norm.weight, e->norm.gweight, (int)E, 0, 0);
+        rnn__param_add(&e->params, "norm.bias", e->norm.bias, e->norm.gbias, (int)E, 0, 0);
+    }
+    *out = e;
+    return RNN_OK;
+}
+
+static void rnn__add(float *y, const float *x, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) y[i] += x[i];
+}
+
+/* g = act(f): ReLU, or GELU f·Φ(f) with Φ the normal distribution. */
+static void rnn__ff_act(int gelu, float *g, const float *f, size_t n) {
+    size_t i;
+    if (!gelu) { rnn_relu(g, f, n); return; }
+    for (i = 0; i < n; i++) g[i] = 0.5f * f[i] * (1.0f + erff(f[i] * 0.70710678f));
+}
+
+/* df ⊙= act'(f): ReLU 1 where f > 0; GELU Φ(f) + f·φ(f). */
+static void rnn__ff_act_back(int gelu, float *df, const float *f, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        df[i] *= gelu ? 0.5f * (1.0f + erff(f[i] * 0.70710678f)) + f[i] * 0.39894228f * expf(-0.5f * f[i] * f[i])
+                      : (f[i] > 0.0f ? 1.0f : 0.0f);
+}
+
+RNNDEF rnn_status rnn_encoder_forward(rnn_encoder *e, const float *x, int T, int B, const int *lengths, float *y) {
+    rnn__enc_plan p;
+    int l, b, N = T * B, E;
+    rnn_status st;
+    if (!e) return RNN_ERR_INVALID_ARGUMENT;
+    E = e->cfg.d_model;
+    if (!x || !y || T <= 0 || B <= 0)
+        return rnn__err(e->error, sizeof e->error, RNN_ERR_INVALID_ARGUMENT, "x, y required and T %d, B %d positive",
+                        T, B);
+    for (b = 0; lengths && b < B; b++)
+        if (lengths[b] < 1 || lengths[b] > T)
+            return rnn__err(e->error, sizeof e->error, RNN_ERR_INVALID_ARGUMENT, "lengths[%d] = %d is outside 1..%d", b,
+                            lengths[b], T);
+    rnn__enc_carve(e, T, B, NULL, &p);
+    if (p.total > e->ws_cap) {
+        float *nw = (float *)RNN_REALLOC(e->ws, p.total * sizeof(float));
+        if (!nw) return rnn__err(e->error, sizeof e->error, RNN_ERR_OUT_OF_MEMORY, "no memory for the workspace");
+        e->ws = nw; e->ws_cap = p.total;
+    }
+    e->T = T; e->B = B; e->x = x;
+    rnn__enc_carve(e, T, B, e->ws, &p);
+    for (l = 0; l < e->cfg.num_layers; l++) {
+        rnn__enc_layer L = rnn__enc_layer_at(e, &p, l);
+        const float *in = l ? rnn__enc_layer_at(e, &p, l - 1).out : x;
+        const float *sa = e->cfg.norm_first ? L.a : in;   /* what attention reads */
+        if (e->cfg.norm_first) rnn_layernorm_forward(&e->norm1[l], in, N, L.a, L.s1);
+        st = rnn_mha_forward(e->attn[l], sa, sa, sa, T, T, B, lengths, e->cfg.causal, L.r1);
+        if (st != RNN_OK) return rnn__err(e->error, sizeof e->error, st, "layer %d: %s", l, e->attn[l]->error);
+        rnn__add(L.r1, in, (size_t)N * E);
+        if (e->cfg.norm_first) rnn_layernorm_forward(&e->norm2[l], L.r1, N, L.b, L.s2);
+        else rnn_layernorm_forward(&e->norm1[l], L.r1, N, L.a, L.s1);
+        rnn__dense_forward(&e->lin1[l], e->cfg.norm_first ? L.b : L.a, N, L.f, p.pack, p.npack);
+        rnn__ff_act(e->cfg.gelu, L.g, L.f, (size_t)N * e->cfg.ff_size);
+        rnn__dense_forward(&e->lin2[l], L.g, N, L.r2, p.pack, p.npack);
+        rnn__add(L.r2, e->cfg.norm_first ? L.r1 : L.a, (size_t)N * E);
+        if (!e->cfg.norm_first) rnn_layernorm_forward(&e->norm2[l], L.r2, N, L.out, L.s2);
+    }
+    {
+        const float *top = rnn__enc_layer_at(e, &p, e->cfg.num_layers - 1).out;
+        if (e->cfg.final_norm) rnn_layernorm_forward(&e->norm, top, N, y, p.sf);
+        else memcpy(y, top, sizeof(float) * (size_t)N * E);
+    }
+    return RNN_OK;
+}
+
+/* backward, layer by layer from the top, d0 holding the gradient of the
+   layer's output. Post-norm:
+     dr2 = LN2'(d0); dg = dr2·W2; df = dg ⊙ act'(f); da = dr2 + df·W1;
+     dr1 = LN1'(da); dx = dr1 + mha'(dr1)
+   pre-norm:
+     dg = d0·W2; df = dg ⊙ act'(f); dr1 = d0 + LN2'(df·W1);
+     dx = dr1 + LN1'(mha'(dr1))
+   (W' the weight-gradient products of each linear: dW += doutᵀ·in.) */
+RNNDEF rnn_status rnn_encoder_backward(rnn_encoder *e, const float *dy, float *dx) {
+    rnn__enc_plan p;
+    int l, N, E;
+    size_t NE;
+    rnn_status st;
+    if (!e) return RNN_ERR_INVALID_ARGUMENT;
+    if (!e->T) return rnn__err(e->error, sizeof e->error, RNN_ERR_INVALID_ARGUMENT, "backward before any forward");
+    if (!dy) return rnn__err(e->error, sizeof e->error, RNN_ERR_INVALID_ARGUMENT, "dy is required");
+    N = e->T * e->B; E = e->cfg.d_model; NE = (size_t)N * E;
+    rnn__enc_carve(e, e->T, e->B, e->ws, &p);
+    if (e->cfg.final_norm)
+        rnn_layernorm_backward(&e->norm, rnn__enc_layer_at(e, &p, e->cfg.num_layers - 1).out, p.sf, N, dy, p.d0);
+    else
+        memcpy(p.d0, dy, sizeof(float) * NE);
+    for (l = e->cfg.num_layers - 1; l >= 0; l--) {
+        rnn__enc_layer L = rnn__enc_layer_at(e, &p, l);
+        const float *in = l ? rnn__enc_layer_at(e, &p, l - 1).out : e->x;
+        size_t NF = (size_t)N * e->cfg.ff_size;
+        if (e->cfg.norm_first) {
+            rnn__dense_backward(&e->lin2[l], L.g, N, p.d0, p.df, p.pack, p.npack);
+            rnn__ff_act_back(e->cfg.gelu, p.df, L.f, NF);
+            rnn__dense_backward(&e->lin1[l], L.b, N, p.df, p.d1, p.pack, p.npack);
+            rnn_layernorm_backward(&e->norm2[l], L.r1, L.s2, N, p.d1, p.d2);
+            rnn__add(p.d2, p.d0, NE);                                   /* d2 = dr1 */
+            if ((st = rnn_mha_backward(e->attn[l], p.d2, p.d1, p.d1, p.d1)) != RNN_OK)
+                return rnn__err(e->error, sizeof e->error, st, "layer %d: %s", l, e->attn[l]->error);
+            rnn_layernorm_backward(&e->norm1[l], in, L.s1, N, p.d1, p.d0);
+            rnn__add(p.d0, p.d2, NE);                                   /* d0 = dx */
+        } else {
+            rnn_layernorm_backward(&e->norm2[l], L.r2, L.s2, N, p.d0, p.d1);   /* d1 = dr2 */
+            rnn__dense_backward(&e->lin2[l], L.g, N, p.d1, p.df, p.pack, p.npack);
+            rnn__ff_act_back(e->cfg.gelu, p.df, L.f, NF);
+            rnn__dense_backward(&e->lin1[l], L.a, N, p.df, p.d2, p.pack, p.npack);
+            rnn__add(p.d2, p.d1, NE);                                   /* d2 = da */
+            rnn_layernorm_backward(&e->norm1[l], L.r1, L.s1, N, p.d2, p.d1);   /* d1 = dr1 */
+            if ((st = rnn_mha_backward(e->attn[l], p.d1, p.d0, p.d0, p.d0)) != RNN_OK)
+                return rnn__err(e->error, sizeof e->error, st, "layer %d: %s", l, e->attn[l]->error);
+            rnn__add(p.d0, p.d1, NE);                                   /* d0 = dx */
+        }
+    }
+    if (dx) memcpy(dx, p.d0, sizeof(float) * NE);
     return RNN_OK;
 }
 
