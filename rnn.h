@@ -4942,23 +4942,77 @@ static void rnn__put_param(rnn_st_writer *w, const char *name, const rnn_param *
     rnn_st_put_tensor(w, name, data, p->cols ? 2 : 1, dims);
 }
 
+/* Metadata "vocab": a JSON array of one-character strings (v NULL: none).
+   vj holds the text until the file is written. */
+static void rnn__put_vocab(rnn_st_writer *w, const rnn_vocab *v, rnn__buf *vj) {
+    ptrdiff_t i;
+    if (!v) return;
+    rnn__puts(vj, "[");
+    for (i = 0; i < stbds_arrlen(v->chars); i++) {
+        char ch[4];
+        int n = rnn_utf8_encode(v->chars[i], ch);
+        if (i) rnn__puts(vj, ",");
+        rnn__put_json_string(vj, ch, (size_t)n);
+    }
+    rnn__puts(vj, "]");
+    if (vj->oom) rnn__st_refuse(w, RNN_ERR_OUT_OF_MEMORY, "out of memory at", "vocab");
+    else rnn_st_put_meta(w, "vocab", vj->p);
+}
+
+/* The optimizer's settings and step as metadata, its moments as tensors
+   "optim.m.NAME", "optim.v.NAME" for the registry it was made for, and the
+   model's dropout generator. */
+static void rnn__put_optimizer(rnn_st_writer *w, const rnn_optimizer *opt, const rnn_param *params,
+                               const rnn_rng *rng) {
+    const rnn_optimizer_config *c = &opt->cfg;
+    ptrdiff_t i;
+    size_t o;
+    int which;
+    char num[32];
+    rnn_st_put_meta(w, "optim_kind", rnn__opt_names[c->kind]);
+    rnn__meta_num(w, "optim_lr", c->lr, 0);
+    rnn__meta_num(w, "optim_momentum", c->momentum, 0);
+    rnn__meta_num(w, "optim_beta1", c->beta1, 0);
+    rnn__meta_num(w, "optim_beta2", c->beta2, 0);
+    rnn__meta_num(w, "optim_eps", c->eps, 0);
+    rnn__meta_num(w, "optim_weight_decay", c->weight_decay, 0);
+    rnn__meta_num(w, "optim_clip_norm", c->clip_norm, 0);
+    rnn__meta_num(w, "optim_clip_value", c->clip_value, 0);
+    rnn__meta_num(w, "optim_lr_decay", c->lr_decay, 0);
+    rnn__meta_num(w, "optim_step", (double)opt->t, 1);
+    snprintf(num, sizeof num, "%llu", (unsigned long long)rng->state);
+    rnn_st_put_meta(w, "rng", num);
+    for (which = 0; which < 2; which++)
+        for (i = 0, o = 0; i < stbds_arrlen(params); o += params[i].count, i++) {
+            char nm[96];
+            snprintf(nm, sizeof nm, "optim.%s.%s", which ? "v" : "m", params[i].name);
+            rnn__put_param(w, nm, &params[i], (which ? opt->v : opt->m) + o);
+        }
+}
+
+/* Refuses to save NaN weights, or an optimizer made for another model. */
+static rnn_status rnn__save_check(const rnn_param *params, const rnn_optimizer *opt, char *err, size_t cap) {
+    ptrdiff_t i, np = stbds_arrlen(params);
+    size_t total = 0;
+    for (i = 0; i < np; i++) total += params[i].count;
+    if (opt && opt->n != 0 && opt->n != total)
+        return rnn__err(err, cap, RNN_ERR_INVALID_ARGUMENT, "save: the optimizer holds %lu values, the model %lu",
+                        (unsigned long)opt->n, (unsigned long)total);
+    for (i = 0; i < np; i++)   /* diverged weights are never written over a good file */
+        if (!rnn__finite(params[i].value, params[i].count))
+            return rnn__err(err, cap, RNN_ERR_INVALID_ARGUMENT,
+                            "save: %s holds NaN or infinity (training diverged?); nothing written", params[i].name);
+    return RNN_OK;
+}
+
 RNNDEF rnn_status rnn_lm_save(rnn_lm *m, const rnn_optimizer *opt, const char *path) {
     rnn_st_writer w;
     rnn__buf vj = {0, 0, 0, 0};
     ptrdiff_t i, np;
-    size_t o, total = 0;
     rnn_status st;
-    int which;
     if (!m || !path) return RNN_ERR_INVALID_ARGUMENT;
     np = stbds_arrlen(m->params);
-    for (i = 0; i < np; i++) total += m->params[i].count;
-    if (opt && opt->n != 0 && opt->n != total)
-        return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT,
-                        "save: the optimizer holds %lu values, the model %lu", (unsigned long)opt->n, (unsigned long)total);
-    for (i = 0; i < np; i++)   /* diverged weights are never written over a good file */
-        if (!rnn__finite(m->params[i].value, m->params[i].count))
-            return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT,
-                            "save: %s holds NaN or infinity (training diverged?); nothing written", m->params[i].name);
+    if ((st = rnn__save_check(m->params, opt, m->error, sizeof m->error)) != RNN_OK) return st;
     memset(&w, 0, sizeof w);
     rnn_st_put_meta(&w, "format", "rnn.h");
     rnn_st_put_meta(&w, "model", "lm");
@@ -4969,43 +5023,10 @@ RNNDEF rnn_status rnn_lm_save(rnn_lm *m, const rnn_optimizer *opt, const char *p
     rnn__meta_num(&w, "num_layers", m->cfg.num_layers, 1);
     rnn__meta_num(&w, "dropout", m->cfg.dropout, 0);
     rnn__meta_num(&w, "freeze_embedding", m->cfg.freeze_embedding, 1);
-    if (m->vocab) {   /* a JSON array of one-character strings */
-        rnn__puts(&vj, "[");
-        for (i = 0; i < stbds_arrlen(m->vocab->chars); i++) {
-            char ch[4];
-            int n = rnn_utf8_encode(m->vocab->chars[i], ch);
-            if (i) rnn__puts(&vj, ",");
-            rnn__put_json_string(&vj, ch, (size_t)n);
-        }
-        rnn__puts(&vj, "]");
-        if (vj.oom) rnn__st_refuse(&w, RNN_ERR_OUT_OF_MEMORY, "out of memory at", "vocab");
-        else rnn_st_put_meta(&w, "vocab", vj.p);
-    }
+    rnn__put_vocab(&w, m->vocab, &vj);
     for (i = 0; i < np; i++) rnn__put_param(&w, m->params[i].name, &m->params[i], m->params[i].value);
     if (opt) {
-        const rnn_optimizer_config *c = &opt->cfg;
-        rnn_st_put_meta(&w, "optim_kind", rnn__opt_names[c->kind]);
-        rnn__meta_num(&w, "optim_lr", c->lr, 0);
-        rnn__meta_num(&w, "optim_momentum", c->momentum, 0);
-        rnn__meta_num(&w, "optim_beta1", c->beta1, 0);
-        rnn__meta_num(&w, "optim_beta2", c->beta2, 0);
-        rnn__meta_num(&w, "optim_eps", c->eps, 0);
-        rnn__meta_num(&w, "optim_weight_decay", c->weight_decay, 0);
-        rnn__meta_num(&w, "optim_clip_norm", c->clip_norm, 0);
-        rnn__meta_num(&w, "optim_clip_value", c->clip_value, 0);
-        rnn__meta_num(&w, "optim_lr_decay", c->lr_decay, 0);
-        rnn__meta_num(&w, "optim_step", (double)opt->t, 1);
-        {
-            char num[32];
-            snprintf(num, sizeof num, "%llu", (unsigned long long)m->rng.state);
-            rnn_st_put_meta(&w, "rng", num);
-        }
-        for (which = 0; which < 2; which++)
-            for (i = 0, o = 0; i < np; o += m->params[i].count, i++) {
-                char nm[96];
-                snprintf(nm, sizeof nm, "optim.%s.%s", which ? "v" : "m", m->params[i].name);
-                rnn__put_param(&w, nm, &m->params[i], (which ? opt->v : opt->m) + o);
-            }
+        rnn__put_optimizer(&w, opt, m->params, &m->rng);
         if (m->state_batch > 0) {
             int dims[3];
             dims[0] = m->rnn->cfg.num_layers; dims[1] = m->state_batch; dims[2] = m->cfg.hidden_size;
@@ -5116,8 +5137,10 @@ fail:
     return st;
 }
 
-/* The vocabulary: metadata "vocab", a JSON array of distinct one-character strings. */
-static rnn_status rnn__lm_vocab(rnn_st_file *f, rnn_lm *m, const char *s) {
+/* The vocabulary: metadata "vocab", a JSON array of `size` distinct
+   one-character strings, into a new *out (the caller frees it, also after
+   a failure). */
+static rnn_status rnn__st_vocab(rnn_st_file *f, const char *s, int size, rnn_vocab **out) {
     rnn__js j;
     rnn_vocab *voc;
     char *err = f->error;
@@ -5126,7 +5149,7 @@ static rnn_status rnn__lm_vocab(rnn_st_file *f, rnn_lm *m, const char *s) {
     int first = 1;
     if (!(voc = (rnn_vocab *)RNN_MALLOC(sizeof *voc))) RNN__FAIL(RNN_ERR_OUT_OF_MEMORY, "out of memory");
     rnn__vocab_init(voc);
-    m->vocab = voc;
+    *out = voc;
     j.p = j.start = s; j.end = s + strlen(s);
     if (!rnn__js_eat(&j, '[')) RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab is not a JSON array");
     while (!rnn__js_eat(&j, ']')) {
@@ -5137,23 +5160,23 @@ static rnn_status rnn__lm_vocab(rnn_st_file *f, rnn_lm *m, const char *s) {
         if (!first && !rnn__js_eat(&j, ',')) RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab: expected ','");
         first = 0;
         if (!rnn__js_str(&j, &tok, &tl, NULL, NULL)) RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab: bad string");
-        fresh = tl > 0 && rnn_utf8_decode(tok, tl, &cp) == (int)tl && rnn_vocab_size(voc) < m->cfg.vocab_size &&
+        fresh = tl > 0 && rnn_utf8_decode(tok, tl, &cp) == (int)tl && rnn_vocab_size(voc) < size &&
                 rnn__vocab_push(voc, cp);
         RNN_FREE(tok);
         if (!fresh) RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab entry %d is not one new character", rnn_vocab_size(voc));
     }
     rnn__js_ws(&j);
-    if (j.p != j.end || rnn_vocab_size(voc) != m->cfg.vocab_size)
-        RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab has %d entries, vocab_size is %d", rnn_vocab_size(voc), m->cfg.vocab_size);
+    if (j.p != j.end || rnn_vocab_size(voc) != size)
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab has %d entries, vocab_size is %d", rnn_vocab_size(voc), size);
 fail:
     return st;
 }
 
-/* The optimizer's settings, step and moments, and the carried training state. */
-static rnn_status rnn__lm_optimizer(rnn_st_file *f, rnn_lm *m, rnn_optimizer **optp) {
+/* The optimizer's settings, step and moments for the registry params, and
+   the model's dropout generator rng. */
+static rnn_status rnn__st_optimizer(rnn_st_file *f, rnn_param *params, rnn_rng *rng, rnn_optimizer **optp) {
     rnn_optimizer_config oc;
     rnn_optimizer *opt = NULL;
-    const rnn_st_tensor *th;
     char *err = f->error, *end;
     size_t errcap = sizeof f->error, o = 0;
     rnn_status st = RNN_OK;
@@ -5172,18 +5195,33 @@ static rnn_status rnn__lm_optimizer(rnn_st_file *f, rnn_lm *m, rnn_optimizer **o
         RNN__FAIL(RNN_ERR_METADATA, "metadata: optimizer settings missing or bad");
     step = strtoll(s, &end, 10);
     if (*end || step < 0) RNN__FAIL(RNN_ERR_METADATA, "metadata: optim_step is not a count");
-    if (rnn_optimizer_create(&opt, &oc, m->params) != RNN_OK) RNN__FAIL(RNN_ERR_METADATA, "metadata: optimizer settings out of range");
+    if (rnn_optimizer_create(&opt, &oc, params) != RNN_OK) RNN__FAIL(RNN_ERR_METADATA, "metadata: optimizer settings out of range");
     opt->t = step;
     for (which = 0; which < 2; which++)
-        for (i = 0, o = 0; i < stbds_arrlen(m->params); o += m->params[i].count, i++) {
-            const rnn_param *p = &m->params[i];
+        for (i = 0, o = 0; i < stbds_arrlen(params); o += params[i].count, i++) {
+            const rnn_param *p = &params[i];
             char nm[96];
             int dims[2];
             dims[0] = p->rows; dims[1] = p->cols;
             snprintf(nm, sizeof nm, "optim.%s.%s", which ? "v" : "m", p->name);
             if ((st = rnn_st_read(f, nm, p->cols ? 2 : 1, dims, (which ? opt->v : opt->m) + o)) != RNN_OK) goto fail;
         }
-    if ((s = rnn_st_meta_get(f, "rng"))) m->rng.state = (uint64_t)strtoull(s, &end, 10);
+    if ((s = rnn_st_meta_get(f, "rng"))) rng->state = (uint64_t)strtoull(s, &end, 10);
+    *optp = opt;
+    return RNN_OK;
+fail:
+    rnn_optimizer_free(opt);
+    return st;
+}
+
+/* The LM's optimizer and the training state it carries between windows. */
+static rnn_status rnn__lm_optimizer(rnn_st_file *f, rnn_lm *m, rnn_optimizer **optp) {
+    const rnn_st_tensor *th;
+    char *err = f->error;
+    size_t errcap = sizeof f->error;
+    rnn_status st;
+    rnn_optimizer *opt = NULL;
+    if ((st = rnn__st_optimizer(f, m->params, &m->rng, &opt)) != RNN_OK) return st;
     th = rnn_st_find(f, "state.h");
     if (th && th->ndim == 3 && th->dims[0] == (uint64_t)m->cfg.num_layers && th->dims[2] == (uint64_t)m->cfg.hidden_size &&
         th->dims[1] >= 1 && th->dims[1] <= 65536) {
@@ -5223,7 +5261,7 @@ RNNDEF rnn_status rnn_lm_from_st(rnn_lm **out, rnn_optimizer **optp, rnn_st_file
         dims[0] = p->rows; dims[1] = p->cols;
         if ((st = rnn_st_read(f, p->name, p->cols ? 2 : 1, dims, p->value)) != RNN_OK) goto fail;
     }
-    if ((s = rnn_st_meta_get(f, "vocab")) && (st = rnn__lm_vocab(f, m, s)) != RNN_OK) goto fail;
+    if ((s = rnn_st_meta_get(f, "vocab")) && (st = rnn__st_vocab(f, s, lc.vocab_size, &m->vocab)) != RNN_OK) goto fail;
     if (optp && rnn_st_meta_get(f, "optim_kind") && (st = rnn__lm_optimizer(f, m, &opt)) != RNN_OK) goto fail;
     *out = m;
     if (optp) *optp = opt;
