@@ -82,11 +82,15 @@
      Attention  rnn_attention_* (scaled dot-product, masks, Keras form),
                 rnn_mha_* (nn.MultiheadAttention), rnn_layernorm_*,
                 rnn_positional_encoding, rnn_encoder_* (Transformer encoder)
-     Models     rnn_lm_* : embedding → recurrent stack → dense
+     Models     rnn_lm_* : embedding → recurrent stack → dense;
+                rnn_clf_* : embedding → recurrent stack or Transformer
+                encoder → pooling → dense → softmax or sigmoid
      Decoding   rnn_sample (temperature, top-k, top-p), rnn_beam_search
-     Text       rnn_vocab_* (UTF-8 code points), rnn_batcher_*
+     Text       rnn_vocab_* (UTF-8 code points), rnn_batcher_* (streams),
+                rnn_buckets_* (padded batches of similar lengths)
      I/O        rnn_st_* : any safetensors file (named tensors, metadata);
-                rnn_lm_save, rnn_lm_load : the language model's adapter
+                rnn_lm_save, rnn_lm_load, rnn_clf_save, rnn_clf_load :
+                each model's adapter
      Appendix   the SIMD paths: SSE2, AVX2 + FMA, AVX-512, NEON
 
    INSIDE
@@ -381,7 +385,7 @@ typedef struct rnn_embedding {
 
 /* out[i] = weight[tokens[i]] for n tokens; a token outside 0..V-1 is an error. */
 RNNDEF rnn_status rnn_embedding_forward(const rnn_embedding *e, const int *tokens, int n, float *out);
-/* grad[tokens[i]] += dout[i]: only the rows used are touched. */
+/* grad[tokens[i]] += dout[i]: only the rows used are touched; a token outside 0..V-1 adds nothing. */
 RNNDEF void rnn_embedding_backward(rnn_embedding *e, const int *tokens, int n, const float *dout);
 /* Loads pretrained vectors from a text file of "token v1 v2 ... vE" lines
    (GloVe / word2vec text format; a first line "count dim" is skipped) into
@@ -683,6 +687,90 @@ RNNDEF void rnn_lm_weights_changed(rnn_lm *m);
 RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token);
 
 /* ============================================================================
+   Models: classifier
+   ========================================================================== */
+
+/* How a classifier turns a sequence of features into one vector. */
+typedef enum rnn_pool {
+    RNN_POOL_DEFAULT = 0,   /* RNN_POOL_ATTENTION */
+    RNN_POOL_LAST,          /* the last valid position; a bidirectional stack's
+                               backward half at position 0 (PyTorch's h_n) */
+    RNN_POOL_MEAN,          /* the mean over the valid positions            */
+    RNN_POOL_MAX,           /* the largest value of each feature            */
+    RNN_POOL_ATTENTION      /* softmax(q·f_t / √D)-weighted sum, q learned  */
+} rnn_pool;
+
+/* A zero field means the default given here. */
+typedef struct rnn_clf_config {
+    int vocab_size;         /* required                                           */
+    int num_classes;        /* required                                           */
+    int multi_label;        /* 0: softmax over classes; 1: a sigmoid per class    */
+    int embed_size;         /* 64 (the Transformer's d_model)                     */
+    int transformer;        /* 0: recurrent stack; 1: Transformer encoder blocks  */
+    rnn_cell cell;          /* recurrent: RNN_LSTM                                */
+    int hidden_size;        /* recurrent: 128                                     */
+    int bidirectional;      /* recurrent: 0                                       */
+    int num_layers;         /* 1                                                  */
+    int heads;              /* Transformer: 4                                     */
+    int ff_size;            /* Transformer: 4·embed_size                          */
+    int norm_first;         /* Transformer: 0 post-norm, 1 pre-norm               */
+    int gelu;               /* Transformer: 0 ReLU, 1 GELU in the feed-forward    */
+    int learned_positions;  /* Transformer: 0 sinusoidal, 1 a learned table       */
+    int max_len;            /* 256: the longest sequence, in tokens               */
+    rnn_pool pool;          /* RNN_POOL_ATTENTION                                 */
+    float dropout;          /* 0; in training: on the embedded inputs, between
+                               recurrent layers, and on the pooled vector         */
+} rnn_clf_config;
+
+/* embedding (+ positions) → recurrent stack or Transformer encoder → pooling
+   → dense → softmax or sigmoid. Registry names follow a PyTorch module with
+   attributes embedding, positions, rnn or encoder, pool (its query), head. */
+typedef struct rnn_clf {
+    rnn_clf_config cfg;         /* the defaults filled in */
+    int feat;                   /* D, the features' width: dirs·H or embed_size */
+    rnn_embedding embedding, positions;
+    rnn_recurrent *rnn;         /* one of these two */
+    rnn_encoder *enc;
+    float *query, *gquery;      /* [D] attention pooling's query */
+    rnn_dense head;             /* [C × D] */
+    rnn_param *params;          /* the registry (stb_ds array) */
+    float *pe;                  /* [max_len][E] the sinusoidal table */
+    const float *pool_weights;  /* [B][T] attention pooling's weights in the
+                                   last forward (NULL for other pools)       */
+    int T, B;                   /* shape of the last forward */
+    float *own, *ws;
+    size_t ws_cap;
+    int *iws;                   /* tokens [T·B], lengths [B] of the last forward */
+    size_t iws_cap;
+    int *ids;                   /* [max_len] rnn_clf_classify's tokens */
+    char **labels;              /* the classes' names (stb_ds array), or NULL */
+    rnn_rng rng;                /* dropout */
+    struct rnn_vocab *vocab;    /* the tokens' text; NULL: plain ids */
+    char error[160];
+} rnn_clf;
+
+/* Creates a classifier with weights from seed. */
+RNNDEF rnn_status rnn_clf_create(rnn_clf **out, const rnn_clf_config *cfg, uint64_t seed);
+/* Frees it (NULL is fine). */
+RNNDEF void rnn_clf_free(rnn_clf *c);
+/* One training step on a padded batch: tokens [T][B] (positions past a
+   length are ignored), lengths [B] in 1..T (NULL: all T), T <= max_len;
+   labels [B] class ids (softmax), or targets [B][C] in [0, 1] (multi_label).
+   opt NULL: gradients only. *loss gets the mean loss. */
+RNNDEF rnn_status rnn_clf_train_step(rnn_clf *c, rnn_optimizer *opt, const int *tokens, const int *lengths,
+                                     int T, int B, const int *labels, const float *targets, float *loss);
+/* probs [B][C] for a padded batch: no dropout, no gradient. */
+RNNDEF rnn_status rnn_clf_predict(rnn_clf *c, const int *tokens, const int *lengths, int T, int B, float *probs);
+/* probs [C] of one UTF-8 text through the model's vocabulary. An empty
+   text, one longer than max_len characters, bad UTF-8 or a character not in
+   the vocabulary is refused, with the reason in c->error. After a text as
+   long as any before, nothing is allocated. */
+RNNDEF rnn_status rnn_clf_classify(rnn_clf *c, const char *text, size_t len, float *probs);
+/* Gives the model names for its classes (num_classes strings of 1..255
+   bytes, copied; NULL: none), saved with it. */
+RNNDEF rnn_status rnn_clf_set_labels(rnn_clf *c, const char *const *names);
+
+/* ============================================================================
    Decoding: sampling, beam search
    ========================================================================== */
 
@@ -794,9 +882,34 @@ RNNDEF rnn_status rnn_batcher_init(rnn_batcher *bt, const int *data, size_t n, i
    With rng, each new epoch starts the streams at a random phase. */
 RNNDEF int rnn_batcher_next(rnn_batcher *bt, int *inputs, int *targets, rnn_rng *rng);
 
+/* Batches of sequences of similar length (bucketing), so padded batches
+   waste little: each epoch shuffles the n sequences, sorts each run of 64
+   batches' worth by length, cuts the runs into batches and shuffles the
+   batches' order. Deterministic from the seed. */
+typedef struct rnn_buckets {
+    const int *lengths;     /* [n] the caller's, read at each new epoch */
+    int n, batch, nbatches, next, epoch;
+    int *order;             /* [n] this epoch's sequences, batch after batch */
+    int *starts;            /* [nbatches + 1] where each batch starts in order */
+    int *perm;              /* [nbatches] the order the batches are given in */
+    uint64_t *keys;         /* [n] sort space */
+    rnn_rng rng;
+} rnn_buckets;
+
+/* Prepares batches of at most `batch` of n sequences with these lengths. */
+RNNDEF rnn_status rnn_buckets_init(rnn_buckets *bk, const int *lengths, int n, int batch, uint64_t seed);
+/* Writes the next batch's sequence indices into idx [batch] and returns
+   their count; after an epoch's last batch a new epoch begins (bk->epoch
+   counts the finished ones). */
+RNNDEF int rnn_buckets_next(rnn_buckets *bk, int *idx);
+/* Frees the batcher's arrays. */
+RNNDEF void rnn_buckets_free(rnn_buckets *bk);
+
 /* Gives the model a copy of a vocabulary (vocab_size must match), so that
    checkpoints carry it. */
 RNNDEF rnn_status rnn_lm_set_vocab(rnn_lm *m, const rnn_vocab *v);
+/* The same for a classifier. */
+RNNDEF rnn_status rnn_clf_set_vocab(rnn_clf *c, const rnn_vocab *v);
 
 /* ============================================================================
    I/O: safetensors files, then each model's checkpoint
@@ -903,6 +1016,17 @@ RNNDEF rnn_status rnn_lm_load_memory(rnn_lm **out, rnn_optimizer **opt, const vo
                                      char *err, size_t errcap);
 /* rnn_lm_load from a file already open. */
 RNNDEF rnn_status rnn_lm_from_st(rnn_lm **out, rnn_optimizer **opt, rnn_st_file *f);
+
+/* Writes a classifier (and the optimizer, if not NULL): PyTorch's names
+   (embedding.weight, positions.weight, rnn.* or encoder.layers.*,
+   pool.query, head.*), the config, vocabulary and labels in metadata
+   ("model": "clf"). */
+RNNDEF rnn_status rnn_clf_save(rnn_clf *c, const rnn_optimizer *opt, const char *path);
+/* Reads a classifier saved by rnn_clf_save; *opt as for rnn_lm_load. */
+RNNDEF rnn_status rnn_clf_load(rnn_clf **out, rnn_optimizer **opt, const char *path, char *err,
+                               size_t errcap);
+/* rnn_clf_load from a file already open. */
+RNNDEF rnn_status rnn_clf_from_st(rnn_clf **out, rnn_optimizer **opt, rnn_st_file *f);
 
 #ifdef __cplusplus
 }
@@ -2461,15 +2585,16 @@ RNNDEF rnn_status rnn_embedding_forward(const rnn_embedding *e, const int *token
     return RNN_OK;
 }
 
-/* backward: dW[token] += dout, one row per token (tokens were checked by
-   forward). */
+/* backward: dW[token] += dout, one row per token; a token outside the
+   table (the classifier's padding, -1) adds nothing. */
 RNNDEF void rnn_embedding_backward(rnn_embedding *e, const int *tokens, int n, const float *dout) {
     int i, j, E = e->embed_size;
     if (e->frozen) return;
     for (i = 0; i < n; i++) {
-        float *g = e->grad + (size_t)tokens[i] * E;
+        float *g;
         const float *d = dout + (size_t)i * E;
         if (tokens[i] < 0 || tokens[i] >= e->vocab_size) continue;
+        g = e->grad + (size_t)tokens[i] * E;
         for (j = 0; j < E; j++) g[j] += d[j];
     }
 }
@@ -3754,6 +3879,419 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {
 }
 
 /* ============================================================================
+   Models: classifier
+   ========================================================================== */
+
+/* Frees an stb_ds array of RNN_MALLOC'd strings. */
+static void rnn__free_strings(char **s) {
+    ptrdiff_t i;
+    for (i = 0; i < stbds_arrlen(s); i++) RNN_FREE(s[i]);
+    stbds_arrfree(s);
+}
+
+RNNDEF void rnn_clf_free(rnn_clf *c) {
+    if (!c) return;
+    rnn_recurrent_free(c->rnn);
+    rnn_encoder_free(c->enc);
+    stbds_arrfree(c->params);
+    if (c->vocab) { rnn_vocab_free(c->vocab); RNN_FREE(c->vocab); }
+    RNN_FREE(c->own);
+    RNN_FREE(c->ws);
+    RNN_FREE(c->iws);
+    RNN_FREE(c->ids);
+    rnn__free_strings(c->labels);
+    RNN_FREE(c);
+}
+
+RNNDEF rnn_status rnn_clf_create(rnn_clf **out, const rnn_clf_config *cfg, uint64_t seed) {
+    rnn_clf *c;
+    rnn_clf_config k;
+    rnn_status st;
+    rnn_rng init;
+    size_t V, E, D, C, P, n, i;
+    ptrdiff_t j;
+    if (!out) return RNN_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!cfg) return RNN_ERR_INVALID_ARGUMENT;
+    k = *cfg;
+    if (!k.embed_size) k.embed_size = 64;
+    if (k.cell == RNN_CELL_DEFAULT) k.cell = RNN_LSTM;
+    if (!k.hidden_size) k.hidden_size = 128;
+    if (!k.num_layers) k.num_layers = 1;
+    if (!k.heads) k.heads = 4;
+    if (!k.ff_size) k.ff_size = 4 * k.embed_size;
+    if (!k.max_len) k.max_len = 256;
+    if (k.pool == RNN_POOL_DEFAULT) k.pool = RNN_POOL_ATTENTION;
+    if (k.vocab_size <= 0 || k.num_classes <= 0 || k.embed_size <= 0 || k.hidden_size <= 0 || k.num_layers <= 0 ||
+        k.heads <= 0 || k.ff_size <= 0 || k.max_len <= 0 || k.pool > RNN_POOL_ATTENTION || k.cell > RNN_GRU_CHO ||
+        !(k.dropout >= 0 && k.dropout < 1) || (k.transformer && k.embed_size % k.heads))
+        return RNN_ERR_INVALID_ARGUMENT;
+    if (!(c = (rnn_clf *)RNN_MALLOC(sizeof *c))) return RNN_ERR_OUT_OF_MEMORY;
+    memset(c, 0, sizeof *c);
+    c->cfg = k;
+    if (k.transformer) {
+        rnn_encoder_config ec;
+        memset(&ec, 0, sizeof ec);
+        ec.d_model = k.embed_size; ec.heads = k.heads; ec.ff_size = k.ff_size; ec.num_layers = k.num_layers;
+        ec.norm_first = k.norm_first; ec.final_norm = k.norm_first; ec.gelu = k.gelu;   /* pre-norm stacks end on a norm */
+        st = rnn_encoder_create(&c->enc, &ec, seed + 2);
+        c->feat = k.embed_size;
+    } else {
+        rnn_recurrent_config rc;
+        memset(&rc, 0, sizeof rc);
+        rc.cell = k.cell; rc.input_size = k.embed_size; rc.hidden_size = k.hidden_size;
+        rc.num_layers = k.num_layers; rc.bidirectional = k.bidirectional; rc.dropout = k.dropout;
+        st = rnn_recurrent_create(&c->rnn, &rc, seed + 2);
+        c->feat = (k.bidirectional ? 2 : 1) * k.hidden_size;
+    }
+    if (st != RNN_OK) { rnn_clf_free(c); return st; }
+    V = (size_t)k.vocab_size; E = (size_t)k.embed_size; D = (size_t)c->feat; C = (size_t)k.num_classes;
+    P = k.transformer && k.learned_positions ? (size_t)k.max_len * E : 0;
+    n = V * E + P + D + C * D + C;   /* values; then as many gradients; then the sinusoid table */
+    c->own = (float *)RNN_MALLOC((2 * n + (k.transformer ? (size_t)k.max_len * E : 0)) * sizeof(float));
+    c->ids = (int *)RNN_MALLOC((size_t)k.max_len * sizeof(int));
+    if (!c->own || !c->ids) { rnn_clf_free(c); return RNN_ERR_OUT_OF_MEMORY; }
+    memset(c->own, 0, 2 * n * sizeof(float));
+    c->embedding.vocab_size = k.vocab_size; c->embedding.embed_size = k.embed_size;
+    c->embedding.weight = c->own; c->embedding.grad = c->own + n;
+    c->positions.vocab_size = P ? k.max_len : 0; c->positions.embed_size = k.embed_size;
+    c->positions.weight = c->embedding.weight + V * E; c->positions.grad = c->positions.weight + n;
+    c->query = c->positions.weight + P; c->gquery = c->query + n;
+    c->head.in_size = (int)D; c->head.out_size = (int)C;
+    c->head.weight = c->query + D; c->head.gweight = c->head.weight + n;
+    c->head.bias = c->head.weight + C * D; c->head.gbias = c->head.bias + n;
+    if (k.transformer) {
+        c->pe = c->own + 2 * n;
+        rnn_positional_encoding(c->pe, k.max_len, k.embed_size);
+    }
+    /* PyTorch's defaults: embeddings N(0, 1), linear uniform ±1/√in; the
+       pooling query uniform ±1/√D */
+    rnn_rng_seed(&init, seed + 1);
+    for (i = 0; i < V * E + P; i++) c->embedding.weight[i] = rnn_rng_normal(&init);
+    rnn__uniform(c->query, D + C * D + C, 1.0f / sqrtf((float)D), &init);
+    rnn_rng_seed(&c->rng, seed ^ 0x5DEECE66Dull);
+    rnn__param_add(&c->params, "embedding.weight", c->embedding.weight, c->embedding.grad, (int)V, (int)E, 0);
+    if (P) rnn__param_add(&c->params, "positions.weight", c->positions.weight, c->positions.grad, k.max_len, (int)E, 0);
+    if (c->enc)
+        for (j = 0; j < stbds_arrlen(c->enc->params); j++) {
+            const rnn_param *q = &c->enc->params[j];
+            char name[128];
+            snprintf(name, sizeof name, "encoder.%s", q->name);
+            rnn__param_add(&c->params, name, q->value, q->grad, q->rows, q->cols, 0);
+        }
+    else
+        for (j = 0; j < (ptrdiff_t)c->rnn->cfg.num_layers * c->rnn->dirs * 4; j++) {
+            char pn[48], name[64];
+            float *val = NULL, *gr = NULL;
+            size_t cnt = 0;
+            int G = c->rnn->gates, H = k.hidden_size;
+            rnn_recurrent_param_name(c->rnn, (int)j, pn, sizeof pn);
+            rnn_recurrent_param(c->rnn, pn, &val, &gr, &cnt);
+            snprintf(name, sizeof name, "rnn.%s", pn);
+            rnn__param_add(&c->params, name, val, gr, G * H, j % 4 < 2 ? (int)(cnt / ((size_t)G * H)) : 0, 0);
+        }
+    if (k.pool == RNN_POOL_ATTENTION) rnn__param_add(&c->params, "pool.query", c->query, c->gquery, (int)D, 0, 0);
+    rnn__param_add(&c->params, "head.weight", c->head.weight, c->head.gweight, (int)C, (int)D, 0);
+    rnn__param_add(&c->params, "head.bias", c->head.bias, c->head.gbias, (int)C, 0, 0);
+    *out = c;
+    return RNN_OK;
+}
+
+/* The workspace of a batch (T, B): N = T·B positions, features of width D. */
+typedef struct rnn__clf_plan {
+    float *x;       /* [N][E] embedded inputs (+ positions), dropout applied */
+    float *xm;      /* [N][E] input dropout's factors, 0 or 1/(1 − p)         */
+    float *f;       /* [N][D] the features                                   */
+    float *df;      /* [N][D] their gradient                                 */
+    float *dx;      /* [N][E] the gradient reaching x                        */
+    float *q;       /* [B][D] attention pooling's query, once per row        */
+    float *dq;      /* [B][D] its gradient                                   */
+    float *alpha;   /* [B][T] attention pooling's weights                    */
+    float *ds;      /* [T] attention backward's scratch                      */
+    float *pool;    /* [B][D] the pooled vectors, dropout applied            */
+    float *pm;      /* [B][D] their dropout factors                          */
+    float *dpool;   /* [B][D]                                                */
+    float *logits;  /* [B][C] the logits, then their gradient                */
+    float *pack;    /* packing space for the head's products                 */
+    size_t npack, total;
+} rnn__clf_plan;
+
+static void rnn__clf_carve(const rnn_clf *c, int T, int B, float *ws, rnn__clf_plan *p) {
+    size_t N = (size_t)T * B, E = (size_t)c->cfg.embed_size, D = (size_t)c->feat, off = 0;
+    int mx = B > c->feat ? B : c->feat;
+    p->x = rnn__at(ws, off); off += N * E;
+    p->xm = rnn__at(ws, off); off += N * E;
+    p->f = rnn__at(ws, off); off += N * D;
+    p->df = rnn__at(ws, off); off += N * D;
+    p->dx = rnn__at(ws, off); off += N * E;
+    p->q = rnn__at(ws, off); off += (size_t)B * D;
+    p->dq = rnn__at(ws, off); off += (size_t)B * D;
+    p->alpha = rnn__at(ws, off); off += N;
+    p->ds = rnn__at(ws, off); off += (size_t)T;
+    p->pool = rnn__at(ws, off); off += (size_t)B * D;
+    p->pm = rnn__at(ws, off); off += (size_t)B * D;
+    p->dpool = rnn__at(ws, off); off += (size_t)B * D;
+    p->logits = rnn__at(ws, off); off += (size_t)B * c->cfg.num_classes;
+    p->npack = rnn__pack_floats(mx, mx > c->cfg.num_classes ? mx : c->cfg.num_classes, mx);
+    p->pack = rnn__at(ws, off);
+    p->total = off + p->npack;
+}
+
+/* Inverted dropout: m = 0 with probability p, else 1/(1 − p); x ⊙= m. */
+static void rnn__dropout(float *x, float *m, size_t n, float p, rnn_rng *rng) {
+    size_t i;
+    float keep = 1.0f / (1.0f - p);
+    for (i = 0; i < n; i++) {
+        m[i] = rnn_rng_uniform(rng) < p ? 0.0f : keep;
+        x[i] *= m[i];
+    }
+}
+
+/* The attention pooling call: one query per row over its valid positions. */
+static rnn_attention_desc rnn__clf_pool_desc(const rnn_clf *c, int T, int B, const int *len) {
+    rnn_attention_desc d;
+    memset(&d, 0, sizeof d);
+    d.Tq = 1; d.Tk = T; d.B = B; d.heads = 1; d.qk_size = c->feat; d.key_lengths = len;
+    return d;
+}
+
+/* Forward of a padded batch to the logits (p->logits). Checks the input. */
+static rnn_status rnn__clf_forward(rnn_clf *c, const int *tokens, const int *lengths, int T, int B, int train,
+                                   rnn__clf_plan *p) {
+    int t, b, j, *tok, *len, E = c->cfg.embed_size, D = c->feat, V = c->cfg.vocab_size;
+    size_t N = (size_t)T * B;
+    rnn_status st;
+    if (!tokens || T <= 0 || B <= 0)
+        return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT, "tokens required and T %d, B %d positive",
+                        T, B);
+    if (T > c->cfg.max_len)
+        return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT,
+                        "sequences of %d tokens are longer than max_len %d", T, c->cfg.max_len);
+    for (b = 0; lengths && b < B; b++)
+        if (lengths[b] < 1 || lengths[b] > T)
+            return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT, "lengths[%d] = %d is outside 1..%d", b,
+                            lengths[b], T);
+    for (t = 0; t < T; t++)
+        for (b = 0; b < B; b++) {
+            int v = tokens[t * B + b];
+            if ((!lengths || t < lengths[b]) && (v < 0 || v >= V))
+                return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT,
+                                "token %d at position %d of sequence %d is outside the vocabulary 0..%d", v, t, b, V - 1);
+        }
+    rnn__clf_carve(c, T, B, NULL, p);
+    if (p->total > c->ws_cap) {
+        float *nw = (float *)RNN_REALLOC(c->ws, p->total * sizeof(float));
+        if (!nw) return rnn__err(c->error, sizeof c->error, RNN_ERR_OUT_OF_MEMORY, "no memory for the workspace");
+        c->ws = nw; c->ws_cap = p->total;
+    }
+    if (N + B > c->iws_cap) {
+        int *ni = (int *)RNN_REALLOC(c->iws, (N + B) * sizeof(int));
+        if (!ni) return rnn__err(c->error, sizeof c->error, RNN_ERR_OUT_OF_MEMORY, "no memory for the workspace");
+        c->iws = ni; c->iws_cap = N + B;
+    }
+    rnn__clf_carve(c, T, B, c->ws, p);
+    c->T = T; c->B = B;
+    tok = c->iws; len = c->iws + N;
+    for (b = 0; b < B; b++) len[b] = lengths ? lengths[b] : T;
+    /* x = embedding (0 at padding: it reaches nothing) + position */
+    for (t = 0; t < T; t++)
+        for (b = 0; b < B; b++) {
+            size_t r = (size_t)t * B + b;
+            float *xr = p->x + r * E;
+            tok[r] = t < len[b] ? tokens[r] : -1;
+            if (tok[r] < 0) { memset(xr, 0, sizeof(float) * E); continue; }
+            memcpy(xr, c->embedding.weight + (size_t)tok[r] * E, sizeof(float) * E);
+            if (c->pe) {
+                const float *pos = c->positions.vocab_size ? c->positions.weight + (size_t)t * E : c->pe + (size_t)t * E;
+                for (j = 0; j < E; j++) xr[j] += pos[j];
+            }
+        }
+    if (train && c->cfg.dropout > 0) rnn__dropout(p->x, p->xm, N * E, c->cfg.dropout, &c->rng);
+    if (c->enc) st = rnn_encoder_forward(c->enc, p->x, T, B, len, p->f);
+    else st = rnn_recurrent_forward(c->rnn, p->x, T, B, len, NULL, NULL, p->f, NULL, NULL, train, &c->rng);
+    if (st != RNN_OK)
+        return rnn__err(c->error, sizeof c->error, st, "%s", c->enc ? c->enc->error : c->rnn->error);
+    /* pooling: [N][D] → [B][D] */
+    c->pool_weights = NULL;
+    if (c->cfg.pool == RNN_POOL_ATTENTION) {
+        rnn_attention_desc d = rnn__clf_pool_desc(c, T, B, len);
+        for (b = 0; b < B; b++) memcpy(p->q + (size_t)b * D, c->query, sizeof(float) * D);
+        if ((st = rnn_attention_forward(&d, p->q, p->f, p->f, p->alpha, p->pool)) != RNN_OK)
+            return rnn__err(c->error, sizeof c->error, st, "pooling: %s", d.error);
+        c->pool_weights = p->alpha;
+    } else
+        for (b = 0; b < B; b++) {
+            float *o = p->pool + (size_t)b * D;
+            int n = len[b], half = c->rnn && c->rnn->dirs == 2 ? D / 2 : D;
+            if (c->cfg.pool == RNN_POOL_LAST) {
+                memcpy(o, p->f + ((size_t)(n - 1) * B + b) * D, sizeof(float) * half);
+                if (half < D) memcpy(o + half, p->f + (size_t)b * D + half, sizeof(float) * (D - half));
+                continue;
+            }
+            memcpy(o, p->f + (size_t)b * D, sizeof(float) * D);
+            for (t = 1; t < n; t++) {
+                const float *fr = p->f + ((size_t)t * B + b) * D;
+                for (j = 0; j < D; j++)
+                    o[j] = c->cfg.pool == RNN_POOL_MEAN ? o[j] + fr[j] : (fr[j] > o[j] ? fr[j] : o[j]);
+            }
+            if (c->cfg.pool == RNN_POOL_MEAN)
+                for (j = 0; j < D; j++) o[j] /= (float)n;
+        }
+    if (train && c->cfg.dropout > 0) rnn__dropout(p->pool, p->pm, (size_t)B * D, c->cfg.dropout, &c->rng);
+    rnn__dense_forward(&c->head, p->pool, B, p->logits, p->pack, p->npack);
+    return RNN_OK;
+}
+
+/* backward from dlogits (in p->logits):
+     pool:   dpool = dlogits·W_head (and dropout's factors)
+     last:   df[len−1] (backward half: df[0]) += dpool
+     mean:   df[t] += dpool / len for t < len
+     max:    df[t*] += dpool at the first position t* of each feature's max
+     attention: rnn_attention_backward, dquery = Σ_rows dq
+   then the recurrent stack or encoder, input dropout, positions, embedding. */
+static rnn_status rnn__clf_backward(rnn_clf *c, rnn__clf_plan *p) {
+    int T = c->T, B = c->B, t, b, j, D = c->feat, E = c->cfg.embed_size;
+    const int *tok = c->iws, *len = c->iws + (size_t)T * B;
+    size_t N = (size_t)T * B, i;
+    rnn_status st;
+    rnn__dense_backward(&c->head, p->pool, B, p->logits, p->dpool, p->pack, p->npack);
+    if (c->cfg.dropout > 0)
+        for (i = 0; i < (size_t)B * D; i++) p->dpool[i] *= p->pm[i];
+    if (c->cfg.pool == RNN_POOL_ATTENTION) {
+        rnn_attention_desc d = rnn__clf_pool_desc(c, T, B, len);
+        if ((st = rnn_attention_backward(&d, p->q, p->f, p->f, p->alpha, p->dpool, p->dq, p->df, p->df, p->ds)) != RNN_OK)
+            return rnn__err(c->error, sizeof c->error, st, "pooling: %s", d.error);
+        for (b = 0; b < B; b++)
+            for (j = 0; j < D; j++) c->gquery[j] += p->dq[(size_t)b * D + j];
+    } else {
+        memset(p->df, 0, sizeof(float) * N * D);
+        for (b = 0; b < B; b++) {
+            const float *g = p->dpool + (size_t)b * D;
+            int n = len[b], half = c->rnn && c->rnn->dirs == 2 ? D / 2 : D;
+            if (c->cfg.pool == RNN_POOL_LAST) {
+                float *d0 = p->df + ((size_t)(n - 1) * B + b) * D, *d1 = p->df + (size_t)b * D;
+                for (j = 0; j < half; j++) d0[j] += g[j];
+                for (j = half; j < D; j++) d1[j] += g[j];
+            } else if (c->cfg.pool == RNN_POOL_MEAN) {
+                for (t = 0; t < n; t++)
+                    for (j = 0; j < D; j++) p->df[((size_t)t * B + b) * D + j] += g[j] / (float)n;
+            } else
+                for (j = 0; j < D; j++) {
+                    int best = 0;
+                    for (t = 1; t < n; t++)
+                        if (p->f[((size_t)t * B + b) * D + j] > p->f[((size_t)best * B + b) * D + j]) best = t;
+                    p->df[((size_t)best * B + b) * D + j] += g[j];
+                }
+        }
+    }
+    if (c->enc) st = rnn_encoder_backward(c->enc, p->df, p->dx);
+    else st = rnn_recurrent_backward(c->rnn, p->df, NULL, NULL, p->dx, NULL, NULL);
+    if (st != RNN_OK) return rnn__err(c->error, sizeof c->error, st, "%s", c->enc ? c->enc->error : c->rnn->error);
+    if (c->cfg.dropout > 0)
+        for (i = 0; i < N * E; i++) p->dx[i] *= p->xm[i];
+    if (c->positions.vocab_size)
+        for (t = 0; t < T; t++)
+            for (b = 0; b < B; b++)
+                if (tok[(size_t)t * B + b] >= 0)
+                    for (j = 0; j < E; j++) c->positions.grad[(size_t)t * E + j] += p->dx[((size_t)t * B + b) * E + j];
+    rnn_embedding_backward(&c->embedding, tok, (int)N, p->dx);   /* padding (-1) is skipped */
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_clf_train_step(rnn_clf *c, rnn_optimizer *opt, const int *tokens, const int *lengths, int T,
+                                     int B, const int *labels, const float *targets, float *loss) {
+    rnn__clf_plan p;
+    rnn_status st;
+    float l = 0;
+    int b, C;
+    if (!c) return RNN_ERR_INVALID_ARGUMENT;
+    C = c->cfg.num_classes;
+    if (c->cfg.multi_label ? !targets : !labels)
+        return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT, "%s",
+                        c->cfg.multi_label ? "a multi-label model trains on targets [B][C]" : "labels [B] required");
+    for (b = 0; !c->cfg.multi_label && b < B; b++)
+        if (labels[b] < 0 || labels[b] >= C)
+            return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT, "label %d of sequence %d is outside 0..%d",
+                            labels[b], b, C - 1);
+    for (b = 0; c->cfg.multi_label && b < B * C; b++)
+        if (!(targets[b] >= 0 && targets[b] <= 1))
+            return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT,
+                            "target %d of sequence %d is %g, not in [0, 1]", b % C, b / C, targets[b]);
+    if ((st = rnn__clf_forward(c, tokens, lengths, T, B, 1, &p)) != RNN_OK) return st;
+    st = c->cfg.multi_label ? rnn_loss_bce_logits(p.logits, targets, NULL, B * C, p.logits, &l)
+                            : rnn_loss_softmax_xent(p.logits, labels, B, C, -1, p.logits, &l);
+    if (st != RNN_OK) return rnn__err(c->error, sizeof c->error, st, "the logits are not finite (training diverged?)");
+    if (loss) *loss = l;
+    rnn_params_zero_grad(c->params);
+    if ((st = rnn__clf_backward(c, &p)) != RNN_OK) return st;
+    if (opt) {
+        st = rnn_optimizer_step(opt, c->params, NULL);
+        if (st != RNN_OK) return rnn__err(c->error, sizeof c->error, st, "optimizer: %s", opt->error);
+        if (c->rnn) rnn_recurrent_weights_changed(c->rnn);
+    }
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_clf_predict(rnn_clf *c, const int *tokens, const int *lengths, int T, int B, float *probs) {
+    rnn__clf_plan p;
+    rnn_status st;
+    int b, C;
+    if (!c) return RNN_ERR_INVALID_ARGUMENT;
+    if (!probs) return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT, "probs required");
+    if ((st = rnn__clf_forward(c, tokens, lengths, T, B, 0, &p)) != RNN_OK) return st;
+    C = c->cfg.num_classes;
+    if (c->cfg.multi_label) rnn_sigmoid(probs, p.logits, (size_t)B * C);
+    else
+        for (b = 0; b < B; b++) rnn_softmax(probs + (size_t)b * C, p.logits + (size_t)b * C, (size_t)C);
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_clf_classify(rnn_clf *c, const char *text, size_t len, float *probs) {
+    size_t n = 0, bad = 0;
+    rnn_status st;
+    int one;
+    if (!c) return RNN_ERR_INVALID_ARGUMENT;
+    if (!c->vocab)
+        return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT, "the model has no vocabulary (rnn_clf_set_vocab)");
+    if (!text || !probs) return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT, "text and probs required");
+    if (!len) return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT, "the text is empty");
+    st = rnn_vocab_encode(c->vocab, text, len, c->ids, (size_t)c->cfg.max_len, &n, &bad);
+    if (st == RNN_ERR_FORMAT)
+        return rnn__err(c->error, sizeof c->error, st, "the text is not valid UTF-8 at byte %lu", (unsigned long)bad);
+    if (st != RNN_OK) {
+        uint32_t cp = 0;
+        int w = rnn_utf8_decode(text + bad, len - bad, &cp);
+        return rnn__err(c->error, sizeof c->error, st, "the character \"%.*s\" (U+%04lX) at byte %lu is not in the vocabulary",
+                        w, text + bad, (unsigned long)cp, (unsigned long)bad);
+    }
+    if (n > (size_t)c->cfg.max_len)
+        return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT,
+                        "the text has %lu characters, more than max_len %d", (unsigned long)n, c->cfg.max_len);
+    one = (int)n;
+    return rnn_clf_predict(c, c->ids, &one, one, 1, probs);
+}
+
+RNNDEF rnn_status rnn_clf_set_labels(rnn_clf *c, const char *const *names) {
+    int i;
+    char **nl = NULL;
+    if (!c) return RNN_ERR_INVALID_ARGUMENT;
+    for (i = 0; names && i < c->cfg.num_classes; i++) {
+        size_t n = names[i] ? strlen(names[i]) : 0;
+        char *s = n && n < 256 ? (char *)RNN_MALLOC(n + 1) : NULL;
+        if (!s) {
+            rnn__free_strings(nl);
+            return rnn__err(c->error, sizeof c->error, n && n < 256 ? RNN_ERR_OUT_OF_MEMORY : RNN_ERR_INVALID_ARGUMENT,
+                            "label %d: %s", i, n && n < 256 ? "out of memory" : "empty, or longer than 255 bytes");
+        }
+        memcpy(s, names[i], n + 1);
+        stbds_arrput(nl, s);
+    }
+    rnn__free_strings(c->labels);
+    c->labels = nl;
+    return RNN_OK;
+}
+
+/* ============================================================================
    Decoding: sampling, beam search
    ========================================================================== */
 
@@ -4276,21 +4814,97 @@ RNNDEF int rnn_batcher_next(rnn_batcher *bt, int *inputs, int *targets, rnn_rng 
     return fresh;
 }
 
-RNNDEF rnn_status rnn_lm_set_vocab(rnn_lm *m, const rnn_vocab *v) {
+/* ---- bucketing ------------------------------------------------------------ */
+
+static int rnn__cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A new epoch: shuffle, sort each run by length (key length << 32 | index),
+   cut into batches, shuffle the batches. */
+static void rnn__buckets_epoch(rnn_buckets *bk) {
+    int i, run = 64 * bk->batch, nb = 0;
+    for (i = bk->n - 1; i > 0; i--) {
+        int j = (int)(rnn_rng_u64(&bk->rng) % (uint64_t)(i + 1)), t = bk->order[i];
+        bk->order[i] = bk->order[j]; bk->order[j] = t;
+    }
+    for (i = 0; i < bk->n; i += run) {
+        int m = bk->n - i < run ? bk->n - i : run, k;
+        for (k = 0; k < m; k++) bk->keys[k] = (uint64_t)(uint32_t)bk->lengths[bk->order[i + k]] << 32 | (uint32_t)bk->order[i + k];
+        qsort(bk->keys, (size_t)m, sizeof *bk->keys, rnn__cmp_u64);
+        for (k = 0; k < m; k++) bk->order[i + k] = (int)(bk->keys[k] & 0xffffffffu);
+        for (k = 0; k < m; k += bk->batch) bk->starts[nb++] = i + k;
+    }
+    bk->starts[nb] = bk->n;
+    bk->nbatches = nb;
+    for (i = 0; i < nb; i++) bk->perm[i] = i;
+    for (i = nb - 1; i > 0; i--) {
+        int j = (int)(rnn_rng_u64(&bk->rng) % (uint64_t)(i + 1)), t = bk->perm[i];
+        bk->perm[i] = bk->perm[j]; bk->perm[j] = t;
+    }
+    bk->next = 0;
+}
+
+RNNDEF void rnn_buckets_free(rnn_buckets *bk) {
+    if (!bk) return;
+    RNN_FREE(bk->order); RNN_FREE(bk->starts); RNN_FREE(bk->perm); RNN_FREE(bk->keys);
+    memset(bk, 0, sizeof *bk);
+}
+
+RNNDEF rnn_status rnn_buckets_init(rnn_buckets *bk, const int *lengths, int n, int batch, uint64_t seed) {
+    int i, maxb;
+    if (!bk) return RNN_ERR_INVALID_ARGUMENT;
+    memset(bk, 0, sizeof *bk);
+    if (!lengths || n <= 0 || batch <= 0) return RNN_ERR_INVALID_ARGUMENT;
+    maxb = n / batch + n / (64 * batch) + 2;
+    bk->order = (int *)RNN_MALLOC(sizeof(int) * (size_t)n);
+    bk->keys = (uint64_t *)RNN_MALLOC(sizeof(uint64_t) * (size_t)n);
+    bk->starts = (int *)RNN_MALLOC(sizeof(int) * (size_t)(maxb + 1));
+    bk->perm = (int *)RNN_MALLOC(sizeof(int) * (size_t)maxb);
+    if (!bk->order || !bk->keys || !bk->starts || !bk->perm) { rnn_buckets_free(bk); return RNN_ERR_OUT_OF_MEMORY; }
+    bk->lengths = lengths; bk->n = n; bk->batch = batch;
+    for (i = 0; i < n; i++) bk->order[i] = i;
+    rnn_rng_seed(&bk->rng, seed);
+    rnn__buckets_epoch(bk);
+    return RNN_OK;
+}
+
+RNNDEF int rnn_buckets_next(rnn_buckets *bk, int *idx) {
+    int b, k, cnt;
+    if (!bk || !bk->order || !idx) return 0;
+    b = bk->perm[bk->next++];
+    cnt = bk->starts[b + 1] - bk->starts[b];
+    for (k = 0; k < cnt; k++) idx[k] = bk->order[bk->starts[b] + k];
+    if (bk->next == bk->nbatches) { bk->epoch++; rnn__buckets_epoch(bk); }
+    return cnt;
+}
+
+/* Replaces *slot by a copy of v, which must have size ids. */
+static rnn_status rnn__set_vocab(rnn_vocab **slot, const rnn_vocab *v, int size, char *err, size_t cap) {
     rnn_vocab *nv;
     ptrdiff_t i;
-    if (!m) return RNN_ERR_INVALID_ARGUMENT;
-    if (!v || rnn_vocab_size(v) != m->cfg.vocab_size)
-        return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT, "set_vocab: %d characters, vocab_size is %d",
-                        rnn_vocab_size(v), m->cfg.vocab_size);
+    if (!v || rnn_vocab_size(v) != size)
+        return rnn__err(err, cap, RNN_ERR_INVALID_ARGUMENT, "set_vocab: %d characters, vocab_size is %d",
+                        rnn_vocab_size(v), size);
     if (!(nv = (rnn_vocab *)RNN_MALLOC(sizeof *nv)))
-        return rnn__err(m->error, sizeof m->error, RNN_ERR_OUT_OF_MEMORY, "set_vocab: out of memory");
+        return rnn__err(err, cap, RNN_ERR_OUT_OF_MEMORY, "set_vocab: out of memory");
     rnn__vocab_init(nv);
     for (i = 0; i < stbds_arrlen(v->chars); i++) stbds_arrput(nv->chars, v->chars[i]);
     rnn__vocab_reindex(nv);
-    if (m->vocab) { rnn_vocab_free(m->vocab); RNN_FREE(m->vocab); }
-    m->vocab = nv;
+    if (*slot) { rnn_vocab_free(*slot); RNN_FREE(*slot); }
+    *slot = nv;
     return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_lm_set_vocab(rnn_lm *m, const rnn_vocab *v) {
+    if (!m) return RNN_ERR_INVALID_ARGUMENT;
+    return rnn__set_vocab(&m->vocab, v, m->cfg.vocab_size, m->error, sizeof m->error);
+}
+
+RNNDEF rnn_status rnn_clf_set_vocab(rnn_clf *c, const rnn_vocab *v) {
+    if (!c) return RNN_ERR_INVALID_ARGUMENT;
+    return rnn__set_vocab(&c->vocab, v, c->cfg.vocab_size, c->error, sizeof c->error);
 }
 
 /* ============================================================================
@@ -5297,6 +5911,181 @@ RNNDEF rnn_status rnn_lm_load(rnn_lm **out, rnn_optimizer **opt, const char *pat
     if (err && errcap) err[0] = 0;
     if (!out) return RNN_ERR_INVALID_ARGUMENT;
     return rnn__lm_load_st(out, opt, &f, rnn_st_open(&f, path), err, errcap);
+}
+/* ============================================================================
+   I/O: the classifier's checkpoint
+   ========================================================================== */
+
+static const char *rnn__pool_names[] = {"attention", "last", "mean", "max", "attention"};
+
+/* The config's integer fields, their metadata keys and ranges. */
+#define RNN__CLF_INT(f, lo, hi) {#f, offsetof(rnn_clf_config, f), lo, hi}
+static const struct { const char *key; size_t off; long lo, hi; } rnn__clf_ints[] = {
+    RNN__CLF_INT(vocab_size, 1, 16777216), RNN__CLF_INT(num_classes, 1, 1 << 20), RNN__CLF_INT(multi_label, 0, 1),
+    RNN__CLF_INT(embed_size, 1, 65536),    RNN__CLF_INT(transformer, 0, 1),       RNN__CLF_INT(hidden_size, 1, 65536),
+    RNN__CLF_INT(bidirectional, 0, 1),     RNN__CLF_INT(num_layers, 1, 64),        RNN__CLF_INT(heads, 1, 4096),
+    RNN__CLF_INT(ff_size, 1, 1 << 20),     RNN__CLF_INT(norm_first, 0, 1),         RNN__CLF_INT(learned_positions, 0, 1),
+    RNN__CLF_INT(max_len, 1, 1 << 20),     RNN__CLF_INT(gelu, 0, 1),
+};
+#undef RNN__CLF_INT
+#define RNN__CLF_NINTS (int)(sizeof rnn__clf_ints / sizeof rnn__clf_ints[0])
+
+RNNDEF rnn_status rnn_clf_save(rnn_clf *c, const rnn_optimizer *opt, const char *path) {
+    rnn_st_writer w;
+    rnn__buf vj = {0, 0, 0, 0}, lj = {0, 0, 0, 0};
+    ptrdiff_t i;
+    rnn_status st;
+    int k;
+    if (!c || !path) return RNN_ERR_INVALID_ARGUMENT;
+    if ((st = rnn__save_check(c->params, opt, c->error, sizeof c->error)) != RNN_OK) return st;
+    memset(&w, 0, sizeof w);
+    rnn_st_put_meta(&w, "format", "rnn.h");
+    rnn_st_put_meta(&w, "model", "clf");
+    for (k = 0; k < RNN__CLF_NINTS; k++)
+        rnn__meta_num(&w, rnn__clf_ints[k].key, *(const int *)((const char *)&c->cfg + rnn__clf_ints[k].off), 1);
+    rnn_st_put_meta(&w, "cell", rnn__cell_names[c->cfg.cell]);
+    rnn_st_put_meta(&w, "pool", rnn__pool_names[c->cfg.pool]);
+    rnn__meta_num(&w, "dropout", c->cfg.dropout, 0);
+    rnn__put_vocab(&w, c->vocab, &vj);
+    if (c->labels) {
+        rnn__puts(&lj, "[");
+        for (i = 0; i < stbds_arrlen(c->labels); i++) {
+            if (i) rnn__puts(&lj, ",");
+            rnn__put_json_string(&lj, c->labels[i], strlen(c->labels[i]));
+        }
+        rnn__puts(&lj, "]");
+        if (lj.oom) rnn__st_refuse(&w, RNN_ERR_OUT_OF_MEMORY, "out of memory at", "labels");
+        else rnn_st_put_meta(&w, "labels", lj.p);
+    }
+    for (i = 0; i < stbds_arrlen(c->params); i++) rnn__put_param(&w, c->params[i].name, &c->params[i], c->params[i].value);
+    if (opt) rnn__put_optimizer(&w, opt, c->params, &c->rng);
+    st = rnn_st_save(&w, path);
+    if (st != RNN_OK) snprintf(c->error, sizeof c->error, "save: %.150s", w.error);
+    rnn_st_writer_free(&w);
+    RNN_FREE(vj.p);
+    RNN_FREE(lj.p);
+    return st;
+}
+
+/* The config, all from metadata: a classifier's file says what it holds. */
+static rnn_status rnn__clf_config(rnn_st_file *f, rnn_clf_config *cc) {
+    const char *s;
+    char *err = f->error;
+    size_t errcap = sizeof f->error;
+    rnn_status st = RNN_OK;
+    int k;
+    memset(cc, 0, sizeof *cc);
+    if (!(s = rnn_st_meta_get(f, "model")) || strcmp(s, "clf") != 0)
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: the file holds model \"%.40s\", not a classifier (\"clf\")", s ? s : "(none)");
+    for (k = 0; k < RNN__CLF_NINTS; k++) {
+        long v;
+        if (!rnn__meta_int(f, rnn__clf_ints[k].key, rnn__clf_ints[k].lo, rnn__clf_ints[k].hi, &v))
+            RNN__FAIL(RNN_ERR_METADATA, "metadata: %s is missing or not a number in %ld..%ld", rnn__clf_ints[k].key,
+                      rnn__clf_ints[k].lo, rnn__clf_ints[k].hi);
+        *(int *)((char *)cc + rnn__clf_ints[k].off) = (int)v;
+    }
+    s = rnn_st_meta_get(f, "cell");
+    for (k = RNN_TANH; s && k <= RNN_GRU_CHO; k++)
+        if (!strcmp(s, rnn__cell_names[k])) cc->cell = (rnn_cell)k;
+    if (cc->cell == RNN_CELL_DEFAULT) RNN__FAIL(RNN_ERR_METADATA, "metadata: cell is missing or unknown");
+    s = rnn_st_meta_get(f, "pool");
+    for (k = RNN_POOL_LAST; s && k <= RNN_POOL_ATTENTION; k++)
+        if (!strcmp(s, rnn__pool_names[k])) cc->pool = (rnn_pool)k;
+    if (cc->pool == RNN_POOL_DEFAULT) RNN__FAIL(RNN_ERR_METADATA, "metadata: pool is missing or unknown");
+    if (!rnn__meta_float(f, "dropout", &cc->dropout) || !(cc->dropout >= 0 && cc->dropout < 1))
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: dropout is missing or not in [0, 1)");
+    if (cc->transformer && cc->embed_size % cc->heads)
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: heads %d does not divide embed_size %d", cc->heads, cc->embed_size);
+    {   /* a lower bound of the weights the config needs, against the bytes the
+           file holds (2 a weight at least): no allocation on a config's word */
+        double E = cc->embed_size, H = cc->hidden_size, L = cc->num_layers, F = cc->ff_size;
+        double D = cc->transformer ? E : H * (cc->bidirectional ? 2 : 1);
+        double need = (double)cc->vocab_size * E + (double)cc->num_classes * D +
+                      (cc->transformer ? L * (4 * E * E + 2 * E * F) + cc->learned_positions * (double)cc->max_len * E
+                                       : L * H * H);
+        if (need * 2 > (double)f->data_size)
+            RNN__FAIL(RNN_ERR_SHAPE, "the config needs %.0f weights, more than the file's %llu bytes hold", need,
+                      (unsigned long long)f->data_size);
+    }
+fail:
+    return st;
+}
+
+/* Metadata "labels": a JSON array of num_classes strings. */
+static rnn_status rnn__clf_labels(rnn_st_file *f, rnn_clf *c, const char *s) {
+    rnn__js j;
+    char *err = f->error, **names = NULL;
+    size_t errcap = sizeof f->error;
+    rnn_status st = RNN_OK;
+    int first = 1;
+    j.p = j.start = s; j.end = s + strlen(s);
+    if (!rnn__js_eat(&j, '[')) RNN__FAIL(RNN_ERR_METADATA, "metadata: labels is not a JSON array");
+    while (!rnn__js_eat(&j, ']')) {
+        char *name = NULL;
+        size_t nl = 0;
+        if (!first && !rnn__js_eat(&j, ',')) RNN__FAIL(RNN_ERR_METADATA, "metadata: labels: expected ','");
+        first = 0;
+        if (!rnn__js_str(&j, &name, &nl, NULL, NULL)) RNN__FAIL(RNN_ERR_METADATA, "metadata: labels: bad string");
+        stbds_arrput(names, name);
+        if (!nl || nl > 255 || strlen(name) != nl || stbds_arrlen(names) > c->cfg.num_classes)
+            RNN__FAIL(RNN_ERR_METADATA, "metadata: label %d is empty, too long or one too many", (int)stbds_arrlen(names) - 1);
+    }
+    rnn__js_ws(&j);
+    if (j.p != j.end || stbds_arrlen(names) != c->cfg.num_classes)
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: %d labels for %d classes", (int)stbds_arrlen(names), c->cfg.num_classes);
+    c->labels = names;
+    return RNN_OK;
+fail:
+    rnn__free_strings(names);
+    return st;
+}
+
+RNNDEF rnn_status rnn_clf_from_st(rnn_clf **out, rnn_optimizer **optp, rnn_st_file *f) {
+    rnn_clf *c = NULL;
+    rnn_optimizer *opt = NULL;
+    rnn_clf_config cc;
+    rnn_status st;
+    const char *s;
+    ptrdiff_t i;
+    if (out) *out = NULL;
+    if (optp) *optp = NULL;
+    if (!out || !f) return RNN_ERR_INVALID_ARGUMENT;
+    if ((s = rnn_st_meta_get(f, "format")) && strcmp(s, "rnn.h") != 0)
+        return rnn__err(f->error, sizeof f->error, RNN_ERR_METADATA, "metadata: format is \"%.40s\", not \"rnn.h\"", s);
+    if ((st = rnn__clf_config(f, &cc)) != RNN_OK) return st;
+    if ((st = rnn_clf_create(&c, &cc, 0)) != RNN_OK)
+        return rnn__err(f->error, sizeof f->error, st, "cannot create the model: %s", rnn_strerror(st));
+    for (i = 0; i < stbds_arrlen(c->params); i++) {
+        const rnn_param *p = &c->params[i];
+        int dims[2];
+        dims[0] = p->rows; dims[1] = p->cols;
+        if ((st = rnn_st_read(f, p->name, p->cols ? 2 : 1, dims, p->value)) != RNN_OK) goto fail;
+    }
+    if (c->rnn) rnn_recurrent_weights_changed(c->rnn);
+    if ((s = rnn_st_meta_get(f, "vocab")) && (st = rnn__st_vocab(f, s, cc.vocab_size, &c->vocab)) != RNN_OK) goto fail;
+    if ((s = rnn_st_meta_get(f, "labels")) && (st = rnn__clf_labels(f, c, s)) != RNN_OK) goto fail;
+    if (optp && rnn_st_meta_get(f, "optim_kind") && (st = rnn__st_optimizer(f, c->params, &c->rng, &opt)) != RNN_OK)
+        goto fail;
+    *out = c;
+    if (optp) *optp = opt;
+    return RNN_OK;
+fail:
+    rnn_clf_free(c);
+    return st;
+}
+
+RNNDEF rnn_status rnn_clf_load(rnn_clf **out, rnn_optimizer **opt, const char *path, char *err, size_t errcap) {
+    rnn_st_file f;
+    rnn_status st;
+    if (out) *out = NULL;
+    if (opt) *opt = NULL;
+    if (err && errcap) err[0] = 0;
+    if (!out) return RNN_ERR_INVALID_ARGUMENT;
+    st = rnn_st_open(&f, path);
+    if (st == RNN_OK) st = rnn_clf_from_st(out, opt, &f);
+    if (st != RNN_OK && err && errcap) snprintf(err, errcap, "%s", f.error);
+    rnn_st_close(&f);
+    return st;
 }
 #undef RNN__FAIL
 

@@ -68,4 +68,34 @@ static void test_text(void) {
         ok &= rnn_embedding_load_text(&e, "build/no-such-file", vocab, &loaded, err, sizeof err) == RNN_ERR_IO;
         check(ok, "pretrained vectors: loads known tokens, names a bad line, missing file", 0);
     }
+    { /* bucketing: each sequence once an epoch, batches of like lengths, seeded */
+        enum { N = 1000, BS = 16 };
+        static int len[N], seen[N], idx[BS], twin[BS];
+        rnn_buckets bk, bk2;
+        rnn_rng rng;
+        int i, ok = 1, got = 0, batches = 0;
+        double spread = 0;
+        rnn_rng_seed(&rng, 12);
+        for (i = 0; i < N; i++) len[i] = 1 + (int)(rnn_rng_uniform(&rng) * 200);
+        ok &= rnn_buckets_init(&bk, len, N, BS, 7) == RNN_OK && rnn_buckets_init(&bk2, len, N, BS, 7) == RNN_OK;
+        while (bk.epoch == 0) {
+            int n = rnn_buckets_next(&bk, idx), lo = 1 << 30, hi = 0, k;
+            ok &= n >= 1 && n <= BS && n == rnn_buckets_next(&bk2, twin) && memcmp(idx, twin, n * sizeof(int)) == 0;
+            for (k = 0; k < n; k++) {
+                seen[idx[k]]++;
+                lo = len[idx[k]] < lo ? len[idx[k]] : lo;
+                hi = len[idx[k]] > hi ? len[idx[k]] : hi;
+            }
+            got += n; batches++;
+            spread += hi - lo;
+        }
+        for (i = 0; i < N; i++) ok &= seen[i] == 1;
+        ok &= got == N && spread / batches < 10;
+        rnn_buckets_free(&bk2);
+        ok &= rnn_buckets_init(&bk2, len, N, 0, 7) == RNN_ERR_INVALID_ARGUMENT;
+        check(ok, "buckets: every sequence once an epoch, batches of like lengths (mean spread < 10 of 200), seeded",
+              spread / batches);
+        rnn_buckets_free(&bk);
+        rnn_buckets_free(&bk2);
+    }
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """rnn2torch.py IN.safetensors OUT.pt
 
-Converts an rnn.h language-model checkpoint into PyTorch: OUT.pt holds
-{"state_dict": ..., "config": {...}, "vocab": [...]} and build_module(config)
-below rebuilds the nn.Module (embedding, rnn, head) it loads into. The
+Converts an rnn.h checkpoint, a language model or a classifier, into
+PyTorch: OUT.pt holds {"state_dict": ..., "config": {...}, "vocab": [...]}
+(and "labels" for a classifier), and build_module(config) or
+build_classifier(config) below rebuilds the nn.Module it loads into. The
 optimizer and training state in the file are left out. The CRC-32 is
 checked. Needs Debian's python3-torch.
 """
@@ -39,14 +40,107 @@ def build_module(config):
     return LM(config)
 
 
+CLF_INTS = ("vocab_size", "num_classes", "multi_label", "embed_size", "transformer", "hidden_size",
+            "bidirectional", "num_layers", "heads", "ff_size", "norm_first", "gelu", "learned_positions", "max_len")
+
+
+def sinusoid(T, E):
+    """rnn_positional_encoding: PE(p, 2i) = sin(p / 10000^(2i/E)), PE(p, 2i+1) = cos(...)."""
+    import torch
+    pos = torch.arange(T, dtype=torch.float64)[:, None]
+    i = torch.arange(E)
+    angle = pos / torch.pow(torch.tensor(10000.0, dtype=torch.float64), (i - i % 2).double() / E)
+    return torch.where(i % 2 == 0, torch.sin(angle), torch.cos(angle)).float()
+
+
+def build_classifier(c):
+    """rnn.h's rnn_clf as an nn.Module: forward(tokens [T, B], lengths [B]) -> logits [B, C]."""
+    import torch
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    class Pool(torch.nn.Module):
+        def __init__(self, D):
+            super().__init__()
+            self.query = torch.nn.Parameter(torch.empty(D).uniform_(-D ** -0.5, D ** -0.5))
+
+    class Classifier(torch.nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.c = c
+            E = c["embed_size"]
+            self.embedding = torch.nn.Embedding(c["vocab_size"], E)
+            if c["transformer"]:
+                if c["learned_positions"]:
+                    self.positions = torch.nn.Embedding(c["max_len"], E)
+                else:
+                    self.register_buffer("pe", sinusoid(c["max_len"], E), persistent=False)
+                layer = torch.nn.TransformerEncoderLayer(E, c["heads"], c["ff_size"], dropout=c["dropout"],
+                                                         activation="gelu" if c["gelu"] else "relu",
+                                                         norm_first=bool(c["norm_first"]))
+                self.encoder = torch.nn.TransformerEncoder(layer, c["num_layers"],
+                                                           norm=torch.nn.LayerNorm(E) if c["norm_first"] else None,
+                                                           enable_nested_tensor=False)
+                D = E
+            else:
+                kind = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}.get(c["cell"], torch.nn.RNN)
+                extra = {"nonlinearity": c["cell"]} if kind is torch.nn.RNN else {}
+                if c["cell"] not in ("lstm", "gru", "tanh", "relu"):
+                    raise SystemExit("PyTorch has no %s cell" % c["cell"])
+                self.rnn = kind(E, c["hidden_size"], c["num_layers"], bidirectional=bool(c["bidirectional"]),
+                                dropout=c["dropout"] if c["num_layers"] > 1 else 0.0, **extra)
+                D = c["hidden_size"] * (2 if c["bidirectional"] else 1)
+            if c["pool"] == "attention":
+                self.pool = Pool(D)
+            self.head = torch.nn.Linear(D, c["num_classes"])
+
+        def forward(self, tokens, lengths):
+            c = self.c
+            T, B = tokens.shape
+            valid = torch.arange(T)[:, None] < lengths[None, :]                      # [T, B]
+            x = self.embedding(torch.where(valid, tokens, torch.zeros_like(tokens)))
+            if c["transformer"]:
+                pos = self.positions.weight[:T] if c["learned_positions"] else self.pe[:T]
+                x = x + pos[:, None, :]
+            x = x * valid[..., None]                                                 # padding is 0
+            if c["transformer"]:
+                f = self.encoder(x, src_key_padding_mask=~valid.T)
+            else:
+                packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
+                f, _ = self.rnn(packed)
+                f, _ = pad_packed_sequence(f, total_length=T)
+            D = f.shape[-1]
+            if c["pool"] == "attention":
+                s = (f @ self.pool.query) / D ** 0.5
+                a = torch.softmax(s.masked_fill(~valid, float("-inf")), dim=0)
+                pooled = (a[..., None] * f).sum(0)
+            elif c["pool"] == "mean":
+                pooled = (f * valid[..., None]).sum(0) / lengths[:, None]
+            elif c["pool"] == "max":
+                pooled = f.masked_fill(~valid[..., None], float("-inf")).max(0).values
+            else:   # last: the last valid position; a bidirectional stack's backward half at 0
+                last = f[lengths - 1, torch.arange(B)]
+                if not c["transformer"] and c["bidirectional"]:
+                    H = D // 2
+                    last = torch.cat([last[:, :H], f[0, :, H:]], dim=1)
+                pooled = last
+            return self.head(pooled)
+
+    return Classifier(c)
+
+
 def load(path):
     tensors, meta = rnnst.read(path)
-    if meta.get("format") != "rnn.h" or meta.get("model") != "lm":
-        raise SystemExit("%s is not an rnn.h language model" % path)
-    config = {k: int(meta[k]) for k in ("vocab_size", "embed_size", "hidden_size", "num_layers")}
-    config["cell"] = meta["cell"]
+    if meta.get("format") != "rnn.h" or meta.get("model") not in ("lm", "clf"):
+        raise SystemExit("%s is not an rnn.h model" % path)
+    if meta["model"] == "clf":
+        config = {k: int(meta[k]) for k in CLF_INTS}
+        config.update(cell=meta["cell"], pool=meta["pool"], dropout=float(meta["dropout"]), model="clf")
+        config["labels"] = json.loads(meta["labels"]) if "labels" in meta else None
+    else:
+        config = {k: int(meta[k]) for k in ("vocab_size", "embed_size", "hidden_size", "num_layers")}
+        config["cell"] = meta["cell"]
     vocab = json.loads(meta["vocab"]) if "vocab" in meta else None
-    sd = {k: v for k, v in tensors.items() if not k.startswith(("optim.", "state."))}
+    sd = {k: v for k, v in tensors.items() if not k.startswith(("optim.", "state.", "test."))}
     return sd, config, vocab
 
 
@@ -56,7 +150,8 @@ def main():
         raise SystemExit(__doc__)
     sd, config, vocab = load(sys.argv[1])
     state_dict = {k: torch.from_numpy(v) for k, v in sd.items()}
-    build_module(config).load_state_dict(state_dict)     # proves the names and shapes fit
+    build = build_classifier if config.get("model") == "clf" else build_module
+    build(config).load_state_dict(state_dict)             # proves the names and shapes fit
     torch.save({"state_dict": state_dict, "config": config, "vocab": vocab}, sys.argv[2])
     print("wrote %s: %s" % (sys.argv[2], config))
 

@@ -1,4 +1,4 @@
-/* libFuzzer target: the safetensors reader and the LM loader on arbitrary bytes.
+/* libFuzzer target: the safetensors reader, the LM and classifier loaders on arbitrary bytes.
    Build and run: make fuzz   (clang -fsanitize=fuzzer,address,undefined) */
 #define RNN_IMPLEMENTATION
 #define STB_DS_IMPLEMENTATION
@@ -47,6 +47,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                     float *dst = (float *)malloc(sizeof(float) * (size_t)(count ? count : 1));
                     rnn_st_read(&f, t->name, t->ndim, dims, dst);
                     free(dst);
+                }
+            }
+            {   /* the classifier's adapter on the same file: a loaded model must run */
+                rnn_clf *c = NULL;
+                rnn_optimizer *copt = NULL;
+                if (rnn_clf_from_st(&c, &copt, &f) == RNN_OK) {
+                    int tok[2] = {0, 0}, len[1] = {2};
+                    float probs[4096];
+                    if (c->cfg.num_classes <= 4096 && c->cfg.max_len >= 2) rnn_clf_predict(c, tok, len, 2, 1, probs);
+                    if (c->vocab && c->cfg.num_classes <= 4096) rnn_clf_classify(c, "ab", 2, probs);
+                    rnn_clf_free(c);
+                    rnn_optimizer_free(copt);
                 }
             }
             rnn_st_close(&f);
