@@ -2944,29 +2944,73 @@ static int rnn__attn_keys(const rnn__attn *a, int b, int i) {
     return n;
 }
 
-/* Head h of batch row b reads rows t·B + b of q (stride B·ldq), columns
-   h·dk ... (h+1)·dk − 1; the same for k, v and out. Per (b, h):
-     S = scale·Q·Kᵀ,  P = softmax of each row over its keys,  O = P·V
-   Only the first len keys of b are multiplied: the rest are masked for
-   every query. */
-static void rnn__attend(const rnn__attn *a, const float *q, int ldq, const float *k, int ldk, const float *v,
-                        int ldv, float *P, float *out, int ldo, float *pk, size_t npk) {
-    int b, h, i, B = a->B, Tq = a->Tq, Tk = a->Tk;
-    for (b = 0; b < B; b++) {
+/* softmax of a row in place. Attention's rows are short: float sums in
+   eight lanes, which vectorise (rnn_softmax sums a vocabulary in double). */
+static void rnn__softmax_row(float *x, int n) {
+    float mx[8], s[8], m, r;
+    int i, j;
+    if (n <= 0) return;
+    for (j = 0; j < 8; j++) mx[j] = x[0];
+    for (i = 0; i + 8 <= n; i += 8)
+        for (j = 0; j < 8; j++) mx[j] = x[i + j] > mx[j] ? x[i + j] : mx[j];
+    for (m = mx[0], j = 1; j < 8; j++) m = mx[j] > m ? mx[j] : m;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    for (i = 0; i < n; i++) x[i] -= m;
+    rnn_exp(x, x, (size_t)n);
+    for (j = 0; j < 8; j++) s[j] = 0.0f;
+    for (i = 0; i + 8 <= n; i += 8)
+        for (j = 0; j < 8; j++) s[j] += x[i + j];
+    for (; i < n; i++) s[0] += x[i];
+    r = 1.0f / (((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])));
+    for (i = 0; i < n; i++) x[i] *= r;
+}
+
+/* Σ a[i]·b[i] in eight float lanes. */
+static float rnn__dot_lanes(const float *a, const float *b, int n) {
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int i, j;
+    for (i = 0; i + 8 <= n; i += 8)
+        for (j = 0; j < 8; j++) s[j] += a[i + j] * b[i + j];
+    for (; i < n; i++) s[0] += a[i] * b[i];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+/* Where an operand of attention keeps head h of batch row b: its rows (one
+   a position) are st apart from p + b·sb + h·sh. Time-major rows
+   [T][B][heads·d] (the public calls) and head-major blocks [B][heads][T][d]
+   (multi-head attention copies its projections into these, so that each
+   product reads and writes contiguous rows). */
+typedef struct rnn__hv { float *p; size_t sb, sh; int st; } rnn__hv;
+static rnn__hv rnn__rows_view(const float *p, int B, int ld, int d) {
+    rnn__hv v;
+    v.p = (float *)p; v.sb = (size_t)ld; v.sh = (size_t)d; v.st = B * ld;
+    return v;
+}
+static rnn__hv rnn__blocks_view(const float *p, int H, int T, int d) {
+    rnn__hv v;
+    v.p = (float *)p; v.sb = (size_t)H * T * d; v.sh = (size_t)T * d; v.st = d;
+    return v;
+}
+#define RNN__HB(v, b, h) ((v).p + (size_t)(b) * (v).sb + (size_t)(h) * (v).sh)
+
+/* Per (b, h):  S = scale·Q·Kᵀ,  P = softmax of each row over its keys,
+   O = P·V. Only the first len keys of b are multiplied: the rest are
+   masked for every query. */
+static void rnn__attend(const rnn__attn *a, rnn__hv Q, rnn__hv K, rnn__hv V, float *P, rnn__hv O, float *pk,
+                        size_t npk) {
+    int b, h, i, Tq = a->Tq, Tk = a->Tk;
+    for (b = 0; b < a->B; b++) {
         int len = a->klen ? a->klen[b] : Tk;
         for (h = 0; h < a->heads; h++) {
             float *p = P + ((size_t)b * a->heads + h) * Tq * Tk;
-            const float *qb = q + (size_t)b * ldq + h * a->dk, *kb = k + (size_t)b * ldk + h * a->dk;
-            const float *vb = v + (size_t)b * ldv + h * a->dv;
-            rnn__gemm(pk, npk, 0, 1, Tq, len, a->dk, a->scale, qb, B * ldq, kb, B * ldk, 0.0f, p, Tk);
+            rnn__gemm(pk, npk, 0, 1, Tq, len, a->dk, a->scale, RNN__HB(Q, b, h), Q.st, RNN__HB(K, b, h), K.st, 0.0f, p, Tk);
             for (i = 0; i < Tq; i++) {
                 float *row = p + (size_t)i * Tk;
                 int n = rnn__attn_keys(a, b, i);
-                rnn_softmax(row, row, (size_t)n);
+                rnn__softmax_row(row, n);
                 memset(row + n, 0, sizeof(float) * (size_t)(Tk - n));
             }
-            rnn__gemm(pk, npk, 0, 0, Tq, a->dv, len, 1.0f, p, Tk, vb, B * ldv, 0.0f, out + (size_t)b * ldo + h * a->dv,
-                      B * ldo);
+            rnn__gemm(pk, npk, 0, 0, Tq, a->dv, len, 1.0f, p, Tk, RNN__HB(V, b, h), V.st, 0.0f, RNN__HB(O, b, h), O.st);
         }
     }
 }
@@ -2981,40 +3025,37 @@ static void rnn__zero_rows(float *x, int from, int to, int w, size_t ld) {
      dP = dO·Vᵀ,  dV = Pᵀ·dO
      dS = P ⊙ (dP − rowsum(P ⊙ dP))       (softmax; masked entries have P = 0)
      dQ = scale·dS·K,  dK = scale·dSᵀ·Q
-   dq, dk, dv may be NULL; bk, bv = 1 add dk, dv into what is there (their
-   pointer is dq's or dk's), 0 overwrite. Keys past len get dK = dV = 0. */
-static void rnn__attend_back(const rnn__attn *a, const float *q, int ldq, const float *k, int ldk, const float *v,
-                             int ldv, const float *P, const float *dout, int lddo, float *dq, int lddq, float *dk,
-                             int lddk, float bk, float *dv, int lddv, float bv, float *ds, float *pk, size_t npk) {
-    int b, h, i, j, B = a->B, Tq = a->Tq, Tk = a->Tk;
-    for (b = 0; b < B; b++) {
+   dQ, dK, dV with p NULL are not wanted; bk, bv = 1 add dK, dV into what
+   is there (their pointer is dQ's or dK's), 0 overwrite. Keys past len get
+   dK = dV = 0. */
+static void rnn__attend_back(const rnn__attn *a, rnn__hv Q, rnn__hv K, rnn__hv V, const float *P, rnn__hv dO,
+                             rnn__hv dQ, rnn__hv dK, float bk, rnn__hv dV, float bv, float *ds, float *pk, size_t npk) {
+    int b, h, i, j, Tq = a->Tq, Tk = a->Tk;
+    for (b = 0; b < a->B; b++) {
         int len = a->klen ? a->klen[b] : Tk;
         for (h = 0; h < a->heads; h++) {
             const float *p = P + ((size_t)b * a->heads + h) * Tq * Tk;
-            const float *qb = q + (size_t)b * ldq + h * a->dk, *kb = k + (size_t)b * ldk + h * a->dk;
-            const float *vb = v + (size_t)b * ldv + h * a->dv, *dob = dout + (size_t)b * lddo + h * a->dv;
-            rnn__gemm(pk, npk, 0, 1, Tq, len, a->dv, 1.0f, dob, B * lddo, vb, B * ldv, 0.0f, ds, Tk);
+            rnn__gemm(pk, npk, 0, 1, Tq, len, a->dv, 1.0f, RNN__HB(dO, b, h), dO.st, RNN__HB(V, b, h), V.st, 0.0f, ds, Tk);
             for (i = 0; i < Tq; i++) {
                 const float *pr = p + (size_t)i * Tk;
                 float *dr = ds + (size_t)i * Tk;
                 int n = rnn__attn_keys(a, b, i);
-                double s = 0.0;
-                for (j = 0; j < n; j++) s += (double)pr[j] * dr[j];
-                for (j = 0; j < n; j++) dr[j] = pr[j] * (dr[j] - (float)s);
+                float s = rnn__dot_lanes(pr, dr, n);
+                for (j = 0; j < n; j++) dr[j] = pr[j] * (dr[j] - s);
                 for (j = n; j < len; j++) dr[j] = 0.0f;
             }
-            if (dq)
-                rnn__gemm(pk, npk, 0, 0, Tq, a->dk, len, a->scale, ds, Tk, kb, B * ldk, 0.0f,
-                          dq + (size_t)b * lddq + h * a->dk, B * lddq);
-            if (dk) {
-                float *dkb = dk + (size_t)b * lddk + h * a->dk;
-                rnn__gemm(pk, npk, 1, 0, len, a->dk, Tq, a->scale, ds, Tk, qb, B * ldq, bk, dkb, B * lddk);
-                if (bk == 0.0f) rnn__zero_rows(dkb, len, Tk, a->dk, (size_t)B * lddk);
+            if (dQ.p)
+                rnn__gemm(pk, npk, 0, 0, Tq, a->dk, len, a->scale, ds, Tk, RNN__HB(K, b, h), K.st, 0.0f,
+                          RNN__HB(dQ, b, h), dQ.st);
+            if (dK.p) {
+                float *dkb = RNN__HB(dK, b, h);
+                rnn__gemm(pk, npk, 1, 0, len, a->dk, Tq, a->scale, ds, Tk, RNN__HB(Q, b, h), Q.st, bk, dkb, dK.st);
+                if (bk == 0.0f) rnn__zero_rows(dkb, len, Tk, a->dk, (size_t)dK.st);
             }
-            if (dv) {
-                float *dvb = dv + (size_t)b * lddv + h * a->dv;
-                rnn__gemm(pk, npk, 1, 0, len, a->dv, Tq, 1.0f, p, Tk, dob, B * lddo, bv, dvb, B * lddv);
-                if (bv == 0.0f) rnn__zero_rows(dvb, len, Tk, a->dv, (size_t)B * lddv);
+            if (dV.p) {
+                float *dvb = RNN__HB(dV, b, h);
+                rnn__gemm(pk, npk, 1, 0, len, a->dv, Tq, 1.0f, p, Tk, RNN__HB(dO, b, h), dO.st, bv, dvb, dV.st);
+                if (bv == 0.0f) rnn__zero_rows(dvb, len, Tk, a->dv, (size_t)dV.st);
             }
         }
     }
@@ -3033,7 +3074,9 @@ RNNDEF rnn_status rnn_attention_forward(rnn_attention_desc *d, const float *q, c
             return rnn__err(d->error, sizeof d->error, RNN_ERR_INVALID_ARGUMENT, "without v, v_size must be qk_size");
         v = k;
     }
-    rnn__attend(&a, q, a.heads * a.dk, k, a.heads * a.dk, v, a.heads * a.dv, weights, out, a.heads * a.dv, NULL, 0);
+    rnn__attend(&a, rnn__rows_view(q, a.B, a.heads * a.dk, a.dk), rnn__rows_view(k, a.B, a.heads * a.dk, a.dk),
+                rnn__rows_view(v, a.B, a.heads * a.dv, a.dv), weights, rnn__rows_view(out, a.B, a.heads * a.dv, a.dv),
+                NULL, 0);
     return RNN_OK;
 }
 
@@ -3058,8 +3101,10 @@ RNNDEF rnn_status rnn_attention_backward(rnn_attention_desc *d, const float *q, 
     if ((dq && (dq == dk || dq == dv) && a.Tq != a.Tk) || (dv && (dv == dq || dv == dk) && wv != wq))
         return rnn__err(d->error, sizeof d->error, RNN_ERR_INVALID_ARGUMENT,
                         "dq, dk, dv share a pointer but not a shape");
-    rnn__attend_back(&a, q, wq, k, wq, v, wv, weights, dout, wv, dq, wq, dk, wq, dk && dk == dq ? 1.0f : 0.0f, dv, wv,
-                     dv && (dv == dq || dv == dk) ? 1.0f : 0.0f, scratch, NULL, 0);
+    rnn__attend_back(&a, rnn__rows_view(q, a.B, wq, a.dk), rnn__rows_view(k, a.B, wq, a.dk),
+                     rnn__rows_view(v, a.B, wv, a.dv), weights, rnn__rows_view(dout, a.B, wv, a.dv),
+                     rnn__rows_view(dq, a.B, wq, a.dk), rnn__rows_view(dk, a.B, wq, a.dk), dk && dk == dq ? 1.0f : 0.0f,
+                     rnn__rows_view(dv, a.B, wv, a.dv), dv && (dv == dq || dv == dk) ? 1.0f : 0.0f, scratch, NULL, 0);
     return RNN_OK;
 }
 
@@ -3134,6 +3179,9 @@ typedef struct rnn__mha_plan {
     float *attn;    /* [B][heads][Tq][Tk] the attention weights               */
     float *dqkv;    /* laid out as qkv: the gradient reaching the projections */
     float *dctx;    /* [Tq·B][E]                                              */
+    float *hqkv;    /* q, k, v again, head-major: [B][heads][T][E/heads] each  */
+    float *hctx;    /* the heads' outputs, head-major; in backward their gradient */
+    float *dhqkv;   /* the gradients of hqkv                                  */
     float *ds;      /* [Tq][Tk] one head's dP, then dS                        */
     float *pack;    /* packing space for every product                       */
     size_t npack, total;
@@ -3148,6 +3196,9 @@ static void rnn__mha_carve(const rnn_mha *m, int Tq, int Tk, int B, float *ws, r
     p->attn = rnn__at(ws, off); off += (size_t)B * m->heads * Tq * Tk;
     p->dqkv = rnn__at(ws, off); off += nq + 2 * nk;
     p->dctx = rnn__at(ws, off); off += nq;
+    p->hqkv = rnn__at(ws, off); off += nq + 2 * nk;
+    p->hctx = rnn__at(ws, off); off += nq;
+    p->dhqkv = rnn__at(ws, off); off += nq + 2 * nk;
     p->ds = rnn__at(ws, off); off += (size_t)Tq * Tk;
     p->npack = rnn__pack_floats(mm > T ? mm : T, E3 > T ? E3 : T, mm > T ? mm : T);
     p->pack = rnn__at(ws, off);
@@ -3217,6 +3268,29 @@ static void rnn__mha_parts(const rnn_mha *m, float *base, float **part, int *ld)
     part[2] = m->self ? base + 2 * E : part[1] + (size_t)m->Tk * m->B * E;
 }
 
+/* Copies T·B rows (row t·B + b, head h at columns h·d.., stride ld) into
+   head-major blocks [B][H][T][d] (to_blocks), or back. */
+static void rnn__heads_copy(float *rows, int ld, float *blocks, int T, int B, int H, int d, int to_blocks) {
+    int t, b, h;
+    for (t = 0; t < T; t++)
+        for (b = 0; b < B; b++)
+            for (h = 0; h < H; h++) {
+                float *r = rows + ((size_t)t * B + b) * ld + (size_t)h * d;
+                float *k = blocks + (((size_t)b * H + h) * T + t) * d;
+                if (to_blocks) memcpy(k, r, sizeof(float) * (size_t)d);
+                else memcpy(r, k, sizeof(float) * (size_t)d);
+            }
+}
+
+/* The head-major blocks of q, k, v inside hqkv (or their gradients). */
+static void rnn__mha_blocks(const rnn_mha *m, float *base, rnn__hv *v) {
+    int d = m->embed_size / m->heads;
+    size_t nq = (size_t)m->Tq * m->B * m->embed_size, nk = (size_t)m->Tk * m->B * m->embed_size;
+    v[0] = rnn__blocks_view(base, m->heads, m->Tq, d);
+    v[1] = rnn__blocks_view(base + nq, m->heads, m->Tk, d);
+    v[2] = rnn__blocks_view(base + nq + nk, m->heads, m->Tk, d);
+}
+
 static void rnn__mha_attn(const rnn_mha *m, rnn__attn *a) {
     a->Tq = m->Tq; a->Tk = m->Tk; a->B = m->B; a->heads = m->heads;
     a->dk = a->dv = m->embed_size / m->heads;
@@ -3232,6 +3306,7 @@ RNNDEF rnn_status rnn_mha_forward(rnn_mha *m, const float *query, const float *k
     rnn__attn a;
     float *part[3];
     const float *in[3];
+    rnn__hv hv[3];
     rnn_dense od;
     int b, j, ld;
     if (!m) return RNN_ERR_INVALID_ARGUMENT;
@@ -3273,7 +3348,10 @@ RNNDEF rnn_status rnn_mha_forward(rnn_mha *m, const float *query, const float *k
             rnn__dense_forward(&d, in[j], (j ? Tk : Tq) * B, part[j], p.pack, p.npack);
         }
     rnn__mha_attn(m, &a);
-    rnn__attend(&a, part[0], ld, part[1], ld, part[2], ld, p.attn, p.ctx, m->embed_size, p.pack, p.npack);
+    rnn__mha_blocks(m, p.hqkv, hv);
+    for (j = 0; j < 3; j++) rnn__heads_copy(part[j], ld, hv[j].p, j ? Tk : Tq, B, m->heads, a.dk, 1);
+    rnn__attend(&a, hv[0], hv[1], hv[2], p.attn, rnn__blocks_view(p.hctx, m->heads, Tq, a.dv), p.pack, p.npack);
+    rnn__heads_copy(p.ctx, m->embed_size, p.hctx, Tq, B, m->heads, a.dv, 0);
     od = rnn__mha_out(m);
     rnn__dense_forward(&od, p.ctx, Tq * B, out, p.pack, p.npack);
     return RNN_OK;
@@ -3290,6 +3368,7 @@ RNNDEF rnn_status rnn_mha_backward(rnn_mha *m, const float *dout, float *dquery,
     rnn_dense od;
     float *part[3], *dpart[3], *dx[3];
     const float *in[3];
+    rnn__hv hv[3], dhv[3];
     int j, ld, E = m ? m->embed_size : 0;
     if (!m) return RNN_ERR_INVALID_ARGUMENT;
     if (!m->Tq) return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT, "backward before any forward");
@@ -3303,8 +3382,12 @@ RNNDEF rnn_status rnn_mha_backward(rnn_mha *m, const float *dout, float *dquery,
     rnn__mha_parts(m, p.qkv, part, &ld);
     rnn__mha_parts(m, p.dqkv, dpart, &ld);
     rnn__mha_attn(m, &a);
-    rnn__attend_back(&a, part[0], ld, part[1], ld, part[2], ld, p.attn, p.dctx, E, dpart[0], ld, dpart[1], ld, 0.0f,
-                     dpart[2], ld, 0.0f, p.ds, p.pack, p.npack);
+    rnn__mha_blocks(m, p.hqkv, hv);
+    rnn__mha_blocks(m, p.dhqkv, dhv);
+    rnn__heads_copy(p.dctx, E, p.hctx, m->Tq, m->B, m->heads, a.dv, 1);
+    rnn__attend_back(&a, hv[0], hv[1], hv[2], p.attn, rnn__blocks_view(p.hctx, m->heads, m->Tq, a.dv), dhv[0], dhv[1], 0.0f,
+                     dhv[2], 0.0f, p.ds, p.pack, p.npack);
+    for (j = 0; j < 3; j++) rnn__heads_copy(dpart[j], ld, dhv[j].p, j ? m->Tk : m->Tq, m->B, m->heads, a.dk, 0);
     if (m->self && dquery && dquery == dkey && dkey == dvalue) {
         rnn_dense d = rnn__mha_in(m, 3);
         rnn__dense_backward(&d, m->q, m->Tq * m->B, p.dqkv, dquery, p.pack, p.npack);

@@ -2,11 +2,11 @@
 # The command-line programs against bad input, as a new user would try them:
 # each case runs a command and checks its exit status, a piece of its
 # message, and that no file was lost or overwritten. Run by the examples leg
-# of `make test`; alone: sh tests/cli.sh [TEXTGEN] [NAMES]
+# of `make test`; alone: sh tests/cli.sh [TEXTGEN] [NAMES] [LANGID]
 # Last line: "N passed, M failed".
 set -u
 cd "$(dirname "$0")/.." || exit 1
-TG=${1:-build/textgen}; NM=${2:-build/names}
+TG=${1:-build/textgen}; NM=${2:-build/names}; LG=${3:-build/langid}
 D=build/cli; rm -rf $D; mkdir -p $D
 pass=0; fail=0
 S="--hidden 16 --embed 8 --seq 8 --batch 4"   # a model small enough to train in a blink
@@ -129,6 +129,24 @@ t "names: a model without newlines"            0 "" $TG train $D/nonl.txt -o $D/
 t "names: a vocabulary without a newline says so" 1 "knows no newline" $NM $D/nonl.safetensors 2
 t "names: a bad file"                          1 "not a safetensors file" $NM README.md 2
 t "names: an unknown option"                   2 "unknown option" $NM $D/n.safetensors --count 3
+
+# --- langid ---------------------------------------------------------------------------
+t "langid: --data must be one of three"        2 "sentences, words or both" $LG --data French
+t "langid: --minutes 0"                        2 "--minutes"       $LG --minutes 0
+t "langid: --out a missing directory"          2 "not a directory" $LG --out $D/nodir
+t "langid: classify without a text"            2 "usage: langid classify" $LG classify $D/m.safetensors
+t "langid: classify with a missing model"      1 "No such file or directory" $LG classify $D/none.safetensors "Hallo"
+t "langid: classify with a language model"     1 "not a classifier" $LG classify $D/n.safetensors "Hallo"
+t "langid: trains on both data sets in a blink" 0 "naive Bayes"    $LG --minutes 0.02 --per-language 100 --out $D
+for f in langid-sentences-gru.safetensors langid-words-transformer.safetensors langid-sentences-curves.svg \
+         langid-words-gru-confusion.svg; do
+    if [ -s $D/$f ]; then pass=$((pass + 1)); echo "OK     langid: wrote $f"
+    else fail=$((fail + 1)); echo "NOT OK langid: no $D/$f"; fi
+done
+t "langid: classify answers with a language"   0 "%)"              $LG classify $D/langid-sentences-gru.safetensors "Der Hund schläft."
+t "langid: an unknown character is said"       0 "unknown to the model" $LG classify $D/langid-words-gru.safetensors "日本語"
+t "langid: bad UTF-8 in a text"                1 "not valid UTF-8 at byte 2" $LG classify $D/langid-words-gru.safetensors "$(printf 'ab\377')"
+t "langid: an empty text"                      1 "empty"           $LG classify $D/langid-words-gru.safetensors ""
 
 same "the corpus is intact after all of it" $D/corpus.txt $D/corpus.keep
 echo "$pass passed, $fail failed"

@@ -1,13 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages a make target needs, and says what it installs.
-# Usage: tools/deps.sh test|demo|names|bench
+# Usage: tools/deps.sh test|demo|names|langid|bench
 # Runs apt-get as root, or through sudo; without either it names the missing
 # packages and leaves them (the test legs that need them then say SKIPPED).
 set -u
+langid="fortunes fortunes-de fortunes-es fortunes-it fortunes-br fortunes-pl fortunes-cs fortunes-ru wamerican wngerman wfrench wspanish witalian wportuguese wdutch wpolish wswedish"
 case ${1:-test} in
-test)  pkgs="pkg-config libstb-dev gcc g++ clang libclang-rt-14-dev tcc libopenblas-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user" ;;
+test)  pkgs="pkg-config libstb-dev gcc g++ clang libclang-rt-14-dev tcc libopenblas-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user $langid" ;;
 demo)  pkgs="pkg-config libstb-dev gcc" ;;
 names) pkgs="pkg-config libstb-dev gcc wamerican" ;;
+langid) pkgs="pkg-config libstb-dev gcc $langid" ;;
 bench) pkgs="pkg-config libstb-dev gcc libopenblas-dev python3-torch" ;;
 *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;
 esac
