@@ -3271,14 +3271,14 @@ static void rnn__mha_parts(const rnn_mha *m, float *base, float **part, int *ld)
 /* Copies T·B rows (row t·B + b, head h at columns h·d.., stride ld) into
    head-major blocks [B][H][T][d] (to_blocks), or back. */
 static void rnn__heads_copy(float *rows, int ld, float *blocks, int T, int B, int H, int d, int to_blocks) {
-    int t, b, h;
-    for (t = 0; t < T; t++)
-        for (b = 0; b < B; b++)
-            for (h = 0; h < H; h++) {
+    int t, b, h, j;
+    for (b = 0; b < B; b++)
+        for (h = 0; h < H; h++)
+            for (t = 0; t < T; t++) {   /* heads are short: a loop, not a call */
                 float *r = rows + ((size_t)t * B + b) * ld + (size_t)h * d;
                 float *k = blocks + (((size_t)b * H + h) * T + t) * d;
-                if (to_blocks) memcpy(k, r, sizeof(float) * (size_t)d);
-                else memcpy(r, k, sizeof(float) * (size_t)d);
+                if (to_blocks) for (j = 0; j < d; j++) k[j] = r[j];
+                else for (j = 0; j < d; j++) r[j] = k[j];
             }
 }
 

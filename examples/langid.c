@@ -260,6 +260,9 @@ static text *balance(text *all, int nlang, int cap, rnn_rng *rng) {
             free(all[i].s);
     }
     arrfree(all);
+    /* again: the caps fill at different times, so the kept order leans to
+       the smaller sources at its end; a prefix must be a fair sample */
+    shuffle(kept, (int)arrlen(kept), rng);
     return kept;
 }
 
@@ -720,8 +723,11 @@ static int run(const char *data, double minutes, const char *outdir, uint64_t se
         if (acc[k] > acc[best_model]) best_model = k;
     }
     printf("  heat lines (%s, attention pooling):\n", kinds[best_model]);
-    for (i = 0, k = 0; i < arrlen(t) && k < 4; i++)
-        if (t[i].test && (int)i % 7 == 0) { heat_line(models[best_model], &v, t[i].s); k++; }
+    for (i = 0, k = 0; i < arrlen(t) && k < 4; i++)   /* four short test texts */
+        if (t[i].test && strlen(t[i].s) <= 72 && (words || strlen(t[i].s) >= 30)) {
+            heat_line(models[best_model], &v, t[i].s);
+            k++;
+        }
     snprintf(path, sizeof path, "%s/langid-%s-curves.svg", outdir, data);
     snprintf(title, sizeof title, "language of %s: test accuracy while training", data);
     write_curves(path, title, curves, names, 2, nb_acc);
