@@ -103,6 +103,7 @@ fuzz: deps-test
 
 # both directions through PyTorch (needs python3-torch: make deps-bench)
 torch-roundtrip: deps-bench
+	@sh tools/deps.sh langid
 	sh tools/torch_roundtrip.sh
 
 clean:

@@ -2799,6 +2799,27 @@ static void rnn__param_add(rnn_param **reg, const char *name, float *value, floa
     stbds_arrput(*reg, p);
 }
 
+/* Appends, each name behind prefix, the parameters of a recurrent stack
+   (in state_dict order) or of another registry. */
+static void rnn__param_add_all(rnn_param **reg, const char *prefix, rnn_recurrent *r, const rnn_param *from) {
+    ptrdiff_t j, n = r ? (ptrdiff_t)r->cfg.num_layers * r->dirs * 4 : stbds_arrlen(from);
+    for (j = 0; j < n; j++) {
+        char pn[64], name[136];
+        if (r) {
+            float *val = NULL, *gr = NULL;
+            size_t cnt = 0;
+            int GH = r->gates * r->cfg.hidden_size;
+            rnn_recurrent_param_name(r, (int)j, pn, sizeof pn);
+            rnn_recurrent_param(r, pn, &val, &gr, &cnt);
+            snprintf(name, sizeof name, "%s%s", prefix, pn);
+            rnn__param_add(reg, name, val, gr, GH, j % 4 < 2 ? (int)(cnt / (size_t)GH) : 0, 0);
+        } else {
+            snprintf(name, sizeof name, "%s%s", prefix, from[j].name);
+            rnn__param_add(reg, name, from[j].value, from[j].grad, from[j].rows, from[j].cols, from[j].frozen);
+        }
+    }
+}
+
 RNNDEF void rnn_params_zero_grad(rnn_param *reg) {
     ptrdiff_t i;
     for (i = 0; i < stbds_arrlen(reg); i++) memset(reg[i].grad, 0, reg[i].count * sizeof(float));
@@ -3532,12 +3553,8 @@ RNNDEF rnn_status rnn_encoder_create(rnn_encoder **out, const rnn_encoder_config
     for (i = 0; i < E; i++) e->norm.weight[i] = 1.0f;
     for (l = 0; l < c.num_layers; l++) {
         char name[128];   /* rnn_param keeps 63 characters: ours are shorter */
-        ptrdiff_t k;
-        for (k = 0; k < stbds_arrlen(e->attn[l]->params); k++) {
-            rnn_param *q = &e->attn[l]->params[k];
-            snprintf(name, sizeof name, "layers.%d.self_attn.%s", l, q->name);
-            rnn__param_add(&e->params, name, q->value, q->grad, q->rows, q->cols, 0);
-        }
+        snprintf(name, sizeof name, "layers.%d.self_attn.", l);
+        rnn__param_add_all(&e->params, name, NULL, e->attn[l]->params);
 #define RNN__ENC_PARAM(what, val, grad, r, cl) \
         (snprintf(name, sizeof name, "layers.%d." what, l), rnn__param_add(&e->params, name, val, grad, r, cl, 0))
         RNN__ENC_PARAM("linear1.weight", e->lin1[l].weight, e->lin1[l].gweight, (int)F, (int)E);
@@ -3694,7 +3711,7 @@ RNNDEF rnn_status rnn_lm_create(rnn_lm **out, const rnn_lm_config *cfg, uint64_t
     rnn_lm *m;
     rnn_recurrent_config rc;
     rnn_status st;
-    int V, E, H, l, d, k;
+    int V, E, H;
     size_t nown;
     if (!out) return RNN_ERR_INVALID_ARGUMENT;
     *out = NULL;
@@ -3736,18 +3753,7 @@ RNNDEF rnn_status rnn_lm_create(rnn_lm **out, const rnn_lm_config *cfg, uint64_t
     }
     rnn__param_add(&m->params, "embedding.weight", m->embedding.weight, m->embedding.grad, V, E,
                    m->cfg.freeze_embedding);
-    for (l = 0; l < m->rnn->cfg.num_layers; l++)
-        for (d = 0; d < m->rnn->dirs; d++)
-            for (k = 0; k < 4; k++) {
-                char pn[48], full[64];
-                float *val = NULL, *gr = NULL;
-                size_t cnt = 0;
-                int idx = (l * m->rnn->dirs + d) * 4 + k, G = m->rnn->gates;
-                rnn_recurrent_param_name(m->rnn, idx, pn, sizeof pn);
-                rnn_recurrent_param(m->rnn, pn, &val, &gr, &cnt);
-                snprintf(full, sizeof full, "rnn.%s", pn);
-                rnn__param_add(&m->params, full, val, gr, G * H, k < 2 ? (int)(cnt / ((size_t)G * H)) : 0, 0);
-            }
+    rnn__param_add_all(&m->params, "rnn.", m->rnn, NULL);
     rnn__param_add(&m->params, "head.weight", m->head.weight, m->head.gweight, V, H, 0);
     rnn__param_add(&m->params, "head.bias", m->head.bias, m->head.gbias, V, 0, 0);
     *out = m;
@@ -3992,7 +3998,6 @@ RNNDEF rnn_status rnn_clf_create(rnn_clf **out, const rnn_clf_config *cfg, uint6
     rnn_status st;
     rnn_rng init;
     size_t V, E, D, C, P, n, i;
-    ptrdiff_t j;
     if (!out) return RNN_ERR_INVALID_ARGUMENT;
     *out = NULL;
     if (!cfg) return RNN_ERR_INVALID_ARGUMENT;
@@ -4055,24 +4060,8 @@ RNNDEF rnn_status rnn_clf_create(rnn_clf **out, const rnn_clf_config *cfg, uint6
     rnn_rng_seed(&c->rng, seed ^ 0x5DEECE66Dull);
     rnn__param_add(&c->params, "embedding.weight", c->embedding.weight, c->embedding.grad, (int)V, (int)E, 0);
     if (P) rnn__param_add(&c->params, "positions.weight", c->positions.weight, c->positions.grad, k.max_len, (int)E, 0);
-    if (c->enc)
-        for (j = 0; j < stbds_arrlen(c->enc->params); j++) {
-            const rnn_param *q = &c->enc->params[j];
-            char name[128];
-            snprintf(name, sizeof name, "encoder.%s", q->name);
-            rnn__param_add(&c->params, name, q->value, q->grad, q->rows, q->cols, 0);
-        }
-    else
-        for (j = 0; j < (ptrdiff_t)c->rnn->cfg.num_layers * c->rnn->dirs * 4; j++) {
-            char pn[48], name[64];
-            float *val = NULL, *gr = NULL;
-            size_t cnt = 0;
-            int G = c->rnn->gates, H = k.hidden_size;
-            rnn_recurrent_param_name(c->rnn, (int)j, pn, sizeof pn);
-            rnn_recurrent_param(c->rnn, pn, &val, &gr, &cnt);
-            snprintf(name, sizeof name, "rnn.%s", pn);
-            rnn__param_add(&c->params, name, val, gr, G * H, j % 4 < 2 ? (int)(cnt / ((size_t)G * H)) : 0, 0);
-        }
+    if (c->enc) rnn__param_add_all(&c->params, "encoder.", NULL, c->enc->params);
+    else rnn__param_add_all(&c->params, "rnn.", c->rnn, NULL);
     if (k.pool == RNN_POOL_ATTENTION) rnn__param_add(&c->params, "pool.query", c->query, c->gquery, (int)D, 0, 0);
     rnn__param_add(&c->params, "head.weight", c->head.weight, c->head.gweight, (int)C, (int)D, 0);
     rnn__param_add(&c->params, "head.bias", c->head.bias, c->head.gbias, (int)C, 0, 0);
@@ -5939,25 +5928,32 @@ fail:
     return st;
 }
 
+/* Reads every parameter of a registry from the tensor of its name. */
+static rnn_status rnn__st_params(rnn_st_file *f, rnn_param *params) {
+    ptrdiff_t i;
+    rnn_status st;
+    for (i = 0; i < stbds_arrlen(params); i++) {
+        const rnn_param *p = &params[i];
+        int dims[2];
+        dims[0] = p->rows; dims[1] = p->cols;
+        if ((st = rnn_st_read(f, p->name, p->cols ? 2 : 1, dims, p->value)) != RNN_OK) return st;
+    }
+    return RNN_OK;
+}
+
 RNNDEF rnn_status rnn_lm_from_st(rnn_lm **out, rnn_optimizer **optp, rnn_st_file *f) {
     rnn_lm *m = NULL;
     rnn_optimizer *opt = NULL;
     rnn_lm_config lc;
     rnn_status st;
     const char *s;
-    ptrdiff_t i;
     if (out) *out = NULL;
     if (optp) *optp = NULL;
     if (!out || !f) return RNN_ERR_INVALID_ARGUMENT;
     if ((st = rnn__lm_config(f, &lc)) != RNN_OK) return st;
     if ((st = rnn_lm_create(&m, &lc, 0)) != RNN_OK)
         return rnn__err(f->error, sizeof f->error, st, "cannot create the model: %s", rnn_strerror(st));
-    for (i = 0; i < stbds_arrlen(m->params); i++) {
-        const rnn_param *p = &m->params[i];
-        int dims[2];
-        dims[0] = p->rows; dims[1] = p->cols;
-        if ((st = rnn_st_read(f, p->name, p->cols ? 2 : 1, dims, p->value)) != RNN_OK) goto fail;
-    }
+    if ((st = rnn__st_params(f, m->params)) != RNN_OK) goto fail;
     if ((s = rnn_st_meta_get(f, "vocab")) && (st = rnn__st_vocab(f, s, lc.vocab_size, &m->vocab)) != RNN_OK) goto fail;
     if (optp && rnn_st_meta_get(f, "optim_kind") && (st = rnn__lm_optimizer(f, m, &opt)) != RNN_OK) goto fail;
     *out = m;
@@ -6129,7 +6125,6 @@ RNNDEF rnn_status rnn_clf_from_st(rnn_clf **out, rnn_optimizer **optp, rnn_st_fi
     rnn_clf_config cc;
     rnn_status st;
     const char *s;
-    ptrdiff_t i;
     if (out) *out = NULL;
     if (optp) *optp = NULL;
     if (!out || !f) return RNN_ERR_INVALID_ARGUMENT;
@@ -6138,12 +6133,7 @@ RNNDEF rnn_status rnn_clf_from_st(rnn_clf **out, rnn_optimizer **optp, rnn_st_fi
     if ((st = rnn__clf_config(f, &cc)) != RNN_OK) return st;
     if ((st = rnn_clf_create(&c, &cc, 0)) != RNN_OK)
         return rnn__err(f->error, sizeof f->error, st, "cannot create the model: %s", rnn_strerror(st));
-    for (i = 0; i < stbds_arrlen(c->params); i++) {
-        const rnn_param *p = &c->params[i];
-        int dims[2];
-        dims[0] = p->rows; dims[1] = p->cols;
-        if ((st = rnn_st_read(f, p->name, p->cols ? 2 : 1, dims, p->value)) != RNN_OK) goto fail;
-    }
+    if ((st = rnn__st_params(f, c->params)) != RNN_OK) goto fail;
     if (c->rnn) rnn_recurrent_weights_changed(c->rnn);
     if ((s = rnn_st_meta_get(f, "vocab")) && (st = rnn__st_vocab(f, s, cc.vocab_size, &c->vocab)) != RNN_OK) goto fail;
     if ((s = rnn_st_meta_get(f, "labels")) && (st = rnn__clf_labels(f, c, s)) != RNN_OK) goto fail;

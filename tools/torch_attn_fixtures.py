@@ -29,6 +29,17 @@ def put(name, t):
     out.extend(struct.pack("<I", len(nb)) + nb + struct.pack("<I", len(data) // 4) + data)
 
 
+def put_module(prefix, m, config, lengths_name, lengths):
+    """A case's config, its lengths (if any), every weight and its gradient."""
+    put(prefix + "config", config)
+    if lengths:
+        put(prefix + lengths_name, lengths)
+    for name, t in m.state_dict().items():
+        put(prefix + name, t)
+    for name, t in m.named_parameters():
+        put(prefix + "grad." + name, t.grad)
+
+
 def allowed(Tq, Tk, B, klen, qlen, causal):
     """[B, Tq, Tk] True where query i of row b may see key j."""
     m = torch.ones(B, Tq, Tk, dtype=torch.bool)
@@ -110,13 +121,7 @@ for k, (E, H, Tq, Tk, B, self_, causal, klen) in enumerate(MHA):
     o, w = m(qi, ki, vi, key_padding_mask=kpm, attn_mask=am, need_weights=True, average_attn_weights=False)
     dout = torch.randn_like(o)
     (o * dout).sum().backward()
-    put(p + "config", [E, H, Tq, Tk, B, 1 if self_ else 0, 1 if causal else 0, 1 if klen else 0])
-    if klen:
-        put(p + "klen", klen)
-    for name, t in m.state_dict().items():
-        put(p + name, t)
-    for name, t in m.named_parameters():
-        put(p + "grad." + name, t.grad)
+    put_module(p, m, [E, H, Tq, Tk, B, 1 if self_ else 0, 1 if causal else 0, 1 if klen else 0], "klen", klen)
     put(p + "query", qi); put(p + "key", ki); put(p + "value", vi)
     put(p + "dout", dout); put(p + "out", o); put(p + "weights", w)
     put(p + "dquery", qi.grad)
@@ -163,13 +168,8 @@ for k, (E, H, F, L, nf, gelu, causal, fn, T, B, lengths) in enumerate(ENC):
     y = enc(x, mask=mask, src_key_padding_mask=kpm)
     dy = torch.randn_like(y)
     (y * dy).sum().backward()
-    put(p + "config", [E, H, F, L, int(nf), int(gelu), int(causal), int(fn), T, B, 1 if lengths else 0])
-    if lengths:
-        put(p + "lengths", lengths)
-    for name, t in enc.state_dict().items():
-        put(p + name, t)
-    for name, t in enc.named_parameters():
-        put(p + "grad." + name, t.grad)
+    put_module(p, enc, [E, H, F, L, int(nf), int(gelu), int(causal), int(fn), T, B, 1 if lengths else 0], "lengths",
+               lengths)
     put(p + "x", x); put(p + "dy", dy); put(p + "y", y); put(p + "dx", x.grad)
 
 path = sys.argv[1] if len(sys.argv) > 1 else "tests/data/attention.bin"

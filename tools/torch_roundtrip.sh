@@ -36,3 +36,35 @@ printf 'abcde' > build/roundtrip-vocab.txt
 /usr/bin/python3 tools/torch2rnn.py build/roundtrip-gru.pt build/roundtrip-gru.safetensors --vocab-text build/roundtrip-vocab.txt
 cc -O2 -std=c99 ${STB:--isystem /usr/include/stb} tools/rnn-info.c -o build/rnn-info -lm
 build/rnn-info build/roundtrip-gru.safetensors | head -3
+# the classifier: rnn_clf_save (langid's models) -> rnn2torch.build_classifier
+# -> PyTorch gives langid classify's answer and probability
+make --no-print-directory build/langid >/dev/null
+mkdir -p build/roundtrip-langid
+build/langid --data words --minutes 0.05 --per-language 300 --out build/roundtrip-langid > build/roundtrip-langid.log
+for kind in gru transformer; do
+    m=build/roundtrip-langid/langid-words-$kind.safetensors
+    build/langid classify $m väpnade corruttore troncho harrender > build/roundtrip-langid-$kind.txt
+    /usr/bin/python3 - "$m" build/roundtrip-langid-$kind.txt <<'PY'
+import sys, torch
+sys.path.insert(0, "tools")
+import rnn2torch
+sd, config, vocab = rnn2torch.load(sys.argv[1])
+m = rnn2torch.build_classifier(config)
+m.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})   # strict: every name fits
+m.eval()
+worst = 0.0
+for line in open(sys.argv[2], encoding="utf-8"):
+    text, answer = line.rstrip("\n").split("\t")[:2]
+    label, pct = answer.rsplit(" (", 1)
+    ids = torch.tensor([[vocab.index(ch) if ch in vocab else vocab.index("\ufffd")] for ch in text])
+    with torch.no_grad():
+        p = torch.softmax(m(ids, torch.tensor([len(text)])), dim=1)[0]
+    best = int(p.argmax())
+    if config["labels"][best] != label:
+        sys.exit("%s: PyTorch says %s, rnn.h %s" % (text, config["labels"][best], label))
+    worst = max(worst, abs(100 * float(p[best]) - float(pct.rstrip("%)"))))
+print("rnn.h classifier -> PyTorch (%s): same answers, probabilities within %.2f points (printed to 0.1)" %
+      (config["transformer"] and "transformer" or "gru", worst))
+sys.exit(0 if worst <= 0.051 else 1)
+PY
+done
