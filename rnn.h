@@ -78,7 +78,7 @@
                 bidirectional, with BPTT and one-step inference;
                 rnn_embedding_*, rnn_dense_*
      Losses     rnn_loss_softmax_xent, rnn_loss_bce_logits, rnn_loss_mse
-     Optimizers rnn_optimizer_* (SGD, Adam, AdamW, clipping), rnn_param
+     Optimizers rnn_optimizer_* (SGD, Adam, AdamW, RMSprop, clipping), rnn_param
      Attention  rnn_attention_* (scaled dot-product, masks, Keras form),
                 rnn_mha_* (nn.MultiheadAttention), rnn_layernorm_*,
                 rnn_positional_encoding, rnn_encoder_* (Transformer encoder)
@@ -427,7 +427,7 @@ RNNDEF rnn_status rnn_loss_mse(const float *pred, const float *target, int n, fl
                                float *loss);
 
 /* ============================================================================
-   Optimizers: SGD with momentum, Adam, AdamW; clipping
+   Optimizers: SGD with momentum, Adam, AdamW, RMSprop; clipping
    ========================================================================== */
 
 /* One entry of a parameter registry (an stb_ds array of these). */
@@ -439,18 +439,21 @@ typedef struct rnn_param {
     int frozen;             /* optimizers skip it */
 } rnn_param;
 
-typedef enum rnn_optimizer_kind { RNN_ADAM = 0, RNN_SGD, RNN_ADAMW } rnn_optimizer_kind;
+typedef enum rnn_optimizer_kind { RNN_ADAM = 0, RNN_SGD, RNN_ADAMW, RNN_RMSPROP } rnn_optimizer_kind;
 
 /* A zero field means the default given here. */
 typedef struct rnn_optimizer_config {
     rnn_optimizer_kind kind;    /* RNN_ADAM                                          */
-    float lr;                   /* 1e-3 (Adam, AdamW), 1e-2 (SGD)                    */
-    float momentum;             /* SGD: 0 (PyTorch's form: buf = μ·buf + g)          */
+    float lr;                   /* 1e-3 (Adam, AdamW), 1e-2 (SGD, RMSprop)           */
+    float momentum;             /* SGD, RMSprop: 0 (PyTorch's form: buf = μ·buf + g) */
     float beta1, beta2, eps;    /* 0.9, 0.999, 1e-8                                  */
     float weight_decay;         /* 0; AdamW decays the weights, the others add wd·p  */
     float clip_norm;            /* 0: off; else the gradients' global norm is capped */
     float clip_value;           /* 0: off; else each gradient is clamped to ±value   */
     float lr_decay;             /* 0: off; else lr_t = lr / (1 + lr_decay·(t−1))     */
+    float alpha;                /* RMSprop: 0.99, the square average's decay (Keras's
+                                   rho, whose default is 0.9 with eps 1e-7)           */
+    int centered;               /* RMSprop: 0; 1 divides by the gradient's variance  */
 } rnn_optimizer_config;
 
 /* Optimizer state: step count and the moment buffers, one slot per
@@ -459,7 +462,9 @@ typedef struct rnn_optimizer {
     rnn_optimizer_config cfg;   /* the defaults filled in */
     int64_t t;
     size_t n;
-    float *m, *v;
+    float *m, *v;               /* Adam: moments; SGD: m the momentum; RMSprop: v the
+                                   square average, m the momentum */
+    float *a;                   /* RMSprop centered: the gradient's average, else NULL */
     char error[160];            /* detail of the last failure */
 } rnn_optimizer;
 
@@ -2829,25 +2834,30 @@ RNNDEF rnn_status rnn_optimizer_create(rnn_optimizer **out, const rnn_optimizer_
                                        const rnn_param *reg) {
     rnn_optimizer *o;
     ptrdiff_t i;
-    size_t n = 0;
+    size_t n = 0, k;
     if (!out) return RNN_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    if (!cfg || cfg->kind < RNN_ADAM || cfg->kind > RNN_ADAMW || !(cfg->lr >= 0) || !(cfg->momentum >= 0) ||
+    if (!cfg || cfg->kind < RNN_ADAM || cfg->kind > RNN_RMSPROP || !(cfg->lr >= 0) || !(cfg->momentum >= 0) ||
+        !(cfg->alpha >= 0 && cfg->alpha < 1) ||
         !(cfg->beta1 >= 0 && cfg->beta1 < 1) || !(cfg->beta2 >= 0 && cfg->beta2 < 1) || !(cfg->eps >= 0) ||
         !(cfg->weight_decay >= 0) || !(cfg->clip_norm >= 0) || !(cfg->clip_value >= 0) || !(cfg->lr_decay >= 0))
         return RNN_ERR_INVALID_ARGUMENT;
     for (i = 0; i < stbds_arrlen(reg); i++) n += reg[i].count;
-    o = (rnn_optimizer *)RNN_MALLOC(sizeof *o + 2 * n * sizeof(float));
+    k = cfg->kind == RNN_RMSPROP && cfg->centered ? 3 : 2;
+    o = (rnn_optimizer *)RNN_MALLOC(sizeof *o + k * n * sizeof(float));
     if (!o) return RNN_ERR_OUT_OF_MEMORY;
-    memset(o, 0, sizeof *o + 2 * n * sizeof(float));
+    memset(o, 0, sizeof *o + k * n * sizeof(float));
     o->cfg = *cfg;
-    if (o->cfg.lr == 0) o->cfg.lr = cfg->kind == RNN_SGD ? 1e-2f : 1e-3f;
+    o->cfg.centered = cfg->centered != 0;
+    if (o->cfg.lr == 0) o->cfg.lr = cfg->kind == RNN_SGD || cfg->kind == RNN_RMSPROP ? 1e-2f : 1e-3f;
+    if (o->cfg.alpha == 0) o->cfg.alpha = 0.99f;
     if (o->cfg.beta1 == 0) o->cfg.beta1 = 0.9f;
     if (o->cfg.beta2 == 0) o->cfg.beta2 = 0.999f;
     if (o->cfg.eps == 0) o->cfg.eps = 1e-8f;
     o->n = n;
     o->m = (float *)(o + 1);
     o->v = o->m + n;
+    o->a = k == 3 ? o->v + n : NULL;
     *out = o;
     return RNN_OK;
 }
@@ -2857,7 +2867,10 @@ RNNDEF void rnn_optimizer_free(rnn_optimizer *opt) { RNN_FREE(opt); }
 /* Adam:  m = β1 m + (1−β1) g,  v = β2 v + (1−β2) g²,
           p −= lr · (m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε)
    AdamW: first p −= lr · wd · p;  Adam and SGD with wd: g += wd · p.
-   SGD:   b = μ b + g (b = g at the first step), p −= lr · b. */
+   SGD:   b = μ b + g (b = g at the first step), p −= lr · b.
+   RMSprop (torch.optim.RMSprop): g += wd · p, v = α v + (1−α) g²,
+          centered: a = α a + (1−α) g, d = √(v − a²) + ε, else d = √v + ε;
+          momentum: b = μ b + g / d, p −= lr · b; else p −= lr · g / d. */
 RNNDEF rnn_status rnn_optimizer_step(rnn_optimizer *opt, rnn_param *reg, float *grad_norm) {
     ptrdiff_t i, np = stbds_arrlen(reg);
     size_t j, off = 0;
@@ -2903,6 +2916,24 @@ RNNDEF rnn_status rnn_optimizer_step(rnn_optimizer *opt, rnn_param *reg, float *
                     g = m[j];
                 }
                 p[j] -= lr * g;
+            }
+        } else if (c->kind == RNN_RMSPROP) {
+            float *p = reg[i].value, *gr = reg[i].grad, *m = opt->m + off, *v = opt->v + off;
+            float *a = opt->a ? opt->a + off : NULL, al = c->alpha;
+            for (j = 0; j < reg[i].count; j++) {
+                float g = gr[j] * scale, d;
+                if (c->weight_decay > 0) g += c->weight_decay * p[j];
+                v[j] = al * v[j] + (1.0f - al) * g * g;
+                if (a) {
+                    a[j] = al * a[j] + (1.0f - al) * g;
+                    d = sqrtf(v[j] - a[j] * a[j]) + c->eps;
+                } else
+                    d = sqrtf(v[j]) + c->eps;
+                if (c->momentum > 0) {
+                    m[j] = c->momentum * m[j] + g / d;
+                    p[j] -= lr * m[j];
+                } else
+                    p[j] -= lr * g / d;
             }
         } else {
             rnn__best_arch()->adam(reg[i].value, reg[i].grad, opt->m + off, opt->v + off, reg[i].count, scale, lr,
@@ -5612,7 +5643,7 @@ fail:
    ========================================================================== */
 
 static const char *rnn__cell_names[] = {"lstm", "tanh", "relu", "lstm", "gru", "gru_cho"};
-static const char *rnn__opt_names[] = {"adam", "sgd", "adamw"};
+static const char *rnn__opt_names[] = {"adam", "sgd", "adamw", "rmsprop"};
 
 static void rnn__meta_num(rnn_st_writer *w, const char *key, double v, int integer) {
     char num[48];
@@ -5665,14 +5696,16 @@ static void rnn__put_optimizer(rnn_st_writer *w, const rnn_optimizer *opt, const
     rnn__meta_num(w, "optim_clip_norm", c->clip_norm, 0);
     rnn__meta_num(w, "optim_clip_value", c->clip_value, 0);
     rnn__meta_num(w, "optim_lr_decay", c->lr_decay, 0);
+    rnn__meta_num(w, "optim_alpha", c->alpha, 0);
+    rnn__meta_num(w, "optim_centered", c->centered, 1);
     rnn__meta_num(w, "optim_step", (double)opt->t, 1);
     snprintf(num, sizeof num, "%llu", (unsigned long long)rng->state);
     rnn_st_put_meta(w, "rng", num);
-    for (which = 0; which < 2; which++)
+    for (which = 0; which < (opt->a ? 3 : 2); which++)   /* m, v (and RMSprop's a) */
         for (i = 0, o = 0; i < stbds_arrlen(params); o += params[i].count, i++) {
             char nm[96];
-            snprintf(nm, sizeof nm, "optim.%s.%s", which ? "v" : "m", params[i].name);
-            rnn__put_param(w, nm, &params[i], (which ? opt->v : opt->m) + o);
+            snprintf(nm, sizeof nm, "optim.%c.%s", "mva"[which], params[i].name);
+            rnn__put_param(w, nm, &params[i], (which == 2 ? opt->a : which ? opt->v : opt->m) + o);
         }
 }
 
@@ -5868,10 +5901,11 @@ static rnn_status rnn__st_optimizer(rnn_st_file *f, rnn_param *params, rnn_rng *
     rnn_status st = RNN_OK;
     const char *s = rnn_st_meta_get(f, "optim_kind");
     long long step;
+    long centered = 0;
     ptrdiff_t i;
     int k, which;
     memset(&oc, 0, sizeof oc);
-    for (k = 0; k < 3; k++) if (!strcmp(s, rnn__opt_names[k])) oc.kind = (rnn_optimizer_kind)k;
+    for (k = 0; k < 4; k++) if (!strcmp(s, rnn__opt_names[k])) oc.kind = (rnn_optimizer_kind)k;
     if (strcmp(s, rnn__opt_names[oc.kind]) != 0) RNN__FAIL(RNN_ERR_METADATA, "metadata: unknown optimizer \"%.20s\"", s);
     if (!rnn__meta_float(f, "optim_lr", &oc.lr) || !rnn__meta_float(f, "optim_momentum", &oc.momentum) ||
         !rnn__meta_float(f, "optim_beta1", &oc.beta1) || !rnn__meta_float(f, "optim_beta2", &oc.beta2) ||
@@ -5879,18 +5913,23 @@ static rnn_status rnn__st_optimizer(rnn_st_file *f, rnn_param *params, rnn_rng *
         !rnn__meta_float(f, "optim_clip_norm", &oc.clip_norm) || !rnn__meta_float(f, "optim_clip_value", &oc.clip_value) ||
         !rnn__meta_float(f, "optim_lr_decay", &oc.lr_decay) || !(s = rnn_st_meta_get(f, "optim_step")))
         RNN__FAIL(RNN_ERR_METADATA, "metadata: optimizer settings missing or bad");
+    if ((rnn_st_meta_get(f, "optim_alpha") && !rnn__meta_float(f, "optim_alpha", &oc.alpha)) ||
+        (rnn_st_meta_get(f, "optim_centered") && !rnn__meta_int(f, "optim_centered", 0, 1, &centered)))
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: optim_alpha or optim_centered is bad");   /* older files: absent */
+    oc.centered = (int)centered;
     step = strtoll(s, &end, 10);
     if (*end || step < 0) RNN__FAIL(RNN_ERR_METADATA, "metadata: optim_step is not a count");
     if (rnn_optimizer_create(&opt, &oc, params) != RNN_OK) RNN__FAIL(RNN_ERR_METADATA, "metadata: optimizer settings out of range");
     opt->t = step;
-    for (which = 0; which < 2; which++)
+    for (which = 0; which < (opt->a ? 3 : 2); which++)
         for (i = 0, o = 0; i < stbds_arrlen(params); o += params[i].count, i++) {
             const rnn_param *p = &params[i];
             char nm[96];
             int dims[2];
             dims[0] = p->rows; dims[1] = p->cols;
-            snprintf(nm, sizeof nm, "optim.%s.%s", which ? "v" : "m", p->name);
-            if ((st = rnn_st_read(f, nm, p->cols ? 2 : 1, dims, (which ? opt->v : opt->m) + o)) != RNN_OK) goto fail;
+            snprintf(nm, sizeof nm, "optim.%c.%s", "mva"[which], p->name);
+            if ((st = rnn_st_read(f, nm, p->cols ? 2 : 1, dims, (which == 2 ? opt->a : which ? opt->v : opt->m) + o)) != RNN_OK)
+                goto fail;
         }
     if ((s = rnn_st_meta_get(f, "rng"))) rng->state = (uint64_t)strtoull(s, &end, 10);
     *optp = opt;

@@ -353,8 +353,86 @@ static void test_lm(void) {
     }
 }
 
+/* RMSprop against torch.optim.RMSprop (tests/data/optim.bin, from
+   tools/torch_optim_fixtures.py), and a checkpoint that resumes it. */
+static void test_rmsprop(void) {
+    fixture f;
+    int k;
+    if (!fixture_load(&f, "tests/data/optim.bin")) {
+        check(0, "optimizer fixture tests/data/optim.bin loads", 0);
+        return;
+    }
+    for (k = 0;; k++) {
+        char name[160];
+        float *cfg, *p0, w[7], g[7];
+        rnn_param *reg = NULL;
+        rnn_optimizer_config oc;
+        rnn_optimizer *opt = NULL;
+        double worst = 0;
+        int s;
+        sprintf(name, "%d.config", k);
+        if (!(cfg = fixture_get(&f, name, NULL))) break;
+        sprintf(name, "%d.p0", k);
+        p0 = fixture_get(&f, name, NULL);
+        memcpy(w, p0, sizeof w);
+        rnn__param_add(&reg, "w", w, g, 7, 0, 0);
+        memset(&oc, 0, sizeof oc);
+        oc.kind = RNN_RMSPROP; oc.lr = cfg[0]; oc.alpha = cfg[1]; oc.eps = cfg[2]; oc.weight_decay = cfg[3];
+        oc.momentum = cfg[4]; oc.centered = cfg[5] != 0;
+        if (rnn_optimizer_create(&opt, &oc, reg) != RNN_OK) worst = 1e9;
+        for (s = 1; s <= 5 && opt; s++) {
+            float *gs;
+            sprintf(name, "%d.g%d", k, s);
+            gs = fixture_get(&f, name, NULL);
+            memcpy(g, gs, sizeof g);
+            free(gs);
+            rnn_optimizer_step(opt, reg, NULL);
+            sprintf(name, "p%d", s);
+            fixture_compare(&f, k, name, w, 7, 0, &worst);
+        }
+        snprintf(name, sizeof name, "RMSprop = torch.optim.RMSprop #%d (alpha %g%s%s%s), 5 steps", k, cfg[1],
+                cfg[4] > 0 ? ", momentum" : "", cfg[5] != 0 ? ", centered" : "", cfg[3] > 0 ? ", weight decay" : "");
+        check(worst < 2e-6, name, worst);
+        rnn_optimizer_free(opt);
+        arrfree(reg);
+        free(cfg); free(p0);
+    }
+    free(f.buf);
+    { /* an LM trained with centered RMSprop and momentum resumes from its file bit for bit */
+        rnn_lm_config lc;
+        rnn_optimizer_config oc;
+        rnn_lm *m = NULL, *m2 = NULL;
+        rnn_optimizer *opt = NULL, *opt2 = NULL;
+        int in[8 * 4], tg[8 * 4], i, ok = 1;
+        float l1 = 0, l2 = 0;
+        char err[200];
+        memset(&lc, 0, sizeof lc);
+        lc.vocab_size = 11; lc.embed_size = 5; lc.hidden_size = 6; lc.num_layers = 1;
+        memset(&oc, 0, sizeof oc);
+        oc.kind = RNN_RMSPROP; oc.centered = 1; oc.momentum = 0.5f; oc.lr = 1e-3f;
+        for (i = 0; i < 32; i++) { in[i] = (i * 7) % 11; tg[i] = (i * 3 + 1) % 11; }
+        rnn_lm_create(&m, &lc, 2);
+        rnn_optimizer_create(&opt, &oc, m->params);
+        for (i = 0; i < 3; i++) rnn_lm_train_step(m, opt, in, tg, 8, 4, NULL);
+        ok &= rnn_lm_save(m, opt, "build/test-rmsprop.safetensors") == RNN_OK;
+        ok &= rnn_lm_load(&m2, &opt2, "build/test-rmsprop.safetensors", err, sizeof err) == RNN_OK && opt2 &&
+              opt2->cfg.kind == RNN_RMSPROP && opt2->cfg.centered == 1 && opt2->a != NULL;
+        if (ok) {
+            rnn_lm_train_step(m, opt, in, tg, 8, 4, &l1);
+            rnn_lm_train_step(m2, opt2, in, tg, 8, 4, &l2);
+            rnn_lm_train_step(m, opt, in, tg, 8, 4, &l1);
+            rnn_lm_train_step(m2, opt2, in, tg, 8, 4, &l2);
+            ok &= l1 == l2 && memcmp(m->params[1].value, m2->params[1].value, m->params[1].count * sizeof(float)) == 0;
+        }
+        check(ok, "RMSprop (centered, momentum) resumes from a checkpoint bit for bit", 0);
+        rnn_lm_free(m); rnn_lm_free(m2); rnn_optimizer_free(opt); rnn_optimizer_free(opt2);
+        remove("build/test-rmsprop.safetensors");
+    }
+}
+
 static void test_training(void) {
     test_layers_losses();
     test_optimizers();
     test_lm();
+    test_rmsprop();
 }
