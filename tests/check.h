@@ -103,7 +103,7 @@ static void fixture_compare(const fixture *f, int k, const char *what, const flo
     size_t cnt = 0;
     float *want;
     double e;
-    sprintf(name, "%d.%s", k, what);
+    snprintf(name, sizeof name, "%d.%s", k, what);
     want = fixture_get(f, name, &cnt);
     if (!want) { if (!optional) *worst = 1e9; return; }
     e = cnt == n ? worst_err(got, want, n) : 1e9;

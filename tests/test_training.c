@@ -387,8 +387,11 @@ static void test_rmsprop(void) {
             memcpy(g, gs, sizeof g);
             free(gs);
             rnn_optimizer_step(opt, reg, NULL);
-            sprintf(name, "p%d", s);
-            fixture_compare(&f, k, name, w, 7, 0, &worst);
+            {
+                char what[16];
+                snprintf(what, sizeof what, "p%d", s);
+                fixture_compare(&f, k, what, w, 7, 0, &worst);
+            }
         }
         snprintf(name, sizeof name, "RMSprop = torch.optim.RMSprop #%d (alpha %g%s%s%s), 5 steps", k, cfg[1],
                 cfg[4] > 0 ? ", momentum" : "", cfg[5] != 0 ? ", centered" : "", cfg[3] > 0 ? ", weight decay" : "");
