@@ -353,8 +353,11 @@ static int make_vocab(rnn_vocab *v, const text *t) {
             char ch[5] = {0};
             uint32_t cp;
             int w = rnn_utf8_decode(p, strlen(p), &cp);
+            ptrdiff_t at;
             memcpy(ch, p, (size_t)w);
-            shput(cnt, ch, shget(cnt, ch) + 1);
+            at = shgeti(cnt, ch);   /* (shget of a missing key gives stb_ds's default slot, not 0) */
+            if (at < 0) shput(cnt, ch, 1);
+            else cnt[at].value++;
             p += w;
         }
     }
