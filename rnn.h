@@ -3469,7 +3469,8 @@ RNNDEF rnn_status rnn_mha_backward(rnn_mha *m, const float *dout, float *dquery,
      a = LN1(x), r1 = x + mha(a), b = LN2(r1), f = linear1(b), g = act(f),
      out = r2 = r1 + linear2(g) */
 typedef struct rnn__enc_layer {
-    float *a, *r1, *b, *r2, *out;   /* [N][E] (pre-norm: out = r2, b used) */
+    float *a, *r1, *b, *r2, *out;   /* [N][E]; b (pre-norm) and out (post-norm)
+                                       share a slot; pre-norm: out = r2       */
     float *f, *g;                   /* [N][F]                              */
     float *s1, *s2;                 /* [N][2] the layer norms' statistics  */
 } rnn__enc_layer;
@@ -3487,7 +3488,7 @@ typedef struct rnn__enc_plan {
 static void rnn__enc_carve(const rnn_encoder *e, int T, int B, float *ws, rnn__enc_plan *p) {
     size_t N = (size_t)T * B, E = (size_t)e->cfg.d_model, F = (size_t)e->cfg.ff_size, off = 0;
     int n = (int)N, mx = n > e->cfg.ff_size ? n : e->cfg.ff_size;
-    p->per_layer = 5 * N * E + 2 * N * F + 4 * N;
+    p->per_layer = 4 * N * E + 2 * N * F + 4 * N;
     p->layers = rnn__at(ws, off); off += p->per_layer * e->cfg.num_layers;
     p->sf = rnn__at(ws, off); off += 2 * N;
     p->d0 = rnn__at(ws, off); off += N * E;
@@ -3504,8 +3505,8 @@ static rnn__enc_layer rnn__enc_layer_at(const rnn_encoder *e, const rnn__enc_pla
     rnn__enc_layer L;
     size_t N = (size_t)e->T * e->B, E = (size_t)e->cfg.d_model, F = (size_t)e->cfg.ff_size;
     float *w = p->layers + p->per_layer * l;
-    L.a = w; L.r1 = L.a + N * E; L.b = L.r1 + N * E; L.r2 = L.b + N * E; L.out = L.r2 + N * E;
-    L.f = L.out + N * E; L.g = L.f + N * F; L.s1 = L.g + N * F; L.s2 = L.s1 + 2 * N;
+    L.a = w; L.r1 = L.a + N * E; L.r2 = L.r1 + N * E; L.b = L.out = L.r2 + N * E;
+    L.f = L.b + N * E; L.g = L.f + N * F; L.s1 = L.g + N * F; L.s2 = L.s1 + 2 * N;
     if (e->cfg.norm_first) L.out = L.r2;
     return L;
 }

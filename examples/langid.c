@@ -316,8 +316,8 @@ static text *load_words(int cap, rnn_rng *rng) {
         add_words(&mine, buf, strlen(buf), l);
         free(buf);
         for (i = 0; i < arrlen(mine); i++) {   /* each list once per word */
-            int mask = shget(seen, mine[i].s);
-            if (shgeti(seen, mine[i].s) < 0) mask = 0;
+            ptrdiff_t at = shgeti(seen, mine[i].s);
+            int mask = at < 0 ? 0 : seen[at].value;
             if (mask & (1 << l)) { free(mine[i].s); continue; }
             shput(seen, mine[i].s, mask | (1 << l));
             arrput(all, mine[i]);
