@@ -776,6 +776,92 @@ RNNDEF rnn_status rnn_clf_classify(rnn_clf *c, const char *text, size_t len, flo
 RNNDEF rnn_status rnn_clf_set_labels(rnn_clf *c, const char *const *names);
 
 /* ============================================================================
+   Models: sequence to sequence
+   ========================================================================== */
+
+/* How a decoder state h scores the encoder's outputs e_j (Luong, Pham,
+   Manning 2015, global attention). */
+typedef enum rnn_s2s_score {
+    RNN_S2S_NO_ATTENTION = 0,
+    RNN_S2S_DOT,            /* score = h·e_j                                  */
+    RNN_S2S_GENERAL         /* score = h·(W_a e_j), W_a [H × H] learned       */
+} rnn_s2s_score;
+
+/* A zero field means the default given here. */
+typedef struct rnn_s2s_config {
+    int src_vocab;          /* required: source tokens are 0..src_vocab−1          */
+    int tgt_vocab;          /* required: output tokens are 0..tgt_vocab−1          */
+    int one_hot;            /* 0: embeddings; 1: one-hot inputs (the notes' model)  */
+    int embed_size;         /* 64, both embeddings                                  */
+    rnn_cell cell;          /* RNN_LSTM, both stacks                                */
+    int hidden_size;        /* 128, both stacks                                     */
+    int num_layers;         /* 1, each stack                                        */
+    int bidirectional;      /* 0; 1: the encoder runs both ways and its two halves
+                               are summed (outputs and final states)                */
+    rnn_s2s_score attention;/* RNN_S2S_NO_ATTENTION                                 */
+    int repeat;             /* 0: teacher forcing, the decoder starts from the
+                               encoder's final states and reads <s>, y_0, y_1, ...;
+                               1: the course notes' Keras model (RepeatVector): the
+                               encoder's last output is the decoder's input at every
+                               step, the decoder starts from zero                   */
+    int max_src_len;        /* 64: the longest source, in tokens                    */
+    int max_tgt_len;        /* 64: the longest output, in tokens                    */
+    float dropout;          /* 0; between stacked layers, in training only          */
+} rnn_s2s_config;
+
+/* encoder: embedding or one-hot → recurrent stack; decoder: embedding or
+   one-hot (or the repeated encoder output) → recurrent stack; with
+   attention, h̃_t = tanh(W_c [c_t; h_t] + b_c) where c_t = Σ_j α_tj e_j;
+   head: logits = W h̃_t + b (h_t without attention). Registry names follow a
+   PyTorch module: encoder.embedding.weight, encoder.rnn.*,
+   decoder.embedding.weight ([tgt_vocab + 1] rows: the last is <s>),
+   decoder.rnn.*, attn.score.weight (general), attn.combine.weight,
+   attn.combine.bias, head.weight, head.bias. */
+typedef struct rnn_s2s {
+    rnn_s2s_config cfg;             /* the defaults filled in */
+    rnn_embedding src_embedding;    /* [src_vocab × E] (unused with one_hot) */
+    rnn_embedding tgt_embedding;    /* [(tgt_vocab + 1) × E]                 */
+    rnn_recurrent *enc, *dec;
+    float *wa, *gwa;                /* [H × H] the general score's W_a      */
+    rnn_dense combine;              /* [H × 2H] W_c, b_c                    */
+    rnn_dense head;                 /* [tgt_vocab × H]                      */
+    rnn_param *params;              /* the registry (stb_ds array)          */
+    const float *attn_weights;      /* [B][Tt][Ts] α of the last training step */
+    float *decode_weights;          /* [n][src_len] α of the last decode's output */
+    int Ts, Tt, B;                  /* shape of the last training step      */
+    float *own, *ws, *dws;
+    size_t ws_cap;
+    int *iws;
+    size_t iws_cap;
+    rnn_recurrent_state *state;     /* the decoder's one-step state */
+    struct rnn_vocab *src_text, *tgt_text;   /* the tokens' text, or NULL */
+    rnn_rng rng;                    /* dropout */
+    char error[160];
+} rnn_s2s;
+
+/* Creates a model with weights from seed. */
+RNNDEF rnn_status rnn_s2s_create(rnn_s2s **out, const rnn_s2s_config *cfg, uint64_t seed);
+/* Frees it (NULL is fine). */
+RNNDEF void rnn_s2s_free(rnn_s2s *s);
+/* One teacher-forced training step on padded batches: src [Ts][B] with
+   src_lengths [B] (1..Ts; NULL: all Ts), tgt [Tt][B] the outputs to predict
+   (no <s>; add an end token of your own if you want one) with tgt_lengths
+   [B] (1..Tt; NULL: all Tt). The loss is the mean cross-entropy over the
+   valid output positions. opt NULL: gradients only. */
+RNNDEF rnn_status rnn_s2s_train_step(rnn_s2s *s, rnn_optimizer *opt, const int *src, const int *src_lengths, int Ts,
+                                     const int *tgt, const int *tgt_lengths, int Tt, int B, float *loss);
+/* The same loss with no dropout, no gradient, no update. */
+RNNDEF rnn_status rnn_s2s_eval(rnn_s2s *s, const int *src, const int *src_lengths, int Ts, const int *tgt,
+                               const int *tgt_lengths, int Tt, int B, float *loss);
+/* Decodes one source src [src_len]: greedy (beam_width <= 1) or beam search
+   (rnn_beam_search, scores normalised by length). Stops after end_token (-1:
+   none; it is not written) or max_tgt_len tokens; writes the tokens to
+   out [cap] and their count to *n, and the attention weights of each
+   output token to decode_weights. Greedy decoding allocates nothing after
+   the first call; beam search allocates its beams once a call. */
+RNNDEF rnn_status rnn_s2s_decode(rnn_s2s *s, const int *src, int src_len, int beam_width, int end_token, int *out,
+                                 int cap, int *n);
+/* ============================================================================
    Decoding: sampling, beam search
    ========================================================================== */
 
@@ -915,6 +1001,9 @@ RNNDEF void rnn_buckets_free(rnn_buckets *bk);
 RNNDEF rnn_status rnn_lm_set_vocab(rnn_lm *m, const rnn_vocab *v);
 /* The same for a classifier. */
 RNNDEF rnn_status rnn_clf_set_vocab(rnn_clf *c, const rnn_vocab *v);
+/* The same for a sequence-to-sequence model: the source's and the output's
+   vocabularies (either NULL: left as it is). */
+RNNDEF rnn_status rnn_s2s_set_vocab(rnn_s2s *s, const rnn_vocab *src, const rnn_vocab *tgt);
 
 /* ============================================================================
    I/O: safetensors files, then each model's checkpoint
@@ -1032,6 +1121,16 @@ RNNDEF rnn_status rnn_clf_load(rnn_clf **out, rnn_optimizer **opt, const char *p
                                size_t errcap);
 /* rnn_clf_load from a file already open. */
 RNNDEF rnn_status rnn_clf_from_st(rnn_clf **out, rnn_optimizer **opt, rnn_st_file *f);
+
+/* Writes a sequence-to-sequence model (and the optimizer, if not NULL):
+   PyTorch's names (encoder.*, decoder.*, attn.*, head.*), the config and
+   both vocabularies in metadata ("model": "s2s"). */
+RNNDEF rnn_status rnn_s2s_save(rnn_s2s *s, const rnn_optimizer *opt, const char *path);
+/* Reads a model saved by rnn_s2s_save; *opt as for rnn_lm_load. */
+RNNDEF rnn_status rnn_s2s_load(rnn_s2s **out, rnn_optimizer **opt, const char *path, char *err,
+                               size_t errcap);
+/* rnn_s2s_load from a file already open. */
+RNNDEF rnn_status rnn_s2s_from_st(rnn_s2s **out, rnn_optimizer **opt, rnn_st_file *f);
 
 #ifdef __cplusplus
 }
@@ -4396,6 +4495,611 @@ RNNDEF rnn_status rnn_clf_set_labels(rnn_clf *c, const char *const *names) {
 }
 
 /* ============================================================================
+   Models: sequence to sequence
+   ========================================================================== */
+
+RNNDEF void rnn_s2s_free(rnn_s2s *s) {
+    if (!s) return;
+    rnn_recurrent_free(s->enc);
+    rnn_recurrent_free(s->dec);
+    rnn_recurrent_state_free(s->state);
+    stbds_arrfree(s->params);
+    if (s->src_text) { rnn_vocab_free(s->src_text); RNN_FREE(s->src_text); }
+    if (s->tgt_text) { rnn_vocab_free(s->tgt_text); RNN_FREE(s->tgt_text); }
+    RNN_FREE(s->own);
+    RNN_FREE(s->ws);
+    RNN_FREE(s->dws);
+    RNN_FREE(s->iws);
+    RNN_FREE(s);
+}
+
+/* Widths: the encoder's and decoder's inputs, the encoder's outputs (D·H). */
+static int rnn__s2s_src_in(const rnn_s2s_config *k) { return k->one_hot ? k->src_vocab : k->embed_size; }
+static int rnn__s2s_tgt_in(const rnn_s2s_config *k) {
+    return k->repeat ? (k->bidirectional ? 2 : 1) * k->hidden_size : k->one_hot ? k->tgt_vocab + 1 : k->embed_size;
+}
+
+/* The decoding workspace (one source): encoder input, outputs, the summed
+   outputs e, final states; one step's input, output, query, [c; h], h̃,
+   logits; the attention weights of each output; a beam's initial state. */
+typedef struct rnn__s2s_dplan {
+    float *xs, *ys, *e, *hn, *cn, *x, *y, *q, *cat, *a, *logits, *alpha, *state0;
+    size_t total;
+} rnn__s2s_dplan;
+
+static size_t rnn__s2s_state_floats(const rnn_s2s *s) {
+    return (size_t)s->cfg.num_layers * s->cfg.hidden_size * (s->cfg.cell == RNN_LSTM ? 2 : 1);
+}
+
+static void rnn__s2s_dcarve(const rnn_s2s *s, float *ws, rnn__s2s_dplan *p) {
+    size_t Ts = (size_t)s->cfg.max_src_len, H = (size_t)s->cfg.hidden_size, D = (size_t)s->enc->dirs, off = 0;
+    size_t LD = (size_t)s->cfg.num_layers * D;
+    p->xs = rnn__at(ws, off); off += Ts * rnn__s2s_src_in(&s->cfg);
+    p->ys = rnn__at(ws, off); off += Ts * D * H;
+    p->e = rnn__at(ws, off); off += Ts * H;
+    p->hn = rnn__at(ws, off); off += LD * H;
+    p->cn = rnn__at(ws, off); off += LD * H;
+    p->x = rnn__at(ws, off); off += (size_t)rnn__s2s_tgt_in(&s->cfg);
+    p->y = rnn__at(ws, off); off += H;
+    p->q = rnn__at(ws, off); off += H;
+    p->cat = rnn__at(ws, off); off += 2 * H;
+    p->a = rnn__at(ws, off); off += H;
+    p->logits = rnn__at(ws, off); off += (size_t)s->cfg.tgt_vocab;
+    p->alpha = rnn__at(ws, off); off += (size_t)s->cfg.max_tgt_len * Ts;
+    p->state0 = rnn__at(ws, off); off += 4 + rnn__s2s_state_floats(s);
+    p->total = off;
+}
+
+RNNDEF rnn_status rnn_s2s_create(rnn_s2s **out, const rnn_s2s_config *cfg, uint64_t seed) {
+    rnn_s2s *s;
+    rnn_s2s_config k;
+    rnn_recurrent_config rc;
+    rnn_status st;
+    rnn_rng init;
+    rnn__s2s_dplan dp;
+    size_t Vs, Vt, E, H, n, i;
+    if (!out) return RNN_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!cfg) return RNN_ERR_INVALID_ARGUMENT;
+    k = *cfg;
+    if (!k.embed_size) k.embed_size = 64;
+    if (k.cell == RNN_CELL_DEFAULT) k.cell = RNN_LSTM;
+    if (!k.hidden_size) k.hidden_size = 128;
+    if (!k.num_layers) k.num_layers = 1;
+    if (!k.max_src_len) k.max_src_len = 64;
+    if (!k.max_tgt_len) k.max_tgt_len = 64;
+    if (k.src_vocab <= 0 || k.tgt_vocab <= 0 || k.embed_size <= 0 || k.hidden_size <= 0 || k.num_layers <= 0 ||
+        k.max_src_len <= 0 || k.max_tgt_len <= 0 || k.cell > RNN_GRU_CHO || (unsigned)k.attention > RNN_S2S_GENERAL ||
+        (unsigned)k.one_hot > 1 || (unsigned)k.bidirectional > 1 || (unsigned)k.repeat > 1 ||
+        !(k.dropout >= 0 && k.dropout < 1))
+        return RNN_ERR_INVALID_ARGUMENT;
+    if (!(s = (rnn_s2s *)RNN_MALLOC(sizeof *s))) return RNN_ERR_OUT_OF_MEMORY;
+    memset(s, 0, sizeof *s);
+    s->cfg = k;
+    memset(&rc, 0, sizeof rc);
+    rc.cell = k.cell; rc.hidden_size = k.hidden_size; rc.num_layers = k.num_layers; rc.dropout = k.dropout;
+    rc.input_size = rnn__s2s_src_in(&k); rc.bidirectional = k.bidirectional;
+    if ((st = rnn_recurrent_create(&s->enc, &rc, seed + 2)) != RNN_OK) { rnn_s2s_free(s); return st; }
+    rc.input_size = rnn__s2s_tgt_in(&k); rc.bidirectional = 0;
+    if ((st = rnn_recurrent_create(&s->dec, &rc, seed + 3)) != RNN_OK) { rnn_s2s_free(s); return st; }
+    Vs = k.one_hot ? 0 : (size_t)k.src_vocab; Vt = k.one_hot || k.repeat ? 0 : (size_t)k.tgt_vocab + 1;
+    E = (size_t)k.embed_size; H = (size_t)k.hidden_size;
+    n = Vs * E + Vt * E + (k.attention == RNN_S2S_GENERAL ? H * H : 0) + (k.attention ? 2 * H * H + H : 0) +
+        (size_t)k.tgt_vocab * (H + 1);   /* values; then as many gradients */
+    rnn__s2s_dcarve(s, NULL, &dp);
+    s->own = (float *)RNN_MALLOC(2 * n * sizeof(float));
+    s->dws = (float *)RNN_MALLOC(dp.total * sizeof(float));
+    if (!s->own || !s->dws) { rnn_s2s_free(s); return RNN_ERR_OUT_OF_MEMORY; }
+    memset(s->own, 0, 2 * n * sizeof(float));
+    s->src_embedding.vocab_size = (int)Vs; s->src_embedding.embed_size = (int)E;
+    s->src_embedding.weight = s->own; s->src_embedding.grad = s->own + n;
+    s->tgt_embedding.vocab_size = (int)Vt; s->tgt_embedding.embed_size = (int)E;
+    s->tgt_embedding.weight = s->src_embedding.weight + Vs * E; s->tgt_embedding.grad = s->tgt_embedding.weight + n;
+    s->wa = s->tgt_embedding.weight + Vt * E; s->gwa = s->wa + n;
+    s->combine.in_size = 2 * (int)H; s->combine.out_size = (int)H;
+    s->combine.weight = s->wa + (k.attention == RNN_S2S_GENERAL ? H * H : 0); s->combine.gweight = s->combine.weight + n;
+    s->combine.bias = s->combine.weight + 2 * H * H; s->combine.gbias = s->combine.bias + n;
+    s->head.in_size = (int)H; s->head.out_size = k.tgt_vocab;
+    s->head.weight = s->combine.weight + (k.attention ? 2 * H * H + H : 0); s->head.gweight = s->head.weight + n;
+    s->head.bias = s->head.weight + (size_t)k.tgt_vocab * H; s->head.gbias = s->head.bias + n;
+    /* PyTorch's defaults: embeddings N(0, 1), linear layers uniform ±1/√in */
+    rnn_rng_seed(&init, seed + 1);
+    for (i = 0; i < (Vs + Vt) * E; i++) s->own[i] = rnn_rng_normal(&init);
+    if (k.attention == RNN_S2S_GENERAL) rnn__uniform(s->wa, H * H, 1.0f / sqrtf((float)H), &init);
+    if (k.attention) rnn__uniform(s->combine.weight, 2 * H * H + H, 1.0f / sqrtf(2.0f * (float)H), &init);
+    rnn__uniform(s->head.weight, (size_t)k.tgt_vocab * (H + 1), 1.0f / sqrtf((float)H), &init);
+    rnn_rng_seed(&s->rng, seed ^ 0x5DEECE66Dull);
+    if (Vs) rnn__param_add(&s->params, "encoder.embedding.weight", s->src_embedding.weight, s->src_embedding.grad,
+                           (int)Vs, (int)E, 0);
+    rnn__param_add_all(&s->params, "encoder.rnn.", s->enc, NULL);
+    if (Vt) rnn__param_add(&s->params, "decoder.embedding.weight", s->tgt_embedding.weight, s->tgt_embedding.grad,
+                           (int)Vt, (int)E, 0);
+    rnn__param_add_all(&s->params, "decoder.rnn.", s->dec, NULL);
+    if (k.attention == RNN_S2S_GENERAL) rnn__param_add(&s->params, "attn.score.weight", s->wa, s->gwa, (int)H, (int)H, 0);
+    if (k.attention) {
+        rnn__param_add(&s->params, "attn.combine.weight", s->combine.weight, s->combine.gweight, (int)H, 2 * (int)H, 0);
+        rnn__param_add(&s->params, "attn.combine.bias", s->combine.bias, s->combine.gbias, (int)H, 0, 0);
+    }
+    rnn__param_add(&s->params, "head.weight", s->head.weight, s->head.gweight, k.tgt_vocab, (int)H, 0);
+    rnn__param_add(&s->params, "head.bias", s->head.bias, s->head.gbias, k.tgt_vocab, 0, 0);
+    *out = s;
+    return RNN_OK;
+}
+
+/* The workspace of a training step: Ns = Ts·B source and Nt = Tt·B output
+   positions, D directions, L layers, H hidden. */
+typedef struct rnn__s2s_plan {
+    float *xs;      /* [Ns][Is] the encoder's input (embedded or one-hot)      */
+    float *ys;      /* [Ns][D·H] its outputs                                   */
+    float *e;       /* [Ns][H] the outputs, directions summed: attention's keys */
+    float *hn, *cn; /* [L·D][B][H] the encoder's final states                  */
+    float *h0, *c0; /* [L][B][H] the decoder's initial states                  */
+    float *xd;      /* [Nt][Id] the decoder's input                            */
+    float *yd;      /* [Nt][H] its outputs                                     */
+    float *q;       /* [Nt][H] the queries: yd, or yd·W_a                       */
+    float *ctx;     /* [Nt][H] the contexts c_t, then their gradient            */
+    float *alpha;   /* [B][Tt][Ts] the attention weights                        */
+    float *cat;     /* [Nt][2H] [c_t; h_t], then its gradient                   */
+    float *a;       /* [Nt][H] h̃_t                                              */
+    float *logits;  /* [Nt][V] the logits, then their gradient                  */
+    float *dfeat;   /* [Nt][H] the gradient reaching h̃_t (or h_t)              */
+    float *dq;      /* [Nt][H]                                                  */
+    float *dyd;     /* [Nt][H]                                                  */
+    float *de;      /* [Ns][H]                                                  */
+    float *dys;     /* [Ns][D·H]                                                */
+    float *dxd;     /* [Nt][Id]                                                 */
+    float *dxs;     /* [Ns][Is]                                                 */
+    float *dh0, *dc0, *dhn, *dcn;   /* as h0, c0, hn, cn                        */
+    float *ds;      /* [Tt·Ts] attention backward's scratch                     */
+    float *pack;    /* packing space for the products                          */
+    size_t npack, total;
+} rnn__s2s_plan;
+
+static void rnn__s2s_carve(const rnn_s2s *s, int Ts, int Tt, int B, float *ws, rnn__s2s_plan *p) {
+    size_t Ns = (size_t)Ts * B, Nt = (size_t)Tt * B, H = (size_t)s->cfg.hidden_size, D = (size_t)s->enc->dirs;
+    size_t Is = (size_t)rnn__s2s_src_in(&s->cfg), Id = (size_t)rnn__s2s_tgt_in(&s->cfg), off = 0;
+    size_t LDB = (size_t)s->cfg.num_layers * D * B * H, LB = (size_t)s->cfg.num_layers * B * H;
+    int V = s->cfg.tgt_vocab, mx = (int)(2 * H);
+    p->xs = rnn__at(ws, off); off += Ns * Is;
+    p->ys = rnn__at(ws, off); off += Ns * D * H;
+    p->e = rnn__at(ws, off); off += Ns * H;
+    p->hn = rnn__at(ws, off); off += LDB;
+    p->cn = rnn__at(ws, off); off += LDB;
+    p->h0 = rnn__at(ws, off); off += LB;
+    p->c0 = rnn__at(ws, off); off += LB;
+    p->xd = rnn__at(ws, off); off += Nt * Id;
+    p->yd = rnn__at(ws, off); off += Nt * H;
+    p->q = rnn__at(ws, off); off += Nt * H;
+    p->ctx = rnn__at(ws, off); off += Nt * H;
+    p->alpha = rnn__at(ws, off); off += Nt * Ts;
+    p->cat = rnn__at(ws, off); off += Nt * 2 * H;
+    p->a = rnn__at(ws, off); off += Nt * H;
+    p->logits = rnn__at(ws, off); off += Nt * V;
+    p->dfeat = rnn__at(ws, off); off += Nt * H;
+    p->dq = rnn__at(ws, off); off += Nt * H;
+    p->dyd = rnn__at(ws, off); off += Nt * H;
+    p->de = rnn__at(ws, off); off += Ns * H;
+    p->dys = rnn__at(ws, off); off += Ns * D * H;
+    p->dxd = rnn__at(ws, off); off += Nt * Id;
+    p->dxs = rnn__at(ws, off); off += Ns * Is;
+    p->dh0 = rnn__at(ws, off); off += LB;
+    p->dc0 = rnn__at(ws, off); off += LB;
+    p->dhn = rnn__at(ws, off); off += LDB;
+    p->dcn = rnn__at(ws, off); off += LDB;
+    p->ds = rnn__at(ws, off); off += (size_t)Tt * Ts;
+    if (V > mx) mx = V;
+    if ((int)Nt > mx) mx = (int)Nt;
+    p->npack = rnn__pack_floats(mx, mx, mx);
+    p->pack = rnn__at(ws, off);
+    p->total = off + p->npack;
+}
+
+/* Checks a padded batch of tokens [T][B] in 0..V−1 within lengths. */
+static rnn_status rnn__s2s_check(rnn_s2s *s, const char *what, const int *tok, const int *len, int T, int maxT,
+                                 int B, int V) {
+    int t, b;
+    if (!tok || T <= 0 || B <= 0)
+        return rnn__err(s->error, sizeof s->error, RNN_ERR_INVALID_ARGUMENT, "%s: tokens required and T %d, B %d positive",
+                        what, T, B);
+    if (T > maxT)
+        return rnn__err(s->error, sizeof s->error, RNN_ERR_INVALID_ARGUMENT, "%s: %d tokens are more than the model's %d",
+                        what, T, maxT);
+    for (b = 0; len && b < B; b++)
+        if (len[b] < 1 || len[b] > T)
+            return rnn__err(s->error, sizeof s->error, RNN_ERR_INVALID_ARGUMENT, "%s: lengths[%d] = %d is outside 1..%d",
+                            what, b, len[b], T);
+    for (t = 0; t < T; t++)
+        for (b = 0; b < B; b++) {
+            int v = tok[t * B + b];
+            if ((!len || t < len[b]) && (v < 0 || v >= V))
+                return rnn__err(s->error, sizeof s->error, RNN_ERR_INVALID_ARGUMENT,
+                                "%s: token %d at position %d of sequence %d is outside 0..%d", what, v, t, b, V - 1);
+        }
+    return RNN_OK;
+}
+
+/* Rows of a layer's input for tokens (−1: padding, a zero row): embedding
+   rows, or one-hot rows of width `width`. */
+static void rnn__s2s_rows(const rnn_embedding *emb, int one_hot, int width, const int *tok, size_t n, float *x) {
+    size_t r;
+    for (r = 0; r < n; r++) {
+        float *xr = x + r * (size_t)width;
+        memset(xr, 0, sizeof(float) * width);
+        if (tok[r] < 0) continue;
+        if (one_hot) xr[tok[r]] = 1.0f;
+        else memcpy(xr, emb->weight + (size_t)tok[r] * width, sizeof(float) * width);
+    }
+}
+
+/* e = the encoder's outputs with their directions summed, [N][H] from [N][D·H]. */
+static void rnn__s2s_sum_dirs(const float *y, size_t N, int H, int D, float *e) {
+    size_t r;
+    int j;
+    for (r = 0; r < N; r++)
+        for (j = 0; j < H; j++) e[r * H + j] = y[r * D * H + j] + (D == 2 ? y[r * D * H + H + j] : 0.0f);
+}
+
+/* The attention of the decoder's outputs over the encoder's (Luong's dot
+   score needs no scaling: scale 1). */
+static rnn_attention_desc rnn__s2s_desc(const rnn_s2s *s, int Ts, int Tt, int B, const int *src_len) {
+    rnn_attention_desc d;
+    memset(&d, 0, sizeof d);
+    d.Tq = Tt; d.Tk = Ts; d.B = B; d.heads = 1; d.qk_size = s->cfg.hidden_size; d.scale = 1.0f;
+    d.key_lengths = src_len;
+    return d;
+}
+
+/* Forward of a padded batch to the logits (p->logits); the int workspace
+   keeps src tokens, decoder input tokens, targets (−1 past a length) and
+   both lengths. */
+static rnn_status rnn__s2s_forward(rnn_s2s *s, const int *src, const int *src_lengths, int Ts, const int *tgt,
+                                   const int *tgt_lengths, int Tt, int B, int train, rnn__s2s_plan *p) {
+    const rnn_s2s_config *k = &s->cfg;
+    int t, b, l, d, H = k->hidden_size, D, L = k->num_layers, Is = rnn__s2s_src_in(k), Id = rnn__s2s_tgt_in(k);
+    int *stok, *dtok, *tg, *slen, *tlen, lstm = k->cell == RNN_LSTM;
+    size_t Ns = (size_t)Ts * B, Nt = (size_t)Tt * B, need, i;
+    rnn_status st;
+    if ((st = rnn__s2s_check(s, "source", src, src_lengths, Ts, k->max_src_len, B, k->src_vocab)) != RNN_OK ||
+        (st = rnn__s2s_check(s, "target", tgt, tgt_lengths, Tt, k->max_tgt_len, B, k->tgt_vocab)) != RNN_OK)
+        return st;
+    D = s->enc->dirs;
+    rnn__s2s_carve(s, Ts, Tt, B, NULL, p);
+    if (p->total > s->ws_cap) {
+        float *nw = (float *)RNN_REALLOC(s->ws, p->total * sizeof(float));
+        if (!nw) return rnn__err(s->error, sizeof s->error, RNN_ERR_OUT_OF_MEMORY, "no memory for the workspace");
+        s->ws = nw; s->ws_cap = p->total;
+    }
+    need = Ns + 2 * Nt + 2 * (size_t)B;
+    if (need > s->iws_cap) {
+        int *ni = (int *)RNN_REALLOC(s->iws, need * sizeof(int));
+        if (!ni) return rnn__err(s->error, sizeof s->error, RNN_ERR_OUT_OF_MEMORY, "no memory for the workspace");
+        s->iws = ni; s->iws_cap = need;
+    }
+    rnn__s2s_carve(s, Ts, Tt, B, s->ws, p);
+    s->Ts = Ts; s->Tt = Tt; s->B = B;
+    stok = s->iws; dtok = stok + Ns; tg = dtok + Nt; slen = tg + Nt; tlen = slen + B;
+    for (b = 0; b < B; b++) {
+        slen[b] = src_lengths ? src_lengths[b] : Ts;
+        tlen[b] = tgt_lengths ? tgt_lengths[b] : Tt;
+    }
+    for (t = 0; t < Ts; t++)
+        for (b = 0; b < B; b++) stok[t * B + b] = t < slen[b] ? src[t * B + b] : -1;
+    for (t = 0; t < Tt; t++)
+        for (b = 0; b < B; b++) {
+            int in = t < tlen[b];
+            tg[t * B + b] = in ? tgt[t * B + b] : -1;
+            dtok[t * B + b] = !in ? -1 : t == 0 ? k->tgt_vocab : tgt[(t - 1) * B + b];   /* <s> is row tgt_vocab */
+        }
+    /* encoder */
+    rnn__s2s_rows(&s->src_embedding, k->one_hot, Is, stok, Ns, p->xs);
+    st = rnn_recurrent_forward(s->enc, p->xs, Ts, B, slen, NULL, NULL, p->ys, p->hn, lstm ? p->cn : NULL, train, &s->rng);
+    if (st != RNN_OK) return rnn__err(s->error, sizeof s->error, st, "encoder: %s", s->enc->error);
+    rnn__s2s_sum_dirs(p->ys, Ns, H, D, p->e);
+    /* decoder: from the encoder's final states reading <s>, y_0, ...; or
+       (repeat) from zero reading the top layer's last output at every step */
+    if (k->repeat) {
+        for (t = 0; t < Tt; t++)
+            for (b = 0; b < B; b++)
+                for (d = 0; d < D; d++)
+                    memcpy(p->xd + ((size_t)t * B + b) * Id + (size_t)d * H,
+                           p->hn + (((size_t)(L - 1) * D + d) * B + b) * H, sizeof(float) * H);
+    } else {
+        rnn__s2s_rows(&s->tgt_embedding, k->one_hot, Id, dtok, Nt, p->xd);
+        for (l = 0; l < L; l++)
+            for (i = 0; i < (size_t)B * H; i++) {
+                size_t o = (size_t)l * B * H + i, f = (size_t)l * D * B * H + i, r = f + (size_t)B * H;
+                p->h0[o] = p->hn[f] + (D == 2 ? p->hn[r] : 0.0f);
+                if (lstm) p->c0[o] = p->cn[f] + (D == 2 ? p->cn[r] : 0.0f);
+            }
+    }
+    st = rnn_recurrent_forward(s->dec, p->xd, Tt, B, tlen, k->repeat ? NULL : p->h0, k->repeat || !lstm ? NULL : p->c0,
+                               p->yd, NULL, NULL, train, &s->rng);
+    if (st != RNN_OK) return rnn__err(s->error, sizeof s->error, st, "decoder: %s", s->dec->error);
+    s->attn_weights = NULL;
+    if (k->attention) {
+        rnn_attention_desc ad = rnn__s2s_desc(s, Ts, Tt, B, slen);
+        if (k->attention == RNN_S2S_GENERAL)   /* q = h·W_a, so q·e = h·(W_a e) */
+            rnn__gemm(p->pack, p->npack, 0, 0, (int)Nt, H, H, 1.0f, p->yd, H, s->wa, H, 0.0f, p->q, H);
+        else memcpy(p->q, p->yd, sizeof(float) * Nt * H);
+        if ((st = rnn_attention_forward(&ad, p->q, p->e, NULL, p->alpha, p->ctx)) != RNN_OK)
+            return rnn__err(s->error, sizeof s->error, st, "attention: %s", ad.error);
+        s->attn_weights = p->alpha;
+        for (i = 0; i < Nt; i++) {
+            memcpy(p->cat + i * 2 * H, p->ctx + i * H, sizeof(float) * H);
+            memcpy(p->cat + i * 2 * H + H, p->yd + i * H, sizeof(float) * H);
+        }
+        rnn__dense_forward(&s->combine, p->cat, (int)Nt, p->a, p->pack, p->npack);
+        rnn_tanh(p->a, p->a, Nt * H);
+    }
+    rnn__dense_forward(&s->head, k->attention ? p->a : p->yd, (int)Nt, p->logits, p->pack, p->npack);
+    return RNN_OK;
+}
+
+/* backward from dlogits (in p->logits):
+     head:      dfeat = dlogits·W
+     attention: dz = dfeat ⊙ (1 − h̃²); d[c; h] = dz·W_c; dctx, and dh += its half;
+                rnn_attention_backward gives dq and de (keys = values = e);
+                general: dW_a += hᵀ·dq, dh += dq·W_aᵀ; dot: dh += dq
+     decoder:   BPTT from dh → dxd, dh0, dc0
+     repeat:    the repeated vector's gradient Σ_t dxd[t] reaches the top
+                layer's final states; else dh0, dc0 reach every direction's
+                final state (their sum was h0)
+     encoder:   BPTT from de (each direction gets all of it) and dhn, dcn
+     embeddings: rows of the tokens used */
+static rnn_status rnn__s2s_backward(rnn_s2s *s, rnn__s2s_plan *p) {
+    const rnn_s2s_config *k = &s->cfg;
+    int Ts = s->Ts, Tt = s->Tt, B = s->B, H = k->hidden_size, D = s->enc->dirs, L = k->num_layers, t, b, d, j;
+    int Id = rnn__s2s_tgt_in(k), lstm = k->cell == RNN_LSTM;
+    size_t Ns = (size_t)Ts * B, Nt = (size_t)Tt * B, LB = (size_t)L * B * H, i;
+    const int *stok = s->iws, *dtok = stok + Ns, *slen = dtok + 2 * Nt;
+    rnn_status st;
+    if (k->attention) {
+        rnn_attention_desc ad = rnn__s2s_desc(s, Ts, Tt, B, slen);
+        rnn__dense_backward(&s->head, p->a, (int)Nt, p->logits, p->dfeat, p->pack, p->npack);
+        for (i = 0; i < Nt * H; i++) p->dfeat[i] *= 1.0f - p->a[i] * p->a[i];
+        /* dx may be x here: dW reads cat before dx overwrites it */
+        rnn__dense_backward(&s->combine, p->cat, (int)Nt, p->dfeat, p->cat, p->pack, p->npack);
+        for (i = 0; i < Nt; i++) {
+            memcpy(p->ctx + i * H, p->cat + i * 2 * H, sizeof(float) * H);
+            memcpy(p->dyd + i * H, p->cat + i * 2 * H + H, sizeof(float) * H);
+        }
+        if ((st = rnn_attention_backward(&ad, p->q, p->e, NULL, p->alpha, p->ctx, p->dq, p->de, NULL, p->ds)) != RNN_OK)
+            return rnn__err(s->error, sizeof s->error, st, "attention: %s", ad.error);
+        if (k->attention == RNN_S2S_GENERAL) {
+            rnn__gemm(p->pack, p->npack, 1, 0, H, H, (int)Nt, 1.0f, p->yd, H, p->dq, H, 1.0f, s->gwa, H);
+            rnn__gemm(p->pack, p->npack, 0, 1, (int)Nt, H, H, 1.0f, p->dq, H, s->wa, H, 1.0f, p->dyd, H);
+        } else
+            for (i = 0; i < Nt * H; i++) p->dyd[i] += p->dq[i];
+    } else {
+        rnn__dense_backward(&s->head, p->yd, (int)Nt, p->logits, p->dyd, p->pack, p->npack);
+        memset(p->de, 0, sizeof(float) * Ns * H);
+    }
+    st = rnn_recurrent_backward(s->dec, p->dyd, NULL, NULL, k->repeat || !k->one_hot ? p->dxd : NULL,
+                                k->repeat ? NULL : p->dh0, k->repeat || !lstm ? NULL : p->dc0);
+    if (st != RNN_OK) return rnn__err(s->error, sizeof s->error, st, "decoder: %s", s->dec->error);
+    memset(p->dhn, 0, sizeof(float) * LB * D);
+    memset(p->dcn, 0, sizeof(float) * LB * D);
+    if (k->repeat) {
+        for (t = 0; t < Tt; t++)
+            for (b = 0; b < B; b++)
+                for (d = 0; d < D; d++) {
+                    float *g = p->dhn + (((size_t)(L - 1) * D + d) * B + b) * H;
+                    const float *x = p->dxd + ((size_t)t * B + b) * Id + (size_t)d * H;
+                    for (j = 0; j < H; j++) g[j] += x[j];
+                }
+    } else {
+        int l;
+        for (l = 0; l < L; l++)
+            for (d = 0; d < D; d++) {
+                memcpy(p->dhn + ((size_t)l * D + d) * B * H, p->dh0 + (size_t)l * B * H, sizeof(float) * B * H);
+                if (lstm) memcpy(p->dcn + ((size_t)l * D + d) * B * H, p->dc0 + (size_t)l * B * H, sizeof(float) * B * H);
+            }
+        if (!k->one_hot) rnn_embedding_backward(&s->tgt_embedding, dtok, (int)Nt, p->dxd);
+    }
+    for (i = 0; i < Ns; i++)
+        for (d = 0; d < D; d++) memcpy(p->dys + (i * D + d) * H, p->de + i * H, sizeof(float) * H);
+    st = rnn_recurrent_backward(s->enc, p->dys, p->dhn, lstm ? p->dcn : NULL, k->one_hot ? NULL : p->dxs, NULL, NULL);
+    if (st != RNN_OK) return rnn__err(s->error, sizeof s->error, st, "encoder: %s", s->enc->error);
+    if (!k->one_hot) rnn_embedding_backward(&s->src_embedding, stok, (int)Ns, p->dxs);
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_s2s_train_step(rnn_s2s *s, rnn_optimizer *opt, const int *src, const int *src_lengths, int Ts,
+                                     const int *tgt, const int *tgt_lengths, int Tt, int B, float *loss) {
+    rnn__s2s_plan p;
+    rnn_status st;
+    float l = 0;
+    if (!s) return RNN_ERR_INVALID_ARGUMENT;
+    if ((st = rnn__s2s_forward(s, src, src_lengths, Ts, tgt, tgt_lengths, Tt, B, 1, &p)) != RNN_OK) return st;
+    st = rnn_loss_softmax_xent(p.logits, s->iws + (size_t)Ts * B + (size_t)Tt * B, Tt * B, s->cfg.tgt_vocab, -1,
+                               p.logits, &l);
+    if (st != RNN_OK) return rnn__err(s->error, sizeof s->error, st, "the logits are not finite (training diverged?)");
+    if (loss) *loss = l;
+    rnn_params_zero_grad(s->params);
+    if ((st = rnn__s2s_backward(s, &p)) != RNN_OK) return st;
+    if (opt) {
+        st = rnn_optimizer_step(opt, s->params, NULL);
+        if (st != RNN_OK) return rnn__err(s->error, sizeof s->error, st, "optimizer: %s", opt->error);
+        rnn_recurrent_weights_changed(s->dec);
+    }
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_s2s_eval(rnn_s2s *s, const int *src, const int *src_lengths, int Ts, const int *tgt,
+                               const int *tgt_lengths, int Tt, int B, float *loss) {
+    rnn__s2s_plan p;
+    rnn_status st;
+    float l = 0;
+    if (!s) return RNN_ERR_INVALID_ARGUMENT;
+    if ((st = rnn__s2s_forward(s, src, src_lengths, Ts, tgt, tgt_lengths, Tt, B, 0, &p)) != RNN_OK) return st;
+    st = rnn_loss_softmax_xent(p.logits, s->iws + (size_t)Ts * B + (size_t)Tt * B, Tt * B, s->cfg.tgt_vocab, -1,
+                               p.logits, &l);
+    if (st != RNN_OK) return rnn__err(s->error, sizeof s->error, st, "the logits are not finite");
+    if (loss) *loss = l;
+    return RNN_OK;
+}
+
+/* Decoding: one source, one output token at a time. */
+typedef struct rnn__s2s_dec {
+    rnn_s2s *s;
+    rnn__s2s_dplan p;
+    int Ts;           /* the source's length */
+    int pos;          /* output tokens so far */
+} rnn__s2s_dec;
+
+/* One decoder step: input token (ignored at position 0, which reads <s>,
+   and with repeat), log-probabilities of the next token into logp [V]; the
+   attention weights go to row `row` of p.alpha. */
+static rnn_status rnn__s2s_dstep(rnn__s2s_dec *g, int token, int row, float *logp) {
+    rnn_s2s *s = g->s;
+    const rnn_s2s_config *k = &s->cfg;
+    rnn__s2s_dplan *p = &g->p;
+    int H = k->hidden_size, Id = rnn__s2s_tgt_in(k), j, t;
+    rnn_status st;
+    if (!k->repeat) {
+        int in = row == 0 ? k->tgt_vocab : token;
+        rnn__s2s_rows(&s->tgt_embedding, k->one_hot, Id, &in, 1, p->x);
+    }
+    if ((st = rnn_recurrent_step(s->dec, s->state, p->x, p->y)) != RNN_OK)
+        return rnn__err(s->error, sizeof s->error, st, "decoder: %s", s->dec->error);
+    if (k->attention) {
+        float *al = p->alpha + (size_t)row * g->Ts, mx = -INFINITY, sum = 0;
+        if (k->attention == RNN_S2S_GENERAL)
+            rnn__gemm(NULL, 0, 0, 0, 1, H, H, 1.0f, p->y, H, s->wa, H, 0.0f, p->q, H);
+        else memcpy(p->q, p->y, sizeof(float) * H);
+        for (t = 0; t < g->Ts; t++) {
+            float dot = 0;
+            for (j = 0; j < H; j++) dot += p->q[j] * p->e[(size_t)t * H + j];
+            al[t] = dot;
+            if (dot > mx) mx = dot;
+        }
+        for (t = 0; t < g->Ts; t++) sum += al[t] = expf(al[t] - mx);
+        memset(p->cat, 0, sizeof(float) * H);
+        for (t = 0; t < g->Ts; t++) {
+            al[t] /= sum;
+            for (j = 0; j < H; j++) p->cat[j] += al[t] * p->e[(size_t)t * H + j];
+        }
+        memcpy(p->cat + H, p->y, sizeof(float) * H);
+        rnn__dense_forward(&s->combine, p->cat, 1, p->a, NULL, 0);
+        rnn_tanh(p->a, p->a, (size_t)H);
+    }
+    rnn__dense_forward(&s->head, k->attention ? p->a : p->y, 1, p->logits, NULL, 0);
+    if (!rnn__finite(p->logits, (size_t)k->tgt_vocab))
+        return rnn__err(s->error, sizeof s->error, RNN_ERR_INVALID_ARGUMENT, "the logits are not finite");
+    rnn_log_softmax(logp, p->logits, (size_t)k->tgt_vocab);
+    return RNN_OK;
+}
+
+/* Beam search's step: the state is the output position (one int, in 4
+   floats' room) and the decoder's h (and c) of every layer. */
+static rnn_status rnn__s2s_beam_step(void *user, void *state, int token, float *logp) {
+    rnn__s2s_dec *g = (rnn__s2s_dec *)user;
+    rnn_s2s *s = g->s;
+    size_t LH = (size_t)s->cfg.num_layers * s->cfg.hidden_size;
+    float *f = (float *)state + 4;
+    int pos;
+    rnn_status st;
+    memcpy(&pos, state, sizeof pos);
+    memcpy(s->state->h, f, sizeof(float) * LH);
+    if (s->state->c) memcpy(s->state->c, f + LH, sizeof(float) * LH);
+    if ((st = rnn__s2s_dstep(g, token, pos < s->cfg.max_tgt_len ? pos : 0, logp)) != RNN_OK) return st;
+    pos++;
+    memcpy(state, &pos, sizeof pos);
+    memcpy(f, s->state->h, sizeof(float) * LH);
+    if (s->state->c) memcpy(f + LH, s->state->c, sizeof(float) * LH);
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_s2s_decode(rnn_s2s *s, const int *src, int src_len, int beam_width, int end_token, int *out,
+                                 int cap, int *n) {
+    const rnn_s2s_config *k;
+    rnn__s2s_dec g;
+    rnn_status st;
+    int H, L, D, Is, l, d, t, count = 0;
+    size_t LH;
+    if (n) *n = 0;
+    if (!s) return RNN_ERR_INVALID_ARGUMENT;
+    k = &s->cfg;
+    if (!out || !n || cap < 0 || end_token < -1 || end_token >= k->tgt_vocab)
+        return rnn__err(s->error, sizeof s->error, RNN_ERR_INVALID_ARGUMENT,
+                        "decode: out and n required, cap >= 0, end_token in -1..%d", k->tgt_vocab - 1);
+    if ((st = rnn__s2s_check(s, "source", src, &src_len, src_len, k->max_src_len, 1, k->src_vocab)) != RNN_OK)
+        return st;
+    if (!s->state && (st = rnn_recurrent_state_create(s->dec, 1, &s->state)) != RNN_OK)
+        return rnn__err(s->error, sizeof s->error, st, "decode: no memory for the decoder's state");
+    H = k->hidden_size; L = k->num_layers; D = s->enc->dirs; Is = rnn__s2s_src_in(k); LH = (size_t)L * H;
+    memset(&g, 0, sizeof g);
+    g.s = s; g.Ts = src_len;
+    rnn__s2s_dcarve(s, s->dws, &g.p);
+    rnn__s2s_rows(&s->src_embedding, k->one_hot, Is, src, (size_t)src_len, g.p.xs);
+    st = rnn_recurrent_forward(s->enc, g.p.xs, src_len, 1, NULL, NULL, NULL, g.p.ys, g.p.hn,
+                               k->cell == RNN_LSTM ? g.p.cn : NULL, 0, NULL);
+    if (st != RNN_OK) return rnn__err(s->error, sizeof s->error, st, "encoder: %s", s->enc->error);
+    rnn__s2s_sum_dirs(g.p.ys, (size_t)src_len, H, D, g.p.e);
+    for (l = 0; l < L; l++) {
+        float *h = s->state->h + (size_t)l * H, *c = s->state->c ? s->state->c + (size_t)l * H : NULL;
+        memset(h, 0, sizeof(float) * H);
+        if (c) memset(c, 0, sizeof(float) * H);
+        for (d = 0; !k->repeat && d < D; d++) {
+            int j;
+            for (j = 0; j < H; j++) {
+                h[j] += g.p.hn[((size_t)l * D + d) * H + j];
+                if (c) c[j] += g.p.cn[((size_t)l * D + d) * H + j];
+            }
+        }
+    }
+    if (k->repeat)
+        for (d = 0; d < D; d++) memcpy(g.p.x + (size_t)d * H, g.p.hn + ((size_t)(L - 1) * D + d) * H, sizeof(float) * H);
+    if (beam_width <= 1) {   /* greedy: the logits' argmax */
+        int tok = 0, i;
+        for (t = 0; t < k->max_tgt_len; t++) {
+            if ((st = rnn__s2s_dstep(&g, tok, t, g.p.logits)) != RNN_OK) return st;
+            for (tok = 0, i = 1; i < k->tgt_vocab; i++)
+                if (g.p.logits[i] > g.p.logits[tok]) tok = i;
+            if (tok == end_token) break;
+            if (count < cap) out[count] = tok;
+            count++;
+        }
+    } else {
+        rnn_beam_config bc;
+        rnn_beam_result r;
+        int pos = 0;
+        memcpy(g.p.state0, &pos, sizeof pos);
+        memcpy(g.p.state0 + 4, s->state->h, sizeof(float) * LH);
+        if (s->state->c) memcpy(g.p.state0 + 4 + LH, s->state->c, sizeof(float) * LH);
+        memset(&bc, 0, sizeof bc);
+        bc.vocab_size = k->tgt_vocab; bc.beam_width = beam_width; bc.max_length = k->max_tgt_len;
+        bc.start_token = 0; bc.end_token = end_token; bc.length_alpha = 1.0f;
+        bc.state_size = sizeof(float) * (4 + rnn__s2s_state_floats(s)); bc.initial_state = g.p.state0;
+        st = rnn_beam_search(&bc, rnn__s2s_beam_step, &g, &r);
+        if (st != RNN_OK) {
+            rnn_beam_result_free(&r);
+            return st == RNN_ERR_OUT_OF_MEMORY ? rnn__err(s->error, sizeof s->error, st, "beam search: out of memory") : st;
+        }
+        if (r.count > 0) {
+            int len = r.lengths[0] - (r.finished[0] ? 1 : 0);
+            /* the attention weights of the best: run it again, greedily fed */
+            memcpy(s->state->h, g.p.state0 + 4, sizeof(float) * LH);
+            if (s->state->c) memcpy(s->state->c, g.p.state0 + 4 + LH, sizeof(float) * LH);
+            for (t = 0; t < len; t++) {
+                if (count < cap) out[count] = r.tokens[t];
+                count++;
+                if (k->attention && (st = rnn__s2s_dstep(&g, t ? r.tokens[t - 1] : 0, t, g.p.logits)) != RNN_OK) {
+                    rnn_beam_result_free(&r);
+                    return st;
+                }
+            }
+        }
+        rnn_beam_result_free(&r);
+    }
+    s->decode_weights = k->attention ? g.p.alpha : NULL;
+    *n = count < cap ? count : cap;
+    if (count > cap)
+        return rnn__err(s->error, sizeof s->error, RNN_ERR_INVALID_ARGUMENT, "decode: %d tokens, out holds %d", count, cap);
+    return RNN_OK;
+}
+
+/* ============================================================================
    Decoding: sampling, beam search
    ========================================================================== */
 
@@ -5009,6 +5713,14 @@ RNNDEF rnn_status rnn_lm_set_vocab(rnn_lm *m, const rnn_vocab *v) {
 RNNDEF rnn_status rnn_clf_set_vocab(rnn_clf *c, const rnn_vocab *v) {
     if (!c) return RNN_ERR_INVALID_ARGUMENT;
     return rnn__set_vocab(&c->vocab, v, c->cfg.vocab_size, c->error, sizeof c->error);
+}
+
+RNNDEF rnn_status rnn_s2s_set_vocab(rnn_s2s *s, const rnn_vocab *src, const rnn_vocab *tgt) {
+    rnn_status st = RNN_OK;
+    if (!s) return RNN_ERR_INVALID_ARGUMENT;
+    if (src) st = rnn__set_vocab(&s->src_text, src, s->cfg.src_vocab, s->error, sizeof s->error);
+    if (st == RNN_OK && tgt) st = rnn__set_vocab(&s->tgt_text, tgt, s->cfg.tgt_vocab, s->error, sizeof s->error);
+    return st;
 }
 
 /* ============================================================================
@@ -5660,9 +6372,9 @@ static void rnn__put_param(rnn_st_writer *w, const char *name, const rnn_param *
     rnn_st_put_tensor(w, name, data, p->cols ? 2 : 1, dims);
 }
 
-/* Metadata "vocab": a JSON array of one-character strings (v NULL: none).
+/* Metadata key (the models' "vocab"): a JSON array of one-character strings (v NULL: none).
    vj holds the text until the file is written. */
-static void rnn__put_vocab(rnn_st_writer *w, const rnn_vocab *v, rnn__buf *vj) {
+static void rnn__put_vocab(rnn_st_writer *w, const char *key, const rnn_vocab *v, rnn__buf *vj) {
     ptrdiff_t i;
     if (!v) return;
     rnn__puts(vj, "[");
@@ -5673,8 +6385,8 @@ static void rnn__put_vocab(rnn_st_writer *w, const rnn_vocab *v, rnn__buf *vj) {
         rnn__put_json_string(vj, ch, (size_t)n);
     }
     rnn__puts(vj, "]");
-    if (vj->oom) rnn__st_refuse(w, RNN_ERR_OUT_OF_MEMORY, "out of memory at", "vocab");
-    else rnn_st_put_meta(w, "vocab", vj->p);
+    if (vj->oom) rnn__st_refuse(w, RNN_ERR_OUT_OF_MEMORY, "out of memory at", key);
+    else rnn_st_put_meta(w, key, vj->p);
 }
 
 /* The optimizer's settings and step as metadata, its moments as tensors
@@ -5743,7 +6455,7 @@ RNNDEF rnn_status rnn_lm_save(rnn_lm *m, const rnn_optimizer *opt, const char *p
     rnn__meta_num(&w, "num_layers", m->cfg.num_layers, 1);
     rnn__meta_num(&w, "dropout", m->cfg.dropout, 0);
     rnn__meta_num(&w, "freeze_embedding", m->cfg.freeze_embedding, 1);
-    rnn__put_vocab(&w, m->vocab, &vj);
+    rnn__put_vocab(&w, "vocab", m->vocab, &vj);
     for (i = 0; i < np; i++) rnn__put_param(&w, m->params[i].name, &m->params[i], m->params[i].value);
     if (opt) {
         rnn__put_optimizer(&w, opt, m->params, &m->rng);
@@ -6037,9 +6749,31 @@ RNNDEF rnn_status rnn_lm_load(rnn_lm **out, rnn_optimizer **opt, const char *pat
 
 static const char *rnn__pool_names[] = {"attention", "last", "mean", "max", "attention"};
 
-/* The config's integer fields, their metadata keys and ranges. */
+/* A config's integer field: its metadata key (the field's name), offset and range. */
+typedef struct rnn__int_field { const char *key; size_t off; long lo, hi; } rnn__int_field;
+
+/* Writes a config's integer fields as metadata. */
+static void rnn__put_ints(rnn_st_writer *w, const rnn__int_field *t, int n, const void *cfg) {
+    int k;
+    for (k = 0; k < n; k++) rnn__meta_num(w, t[k].key, *(const int *)((const char *)cfg + t[k].off), 1);
+}
+
+/* Reads a config's integer fields from metadata, each within its range. */
+static rnn_status rnn__read_ints(rnn_st_file *f, const rnn__int_field *t, int n, void *cfg) {
+    int k;
+    for (k = 0; k < n; k++) {
+        long v;
+        if (!rnn__meta_int(f, t[k].key, t[k].lo, t[k].hi, &v))
+            return rnn__err(f->error, sizeof f->error, RNN_ERR_METADATA, "metadata: %s is missing or not a number in %ld..%ld",
+                            t[k].key, t[k].lo, t[k].hi);
+        *(int *)((char *)cfg + t[k].off) = (int)v;
+    }
+    return RNN_OK;
+}
+
+/* The classifier config's integer fields. */
 #define RNN__CLF_INT(f, lo, hi) {#f, offsetof(rnn_clf_config, f), lo, hi}
-static const struct { const char *key; size_t off; long lo, hi; } rnn__clf_ints[] = {
+static const rnn__int_field rnn__clf_ints[] = {
     RNN__CLF_INT(vocab_size, 1, 16777216), RNN__CLF_INT(num_classes, 1, 1 << 20), RNN__CLF_INT(multi_label, 0, 1),
     RNN__CLF_INT(embed_size, 1, 65536),    RNN__CLF_INT(transformer, 0, 1),       RNN__CLF_INT(hidden_size, 1, 65536),
     RNN__CLF_INT(bidirectional, 0, 1),     RNN__CLF_INT(num_layers, 1, 64),        RNN__CLF_INT(heads, 1, 4096),
@@ -6054,18 +6788,16 @@ RNNDEF rnn_status rnn_clf_save(rnn_clf *c, const rnn_optimizer *opt, const char 
     rnn__buf vj = {0, 0, 0, 0}, lj = {0, 0, 0, 0};
     ptrdiff_t i;
     rnn_status st;
-    int k;
     if (!c || !path) return RNN_ERR_INVALID_ARGUMENT;
     if ((st = rnn__save_check(c->params, opt, c->error, sizeof c->error)) != RNN_OK) return st;
     memset(&w, 0, sizeof w);
     rnn_st_put_meta(&w, "format", "rnn.h");
     rnn_st_put_meta(&w, "model", "clf");
-    for (k = 0; k < RNN__CLF_NINTS; k++)
-        rnn__meta_num(&w, rnn__clf_ints[k].key, *(const int *)((const char *)&c->cfg + rnn__clf_ints[k].off), 1);
+    rnn__put_ints(&w, rnn__clf_ints, RNN__CLF_NINTS, &c->cfg);
     rnn_st_put_meta(&w, "cell", rnn__cell_names[c->cfg.cell]);
     rnn_st_put_meta(&w, "pool", rnn__pool_names[c->cfg.pool]);
     rnn__meta_num(&w, "dropout", c->cfg.dropout, 0);
-    rnn__put_vocab(&w, c->vocab, &vj);
+    rnn__put_vocab(&w, "vocab", c->vocab, &vj);
     if (c->labels) {
         rnn__puts(&lj, "[");
         for (i = 0; i < stbds_arrlen(c->labels); i++) {
@@ -6096,13 +6828,7 @@ static rnn_status rnn__clf_config(rnn_st_file *f, rnn_clf_config *cc) {
     memset(cc, 0, sizeof *cc);
     if (!(s = rnn_st_meta_get(f, "model")) || strcmp(s, "clf") != 0)
         RNN__FAIL(RNN_ERR_METADATA, "metadata: the file holds model \"%.40s\", not a classifier (\"clf\")", s ? s : "(none)");
-    for (k = 0; k < RNN__CLF_NINTS; k++) {
-        long v;
-        if (!rnn__meta_int(f, rnn__clf_ints[k].key, rnn__clf_ints[k].lo, rnn__clf_ints[k].hi, &v))
-            RNN__FAIL(RNN_ERR_METADATA, "metadata: %s is missing or not a number in %ld..%ld", rnn__clf_ints[k].key,
-                      rnn__clf_ints[k].lo, rnn__clf_ints[k].hi);
-        *(int *)((char *)cc + rnn__clf_ints[k].off) = (int)v;
-    }
+    if ((st = rnn__read_ints(f, rnn__clf_ints, RNN__CLF_NINTS, cc)) != RNN_OK) return st;
     s = rnn_st_meta_get(f, "cell");
     for (k = RNN_TANH; s && k <= RNN_GRU_CHO; k++)
         if (!strcmp(s, rnn__cell_names[k])) cc->cell = (rnn_cell)k;
@@ -6196,6 +6922,127 @@ RNNDEF rnn_status rnn_clf_load(rnn_clf **out, rnn_optimizer **opt, const char *p
     if (!out) return RNN_ERR_INVALID_ARGUMENT;
     st = rnn_st_open(&f, path);
     if (st == RNN_OK) st = rnn_clf_from_st(out, opt, &f);
+    if (st != RNN_OK && err && errcap) snprintf(err, errcap, "%s", f.error);
+    rnn_st_close(&f);
+    return st;
+}
+
+/* ============================================================================
+   I/O: the sequence-to-sequence model's checkpoint
+   ========================================================================== */
+
+static const char *rnn__score_names[] = {"none", "dot", "general"};
+
+#define RNN__S2S_INT(f, lo, hi) {#f, offsetof(rnn_s2s_config, f), lo, hi}
+static const rnn__int_field rnn__s2s_ints[] = {
+    RNN__S2S_INT(src_vocab, 1, 16777216),  RNN__S2S_INT(tgt_vocab, 1, 16777216),   RNN__S2S_INT(one_hot, 0, 1),
+    RNN__S2S_INT(embed_size, 1, 65536),    RNN__S2S_INT(hidden_size, 1, 65536),    RNN__S2S_INT(num_layers, 1, 64),
+    RNN__S2S_INT(bidirectional, 0, 1),     RNN__S2S_INT(repeat, 0, 1),             RNN__S2S_INT(max_src_len, 1, 1 << 20),
+    RNN__S2S_INT(max_tgt_len, 1, 1 << 20),
+};
+#undef RNN__S2S_INT
+#define RNN__S2S_NINTS (int)(sizeof rnn__s2s_ints / sizeof rnn__s2s_ints[0])
+
+RNNDEF rnn_status rnn_s2s_save(rnn_s2s *s, const rnn_optimizer *opt, const char *path) {
+    rnn_st_writer w;
+    rnn__buf vs = {0, 0, 0, 0}, vt = {0, 0, 0, 0};
+    ptrdiff_t i;
+    rnn_status st;
+    if (!s || !path) return RNN_ERR_INVALID_ARGUMENT;
+    if ((st = rnn__save_check(s->params, opt, s->error, sizeof s->error)) != RNN_OK) return st;
+    memset(&w, 0, sizeof w);
+    rnn_st_put_meta(&w, "format", "rnn.h");
+    rnn_st_put_meta(&w, "model", "s2s");
+    rnn__put_ints(&w, rnn__s2s_ints, RNN__S2S_NINTS, &s->cfg);
+    rnn_st_put_meta(&w, "cell", rnn__cell_names[s->cfg.cell]);
+    rnn_st_put_meta(&w, "attention", rnn__score_names[s->cfg.attention]);
+    rnn__meta_num(&w, "dropout", s->cfg.dropout, 0);
+    rnn__put_vocab(&w, "src_chars", s->src_text, &vs);
+    rnn__put_vocab(&w, "tgt_chars", s->tgt_text, &vt);
+    for (i = 0; i < stbds_arrlen(s->params); i++) rnn__put_param(&w, s->params[i].name, &s->params[i], s->params[i].value);
+    if (opt) rnn__put_optimizer(&w, opt, s->params, &s->rng);
+    st = rnn_st_save(&w, path);
+    if (st != RNN_OK) snprintf(s->error, sizeof s->error, "save: %.150s", w.error);
+    rnn_st_writer_free(&w);
+    RNN_FREE(vs.p);
+    RNN_FREE(vt.p);
+    return st;
+}
+
+/* The config, all from metadata. */
+static rnn_status rnn__s2s_config(rnn_st_file *f, rnn_s2s_config *sc) {
+    const char *s;
+    char *err = f->error;
+    size_t errcap = sizeof f->error;
+    rnn_status st = RNN_OK;
+    int k;
+    memset(sc, 0, sizeof *sc);
+    if (!(s = rnn_st_meta_get(f, "model")) || strcmp(s, "s2s") != 0)
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: the file holds model \"%.40s\", not a sequence-to-sequence model (\"s2s\")",
+                  s ? s : "(none)");
+    if ((st = rnn__read_ints(f, rnn__s2s_ints, RNN__S2S_NINTS, sc)) != RNN_OK) return st;
+    s = rnn_st_meta_get(f, "cell");
+    for (k = RNN_TANH; s && k <= RNN_GRU_CHO; k++)
+        if (!strcmp(s, rnn__cell_names[k])) sc->cell = (rnn_cell)k;
+    if (sc->cell == RNN_CELL_DEFAULT) RNN__FAIL(RNN_ERR_METADATA, "metadata: cell is missing or unknown");
+    s = rnn_st_meta_get(f, "attention");
+    for (k = 0; s && k <= RNN_S2S_GENERAL && strcmp(s, rnn__score_names[k]); k++) {}
+    if (!s || k > RNN_S2S_GENERAL) RNN__FAIL(RNN_ERR_METADATA, "metadata: attention is missing or not none, dot, general");
+    sc->attention = (rnn_s2s_score)k;
+    if (!rnn__meta_float(f, "dropout", &sc->dropout) || !(sc->dropout >= 0 && sc->dropout < 1))
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: dropout is missing or not in [0, 1)");
+    {   /* a lower bound of the weights the config needs, against the bytes the
+           file holds (2 a weight at least): no allocation on a config's word */
+        double E = sc->embed_size, H = sc->hidden_size, L = sc->num_layers;
+        double need = (sc->one_hot ? 0 : (double)sc->src_vocab * E) + (double)sc->tgt_vocab * H +
+                      L * H * H * (sc->bidirectional ? 3 : 2);
+        if (need * 2 > (double)f->data_size)
+            RNN__FAIL(RNN_ERR_SHAPE, "the config needs %.0f weights, more than the file's %llu bytes hold", need,
+                      (unsigned long long)f->data_size);
+    }
+fail:
+    return st;
+}
+
+RNNDEF rnn_status rnn_s2s_from_st(rnn_s2s **out, rnn_optimizer **optp, rnn_st_file *f) {
+    rnn_s2s *s = NULL;
+    rnn_optimizer *opt = NULL;
+    rnn_s2s_config sc;
+    rnn_status st;
+    const char *m;
+    if (out) *out = NULL;
+    if (optp) *optp = NULL;
+    if (!out || !f) return RNN_ERR_INVALID_ARGUMENT;
+    if ((m = rnn_st_meta_get(f, "format")) && strcmp(m, "rnn.h") != 0)
+        return rnn__err(f->error, sizeof f->error, RNN_ERR_METADATA, "metadata: format is \"%.40s\", not \"rnn.h\"", m);
+    if ((st = rnn__s2s_config(f, &sc)) != RNN_OK) return st;
+    if ((st = rnn_s2s_create(&s, &sc, 0)) != RNN_OK)
+        return rnn__err(f->error, sizeof f->error, st, "cannot create the model: %s", rnn_strerror(st));
+    if ((st = rnn__st_params(f, s->params)) != RNN_OK) goto fail;
+    rnn_recurrent_weights_changed(s->dec);
+    if ((m = rnn_st_meta_get(f, "src_chars")) && (st = rnn__st_vocab(f, m, sc.src_vocab, &s->src_text)) != RNN_OK)
+        goto fail;
+    if ((m = rnn_st_meta_get(f, "tgt_chars")) && (st = rnn__st_vocab(f, m, sc.tgt_vocab, &s->tgt_text)) != RNN_OK)
+        goto fail;
+    if (optp && rnn_st_meta_get(f, "optim_kind") && (st = rnn__st_optimizer(f, s->params, &s->rng, &opt)) != RNN_OK)
+        goto fail;
+    *out = s;
+    if (optp) *optp = opt;
+    return RNN_OK;
+fail:
+    rnn_s2s_free(s);
+    return st;
+}
+
+RNNDEF rnn_status rnn_s2s_load(rnn_s2s **out, rnn_optimizer **opt, const char *path, char *err, size_t errcap) {
+    rnn_st_file f;
+    rnn_status st;
+    if (out) *out = NULL;
+    if (opt) *opt = NULL;
+    if (err && errcap) err[0] = 0;
+    if (!out) return RNN_ERR_INVALID_ARGUMENT;
+    st = rnn_st_open(&f, path);
+    if (st == RNN_OK) st = rnn_s2s_from_st(out, opt, &f);
     if (st != RNN_OK && err && errcap) snprintf(err, errcap, "%s", f.error);
     rnn_st_close(&f);
     return st;

@@ -30,12 +30,13 @@ static void *count_realloc(void *p, size_t n) { g_allocs++; return realloc(p, n)
 #include "test_decoding.c"
 #include "test_attention.c"
 #include "test_classifier.c"
+#include "test_seq2seq.c"
 
 static const struct { const char *name; void (*run)(void); } sections[] = {
     {"core", test_core},           {"kernels", test_kernels},         {"recurrent", test_recurrent},
     {"training", test_training},   {"text", test_text},               {"checkpoints", test_checkpoints},
     {"decoding", test_decoding},     {"attention", test_attention},
-    {"classifier", test_classifier},
+    {"classifier", test_classifier}, {"seq2seq", test_seq2seq},
 };
 #define NSECTIONS (int)(sizeof sections / sizeof sections[0])
 
