@@ -197,11 +197,11 @@ static void test_clf_checkpoint(void) {
         char big[40];
         memset(big, 'a', sizeof big);
         ok = rnn_clf_classify(c, "abc def ghi", 11, probs) == RNN_OK && fabs(probs[0] + probs[1] + probs[2] - 1) < 1e-5;
-        ok &= rnn_clf_classify(c, "", 0, probs) == RNN_ERR_INVALID_ARGUMENT && strstr(c->error, "empty");
-        ok &= rnn_clf_classify(c, big, 13, probs) == RNN_ERR_INVALID_ARGUMENT && strstr(c->error, "13 characters");
+        ok &= rnn_clf_classify(c, "", 0, probs) == RNN_ERR_INVALID_ARGUMENT && said(c->error, "empty");
+        ok &= rnn_clf_classify(c, big, 13, probs) == RNN_ERR_INVALID_ARGUMENT && said(c->error, "13 characters");
         ok &= rnn_clf_classify(c, "abz", 3, probs) == RNN_ERR_INVALID_ARGUMENT && strstr(c->error, "\"z\"") &&
-              strstr(c->error, "byte 2");
-        ok &= rnn_clf_classify(c, "ab\xff", 3, probs) == RNN_ERR_FORMAT && strstr(c->error, "UTF-8 at byte 2");
+              said(c->error, "byte 2");
+        ok &= rnn_clf_classify(c, "ab\xff", 3, probs) == RNN_ERR_FORMAT && said(c->error, "UTF-8 at byte 2");
         rnn_clf_classify(c, big, 12, probs);
         before = g_allocs;
         ok &= rnn_clf_classify(c, "hij", 3, probs) == RNN_OK && rnn_clf_classify(c, big, 12, probs) == RNN_OK;
@@ -213,12 +213,12 @@ static void test_clf_checkpoint(void) {
         int t2[2 * 2] = {1, 2, 3, 40}, l2b[2] = {2, 1}, l3[2] = {2, 3}, lb[2] = {0, 3};
         ok = rnn_clf_train_step(c, NULL, t2, l2b, 2, 2, lab, NULL, NULL) == RNN_OK;   /* 40 is padding */
         ok &= rnn_clf_train_step(c, NULL, t2, NULL, 2, 2, lab, NULL, NULL) == RNN_ERR_INVALID_ARGUMENT &&
-              strstr(c->error, "token 40 at position 1 of sequence 1");
+              said(c->error, "token 40 at position 1 of sequence 1");
         ok &= rnn_clf_train_step(c, NULL, t2, l3, 2, 2, lab, NULL, NULL) == RNN_ERR_INVALID_ARGUMENT &&
-              strstr(c->error, "lengths[1] = 3");
+              said(c->error, "lengths[1] = 3");
         ok &= rnn_clf_train_step(c, NULL, t2, l2b, 2, 2, lb, NULL, NULL) == RNN_ERR_INVALID_ARGUMENT &&
-              strstr(c->error, "label 3 of sequence 1");
-        ok &= rnn_clf_predict(c, tok, NULL, 13, 1, p1) == RNN_ERR_INVALID_ARGUMENT && strstr(c->error, "max_len 12");
+              said(c->error, "label 3 of sequence 1");
+        ok &= rnn_clf_predict(c, tok, NULL, 13, 1, p1) == RNN_ERR_INVALID_ARGUMENT && said(c->error, "max_len 12");
         cfg.heads = 3;
         ok &= rnn_clf_create(&d, &cfg, 1) == RNN_ERR_INVALID_ARGUMENT && d == NULL;
         check(ok, "classifier refuses bad tokens, lengths, labels, sizes with a message; padding may hold anything", 0);

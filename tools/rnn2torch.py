@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """rnn2torch.py IN.safetensors OUT.pt
 
-Converts an rnn.h checkpoint, a language model or a classifier, into
-PyTorch: OUT.pt holds {"state_dict": ..., "config": {...}, "vocab": [...]}
-(and "labels" for a classifier), and build_module(config) or
-build_classifier(config) below rebuilds the nn.Module it loads into. The
+Converts an rnn.h checkpoint, a language model, a classifier or a
+sequence-to-sequence model, into PyTorch: OUT.pt holds {"state_dict": ...,
+"config": {...}, "vocab": [...]} (and "labels" for a classifier, the
+output's characters in config["tgt_chars"] for seq2seq), and
+build_module(config), build_classifier(config) or build_seq2seq(config)
+below rebuilds the nn.Module it loads into. The
 optimizer and training state in the file are left out. The CRC-32 is
 checked. Needs Debian's python3-torch.
 """
@@ -128,11 +130,105 @@ def build_classifier(c):
     return Classifier(c)
 
 
+S2S_INTS = ("src_vocab", "tgt_vocab", "one_hot", "embed_size", "hidden_size", "num_layers", "bidirectional", "repeat",
+            "max_src_len", "max_tgt_len")
+
+
+def build_seq2seq(c):
+    """rnn.h's rnn_s2s as an nn.Module: forward(src [Ts, B], src_lengths, tgt [Tt, B], tgt_lengths) -> logits
+    [Tt, B, tgt_vocab], teacher-forced (the decoder reads <s>, tgt[0], ...; <s> is the last embedding row)."""
+    import torch
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+    F = torch.nn.functional
+
+    def recurrent(cell, I, H, L, bidir, dropout):
+        kind = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}.get(cell, torch.nn.RNN)
+        if cell not in ("lstm", "gru", "tanh", "relu"):
+            raise SystemExit("PyTorch has no %s cell" % cell)
+        extra = {"nonlinearity": cell} if kind is torch.nn.RNN else {}
+        return kind(I, H, L, bidirectional=bidir, dropout=dropout if L > 1 else 0.0, **extra)
+
+    class Attn(torch.nn.Module):
+        def __init__(self, H):
+            super().__init__()
+            if c["attention"] == "general":
+                self.score = torch.nn.Linear(H, H, bias=False)
+            self.combine = torch.nn.Linear(2 * H, H)
+
+    class Seq2Seq(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            H, E, D = c["hidden_size"], c["embed_size"], 2 if c["bidirectional"] else 1
+            self.encoder = torch.nn.Module()
+            if not c["one_hot"]:
+                self.encoder.embedding = torch.nn.Embedding(c["src_vocab"], E)
+            self.encoder.rnn = recurrent(c["cell"], c["src_vocab"] if c["one_hot"] else E, H, c["num_layers"],
+                                         bool(c["bidirectional"]), c["dropout"])
+            self.decoder = torch.nn.Module()
+            if c["repeat"]:
+                Id = D * H
+            elif c["one_hot"]:
+                Id = c["tgt_vocab"] + 1
+            else:
+                Id = E
+                self.decoder.embedding = torch.nn.Embedding(c["tgt_vocab"] + 1, E)
+            self.decoder.rnn = recurrent(c["cell"], Id, H, c["num_layers"], False, c["dropout"])
+            if c["attention"] != "none":
+                self.attn = Attn(H)
+            self.head = torch.nn.Linear(H, c["tgt_vocab"])
+
+        def inputs(self, side, tokens, valid, V):
+            tokens = torch.where(valid, tokens, torch.zeros_like(tokens))
+            x = F.one_hot(tokens, V).float() if c["one_hot"] else side.embedding(tokens)
+            return x * valid[..., None]
+
+        def forward(self, src, slen, tgt, tlen):
+            Ts, B = src.shape
+            Tt = tgt.shape[0]
+            H, L, D = c["hidden_size"], c["num_layers"], 2 if c["bidirectional"] else 1
+            lstm = c["cell"] == "lstm"
+            vs = torch.arange(Ts)[:, None] < slen[None, :]
+            vt = torch.arange(Tt)[:, None] < tlen[None, :]
+            xs = self.inputs(self.encoder, src, vs, c["src_vocab"])
+            ys, st = self.encoder.rnn(pack_padded_sequence(xs, slen, enforce_sorted=False))
+            ys, _ = pad_packed_sequence(ys, total_length=Ts)
+            hn = (st[0] if lstm else st).view(L, D, B, H)
+            e = ys[..., :H] + ys[..., H:] if D == 2 else ys                     # directions summed
+            if c["repeat"]:       # the top layer's last output at every step, from a zero state
+                v = torch.cat([hn[L - 1, d] for d in range(D)], dim=1)
+                xd, h0 = v[None].expand(Tt, B, D * H), None
+            else:                 # teacher forcing from the encoder's final states, directions summed
+                start = torch.full((1, B), c["tgt_vocab"], dtype=tgt.dtype)
+                xd = self.inputs(self.decoder, torch.cat([start, tgt[:-1]]), vt, c["tgt_vocab"] + 1)
+                h0 = hn.sum(1)
+                if lstm:
+                    h0 = (h0, st[1].view(L, D, B, H).sum(1))
+            yd, _ = self.decoder.rnn(pack_padded_sequence(xd, tlen, enforce_sorted=False), h0)
+            yd, _ = pad_packed_sequence(yd, total_length=Tt)
+            if c["attention"] == "none":
+                return self.head(yd)
+            keys = self.attn.score(e) if c["attention"] == "general" else e       # score = h·(W_a e) or h·e
+            s = torch.einsum("tbh,sbh->bts", yd, keys)
+            s = s.masked_fill(~vs.T[:, None, :], float("-inf"))
+            alpha = torch.softmax(s, dim=2)
+            ctx = torch.einsum("bts,sbh->tbh", alpha, e)
+            return self.head(torch.tanh(self.attn.combine(torch.cat([ctx, yd], dim=2))))
+
+    return Seq2Seq()
+
+
 def load(path):
     tensors, meta = rnnst.read(path)
-    if meta.get("format") != "rnn.h" or meta.get("model") not in ("lm", "clf"):
+    if meta.get("format") != "rnn.h" or meta.get("model") not in ("lm", "clf", "s2s"):
         raise SystemExit("%s is not an rnn.h model" % path)
-    if meta["model"] == "clf":
+    if meta["model"] == "s2s":
+        config = {k: int(meta[k]) for k in S2S_INTS}
+        config.update(cell=meta["cell"], attention=meta["attention"], dropout=float(meta["dropout"]), model="s2s")
+        config["tgt_chars"] = json.loads(meta["tgt_chars"]) if "tgt_chars" in meta else None
+        meta["vocab"] = meta.get("src_chars", meta.get("vocab"))
+        if meta["vocab"] is None:
+            del meta["vocab"]
+    elif meta["model"] == "clf":
         config = {k: int(meta[k]) for k in CLF_INTS}
         config.update(cell=meta["cell"], pool=meta["pool"], dropout=float(meta["dropout"]), model="clf")
         config["labels"] = json.loads(meta["labels"]) if "labels" in meta else None
@@ -150,7 +246,7 @@ def main():
         raise SystemExit(__doc__)
     sd, config, vocab = load(sys.argv[1])
     state_dict = {k: torch.from_numpy(v) for k, v in sd.items()}
-    build = build_classifier if config.get("model") == "clf" else build_module
+    build = {"clf": build_classifier, "s2s": build_seq2seq}.get(config.get("model"), build_module)
     build(config).load_state_dict(state_dict)             # proves the names and shapes fit
     torch.save({"state_dict": state_dict, "config": config, "vocab": vocab}, sys.argv[2])
     print("wrote %s: %s" % (sys.argv[2], config))
