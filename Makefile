@@ -14,7 +14,7 @@ CFLAGS  ?= -O2
 WARN    := -std=c99 -pedantic -Wall -Wextra -Werror
 
 EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
-BENCHES  := build/bench-sgemm build/bench-recurrent build/bench-lm build/bench-sample build/bench-attention build/bench-clf
+BENCHES  := build/bench-sgemm build/bench-recurrent build/bench-lm build/bench-sample build/bench-attention build/bench-clf build/bench-s2s
 
 .PHONY: ab all stb-check demo names langid test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
 
@@ -81,6 +81,7 @@ bench: deps-bench
 	build/bench-sample
 	sh tools/bench/attention.sh
 	sh tools/bench/clf.sh
+	sh tools/bench/s2s.sh
 
 # this tree's rnn.h against REV's (default HEAD) in one process, turn by turn
 REV ?= HEAD

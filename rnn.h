@@ -4,8 +4,9 @@
    plain CPU. It is one file with no dependency but stb_ds, and it is meant to
    be dropped into a game or a command-line tool: cells matching PyTorch,
    BPTT, embeddings, attention and Transformer encoder blocks, losses,
-   optimizers, a char-level language model with
-   safetensors checkpoints, sampling and beam search, on a portable SIMD
+   optimizers, a char-level language model, classifiers and
+   sequence-to-sequence models with safetensors checkpoints, sampling and
+   beam search, on a portable SIMD
    matrix product with a BLAS hook.
 
    HOW TO INCLUDE
@@ -84,13 +85,16 @@
                 rnn_positional_encoding, rnn_encoder_* (Transformer encoder)
      Models     rnn_lm_* : embedding → recurrent stack → dense;
                 rnn_clf_* : embedding → recurrent stack or Transformer
-                encoder → pooling → dense → softmax or sigmoid
+                encoder → pooling → dense → softmax or sigmoid;
+                rnn_s2s_* : encoder-decoder (teacher forcing, Luong
+                attention, or the notes' repeated encoding), greedy and
+                beam decoding
      Decoding   rnn_sample (temperature, top-k, top-p), rnn_beam_search
      Text       rnn_vocab_* (UTF-8 code points), rnn_batcher_* (streams),
                 rnn_buckets_* (padded batches of similar lengths)
      I/O        rnn_st_* : any safetensors file (named tensors, metadata);
-                rnn_lm_save, rnn_lm_load, rnn_clf_save, rnn_clf_load :
-                each model's adapter
+                rnn_lm_save, rnn_lm_load, rnn_clf_save, rnn_clf_load,
+                rnn_s2s_save, rnn_s2s_load : each model's adapter
      Appendix   the SIMD paths: SSE2, AVX2 + FMA, AVX-512, NEON
 
    INSIDE
@@ -804,8 +808,8 @@ typedef struct rnn_s2s_config {
                                1: the course notes' Keras model (RepeatVector): the
                                encoder's last output is the decoder's input at every
                                step, the decoder starts from zero                   */
-    int max_src_len;        /* 64: the longest source, in tokens                    */
-    int max_tgt_len;        /* 64: the longest output, in tokens                    */
+    int max_src_len;        /* 64: the longest source, in tokens (at most 4096)     */
+    int max_tgt_len;        /* 64: the longest output, in tokens (at most 4096)     */
     float dropout;          /* 0; between stacked layers, in training only          */
 } rnn_s2s_config;
 
@@ -4556,7 +4560,6 @@ RNNDEF rnn_status rnn_s2s_create(rnn_s2s **out, const rnn_s2s_config *cfg, uint6
     rnn_recurrent_config rc;
     rnn_status st;
     rnn_rng init;
-    rnn__s2s_dplan dp;
     size_t Vs, Vt, E, H, n, i;
     if (!out) return RNN_ERR_INVALID_ARGUMENT;
     *out = NULL;
@@ -4569,7 +4572,7 @@ RNNDEF rnn_status rnn_s2s_create(rnn_s2s **out, const rnn_s2s_config *cfg, uint6
     if (!k.max_src_len) k.max_src_len = 64;
     if (!k.max_tgt_len) k.max_tgt_len = 64;
     if (k.src_vocab <= 0 || k.tgt_vocab <= 0 || k.embed_size <= 0 || k.hidden_size <= 0 || k.num_layers <= 0 ||
-        k.max_src_len <= 0 || k.max_tgt_len <= 0 || k.cell > RNN_GRU_CHO || (unsigned)k.attention > RNN_S2S_GENERAL ||
+        k.max_src_len <= 0 || k.max_tgt_len <= 0 || k.max_src_len > 4096 || k.max_tgt_len > 4096 || k.cell > RNN_GRU_CHO || (unsigned)k.attention > RNN_S2S_GENERAL ||
         (unsigned)k.one_hot > 1 || (unsigned)k.bidirectional > 1 || (unsigned)k.repeat > 1 ||
         !(k.dropout >= 0 && k.dropout < 1))
         return RNN_ERR_INVALID_ARGUMENT;
@@ -4586,10 +4589,8 @@ RNNDEF rnn_status rnn_s2s_create(rnn_s2s **out, const rnn_s2s_config *cfg, uint6
     E = (size_t)k.embed_size; H = (size_t)k.hidden_size;
     n = Vs * E + Vt * E + (k.attention == RNN_S2S_GENERAL ? H * H : 0) + (k.attention ? 2 * H * H + H : 0) +
         (size_t)k.tgt_vocab * (H + 1);   /* values; then as many gradients */
-    rnn__s2s_dcarve(s, NULL, &dp);
     s->own = (float *)RNN_MALLOC(2 * n * sizeof(float));
-    s->dws = (float *)RNN_MALLOC(dp.total * sizeof(float));
-    if (!s->own || !s->dws) { rnn_s2s_free(s); return RNN_ERR_OUT_OF_MEMORY; }
+    if (!s->own) { rnn_s2s_free(s); return RNN_ERR_OUT_OF_MEMORY; }
     memset(s->own, 0, 2 * n * sizeof(float));
     s->src_embedding.vocab_size = (int)Vs; s->src_embedding.embed_size = (int)E;
     s->src_embedding.weight = s->own; s->src_embedding.grad = s->own + n;
@@ -5027,6 +5028,11 @@ RNNDEF rnn_status rnn_s2s_decode(rnn_s2s *s, const int *src, int src_len, int be
         return st;
     if (!s->state && (st = rnn_recurrent_state_create(s->dec, 1, &s->state)) != RNN_OK)
         return rnn__err(s->error, sizeof s->error, st, "decode: no memory for the decoder's state");
+    if (!s->dws) {   /* the decoding workspace, for the longest source and output */
+        rnn__s2s_dcarve(s, NULL, &g.p);
+        if (!(s->dws = (float *)RNN_MALLOC(g.p.total * sizeof(float))))
+            return rnn__err(s->error, sizeof s->error, RNN_ERR_OUT_OF_MEMORY, "decode: no memory for the workspace");
+    }
     H = k->hidden_size; L = k->num_layers; D = s->enc->dirs; Is = rnn__s2s_src_in(k); LH = (size_t)L * H;
     memset(&g, 0, sizeof g);
     g.s = s; g.Ts = src_len;
@@ -6937,8 +6943,8 @@ static const char *rnn__score_names[] = {"none", "dot", "general"};
 static const rnn__int_field rnn__s2s_ints[] = {
     RNN__S2S_INT(src_vocab, 1, 16777216),  RNN__S2S_INT(tgt_vocab, 1, 16777216),   RNN__S2S_INT(one_hot, 0, 1),
     RNN__S2S_INT(embed_size, 1, 65536),    RNN__S2S_INT(hidden_size, 1, 65536),    RNN__S2S_INT(num_layers, 1, 64),
-    RNN__S2S_INT(bidirectional, 0, 1),     RNN__S2S_INT(repeat, 0, 1),             RNN__S2S_INT(max_src_len, 1, 1 << 20),
-    RNN__S2S_INT(max_tgt_len, 1, 1 << 20),
+    RNN__S2S_INT(bidirectional, 0, 1),     RNN__S2S_INT(repeat, 0, 1),             RNN__S2S_INT(max_src_len, 1, 4096),
+    RNN__S2S_INT(max_tgt_len, 1, 4096),
 };
 #undef RNN__S2S_INT
 #define RNN__S2S_NINTS (int)(sizeof rnn__s2s_ints / sizeof rnn__s2s_ints[0])

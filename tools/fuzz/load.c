@@ -1,4 +1,4 @@
-/* libFuzzer target: the safetensors reader, the LM and classifier loaders on arbitrary bytes.
+/* libFuzzer target: the safetensors reader, the LM, classifier and seq2seq loaders on arbitrary bytes.
    Build and run: make fuzz   (clang -fsanitize=fuzzer,address,undefined) */
 #define RNN_IMPLEMENTATION
 #define STB_DS_IMPLEMENTATION
@@ -59,6 +59,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                     if (c->vocab && c->cfg.num_classes <= 4096) rnn_clf_classify(c, "ab", 2, probs);
                     rnn_clf_free(c);
                     rnn_optimizer_free(copt);
+                }
+            }
+            {   /* and the seq2seq adapter: a loaded model must train a step and decode */
+                rnn_s2s *s = NULL;
+                rnn_optimizer *sopt = NULL;
+                if (rnn_s2s_from_st(&s, &sopt, &f) == RNN_OK) {
+                    int src[1] = {0}, out[4], n = 0;
+                    rnn_s2s_train_step(s, sopt, src, NULL, 1, src, NULL, 1, 1, NULL);
+                    rnn_s2s_decode(s, src, 1, 2, -1, out, 4, &n);
+                    rnn_s2s_free(s);
+                    rnn_optimizer_free(sopt);
                 }
             }
             rnn_st_close(&f);

@@ -1,0 +1,298 @@
+/* examples/adding_problem.c - the adding problem of Le, Jaitly and Hinton
+   (2015, "A simple way to initialize recurrent networks of rectified linear
+   units"), a test of long-range memory.
+
+   adding_problem [--seconds S] [--lengths 50,150] [--out DIR] [--seed N]
+       Each input is T pairs (value, marker): the values uniform in [0, 1],
+       the markers 0 except at two positions, one in each half. The target
+       is the sum of the two marked values. Four recurrent networks of 100
+       units (tanh RNN, IRNN: ReLU with identity recurrent weights, LSTM,
+       GRU) read the sequence; a dense layer maps the last output to the
+       prediction; the loss is the squared error. Each trains S seconds at
+       each length T; the test MSE over 1,024 sequences is printed against
+       the 0.167 of always answering 1 (the paper's figure draws 0.1767),
+       and the learning curves go to DIR/adding-T.svg.
+
+   The paper trains with SGD for up to 10^6 steps; to fit minutes this uses
+   Adam with gradient clipping at 1 (IRNN: a smaller rate, 1e-4, as ReLU
+   units with identity recurrence amplify a large step). Batches of 16
+   sequences, as in the paper.
+
+   Build: cc -O2 $(pkg-config --cflags stb) adding_problem.c -lm   (or: make)
+   Every bad option gets a message and a non-zero exit status. */
+#define _POSIX_C_SOURCE 200809L   /* clock_gettime */
+#define RNN_IMPLEMENTATION
+#define STB_DS_IMPLEMENTATION
+#include "../rnn.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define HIDDEN 100
+#define MAXB 256
+static int BATCH = 16;   /* --batch */
+#define NTEST 1024   /* 64 batches */
+#define MAXT 1000
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+/* A batch of B sequences, time-major x [T][B][2], targets y [B]. */
+static void make_batch(rnn_rng *rng, int T, int B, float *x, float *y) {
+    int b, t;
+    for (b = 0; b < B; b++) {
+        int i = (int)(rnn_rng_u64(rng) % (uint64_t)(T / 2)), j = T / 2 + (int)(rnn_rng_u64(rng) % (uint64_t)(T - T / 2));
+        y[b] = 0;
+        for (t = 0; t < T; t++) {
+            float *p = x + ((size_t)t * B + b) * 2;
+            p[0] = rnn_rng_uniform(rng);
+            p[1] = t == i || t == j;
+            if (p[1] != 0) y[b] += p[0];
+        }
+    }
+}
+
+typedef struct { double sec, mse; } point;
+
+typedef struct {
+    const char *name;
+    rnn_cell cell;
+    int identity;
+    float lr;
+    point *curve;
+    double final_mse, seconds;
+    long steps;
+} model;
+
+/* The network: a recurrent layer, then dense (H → 1) on the last output. */
+typedef struct {
+    rnn_recurrent *r;
+    float w[HIDDEN], b, gw[HIDDEN], gb;
+    rnn_dense head;
+    rnn_param *params;
+} net;
+
+static int net_create(net *n, const model *m, uint64_t seed) {
+    rnn_recurrent_config rc;
+    rnn_rng rng;
+    int i;
+    memset(n, 0, sizeof *n);
+    memset(&rc, 0, sizeof rc);
+    rc.cell = m->cell; rc.input_size = 2; rc.hidden_size = HIDDEN; rc.forget_bias_one = m->cell == RNN_LSTM;
+    if (m->identity) rc.recurrent_init = RNN_INIT_IDENTITY;
+    if (rnn_recurrent_create(&n->r, &rc, seed) != RNN_OK) return 1;
+    rnn_rng_seed(&rng, seed + 1);
+    for (i = 0; i < HIDDEN; i++) n->w[i] = (2 * rnn_rng_uniform(&rng) - 1) / sqrtf(HIDDEN);
+    if (m->identity)   /* the paper: input weights N(0, 0.001²) */
+        for (i = 0; i < 2 * HIDDEN; i++) n->r->w[0].w_ih[i] = 0.001f * rnn_rng_normal(&rng);
+    n->head.in_size = HIDDEN; n->head.out_size = 1;
+    n->head.weight = n->w; n->head.bias = &n->b; n->head.gweight = n->gw; n->head.gbias = &n->gb;
+    for (i = 0; i < 4; i++) {   /* the registry: the layer's four tensors, then the head */
+        rnn_param p;
+        memset(&p, 0, sizeof p);
+        rnn_recurrent_param_name(n->r, i, p.name, sizeof p.name);
+        rnn_recurrent_param(n->r, p.name, &p.value, &p.grad, &p.count);
+        arrput(n->params, p);
+    }
+    {
+        rnn_param p;
+        memset(&p, 0, sizeof p);
+        snprintf(p.name, sizeof p.name, "head.weight");
+        p.value = n->w; p.grad = n->gw; p.count = HIDDEN;
+        arrput(n->params, p);
+        snprintf(p.name, sizeof p.name, "head.bias");
+        p.value = &n->b; p.grad = &n->gb; p.count = 1;
+        arrput(n->params, p);
+    }
+    return 0;
+}
+
+/* Predictions [B] for x [T][B][2]; ys [T][B][H] the layer's outputs. */
+static int net_forward(net *n, const float *x, int T, int B, float *ys, float *pred, int train) {
+    if (rnn_recurrent_forward(n->r, x, T, B, NULL, NULL, NULL, ys, NULL, NULL, train, NULL) != RNN_OK) return 1;
+    rnn_dense_forward(&n->head, ys + (size_t)(T - 1) * B * HIDDEN, B, pred);
+    return 0;
+}
+
+static double test_mse(net *n, const float *x, const float *y, int T, float *ys, float *pred) {
+    double s = 0;
+    int i, b;
+    for (i = 0; i < NTEST; i += BATCH) {
+        if (net_forward(n, x + (size_t)i * T * 2, T, BATCH, ys, pred, 0)) return NAN;
+        for (b = 0; b < BATCH; b++) s += (pred[b] - y[i + b]) * (pred[b] - y[i + b]);
+    }
+    return s / (NTEST);
+}
+
+/* Trains one model for `seconds` at length T; the test set is x [NTEST/16]
+   batches of [T][16][2]. */
+static int run(model *m, int T, double seconds, const float *tx, const float *ty, uint64_t seed) {
+    net n;
+    rnn_optimizer_config oc;
+    rnn_optimizer *opt = NULL;
+    rnn_rng rng;
+    float *x = (float *)malloc(sizeof(float) * T * BATCH * 2), *ys = (float *)malloc(sizeof(float) * T * BATCH * HIDDEN);
+    float *dys = (float *)calloc((size_t)T * BATCH * HIDDEN, sizeof(float)), y[MAXB], pred[MAXB], dpred[MAXB], loss;
+    double train_time = 0, next = 0;
+    int rc = 0;
+    memset(&oc, 0, sizeof oc);
+    oc.lr = m->lr; oc.clip_norm = 1;
+    if (!x || !ys || !dys || net_create(&n, m, seed) || rnn_optimizer_create(&opt, &oc, n.params) != RNN_OK) {
+        fprintf(stderr, "adding_problem: out of memory\n");
+        free(x); free(ys); free(dys);
+        return 1;
+    }
+    rnn_rng_seed(&rng, seed + 7);
+    m->steps = 0;
+    while (train_time < seconds) {
+        double t0 = now();
+        make_batch(&rng, T, BATCH, x, y);
+        if (net_forward(&n, x, T, BATCH, ys, pred, 1) ||
+            rnn_loss_mse(pred, y, BATCH, dpred, &loss) != RNN_OK) {
+            fprintf(stderr, "adding_problem: %s diverged at step %ld\n", m->name, m->steps);
+            rc = 1;
+            break;
+        }
+        /* d(last output) = dpred·W_head; no gradient reaches the other steps' outputs */
+        rnn_params_zero_grad(n.params);
+        rnn_dense_backward(&n.head, ys + (size_t)(T - 1) * BATCH * HIDDEN, BATCH, dpred,
+                           dys + (size_t)(T - 1) * BATCH * HIDDEN);
+        if (rnn_recurrent_backward(n.r, dys, NULL, NULL, NULL, NULL, NULL) != RNN_OK ||
+            rnn_optimizer_step(opt, n.params, NULL) != RNN_OK) {
+            fprintf(stderr, "adding_problem: %s: %s\n", m->name, n.r->error);
+            rc = 1;
+            break;
+        }
+        m->steps++;
+        train_time += now() - t0;
+        if (train_time >= next || train_time >= seconds) {
+            point p;
+            p.sec = train_time;
+            p.mse = test_mse(&n, tx, ty, T, ys, pred);
+            arrput(m->curve, p);
+            next += seconds / 20;
+        }
+    }
+    m->final_mse = arrlen(m->curve) ? m->curve[arrlen(m->curve) - 1].mse : NAN;
+    m->seconds = train_time;
+    rnn_optimizer_free(opt);
+    rnn_recurrent_free(n.r);
+    arrfree(n.params);
+    free(x); free(ys); free(dys);
+    return rc;
+}
+
+/* Test MSE against training seconds, one line per model, the baseline dashed. */
+static void write_curves(const char *path, int T, model *ms, int n, double baseline) {
+    static const char *colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
+    char tmp[1200];
+    double x0 = 60, y0 = 30, w = 560, h = 300, tmax = 1, top = 0.25;
+    int k;
+    ptrdiff_t i;
+    FILE *f;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (!(f = fopen(tmp, "w"))) { fprintf(stderr, "adding_problem: cannot write %s: %s\n", tmp, strerror(errno)); return; }
+    for (k = 0; k < n; k++)
+        for (i = 0; i < arrlen(ms[k].curve); i++)
+            if (ms[k].curve[i].sec > tmax) tmax = ms[k].curve[i].sec;
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"660\" height=\"370\" font-family=\"sans-serif\" "
+               "font-size=\"12\">\n<rect width=\"660\" height=\"370\" fill=\"white\"/>\n");
+    fprintf(f, "<text x=\"%g\" y=\"18\" font-size=\"14\">The adding problem, T = %d: test MSE</text>\n", x0, T);
+    fprintf(f, "<path d=\"M%g %g V%g H%g\" stroke=\"black\" fill=\"none\"/>\n", x0, y0, y0 + h, x0 + w);
+    for (k = 0; k <= 5; k++)
+        fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.2f</text>\n", x0 - 4, y0 + h - h * k / 5 + 4, top * k / 5);
+    fprintf(f, "<text x=\"%g\" y=\"%g\">0 s</text><text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.0f s of training</text>\n",
+            x0, y0 + h + 16, x0 + w, y0 + h + 16, tmax);
+    fprintf(f, "<line x1=\"%g\" x2=\"%g\" y1=\"%g\" y2=\"%g\" stroke=\"gray\" stroke-dasharray=\"6 4\"/>\n", x0, x0 + w,
+            y0 + h - h * baseline / top, y0 + h - h * baseline / top);
+    fprintf(f, "<text x=\"%g\" y=\"%g\" fill=\"gray\">always 1: %.3f</text>\n", x0 + 8, y0 + h - h * baseline / top - 4,
+            baseline);
+    for (k = 0; k < n; k++) {
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colors[k % 4]);
+        for (i = 0; i < arrlen(ms[k].curve); i++) {
+            double v = ms[k].curve[i].mse;
+            v = v == v ? (v > top ? top : v) : top;
+            fprintf(f, "%s%.1f,%.1f", i ? " " : "", x0 + w * ms[k].curve[i].sec / tmax, y0 + h - h * v / top);
+        }
+        fprintf(f, "\"/>\n<text x=\"%g\" y=\"%g\" fill=\"%s\">%s %.4f</text>\n", x0 + w - 140, y0 + 20 + 16 * k,
+                colors[k % 4], ms[k].name, ms[k].final_mse);
+    }
+    fprintf(f, "</svg>\n");
+    if (fclose(f) != 0 || rename(tmp, path) != 0) { fprintf(stderr, "adding_problem: cannot write %s\n", path); remove(tmp); }
+}
+
+int main(int argc, char **argv) {
+    cli_opt opts[] = {
+        {"--seconds", NULL, CLI_NUM, 0.1, 36000, 30, NULL, 0},
+        {"--lengths", NULL, CLI_STR, 0, 0, 0, "50,150", 0},
+        {"--out", "-o", CLI_STR, 0, 0, 0, "build", 0},
+        {"--seed", NULL, CLI_INT, 0, 1e9, 1, NULL, 0},
+        {"--batch", NULL, CLI_INT, 1, 64, 16, NULL, 0},
+        {"--models", NULL, CLI_STR, 0, 0, 0, "tanh,irnn,lstm,gru", 0},
+        {"--irnn-lr", NULL, CLI_NUM, 1e-7, 1, 1e-4, NULL, 0},
+        {"--lr", NULL, CLI_NUM, 1e-7, 1, 1e-3, NULL, 0},
+        {"--help", "-h", CLI_FLAG, 0, 0, 0, NULL, 0},
+    };
+    int nopt = (int)(sizeof opts / sizeof opts[0]), npos = 0, rc = 0, lengths[8], nl = 0, li, k;
+    const char *pos[8], *p;
+    if (cli_parse("adding_problem", argc, argv, 1, opts, nopt, pos, 8, &npos)) return 2;
+    if (cli_get(opts, nopt, "--help")->given) {
+        printf("usage: adding_problem [--seconds S] [--lengths T1,T2,...] [--out DIR] [--seed N]\n"
+               "  --seconds S   training time of each model at each length (default 30)\n"
+               "  --lengths     sequence lengths, 2..%d (default 50,150)\n", MAXT);
+        return 0;
+    }
+    if (npos) { fprintf(stderr, "adding_problem: unexpected argument \"%s\" (see --help)\n", pos[0]); return 2; }
+    for (p = cli_get(opts, nopt, "--lengths")->str; *p;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 2 || v > MAXT || nl == 8 || (*end && *end != ',')) {
+            fprintf(stderr, "adding_problem: --lengths wants up to 8 numbers in 2..%d separated by commas, not \"%s\"\n",
+                    MAXT, cli_get(opts, nopt, "--lengths")->str);
+            return 2;
+        }
+        lengths[nl++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    BATCH = (int)cli_get(opts, nopt, "--batch")->num;
+    for (li = 0; li < nl; li++) {
+        model ms[4] = {{"tanh RNN", RNN_TANH, 0, 1e-3f, NULL, 0, 0, 0}, {"IRNN", RNN_RELU, 1, 1e-4f, NULL, 0, 0, 0},
+                       {"LSTM", RNN_LSTM, 0, 1e-3f, NULL, 0, 0, 0}, {"GRU", RNN_GRU, 0, 1e-3f, NULL, 0, 0, 0}};
+        int T = lengths[li], i;
+        float *tx = (float *)malloc(sizeof(float) * NTEST * T * 2), ty[NTEST];
+        double base = 0;
+        rnn_rng rng;
+        char path[1100];
+        if (!tx) { fprintf(stderr, "adding_problem: out of memory\n"); return 1; }
+        rnn_rng_seed(&rng, (uint64_t)cli_get(opts, nopt, "--seed")->num * 1000 + (uint64_t)T);
+        for (i = 0; i < NTEST; i += BATCH) make_batch(&rng, T, BATCH, tx + (size_t)i * T * 2, ty + i);
+        for (i = 0; i < NTEST; i++) base += (ty[i] - 1) * (ty[i] - 1);
+        base /= NTEST;
+        printf("T = %d: test MSE of always answering 1: %.4f (the paper's figure: 0.1767)\n", T, base);
+        fflush(stdout);
+        for (k = 0; k < 4; k++) {
+            static const char *keys[] = {"tanh", "irnn", "lstm", "gru"};
+            if (!strstr(cli_get(opts, nopt, "--models")->str, keys[k])) continue;
+            ms[k].lr = (float)cli_get(opts, nopt, k == 1 ? "--irnn-lr" : "--lr")->num;
+            rc |= run(&ms[k], T, cli_get(opts, nopt, "--seconds")->num, tx, ty,
+                      (uint64_t)cli_get(opts, nopt, "--seed")->num + 100 * (uint64_t)k);
+            printf("  %-9s test MSE %.4f after %ld steps (%ld sequences) in %.0f s%s\n", ms[k].name, ms[k].final_mse,
+                   ms[k].steps, ms[k].steps * BATCH, ms[k].seconds, ms[k].final_mse < base / 10 ? "  (solved)" : "");
+            fflush(stdout);
+        }
+        snprintf(path, sizeof path, "%s/adding-%d.svg", cli_get(opts, nopt, "--out")->str, T);
+        write_curves(path, T, ms, 4, base);
+        printf("  wrote %s\n", path);
+        for (k = 0; k < 4; k++) arrfree(ms[k].curve);
+        free(tx);
+    }
+    return rc;
+}
