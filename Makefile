@@ -2,6 +2,8 @@
 #   make            builds the examples and tools into build/ (installs nothing)
 #   make demo       the main job; installs what it needs first (tools/deps.sh)
 #   make langid     language identification: a bi-GRU and a Transformer classifier
+#   make addition   the notes' seq2seq example: learning to add, two models
+#   make adding     the adding problem (Le, Jaitly, Hinton 2015): tanh, IRNN, LSTM, GRU
 #   make test       every test leg; installs the compilers and emulators it needs
 #   make bench      speed against OpenBLAS and PyTorch; installs them
 # The install steps run apt-get (as root or through sudo) and say what they add.
@@ -16,7 +18,7 @@ WARN    := -std=c99 -pedantic -Wall -Wextra -Werror
 EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
 BENCHES  := build/bench-sgemm build/bench-recurrent build/bench-lm build/bench-sample build/bench-attention build/bench-clf build/bench-s2s
 
-.PHONY: ab all stb-check demo names langid test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
+.PHONY: ab all stb-check demo names langid addition adding test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
 
 all: stb-check examples tools
 
@@ -72,6 +74,22 @@ langid:
 	build/langid --minutes $(LANGID_MINUTES) --out build
 	build/langid classify build/langid-sentences-gru.safetensors "Der Hund schläft im Garten." \
 	  "El perro duerme en el jardín." "Pies śpi w ogrodzie." "The dog sleeps in the garden."
+
+# learning to add, "129+124" -> "253": the notes' Keras model and an
+# encoder-decoder with attention, ADDITION_MINUTES each; then answers from the saved model
+ADDITION_MINUTES ?= 2
+addition: deps-demo
+	@$(MAKE) --no-print-directory build/addition
+	build/addition --minutes $(ADDITION_MINUTES) --out build
+	build/addition --load build/addition-attention.safetensors 129+124 5+7 999+999 480+520
+
+# the adding problem at T = 50 and 150: four recurrent nets, ADDING_SECONDS
+# each at T = 50 and 2.5 times that at T = 150
+ADDING_SECONDS ?= 20
+adding: deps-demo
+	@$(MAKE) --no-print-directory build/adding_problem
+	build/adding_problem --lengths 50 --seconds $(ADDING_SECONDS) --out build
+	build/adding_problem --lengths 150 --seconds $$(echo "$(ADDING_SECONDS)" | awk '{print $$1 * 2.5}') --out build
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory $(BENCHES)

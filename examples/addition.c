@@ -309,8 +309,9 @@ static int answer(const char *path, int n, const char **sums) {
     task k;
     char err[256];
     int i, rc = 0;
-    if (rnn_s2s_load(&s, NULL, path, err, sizeof err) != RNN_OK) {
-        fprintf(stderr, "addition: %s: %s%s\n", path, err, errno == ENOENT ? " (train one first: make addition)" : "");
+    rnn_status st = rnn_s2s_load(&s, NULL, path, err, sizeof err);
+    if (st != RNN_OK) {
+        fprintf(stderr, "addition: %s%s\n", err, st == RNN_ERR_IO ? " (train one first: make addition)" : "");
         return 1;
     }
     if (!s->src_text || rnn_vocab_size(s->src_text) != 12 || s->cfg.max_src_len != SRC_LEN) {
@@ -354,7 +355,7 @@ int main(int argc, char **argv) {
         {"--load", NULL, CLI_STR, 0, 0, 0, "build/addition-attention.safetensors", 0},
         {"--seed", NULL, CLI_INT, 0, 1e9, 1, NULL, 0},
         {"--batch", NULL, CLI_INT, 1, 4096, 128, NULL, 0},
-        {"--lr", NULL, CLI_NUM, 1e-6, 1, 0.003, NULL, 0},
+        {"--lr", NULL, CLI_NUM, 1e-6, 1, 0.01, NULL, 0},
         {"--hidden", NULL, CLI_INT, 1, 4096, 128, NULL, 0},
         {"--no-reverse", NULL, CLI_FLAG, 0, 0, 0, NULL, 0},
         {"--constant-lr", NULL, CLI_FLAG, 0, 0, 0, NULL, 0},

@@ -2,11 +2,11 @@
 # The command-line programs against bad input, as a new user would try them:
 # each case runs a command and checks its exit status, a piece of its
 # message, and that no file was lost or overwritten. Run by the examples leg
-# of `make test`; alone: sh tests/cli.sh [TEXTGEN] [NAMES] [LANGID]
+# of `make test`; alone: sh tests/cli.sh [TEXTGEN] [NAMES] [LANGID] [ADDITION] [ADDING]
 # Last line: "N passed, M failed".
 set -u
 cd "$(dirname "$0")/.." || exit 1
-TG=${1:-build/textgen}; NM=${2:-build/names}; LG=${3:-build/langid}
+TG=${1:-build/textgen}; NM=${2:-build/names}; LG=${3:-build/langid}; AD=${4:-build/addition}; AP=${5:-build/adding_problem}
 D=build/cli; rm -rf $D; mkdir -p $D
 pass=0; fail=0
 S="--hidden 16 --embed 8 --seq 8 --batch 4"   # a model small enough to train in a blink
@@ -147,6 +147,29 @@ t "langid: classify answers with a language"   0 "%)"              $LG classify 
 t "langid: an unknown character is said"       0 "unknown to the model" $LG classify $D/langid-words-gru.safetensors "日本語"
 t "langid: bad UTF-8 in a text"                1 "not valid UTF-8 at byte 2" $LG classify $D/langid-words-gru.safetensors "$(printf 'ab\377')"
 t "langid: an empty text"                      1 "empty"           $LG classify $D/langid-words-gru.safetensors ""
+
+# --- addition, adding_problem -------------------------------------------------------
+t "addition: --model must be one of three"     2 "keras, attention or both" $AD --model lstm
+t "addition: --minutes 0"                      2 "--minutes"       $AD --minutes 0
+t "addition: a missing model"                  1 "train one first" $AD --load $D/none.safetensors 1+2
+t "addition: a language model is not one"      1 "not a sequence-to-sequence" $AD --load $D/n.safetensors 1+2
+t "addition: trains both models in a blink"    0 "held-out exact match" $AD --minutes 0.01 --out $D
+for f in addition-keras.safetensors addition-attention.safetensors addition-curves.svg; do
+    if [ -s $D/$f ]; then pass=$((pass + 1)); echo "OK     addition: wrote $f"
+    else fail=$((fail + 1)); echo "NOT OK addition: no $D/$f"; fi
+done
+t "addition: answers a sum"                    0 "129+124 = "      $AD --load $D/addition-attention.safetensors 129+124
+t "addition: 12+ has no second number"         1 "second number is missing" $AD --load $D/addition-attention.safetensors 12+
+t "addition: 1234+5 has too many digits"       1 "at most 3 digits" $AD --load $D/addition-attention.safetensors 1234+5
+t "addition: letters"                          1 "is not a digit"  $AD --load $D/addition-attention.safetensors 1a+2
+t "addition: an empty sum"                     1 "empty"           $AD --load $D/addition-attention.safetensors ""
+t "addition: two pluses"                       1 "exactly one '+'" $AD --load $D/addition-attention.safetensors 1+2+3
+t "adding_problem: --lengths not numbers"      2 "--lengths wants" $AP --lengths 50,x
+t "adding_problem: --lengths too long"         2 "--lengths wants" $AP --lengths 5000
+t "adding_problem: --batch must divide 1024"   2 "must divide"     $AP --batch 24
+t "adding_problem: runs in a blink"            0 "always answering 1" $AP --lengths 10 --seconds 0.2 --out $D
+if [ -s $D/adding-10.svg ]; then pass=$((pass + 1)); echo "OK     adding_problem: wrote adding-10.svg"
+else fail=$((fail + 1)); echo "NOT OK adding_problem: no $D/adding-10.svg"; fi
 
 same "the corpus is intact after all of it" $D/corpus.txt $D/corpus.keep
 echo "$pass passed, $fail failed"
