@@ -83,13 +83,12 @@ addition: deps-demo
 	build/addition --minutes $(ADDITION_MINUTES) --out build
 	build/addition --load build/addition-attention.safetensors 129+124 5+7 999+999 480+520
 
-# the adding problem at T = 50 and 150: four recurrent nets, ADDING_SECONDS
-# each at T = 50 and 2.5 times that at T = 150
-ADDING_SECONDS ?= 20
+# the adding problem at T = 50 and 150: four recurrent nets, each until solved
+# or for at most 40 s at T = 50 and 150 s at T = 150
 adding: deps-demo
 	@$(MAKE) --no-print-directory build/adding_problem
-	build/adding_problem --lengths 50 --seconds $(ADDING_SECONDS) --out build
-	build/adding_problem --lengths 150 --seconds $$(echo "$(ADDING_SECONDS)" | awk '{print $$1 * 2.5}') --out build
+	build/adding_problem --lengths 50 --seconds 40 --out build
+	build/adding_problem --lengths 150 --seconds 150 --out build
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory $(BENCHES)
@@ -98,8 +97,8 @@ bench: deps-bench
 	sh tools/bench/lm.sh
 	build/bench-sample
 	sh tools/bench/attention.sh
-	sh tools/bench/clf.sh
-	sh tools/bench/s2s.sh
+	sh tools/bench/models.sh clf 'classifier %-11s training, B=32, T=66..128' gru transformer
+	sh tools/bench/models.sh s2s 'seq2seq %-9s training, B=128, 7 -> 4' keras attention
 
 # this tree's rnn.h against REV's (default HEAD) in one process, turn by turn
 REV ?= HEAD

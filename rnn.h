@@ -6723,31 +6723,38 @@ fail:
 }
 
 /* Runs the adapter on an opened file and hands its message on. */
-static rnn_status rnn__lm_load_st(rnn_lm **out, rnn_optimizer **opt, rnn_st_file *f, rnn_status st, char *err,
-                                  size_t errcap) {
-    if (st == RNN_OK) st = rnn_lm_from_st(out, opt, f);
-    if (st != RNN_OK && err && errcap) snprintf(err, errcap, "%s", f->error);
-    rnn_st_close(f);
+/* Every model's load: open the file (path, or bytes in memory), read the
+   model with its rnn_*_from_st (through an adapter taking the model's
+   slot as void *), copy the file's message to err on failure, close. */
+typedef rnn_status (*rnn__from_st_fn)(void *out, rnn_optimizer **opt, rnn_st_file *f);
+static rnn_status rnn__load(rnn__from_st_fn from, void *out, rnn_optimizer **opt, const char *path, const void *bytes,
+                            size_t size, char *err, size_t errcap) {
+    rnn_st_file f;
+    rnn_status st;
+    if (opt) *opt = NULL;
+    if (err && errcap) err[0] = 0;
+    st = path ? rnn_st_open(&f, path) : rnn_st_open_memory(&f, bytes, size);
+    if (st == RNN_OK) st = from(out, opt, &f);
+    if (st != RNN_OK && err && errcap) snprintf(err, errcap, "%s", f.error);
+    rnn_st_close(&f);
     return st;
+}
+
+static rnn_status rnn__lm_from(void *out, rnn_optimizer **opt, rnn_st_file *f) {
+    return rnn_lm_from_st((rnn_lm **)out, opt, f);
 }
 
 RNNDEF rnn_status rnn_lm_load_memory(rnn_lm **out, rnn_optimizer **opt, const void *bytes, size_t size,
                                      char *err, size_t errcap) {
-    rnn_st_file f;
     if (out) *out = NULL;
-    if (opt) *opt = NULL;
-    if (err && errcap) err[0] = 0;
-    if (!out) return RNN_ERR_INVALID_ARGUMENT;
-    return rnn__lm_load_st(out, opt, &f, rnn_st_open_memory(&f, bytes, size), err, errcap);
+    if (!out || !bytes) return RNN_ERR_INVALID_ARGUMENT;
+    return rnn__load(rnn__lm_from, out, opt, NULL, bytes, size, err, errcap);
 }
 
 RNNDEF rnn_status rnn_lm_load(rnn_lm **out, rnn_optimizer **opt, const char *path, char *err, size_t errcap) {
-    rnn_st_file f;
     if (out) *out = NULL;
-    if (opt) *opt = NULL;
-    if (err && errcap) err[0] = 0;
-    if (!out) return RNN_ERR_INVALID_ARGUMENT;
-    return rnn__lm_load_st(out, opt, &f, rnn_st_open(&f, path), err, errcap);
+    if (!out || !path) return RNN_ERR_INVALID_ARGUMENT;
+    return rnn__load(rnn__lm_from, out, opt, path, NULL, 0, err, errcap);
 }
 /* ============================================================================
    I/O: the classifier's checkpoint
@@ -6774,6 +6781,41 @@ static rnn_status rnn__read_ints(rnn_st_file *f, const rnn__int_field *t, int n,
                             t[k].key, t[k].lo, t[k].hi);
         *(int *)((char *)cfg + t[k].off) = (int)v;
     }
+    return RNN_OK;
+}
+
+/* The end of a model's save: its parameters, the optimizer's state (if
+   opt), the file written atomically, the writer's message in err on
+   failure, the writer freed. */
+static rnn_status rnn__save_end(rnn_st_writer *w, const rnn_param *params, const rnn_optimizer *opt, const rnn_rng *rng,
+                                const char *path, char *err, size_t cap) {
+    ptrdiff_t i;
+    rnn_status st;
+    for (i = 0; i < stbds_arrlen(params); i++) rnn__put_param(w, params[i].name, &params[i], params[i].value);
+    if (opt) rnn__put_optimizer(w, opt, params, rng);
+    st = rnn_st_save(w, path);
+    if (st != RNN_OK) snprintf(err, cap, "save: %.150s", w->error);
+    rnn_st_writer_free(w);
+    return st;
+}
+
+/* The start of a model's config from metadata: "model" is `model` (`what`
+   says it in words), then the integer fields, the cell and the dropout. */
+static rnn_status rnn__config_head(rnn_st_file *f, const char *model, const char *what, const rnn__int_field *t, int n,
+                                   void *cfg, rnn_cell *cell, float *dropout) {
+    const char *s = rnn_st_meta_get(f, "model");
+    rnn_status st;
+    int k;
+    if (!s || strcmp(s, model) != 0)
+        return rnn__err(f->error, sizeof f->error, RNN_ERR_METADATA, "metadata: the file holds model \"%.40s\", not %s (\"%s\")",
+                        s ? s : "(none)", what, model);
+    if ((st = rnn__read_ints(f, t, n, cfg)) != RNN_OK) return st;
+    s = rnn_st_meta_get(f, "cell");
+    for (*cell = RNN_CELL_DEFAULT, k = RNN_TANH; s && k <= RNN_GRU_CHO; k++)
+        if (!strcmp(s, rnn__cell_names[k])) *cell = (rnn_cell)k;
+    if (*cell == RNN_CELL_DEFAULT) return rnn__err(f->error, sizeof f->error, RNN_ERR_METADATA, "metadata: cell is missing or unknown");
+    if (!rnn__meta_float(f, "dropout", dropout) || !(*dropout >= 0 && *dropout < 1))
+        return rnn__err(f->error, sizeof f->error, RNN_ERR_METADATA, "metadata: dropout is missing or not in [0, 1)");
     return RNN_OK;
 }
 
@@ -6814,11 +6856,7 @@ RNNDEF rnn_status rnn_clf_save(rnn_clf *c, const rnn_optimizer *opt, const char 
         if (lj.oom) rnn__st_refuse(&w, RNN_ERR_OUT_OF_MEMORY, "out of memory at", "labels");
         else rnn_st_put_meta(&w, "labels", lj.p);
     }
-    for (i = 0; i < stbds_arrlen(c->params); i++) rnn__put_param(&w, c->params[i].name, &c->params[i], c->params[i].value);
-    if (opt) rnn__put_optimizer(&w, opt, c->params, &c->rng);
-    st = rnn_st_save(&w, path);
-    if (st != RNN_OK) snprintf(c->error, sizeof c->error, "save: %.150s", w.error);
-    rnn_st_writer_free(&w);
+    st = rnn__save_end(&w, c->params, opt, &c->rng, path, c->error, sizeof c->error);
     RNN_FREE(vj.p);
     RNN_FREE(lj.p);
     return st;
@@ -6832,19 +6870,12 @@ static rnn_status rnn__clf_config(rnn_st_file *f, rnn_clf_config *cc) {
     rnn_status st = RNN_OK;
     int k;
     memset(cc, 0, sizeof *cc);
-    if (!(s = rnn_st_meta_get(f, "model")) || strcmp(s, "clf") != 0)
-        RNN__FAIL(RNN_ERR_METADATA, "metadata: the file holds model \"%.40s\", not a classifier (\"clf\")", s ? s : "(none)");
-    if ((st = rnn__read_ints(f, rnn__clf_ints, RNN__CLF_NINTS, cc)) != RNN_OK) return st;
-    s = rnn_st_meta_get(f, "cell");
-    for (k = RNN_TANH; s && k <= RNN_GRU_CHO; k++)
-        if (!strcmp(s, rnn__cell_names[k])) cc->cell = (rnn_cell)k;
-    if (cc->cell == RNN_CELL_DEFAULT) RNN__FAIL(RNN_ERR_METADATA, "metadata: cell is missing or unknown");
+    if ((st = rnn__config_head(f, "clf", "a classifier", rnn__clf_ints, RNN__CLF_NINTS, cc, &cc->cell, &cc->dropout)) != RNN_OK)
+        return st;
     s = rnn_st_meta_get(f, "pool");
     for (k = RNN_POOL_LAST; s && k <= RNN_POOL_ATTENTION; k++)
         if (!strcmp(s, rnn__pool_names[k])) cc->pool = (rnn_pool)k;
     if (cc->pool == RNN_POOL_DEFAULT) RNN__FAIL(RNN_ERR_METADATA, "metadata: pool is missing or unknown");
-    if (!rnn__meta_float(f, "dropout", &cc->dropout) || !(cc->dropout >= 0 && cc->dropout < 1))
-        RNN__FAIL(RNN_ERR_METADATA, "metadata: dropout is missing or not in [0, 1)");
     if (cc->transformer && cc->embed_size % cc->heads)
         RNN__FAIL(RNN_ERR_METADATA, "metadata: heads %d does not divide embed_size %d", cc->heads, cc->embed_size);
     {   /* a lower bound of the weights the config needs, against the bytes the
@@ -6919,18 +6950,14 @@ fail:
     return st;
 }
 
+static rnn_status rnn__clf_from(void *out, rnn_optimizer **opt, rnn_st_file *f) {
+    return rnn_clf_from_st((rnn_clf **)out, opt, f);
+}
+
 RNNDEF rnn_status rnn_clf_load(rnn_clf **out, rnn_optimizer **opt, const char *path, char *err, size_t errcap) {
-    rnn_st_file f;
-    rnn_status st;
     if (out) *out = NULL;
-    if (opt) *opt = NULL;
-    if (err && errcap) err[0] = 0;
-    if (!out) return RNN_ERR_INVALID_ARGUMENT;
-    st = rnn_st_open(&f, path);
-    if (st == RNN_OK) st = rnn_clf_from_st(out, opt, &f);
-    if (st != RNN_OK && err && errcap) snprintf(err, errcap, "%s", f.error);
-    rnn_st_close(&f);
-    return st;
+    if (!out || !path) return RNN_ERR_INVALID_ARGUMENT;
+    return rnn__load(rnn__clf_from, out, opt, path, NULL, 0, err, errcap);
 }
 
 /* ============================================================================
@@ -6952,7 +6979,6 @@ static const rnn__int_field rnn__s2s_ints[] = {
 RNNDEF rnn_status rnn_s2s_save(rnn_s2s *s, const rnn_optimizer *opt, const char *path) {
     rnn_st_writer w;
     rnn__buf vs = {0, 0, 0, 0}, vt = {0, 0, 0, 0};
-    ptrdiff_t i;
     rnn_status st;
     if (!s || !path) return RNN_ERR_INVALID_ARGUMENT;
     if ((st = rnn__save_check(s->params, opt, s->error, sizeof s->error)) != RNN_OK) return st;
@@ -6965,11 +6991,7 @@ RNNDEF rnn_status rnn_s2s_save(rnn_s2s *s, const rnn_optimizer *opt, const char 
     rnn__meta_num(&w, "dropout", s->cfg.dropout, 0);
     rnn__put_vocab(&w, "src_chars", s->src_text, &vs);
     rnn__put_vocab(&w, "tgt_chars", s->tgt_text, &vt);
-    for (i = 0; i < stbds_arrlen(s->params); i++) rnn__put_param(&w, s->params[i].name, &s->params[i], s->params[i].value);
-    if (opt) rnn__put_optimizer(&w, opt, s->params, &s->rng);
-    st = rnn_st_save(&w, path);
-    if (st != RNN_OK) snprintf(s->error, sizeof s->error, "save: %.150s", w.error);
-    rnn_st_writer_free(&w);
+    st = rnn__save_end(&w, s->params, opt, &s->rng, path, s->error, sizeof s->error);
     RNN_FREE(vs.p);
     RNN_FREE(vt.p);
     return st;
@@ -6983,20 +7005,13 @@ static rnn_status rnn__s2s_config(rnn_st_file *f, rnn_s2s_config *sc) {
     rnn_status st = RNN_OK;
     int k;
     memset(sc, 0, sizeof *sc);
-    if (!(s = rnn_st_meta_get(f, "model")) || strcmp(s, "s2s") != 0)
-        RNN__FAIL(RNN_ERR_METADATA, "metadata: the file holds model \"%.40s\", not a sequence-to-sequence model (\"s2s\")",
-                  s ? s : "(none)");
-    if ((st = rnn__read_ints(f, rnn__s2s_ints, RNN__S2S_NINTS, sc)) != RNN_OK) return st;
-    s = rnn_st_meta_get(f, "cell");
-    for (k = RNN_TANH; s && k <= RNN_GRU_CHO; k++)
-        if (!strcmp(s, rnn__cell_names[k])) sc->cell = (rnn_cell)k;
-    if (sc->cell == RNN_CELL_DEFAULT) RNN__FAIL(RNN_ERR_METADATA, "metadata: cell is missing or unknown");
+    if ((st = rnn__config_head(f, "s2s", "a sequence-to-sequence model", rnn__s2s_ints, RNN__S2S_NINTS, sc, &sc->cell,
+                               &sc->dropout)) != RNN_OK)
+        return st;
     s = rnn_st_meta_get(f, "attention");
     for (k = 0; s && k <= RNN_S2S_GENERAL && strcmp(s, rnn__score_names[k]); k++) {}
     if (!s || k > RNN_S2S_GENERAL) RNN__FAIL(RNN_ERR_METADATA, "metadata: attention is missing or not none, dot, general");
     sc->attention = (rnn_s2s_score)k;
-    if (!rnn__meta_float(f, "dropout", &sc->dropout) || !(sc->dropout >= 0 && sc->dropout < 1))
-        RNN__FAIL(RNN_ERR_METADATA, "metadata: dropout is missing or not in [0, 1)");
     {   /* a lower bound of the weights the config needs, against the bytes the
            file holds (2 a weight at least): no allocation on a config's word */
         double E = sc->embed_size, H = sc->hidden_size, L = sc->num_layers;
@@ -7040,18 +7055,14 @@ fail:
     return st;
 }
 
+static rnn_status rnn__s2s_from(void *out, rnn_optimizer **opt, rnn_st_file *f) {
+    return rnn_s2s_from_st((rnn_s2s **)out, opt, f);
+}
+
 RNNDEF rnn_status rnn_s2s_load(rnn_s2s **out, rnn_optimizer **opt, const char *path, char *err, size_t errcap) {
-    rnn_st_file f;
-    rnn_status st;
     if (out) *out = NULL;
-    if (opt) *opt = NULL;
-    if (err && errcap) err[0] = 0;
-    if (!out) return RNN_ERR_INVALID_ARGUMENT;
-    st = rnn_st_open(&f, path);
-    if (st == RNN_OK) st = rnn_s2s_from_st(out, opt, &f);
-    if (st != RNN_OK && err && errcap) snprintf(err, errcap, "%s", f.error);
-    rnn_st_close(&f);
-    return st;
+    if (!out || !path) return RNN_ERR_INVALID_ARGUMENT;
+    return rnn__load(rnn__s2s_from, out, opt, path, NULL, 0, err, errcap);
 }
 #undef RNN__FAIL
 

@@ -103,6 +103,27 @@ static double worst_err(const float *a, const float *b, size_t n) {
     return w;
 }
 
+/* The worst difference between each parameter's gradient and the file's
+   tensor "test.grad.NAME" (1e9 for a missing or misshapen one, named). */
+static double fixture_grads(rnn_st_file *f, const rnn_param *params) {
+    double worst = 0;
+    ptrdiff_t j;
+    for (j = 0; j < stbds_arrlen(params); j++) {
+        const rnn_param *p = &params[j];
+        float *g = (float *)malloc(p->count * sizeof(float));
+        char gn[96];
+        int dims[2];
+        double e;
+        dims[0] = p->rows; dims[1] = p->cols;
+        snprintf(gn, sizeof gn, "test.grad.%s", p->name);
+        e = g && rnn_st_read(f, gn, p->cols ? 2 : 1, dims, g) == RNN_OK ? worst_err(p->grad, g, p->count) : 1e9;
+        if (e > 1e9 - 1) printf("       %s: %s\n", gn, f->error);
+        if (!(e <= worst)) worst = e;
+        free(g);
+    }
+    return worst;
+}
+
 /* Folds into *worst the error of got[n] against record "k.what"; a missing
    record counts as a failure unless optional. */
 static void fixture_compare(const fixture *f, int k, const char *what, const float *got, size_t n,

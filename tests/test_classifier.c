@@ -241,7 +241,6 @@ static void test_clf_torch(void) {
         float tokf[21], lenf[3], labf[3], tg[12], probs[12], want[12], wloss[1], loss = 0;
         int tok[21], len[3], lab[3], i, dims[2], C;
         double wf = 0, wb = 0;
-        ptrdiff_t j;
         snprintf(path, sizeof path, "tests/data/pt_clf_%s.safetensors", tags[k]);
         if (rnn_clf_load(&c, NULL, path, err, sizeof err) != RNN_OK || rnn_st_open(&f, path) != RNN_OK) {
             printf("       %s: %s\n", path, err);
@@ -266,17 +265,9 @@ static void test_clf_torch(void) {
         else wf = worst_err(probs, want, (size_t)3 * C);
         if (rnn_clf_train_step(c, NULL, tok, len, 7, 3, lab, tg, &loss) != RNN_OK) wb = 1e9;
         else wb = fabs(loss - wloss[0]);
-        for (j = 0; j < arrlen(c->params); j++) {
-            const rnn_param *p = &c->params[j];
-            float *g = (float *)malloc(p->count * sizeof(float));
-            char gn[96];
-            double e;
-            dims[0] = p->rows; dims[1] = p->cols;
-            snprintf(gn, sizeof gn, "test.grad.%s", p->name);
-            e = rnn_st_read(&f, gn, p->cols ? 2 : 1, dims, g) == RNN_OK ? worst_err(p->grad, g, p->count) : 1e9;
-            if (e > 1e9 - 1) printf("       %s: %s\n", gn, f.error);
-            if (!(e <= wb)) wb = e;
-            free(g);
+        {
+            double eg = fixture_grads(&f, c->params);
+            if (!(eg <= wb)) wb = eg;
         }
         snprintf(name, sizeof name, "classifier = PyTorch (%s): probabilities", tags[k]);
         check(wf < 1e-5, name, wf);

@@ -1,7 +1,7 @@
 /* tools/bench/clf.c - training the classifiers of examples/langid.c, one
    thread: sequences a second of a full training step (forward, backward,
    Adam) at batch 32, sequences of 64..128 tokens, median of rounds.
-   tools/bench/clf.py runs the same models in PyTorch (tools/bench/clf.sh).
+   tools/bench/clf.py runs the same models in PyTorch (tools/bench/models.sh).
 
    Usage: bench-clf [gru|transformer] */
 #define _POSIX_C_SOURCE 200809L   /* clock_gettime */

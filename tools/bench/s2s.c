@@ -3,7 +3,7 @@
    encoder-decoder with attention of examples/addition.c, one thread:
    sequences a second of a full training step (forward, backward, Adam) at
    batch 128, sources of 7 and outputs of 4 characters, median of rounds.
-   tools/bench/s2s.py runs the same models in PyTorch (tools/bench/s2s.sh).
+   tools/bench/s2s.py runs the same models in PyTorch (tools/bench/models.sh).
 
    Usage: bench-s2s [keras|attention] */
 #define _POSIX_C_SOURCE 200809L   /* clock_gettime */
