@@ -30,7 +30,7 @@ examples: $(EXAMPLES)
 tools: build/rnn-info
 
 # one rule for every program: an example, a tool or a benchmark is one .c file
-build/%: examples/%.c examples/cli.h rnn.h
+build/%: examples/%.c examples/cli.h examples/plot.h rnn.h
 	@mkdir -p build
 	$(CC) $(CFLAGS) $(WARN) $(STB) $< -o $@ $(LIBS) -lm
 build/rnn-%: tools/rnn-%.c rnn.h
@@ -84,11 +84,11 @@ addition: deps-demo
 	build/addition --load build/addition-attention.safetensors 129+124 5+7 999+999 480+520
 
 # the adding problem at T = 50 and 150: four recurrent nets, each until solved
-# or for at most 40 s at T = 50 and 150 s at T = 150
+# or for at most 40 s at T = 50 and 120 s at T = 150
 adding: deps-demo
 	@$(MAKE) --no-print-directory build/adding_problem
 	build/adding_problem --lengths 50 --seconds 40 --out build
-	build/adding_problem --lengths 150 --seconds 150 --out build
+	build/adding_problem --lengths 150 --seconds 120 --out build
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory $(BENCHES)

@@ -6784,6 +6784,18 @@ static rnn_status rnn__read_ints(rnn_st_file *f, const rnn__int_field *t, int n,
     return RNN_OK;
 }
 
+/* The start of a model's save, after the checks: a fresh writer, the
+   format, "model", the integer fields, the cell and the dropout. */
+static void rnn__save_head(rnn_st_writer *w, const char *model, const rnn__int_field *t, int n, const void *cfg, rnn_cell cell,
+                           float dropout) {
+    memset(w, 0, sizeof *w);
+    rnn_st_put_meta(w, "format", "rnn.h");
+    rnn_st_put_meta(w, "model", model);
+    rnn__put_ints(w, t, n, cfg);
+    rnn_st_put_meta(w, "cell", rnn__cell_names[cell]);
+    rnn__meta_num(w, "dropout", dropout, 0);
+}
+
 /* The end of a model's save: its parameters, the optimizer's state (if
    opt), the file written atomically, the writer's message in err on
    failure, the writer freed. */
@@ -6838,13 +6850,8 @@ RNNDEF rnn_status rnn_clf_save(rnn_clf *c, const rnn_optimizer *opt, const char 
     rnn_status st;
     if (!c || !path) return RNN_ERR_INVALID_ARGUMENT;
     if ((st = rnn__save_check(c->params, opt, c->error, sizeof c->error)) != RNN_OK) return st;
-    memset(&w, 0, sizeof w);
-    rnn_st_put_meta(&w, "format", "rnn.h");
-    rnn_st_put_meta(&w, "model", "clf");
-    rnn__put_ints(&w, rnn__clf_ints, RNN__CLF_NINTS, &c->cfg);
-    rnn_st_put_meta(&w, "cell", rnn__cell_names[c->cfg.cell]);
+    rnn__save_head(&w, "clf", rnn__clf_ints, RNN__CLF_NINTS, &c->cfg, c->cfg.cell, c->cfg.dropout);
     rnn_st_put_meta(&w, "pool", rnn__pool_names[c->cfg.pool]);
-    rnn__meta_num(&w, "dropout", c->cfg.dropout, 0);
     rnn__put_vocab(&w, "vocab", c->vocab, &vj);
     if (c->labels) {
         rnn__puts(&lj, "[");
@@ -6982,13 +6989,8 @@ RNNDEF rnn_status rnn_s2s_save(rnn_s2s *s, const rnn_optimizer *opt, const char 
     rnn_status st;
     if (!s || !path) return RNN_ERR_INVALID_ARGUMENT;
     if ((st = rnn__save_check(s->params, opt, s->error, sizeof s->error)) != RNN_OK) return st;
-    memset(&w, 0, sizeof w);
-    rnn_st_put_meta(&w, "format", "rnn.h");
-    rnn_st_put_meta(&w, "model", "s2s");
-    rnn__put_ints(&w, rnn__s2s_ints, RNN__S2S_NINTS, &s->cfg);
-    rnn_st_put_meta(&w, "cell", rnn__cell_names[s->cfg.cell]);
+    rnn__save_head(&w, "s2s", rnn__s2s_ints, RNN__S2S_NINTS, &s->cfg, s->cfg.cell, s->cfg.dropout);
     rnn_st_put_meta(&w, "attention", rnn__score_names[s->cfg.attention]);
-    rnn__meta_num(&w, "dropout", s->cfg.dropout, 0);
     rnn__put_vocab(&w, "src_chars", s->src_text, &vs);
     rnn__put_vocab(&w, "tgt_chars", s->tgt_text, &vt);
     st = rnn__save_end(&w, s->params, opt, &s->rng, path, s->error, sizeof s->error);

@@ -28,8 +28,8 @@
 #define STB_DS_IMPLEMENTATION
 #include "../rnn.h"
 #include "cli.h"
+#include "plot.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,14 +64,12 @@ static void make_batch(rnn_rng *rng, int T, int B, float *x, float *y) {
     }
 }
 
-typedef struct { double sec, mse; } point;
-
 typedef struct {
     const char *name;
     rnn_cell cell;
     int identity;
     float lr;
-    point *curve;
+    plot_point *curve;     /* test MSE against seconds */
     double final_mse, seconds;
     long steps;
 } model;
@@ -178,15 +176,15 @@ static int run(model *m, int T, double seconds, const float *tx, const float *ty
         m->steps++;
         train_time += now() - t0;
         if (train_time >= next || train_time >= seconds) {
-            point p;
-            p.sec = train_time;
-            p.mse = test_mse(&n, tx, ty, T, ys, pred);
+            plot_point p;
+            p.x = train_time;
+            p.y = test_mse(&n, tx, ty, T, ys, pred);
             arrput(m->curve, p);
             next += seconds / 40;
-            if (p.mse <= SOLVED) break;   /* solved: the time goes to the next model */
+            if (p.y <= SOLVED) break;   /* solved: the time goes to the next model */
         }
     }
-    m->final_mse = arrlen(m->curve) ? m->curve[arrlen(m->curve) - 1].mse : NAN;
+    m->final_mse = arrlen(m->curve) ? m->curve[arrlen(m->curve) - 1].y : NAN;
     m->seconds = train_time;
     rnn_optimizer_free(opt);
     rnn_recurrent_free(n.r);
@@ -197,41 +195,20 @@ static int run(model *m, int T, double seconds, const float *tx, const float *ty
 
 /* Test MSE against training seconds, one line per model, the baseline dashed. */
 static void write_curves(const char *path, int T, model *ms, int n, double baseline) {
-    static const char *colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
-    char tmp[1200];
-    double x0 = 60, y0 = 30, w = 560, h = 300, tmax = 1, top = 0.25;
+    plot p;
+    char title[80], label[80];
+    double xmax = 1;
     int k;
-    ptrdiff_t i;
-    FILE *f;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (!(f = fopen(tmp, "w"))) { fprintf(stderr, "adding_problem: cannot write %s: %s\n", tmp, strerror(errno)); return; }
-    for (k = 0; k < n; k++)
-        for (i = 0; i < arrlen(ms[k].curve); i++)
-            if (ms[k].curve[i].sec > tmax) tmax = ms[k].curve[i].sec;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"660\" height=\"370\" font-family=\"sans-serif\" "
-               "font-size=\"12\">\n<rect width=\"660\" height=\"370\" fill=\"white\"/>\n");
-    fprintf(f, "<text x=\"%g\" y=\"18\" font-size=\"14\">The adding problem, T = %d: test MSE</text>\n", x0, T);
-    fprintf(f, "<path d=\"M%g %g V%g H%g\" stroke=\"black\" fill=\"none\"/>\n", x0, y0, y0 + h, x0 + w);
-    for (k = 0; k <= 5; k++)
-        fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.2f</text>\n", x0 - 4, y0 + h - h * k / 5 + 4, top * k / 5);
-    fprintf(f, "<text x=\"%g\" y=\"%g\">0 s</text><text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.0f s of training</text>\n",
-            x0, y0 + h + 16, x0 + w, y0 + h + 16, tmax);
-    fprintf(f, "<line x1=\"%g\" x2=\"%g\" y1=\"%g\" y2=\"%g\" stroke=\"gray\" stroke-dasharray=\"6 4\"/>\n", x0, x0 + w,
-            y0 + h - h * baseline / top, y0 + h - h * baseline / top);
-    fprintf(f, "<text x=\"%g\" y=\"%g\" fill=\"gray\">always 1: %.3f</text>\n", x0 + 8, y0 + h - h * baseline / top - 4,
-            baseline);
+    for (k = 0; k < n; k++) xmax = plot_xmax(ms[k].curve, (int)arrlen(ms[k].curve), xmax);
+    snprintf(title, sizeof title, "The adding problem, T = %d: test MSE", T);
+    if (!plot_curves(&p, "adding_problem", path, title, xmax, 0, 0.2, "%.2f", 1)) return;
+    snprintf(label, sizeof label, "always 1: %.3f", baseline);
+    plot_baseline(&p, baseline, label);
     for (k = 0; k < n; k++) {
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colors[k % 4]);
-        for (i = 0; i < arrlen(ms[k].curve); i++) {
-            double v = ms[k].curve[i].mse;
-            v = v == v ? (v > top ? top : v) : top;
-            fprintf(f, "%s%.1f,%.1f", i ? " " : "", x0 + w * ms[k].curve[i].sec / tmax, y0 + h - h * v / top);
-        }
-        fprintf(f, "\"/>\n<text x=\"%g\" y=\"%g\" fill=\"%s\">%s %.4f</text>\n", x0 + w - 140, y0 + 20 + 16 * k,
-                colors[k % 4], ms[k].name, ms[k].final_mse);
+        snprintf(label, sizeof label, "%s: %.4f", ms[k].name, ms[k].final_mse);
+        plot_line(&p, ms[k].curve, (int)arrlen(ms[k].curve), label);
     }
-    fprintf(f, "</svg>\n");
-    if (fclose(f) != 0 || rename(tmp, path) != 0) { fprintf(stderr, "adding_problem: cannot write %s\n", path); remove(tmp); }
+    plot_close(&p);
 }
 
 int main(int argc, char **argv) {

@@ -12,9 +12,10 @@
        the examples and seconds it took, and which input character each
        output digit looked at. Writes DIR/addition-{keras,attention}.safetensors
        and DIR/addition-curves.svg (accuracy against training time).
-   addition [--load FILE] SUM...
+   addition [--load FILE] [--beam K] SUM...
        Answers each SUM ("129+124") from a saved model (default
-       build/addition-attention.safetensors).
+       build/addition-attention.safetensors), with beam search of width K
+       (default 4; 1: greedy).
 
    The recipe (each part can be switched off to measure it): the input
    reversed ("421+921", as in Keras's addition example), fresh random sums
@@ -28,8 +29,8 @@
 #define STB_DS_IMPLEMENTATION
 #include "../rnn.h"
 #include "cli.h"
+#include "plot.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,12 +168,10 @@ static void show_attention(rnn_s2s *s, const task *k, int i) {
 
 /* ---- training --------------------------------------------------------------- */
 
-typedef struct { double sec, acc; } point;
-
 typedef struct {
     const char *name;
     rnn_s2s *s;
-    point *curve;          /* stb_ds array: held-out exact match against seconds */
+    plot_point *curve;     /* stb_ds array: held-out exact match against seconds */
     double seconds, seq_per_s;
     long examples;
     score greedy, beam;
@@ -224,8 +223,8 @@ static int train(result *r, const task *k, int attention, double minutes, int B,
         train_time += now() - ts;
         if (train_time >= next_eval || train_time >= budget) {   /* evaluation time is not training time */
             score e = evaluate(r->s, k, 1, 300);
-            point p;
-            p.sec = train_time; p.acc = e.exact;
+            plot_point p;
+            p.x = train_time; p.y = e.exact;
             arrput(r->curve, p);
             printf("  %6.1f s  %8ld examples  loss %.4f  held-out exact match %.1f%% (first 300)\n", train_time,
                    step * B, loss, 100 * e.exact);
@@ -250,34 +249,14 @@ static int train(result *r, const task *k, int attention, double minutes, int B,
 
 /* Held-out exact match against training seconds, one line per model. */
 static void write_curves(const char *path, result *const *rs, int n) {
-    static const char *colors[] = {"#1f77b4", "#d62728"};
-    char tmp[1200];
-    double x0 = 60, y0 = 30, w = 560, h = 300, tmax = 1;
+    plot p;
+    double xmax = 1;
     int k;
-    ptrdiff_t i;
-    FILE *f;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (!(f = fopen(tmp, "w"))) { fprintf(stderr, "addition: cannot write %s: %s\n", tmp, strerror(errno)); return; }
-    for (k = 0; k < n; k++)
-        for (i = 0; i < arrlen(rs[k]->curve); i++)
-            if (rs[k]->curve[i].sec > tmax) tmax = rs[k]->curve[i].sec;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"660\" height=\"370\" font-family=\"sans-serif\" "
-               "font-size=\"12\">\n<rect width=\"660\" height=\"370\" fill=\"white\"/>\n");
-    fprintf(f, "<text x=\"%g\" y=\"18\" font-size=\"14\">Learning to add: exact match on held-out sums</text>\n", x0);
-    fprintf(f, "<path d=\"M%g %g V%g H%g\" stroke=\"black\" fill=\"none\"/>\n", x0, y0, y0 + h, x0 + w);
-    for (k = 0; k <= 4; k++)
-        fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%d%%</text>\n", x0 - 4, y0 + h - h * k / 4 + 4, 25 * k);
-    fprintf(f, "<text x=\"%g\" y=\"%g\">0 s</text><text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.0f s of training</text>\n",
-            x0, y0 + h + 16, x0 + w, y0 + h + 16, tmax);
-    for (k = 0; k < n; k++) {
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colors[k % 2]);
-        for (i = 0; i < arrlen(rs[k]->curve); i++)
-            fprintf(f, "%s%.1f,%.1f", i ? " " : "", x0 + w * rs[k]->curve[i].sec / tmax, y0 + h - h * rs[k]->curve[i].acc);
-        fprintf(f, "\"/>\n<text x=\"%g\" y=\"%g\" fill=\"%s\">%s</text>\n", x0 + w - 260, y0 + h - 40 + 16 * k,
-                colors[k % 2], rs[k]->name);
-    }
-    fprintf(f, "</svg>\n");
-    if (fclose(f) != 0 || rename(tmp, path) != 0) { fprintf(stderr, "addition: cannot write %s\n", path); remove(tmp); }
+    for (k = 0; k < n; k++) xmax = plot_xmax(rs[k]->curve, (int)arrlen(rs[k]->curve), xmax);
+    if (!plot_curves(&p, "addition", path, "Learning to add: exact match on held-out sums", xmax, 0, 1, "%.0f%%", 100))
+        return;
+    for (k = 0; k < n; k++) plot_line(&p, rs[k]->curve, (int)arrlen(rs[k]->curve), rs[k]->name);
+    plot_close(&p);
 }
 
 /* ---- answering ---------------------------------------------------------------- */
@@ -304,7 +283,7 @@ static int parse_sum(const char *s, int *a, int *b, char *why, size_t cap) {
     return 1;
 }
 
-static int answer(const char *path, int n, const char **sums) {
+static int answer(const char *path, int beam, int n, const char **sums) {
     rnn_s2s *s = NULL;
     task k;
     char err[256];
@@ -332,7 +311,7 @@ static int answer(const char *path, int n, const char **sums) {
             continue;
         }
         encode_sum(&k, a, b, src, tgt);
-        if (rnn_s2s_decode(s, src, SRC_LEN, 4, -1, out, TGT_LEN, &got) != RNN_OK) {
+        if (rnn_s2s_decode(s, src, SRC_LEN, beam, -1, out, TGT_LEN, &got) != RNN_OK) {
             fprintf(stderr, "addition: %s\n", s->error);
             rc = 1;
             continue;
@@ -353,6 +332,7 @@ int main(int argc, char **argv) {
         {"--model", NULL, CLI_STR, 0, 0, 0, "both", 0},
         {"--out", "-o", CLI_STR, 0, 0, 0, "build", 0},
         {"--load", NULL, CLI_STR, 0, 0, 0, "build/addition-attention.safetensors", 0},
+        {"--beam", NULL, CLI_INT, 1, 64, 4, NULL, 0},
         {"--seed", NULL, CLI_INT, 0, 1e9, 1, NULL, 0},
         {"--batch", NULL, CLI_INT, 1, 4096, 128, NULL, 0},
         {"--lr", NULL, CLI_NUM, 1e-6, 1, 0.01, NULL, 0},
@@ -370,14 +350,14 @@ int main(int argc, char **argv) {
     if (cli_get(opts, nopt, "--help")->given) {
         printf("usage: addition [--minutes M] [--model keras|attention|both] [--out DIR] [--seed N]\n"
                "                [--batch N] [--lr X] [--hidden H] [--no-reverse] [--constant-lr]\n"
-               "       addition [--load FILE] SUM...      e.g. addition 129+124\n"
+               "       addition [--load FILE] [--beam K] SUM...   e.g. addition 129+124 (beam 4; 1: greedy)\n"
                "  --minutes M     training time of each model (default 2)\n"
                "  --no-reverse    feed the sum as written (the recipe reverses it)\n"
                "  --constant-lr   keep the learning rate (the recipe lowers it to 5%%)\n"
                "  Only models trained with the recipe's input order are saved.\n");
         return 0;
     }
-    if (npos) return answer(cli_get(opts, nopt, "--load")->str, npos, pos);
+    if (npos) return answer(cli_get(opts, nopt, "--load")->str, (int)cli_get(opts, nopt, "--beam")->num, npos, pos);
     which = cli_get(opts, nopt, "--model")->str;
     out = cli_get(opts, nopt, "--out")->str;
     if (strcmp(which, "keras") && strcmp(which, "attention") && strcmp(which, "both")) {

@@ -27,6 +27,7 @@
 #define STB_DS_IMPLEMENTATION
 #include "../rnn.h"
 #include "cli.h"
+#include "plot.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -437,25 +438,13 @@ static int bayes_predict(const bayes *nb, const rnn_vocab *v, const char *s) {
 /* ---- pictures --------------------------------------------------------------- */
 
 /* Writes a file through a temporary name, so a failed run leaves no half file. */
-static FILE *svg_open(const char *path, char *tmp, size_t cap, int w, int h) {
-    FILE *f;
-    snprintf(tmp, cap, "%s.tmp", path);
-    if (!(f = fopen(tmp, "w"))) { fprintf(stderr, "langid: cannot write %s: %s\n", tmp, strerror(errno)); return NULL; }
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" "
-               "font-size=\"12\">\n<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", w, h, w, h);
-    return f;
-}
-static void svg_close(FILE *f, const char *tmp, const char *path) {
-    fprintf(f, "</svg>\n");
-    if (fclose(f) != 0 || rename(tmp, path) != 0) { fprintf(stderr, "langid: cannot write %s\n", path); remove(tmp); }
-}
-
 /* The confusion matrix: rows the true language, columns the answer. */
 static void write_confusion(const char *path, const char *title, const source *src, int nl, const int conf[MAXC][MAXC]) {
-    char tmp[1100];
     int r, c, cell = 44, x0 = 110, y0 = 60;
-    FILE *f = svg_open(path, tmp, sizeof tmp, x0 + cell * nl + 20, y0 + cell * nl + 40);
-    if (!f) return;
+    plot p;
+    FILE *f;
+    if (!plot_open(&p, "langid", path, x0 + cell * nl + 20, y0 + cell * nl + 40)) return;
+    f = p.f;
     fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"14\">%s</text>\n", title);
     fprintf(f, "<text x=\"10\" y=\"40\">rows: the true language; columns: the answer</text>\n");
     for (r = 0; r < nl; r++) {
@@ -473,47 +462,28 @@ static void write_confusion(const char *path, const char *title, const source *s
                     y0 + cell * r + cell / 2 + 4, share > 0.6 ? "white" : "black", conf[r][c]);
         }
     }
-    svg_close(f, tmp, path);
+    plot_close(&p);
 }
 
-typedef struct { double sec, acc; } point;
-
 /* Test accuracy against training time, one line per model, the baseline dashed. */
-static void write_curves(const char *path, const char *title, point *const *curves, const char *const *names, int n,
+static void write_curves(const char *path, const char *title, plot_point *const *curves, const char *const *names, int n,
                          double baseline) {
-    static const char *colors[] = {"#1f77b4", "#d62728", "#2ca02c"};
-    char tmp[1100];
-    double x0 = 60, y0 = 30, w = 560, h = 300, tmax = 1, lo = baseline < 0.5 ? baseline : 0.5;
+    plot p;
+    double xmax = 1, lo = baseline < 0.5 ? baseline : 0.5;
+    char label[64];
     int k;
     ptrdiff_t i;
-    FILE *f = svg_open(path, tmp, sizeof tmp, 660, 370);
-    if (!f) return;
-    for (k = 0; k < n; k++)
-        for (i = 0; i < arrlen(curves[k]); i++) {
-            if (curves[k][i].sec > tmax) tmax = curves[k][i].sec;
-            if (curves[k][i].acc < lo) lo = curves[k][i].acc;
-        }
-    lo = floor(lo * 10) / 10;
-    fprintf(f, "<text x=\"%g\" y=\"18\" font-size=\"14\">%s</text>\n", x0, title);
-    fprintf(f, "<path d=\"M%g %g V%g H%g\" stroke=\"black\" fill=\"none\"/>\n", x0, y0, y0 + h, x0 + w);
-    for (k = 0; k <= 4; k++)
-        fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.0f%%</text>\n", x0 - 4, y0 + h - h * k / 4 + 4,
-                100 * (lo + (1 - lo) * k / 4));
-    fprintf(f, "<text x=\"%g\" y=\"%g\">0 s</text><text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.0f s of training</text>\n",
-            x0, y0 + h + 16, x0 + w, y0 + h + 16, tmax);
-    fprintf(f, "<line x1=\"%g\" x2=\"%g\" y1=\"%g\" y2=\"%g\" stroke=\"gray\" stroke-dasharray=\"6 4\"/>\n", x0, x0 + w,
-            y0 + h - h * (baseline - lo) / (1 - lo), y0 + h - h * (baseline - lo) / (1 - lo));
-    fprintf(f, "<text x=\"%g\" y=\"%g\" fill=\"gray\">naive Bayes %.1f%%</text>\n", x0 + 8,
-            y0 + h - h * (baseline - lo) / (1 - lo) - 4, 100 * baseline);
     for (k = 0; k < n; k++) {
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colors[k % 3]);
+        xmax = plot_xmax(curves[k], (int)arrlen(curves[k]), xmax);
         for (i = 0; i < arrlen(curves[k]); i++)
-            fprintf(f, "%s%.1f,%.1f", i ? " " : "", x0 + w * curves[k][i].sec / tmax,
-                    y0 + h - h * (curves[k][i].acc - lo) / (1 - lo));
-        fprintf(f, "\"/>\n<text x=\"%g\" y=\"%g\" fill=\"%s\">%s</text>\n", x0 + w - 200, y0 + h - 40 + 16 * k,
-                colors[k % 3], names[k]);
+            if (curves[k][i].y < lo) lo = curves[k][i].y;
     }
-    svg_close(f, tmp, path);
+    lo = floor(lo * 10) / 10;
+    if (!plot_curves(&p, "langid", path, title, xmax, lo, 1, "%.0f%%", 100)) return;
+    snprintf(label, sizeof label, "naive Bayes %.1f%%", 100 * baseline);
+    plot_baseline(&p, baseline, label);
+    for (k = 0; k < n; k++) plot_line(&p, curves[k], (int)arrlen(curves[k]), names[k]);
+    plot_close(&p);
 }
 
 /* ---- the neural models ------------------------------------------------------ */
@@ -584,7 +554,7 @@ static long count_params(const rnn_clf *c) {
 
 /* Trains one model for `minutes`, its test accuracy recorded along the way. */
 static rnn_clf *train(const char *kind, int transformer, const rnn_vocab *v, const source *src, int nl, const encoded *tr,
-                      const encoded *te, double minutes, uint64_t seed, point **curve, long *steps, double *secs) {
+                      const encoded *te, double minutes, uint64_t seed, plot_point **curve, long *steps, double *secs) {
     rnn_clf_config cfg;
     rnn_optimizer_config oc;
     rnn_optimizer *opt = NULL;
@@ -619,11 +589,11 @@ static rnn_clf *train(const char *kind, int transformer, const rnn_vocab *v, con
         int n, T;
         if (el >= next_eval || el >= minutes * 60) {
             double e0 = now();
-            point p;
-            p.sec = el; p.acc = evaluate(c, te, 1000, NULL);   /* the curve: on 1000 of them */
+            plot_point p;
+            p.x = el; p.y = evaluate(c, te, 1000, NULL);   /* the curve: on 1000 of them */
             arrput(*curve, p);
             printf("%s  %-12s %5.0f s  step %6ld  loss %.3f  test accuracy %.1f%%%s", tty ? "\r" : "", kind, el, step,
-                   smooth, 100 * p.acc, tty ? "   " : "\n");
+                   smooth, 100 * p.y, tty ? "   " : "\n");
             fflush(stdout);
             next_eval = el + minutes * 60 / 12;
             spent += now() - e0;
@@ -686,7 +656,7 @@ static int run(const char *data, double minutes, const char *outdir, uint64_t se
     ptrdiff_t i;
     int right = 0, ntest = 0, maxlen = words ? 32 : 200;
     double nb_acc, acc[2];
-    point *curves[2] = {NULL, NULL};
+    plot_point *curves[2] = {NULL, NULL};
     const char *names[2] = {"bi-GRU + attention", "Transformer"}, *kinds[2] = {"gru", "transformer"};
     rnn_clf *models[2];
     char path[1024], title[256];

@@ -68,3 +68,40 @@ print("rnn.h classifier -> PyTorch (%s): same answers, probabilities within %.2f
 sys.exit(0 if worst <= 0.051 else 1)
 PY
 done
+# seq2seq: rnn_s2s_save (addition's two models) -> rnn2torch.build_seq2seq
+# -> PyTorch's greedy answers are addition's greedy answers
+make --no-print-directory build/addition >/dev/null
+mkdir -p build/roundtrip-addition
+build/addition --minutes 0.05 --out build/roundtrip-addition > build/roundtrip-addition.log
+for kind in keras attention; do
+    m=build/roundtrip-addition/addition-$kind.safetensors
+    build/addition --load $m --beam 1 1+2 129+124 55+45 999+1 7+600 > build/roundtrip-addition-$kind.txt || true
+    /usr/bin/python3 - "$m" build/roundtrip-addition-$kind.txt <<'PY'
+import sys, torch
+sys.path.insert(0, "tools")
+import rnn2torch
+sd, config, vocab = rnn2torch.load(sys.argv[1])
+m = rnn2torch.build_seq2seq(config)
+m.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})   # strict: every name fits
+m.eval()
+n = 0
+for line in open(sys.argv[2]):
+    total, answer = line.rstrip("\n").split(" = ")
+    answer = answer.split("   (")[0]
+    a, b = total.split("+")
+    q = ("%s+%s" % (a, b)).ljust(7)[::-1]                      # addition's input: padded, reversed
+    src = torch.tensor([[vocab.index(ch)] for ch in q])
+    out = []
+    for t in range(4):                                           # greedy: teacher-forced on its own prefix
+        tgt = torch.tensor([[c] for c in out + [0] * (4 - len(out))])
+        with torch.no_grad():
+            logits = m(src, torch.tensor([7]), tgt, torch.tensor([4]))
+        out.append(int(logits[t, 0].argmax()))
+    got = "".join(config["tgt_chars"][c] for c in out).rstrip(" ")
+    if got != answer:
+        sys.exit("%s: PyTorch says %r, rnn.h %r" % (total, got, answer))
+    n += 1
+print("rnn.h seq2seq -> PyTorch (%s): the same %d greedy answers" % (config["repeat"] and "keras" or "attention", n))
+sys.exit(0 if n == 5 else 1)
+PY
+done
