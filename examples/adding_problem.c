@@ -202,6 +202,7 @@ static void write_curves(const char *path, int T, model *ms, int n, double basel
     for (k = 0; k < n; k++) xmax = plot_xmax(ms[k].curve, (int)arrlen(ms[k].curve), xmax);
     snprintf(title, sizeof title, "The adding problem, T = %d: test MSE", T);
     if (!plot_curves(&p, "adding_problem", path, title, xmax, 0, 0.2, "%.2f", 1)) return;
+    p.legend_top = 1;
     snprintf(label, sizeof label, "always 1: %.3f", baseline);
     plot_baseline(&p, baseline, label);
     for (k = 0; k < n; k++) {

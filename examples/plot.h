@@ -18,6 +18,7 @@ typedef struct {
     double x0, y0, w, h;    /* the frame, in pixels */
     double xmax, ylo, yhi;  /* the data range */
     int lines;
+    int legend_top;         /* 1: the legend in the upper middle (falling curves); 0: bottom right */
 } plot;
 
 /* Opens PATH.tmp for an SVG of w × h pixels; 0 if it cannot (said). */
@@ -83,17 +84,18 @@ static inline void plot_line(plot *p, const plot_point *pts, int n, const char *
     fprintf(p->f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", color);
     for (i = 0; i < n; i++)
         fprintf(p->f, "%s%.1f,%.1f", i ? " " : "", p->x0 + p->w * pts[i].x / p->xmax, plot_y(p, pts[i].y));
-    fprintf(p->f, "\"/>\n<text x=\"%g\" y=\"%g\" fill=\"%s\">%s</text>\n", p->x0 + p->w - 260, p->y0 + 20 + 16 * p->lines,
-            color, name);
+    fprintf(p->f, "\"/>\n<text x=\"%g\" y=\"%g\" fill=\"%s\">%s</text>\n", p->x0 + p->w - 260,
+            p->legend_top ? p->y0 + 0.4 * p->h + 16 * p->lines : p->y0 + p->h - 72 + 16 * p->lines, color, name);
     p->lines++;
 }
 
-/* A dashed gray line at value y, labelled. */
+/* A dashed gray line at value y, labelled under its right end. */
 static inline void plot_baseline(plot *p, double y, const char *label) {
     if (!p->f) return;
     fprintf(p->f, "<line x1=\"%g\" x2=\"%g\" y1=\"%g\" y2=\"%g\" stroke=\"gray\" stroke-dasharray=\"6 4\"/>\n", p->x0,
             p->x0 + p->w, plot_y(p, y), plot_y(p, y));
-    fprintf(p->f, "<text x=\"%g\" y=\"%g\" fill=\"gray\">%s</text>\n", p->x0 + 8, plot_y(p, y) - 4, label);
+    fprintf(p->f, "<text x=\"%g\" y=\"%g\" fill=\"gray\" text-anchor=\"end\">%s</text>\n", p->x0 + p->w - 4,
+            plot_y(p, y) + 16, label);
 }
 
 /* The largest x of n points, or start if larger: a picture's xmax. */
