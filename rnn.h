@@ -90,8 +90,10 @@
                 attention, or the notes' repeated encoding), greedy and
                 beam decoding
      Decoding   rnn_sample (temperature, top-k, top-p), rnn_beam_search
-     Text       rnn_vocab_* (UTF-8 code points), rnn_batcher_* (streams),
-                rnn_buckets_* (padded batches of similar lengths)
+     Text       rnn_vocab_* (UTF-8 code points), rnn_words_* (words, by
+                frequency, reserved <pad> <unk> <s> <e>), rnn_batcher_*
+                (streams), rnn_buckets_* (padded batches of similar
+                lengths), rnn_pad_batch (Keras's pad_sequences)
      I/O        rnn_st_* : any safetensors file (named tensors, metadata);
                 rnn_lm_save, rnn_lm_load, rnn_clf_save, rnn_clf_load,
                 rnn_s2s_save, rnn_s2s_load : each model's adapter
@@ -999,6 +1001,82 @@ RNNDEF rnn_status rnn_buckets_init(rnn_buckets *bk, const int *lengths, int n, i
 RNNDEF int rnn_buckets_next(rnn_buckets *bk, int *idx);
 /* Frees the batcher's arrays. */
 RNNDEF void rnn_buckets_free(rnn_buckets *bk);
+
+/* Word vocabularies (the course notes' word-level models). Text is cut into
+   words at white space; punctuation (ASCII's, and Unicode's general and
+   CJK punctuation blocks) is dropped as Keras's Tokenizer filters it, split
+   off as tokens of its own, or kept inside words. The apostrophe (' and
+   U+2019) stays inside words ("don't"), as Keras keeps it. Lower-casing
+   covers ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic. Ids go by
+   frequency after four reserved ones. */
+typedef enum rnn_punct {
+    RNN_PUNCT_DROP = 0,     /* punctuation separates words and is dropped */
+    RNN_PUNCT_SPLIT,        /* each punctuation character is a token      */
+    RNN_PUNCT_KEEP          /* only white space separates                 */
+} rnn_punct;
+
+#define RNN_PAD 0           /* padding: Keras's mask_zero id              */
+#define RNN_UNK 1           /* a word not in the vocabulary               */
+#define RNN_BOS 2           /* <s>                                        */
+#define RNN_EOS 3           /* <e>                                        */
+#define RNN_WORDS_RESERVED 4
+
+/* A zero field means the default given here. */
+typedef struct rnn_words_config {
+    int max_words;          /* 0: no limit; else at most this many ids, the
+                               reserved four included (Keras's num_words)  */
+    int min_count;          /* 1: a word seen fewer times is <unk>         */
+    int keep_case;          /* 0: lower-case; 1: keep the text's case      */
+    rnn_punct punct;        /* RNN_PUNCT_DROP                              */
+} rnn_words_config;
+
+/* A word vocabulary: id → word, word → id, and each word's count in the
+   texts it was built from. */
+typedef struct rnn_words {
+    rnn_words_config cfg;   /* the defaults filled in */
+    char **words;           /* stb_ds array: id -> word ("<pad>", "<unk>", "<s>", "<e>", then by frequency) */
+    long *counts;           /* stb_ds array: id -> count (0 for the reserved) */
+    rnn_vocab_entry *ids;   /* stb_ds string hash: word -> id */
+    char error[160];
+} rnn_words;
+
+/* Builds a vocabulary from n UTF-8 texts (lens[i] bytes each): ids 4.. by
+   count, most frequent first, ties in byte order. Invalid UTF-8 is an
+   RNN_ERR_FORMAT naming the text and byte in w->error. Free with
+   rnn_words_free. */
+RNNDEF rnn_status rnn_words_build(rnn_words *w, const rnn_words_config *cfg, const char *const *texts,
+                                  const size_t *lens, int n);
+/* Frees the vocabulary's arrays; the struct can be reused. */
+RNNDEF void rnn_words_free(rnn_words *w);
+/* The number of ids, the reserved four included. */
+RNNDEF int rnn_words_size(const rnn_words *w);
+/* Cuts text into words and writes at most cap ids (*n gets the count,
+   which may exceed cap: call with cap 0 to size); a word not in the
+   vocabulary is RNN_UNK. Invalid UTF-8: RNN_ERR_FORMAT at *bad_offset.
+   Allocates nothing. */
+RNNDEF rnn_status rnn_words_encode(const rnn_words *w, const char *text, size_t len, int *ids, size_t cap,
+                                   size_t *n, size_t *bad_offset);
+/* Writes the words of ids joined by single spaces (RNN_PAD left out, an id
+   outside the vocabulary as "<unk>") into out (at most cap bytes,
+   NUL-terminated when cap > 0); returns the bytes the whole text needs. */
+RNNDEF size_t rnn_words_decode(const rnn_words *w, const int *ids, size_t n, char *out, size_t cap);
+
+/* Which end of a long sequence rnn_pad_batch keeps. */
+typedef enum rnn_truncate {
+    RNN_KEEP_LAST = 0,      /* the last T tokens (Keras pad_sequences' default, truncating="pre") */
+    RNN_KEEP_FIRST          /* the first T tokens (truncating="post")                             */
+} rnn_truncate;
+
+/* A padded batch, time-major as the models take it, from B sequences
+   seqs[b] of lens[b] tokens: each cut to its last (or first) T tokens,
+   written from position 0 with RNN_PAD after it into tokens [T][B], its
+   length into lengths [B]. With the models' lengths this is Keras's
+   pad_sequences (padding="pre") with mask_zero: a padded position neither
+   changes the state nor gets gradient. An empty sequence gets length 0,
+   which the models refuse: leave empty texts out. */
+RNNDEF void rnn_pad_batch(const int *const *seqs, const int *lens, int B, int T, rnn_truncate keep, int *tokens,
+                          int *lengths);
+
 
 /* Gives the model a copy of a vocabulary (vocab_size must match), so that
    checkpoints carry it. */
@@ -5693,6 +5771,206 @@ RNNDEF int rnn_buckets_next(rnn_buckets *bk, int *idx) {
     if (bk->next == bk->nbatches) { bk->epoch++; rnn__buckets_epoch(bk); }
     return cnt;
 }
+
+/* ---- word vocabularies ------------------------------------------------------ */
+
+#define RNN__WORD_MAX 128   /* a word's bytes, NUL included; longer words are cut at a character */
+
+/* White space: ASCII's, NEL, NBSP, the U+2000 spaces, line and paragraph
+   separators, the narrow and ideographic spaces, the BOM. */
+static int rnn__is_space(uint32_t c) {
+    return c == ' ' || (c >= 9 && c <= 13) || c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
+           c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000 || c == 0xFEFF;
+}
+
+/* Punctuation: ASCII's but the apostrophe, Latin-1's (¡ § « ¶ · » ¿),
+   General Punctuation but U+2019, CJK's and the full-width ASCII ones. */
+static int rnn__is_punct(uint32_t c) {
+    if (c < 128) return c != '\'' && ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126));
+    return c == 0xA1 || c == 0xA7 || c == 0xAB || c == 0xB6 || c == 0xB7 || c == 0xBB || c == 0xBF ||
+           (c >= 0x2010 && c <= 0x2027 && c != 0x2019) || (c >= 0x2030 && c <= 0x205E) || (c >= 0x3001 && c <= 0x3003) ||
+           (c >= 0x3008 && c <= 0x3011) || (c >= 0xFF01 && c <= 0xFF0F);
+}
+
+/* Simple lower-casing: ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic. */
+static uint32_t rnn__lower(uint32_t c) {
+    if (c >= 'A' && c <= 'Z') return c + 32;
+    if (c < 0xC0) return c;
+    if (c <= 0xDE) return c == 0xD7 ? c : c + 32;
+    if (c == 0x130) return 'i';
+    if ((c >= 0x100 && c <= 0x137 && c != 0x131) || (c >= 0x14A && c <= 0x177)) return c | 1;   /* upper even */
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return c & 1 ? c + 1 : c;     /* upper odd  */
+    if (c == 0x178) return 0xFF;
+    if ((c >= 0x391 && c <= 0x3AB && c != 0x3A2) || (c >= 0x410 && c <= 0x42F)) return c + 32;
+    if (c >= 0x400 && c <= 0x40F) return c + 80;
+    return c;
+}
+
+/* The next token of text at *pos into buf [RNN__WORD_MAX] (NUL-ended,
+   lower-cased unless keep_case): 1, or 0 at the end, or −1 for invalid
+   UTF-8 at *pos. A word longer than the buffer is cut at a character. */
+static int rnn__next_word(const rnn_words_config *k, const char *t, size_t len, size_t *pos, char *buf) {
+    size_t p = *pos, b = 0;
+    for (;;) {
+        uint32_t c;
+        int n = p < len ? rnn_utf8_decode(t + p, len - p, &c) : 0, punct;
+        if (p < len && !n) { *pos = p; return -1; }
+        punct = n && k->punct != RNN_PUNCT_KEEP && rnn__is_punct(c);
+        if (!n || rnn__is_space(c) || punct) {
+            if (b) { buf[b] = 0; *pos = p; return 1; }    /* a word ends before c */
+            if (!n) { *pos = p; return 0; }
+            p += (size_t)n;
+            if (punct && k->punct == RNN_PUNCT_SPLIT) {   /* the mark is a token */
+                b = (size_t)rnn_utf8_encode(c, buf);
+                buf[b] = 0; *pos = p;
+                return 1;
+            }
+            continue;
+        }
+        if (!k->keep_case) c = rnn__lower(c);
+        if (b + 4 < RNN__WORD_MAX) b += (size_t)rnn_utf8_encode(c, buf + b);
+        p += (size_t)n;
+    }
+}
+
+typedef struct { char *key; long value; } rnn__count;
+
+/* Most frequent first, ties in byte order: the same texts, the same ids. */
+static int rnn__cmp_count(const void *a, const void *b) {
+    const rnn__count *x = (const rnn__count *)a, *y = (const rnn__count *)b;
+    if (x->value != y->value) return x->value > y->value ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+RNNDEF void rnn_words_free(rnn_words *w) {
+    ptrdiff_t i;
+    if (!w) return;
+    for (i = 0; i < stbds_arrlen(w->words); i++) RNN_FREE(w->words[i]);
+    stbds_arrfree(w->words);
+    stbds_arrfree(w->counts);
+    stbds_shfree(w->ids);
+}
+
+RNNDEF int rnn_words_size(const rnn_words *w) { return w ? (int)stbds_arrlen(w->words) : 0; }
+
+/* Appends a word with the next id (a copy). */
+static int rnn__words_push(rnn_words *w, const char *word, long count) {
+    size_t n = strlen(word);
+    char *s = (char *)RNN_MALLOC(n + 1);
+    if (!s) return 0;
+    memcpy(s, word, n + 1);
+    stbds_shput(w->ids, s, (int)stbds_arrlen(w->words));
+    stbds_arrput(w->words, s);
+    stbds_arrput(w->counts, count);
+    return 1;
+}
+
+/* An empty vocabulary with the reserved four and the defaults filled in. */
+static rnn_status rnn__words_init(rnn_words *w, const rnn_words_config *cfg) {
+    static const char *reserved[RNN_WORDS_RESERVED] = {"<pad>", "<unk>", "<s>", "<e>"};
+    int i;
+    memset(w, 0, sizeof *w);
+    if (cfg) w->cfg = *cfg;
+    if (!w->cfg.min_count) w->cfg.min_count = 1;
+    if (w->cfg.max_words < 0 || (w->cfg.max_words && w->cfg.max_words <= RNN_WORDS_RESERVED) || w->cfg.min_count < 0 ||
+        (unsigned)w->cfg.punct > RNN_PUNCT_KEEP || (unsigned)w->cfg.keep_case > 1)
+        return rnn__err(w->error, sizeof w->error, RNN_ERR_INVALID_ARGUMENT,
+                        "words: max_words 0 or over %d, min_count >= 0, punct and keep_case known", RNN_WORDS_RESERVED);
+    stbds_sh_new_strdup(w->ids);
+    for (i = 0; i < RNN_WORDS_RESERVED; i++)
+        if (!rnn__words_push(w, reserved[i], 0)) return RNN_ERR_OUT_OF_MEMORY;
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_words_build(rnn_words *w, const rnn_words_config *cfg, const char *const *texts,
+                                  const size_t *lens, int n) {
+    rnn__count *counts = NULL, *sorted = NULL;
+    rnn_status st;
+    char word[RNN__WORD_MAX];
+    ptrdiff_t i;
+    int t;
+    if (!w) return RNN_ERR_INVALID_ARGUMENT;
+    if ((st = rnn__words_init(w, cfg)) != RNN_OK) { rnn_words_free(w); return st; }
+    if (n < 0 || (n && (!texts || !lens))) {
+        rnn_words_free(w);
+        return rnn__err(w->error, sizeof w->error, RNN_ERR_INVALID_ARGUMENT, "words: n >= 0 texts and their lengths required");
+    }
+    stbds_sh_new_strdup(counts);
+    for (t = 0; t < n; t++) {
+        size_t p = 0;
+        int r;
+        while ((r = rnn__next_word(&w->cfg, texts[t], texts[t] ? lens[t] : 0, &p, word)) == 1) {
+            ptrdiff_t at = stbds_shgeti(counts, word);
+            if (at >= 0) counts[at].value++;
+            else stbds_shput(counts, word, 1);
+        }
+        if (r < 0) {
+            stbds_shfree(counts);
+            rnn_words_free(w);
+            return rnn__err(w->error, sizeof w->error, RNN_ERR_FORMAT, "words: text %d is not valid UTF-8 at byte %lu", t,
+                            (unsigned long)p);
+        }
+    }
+    for (i = 0; i < stbds_shlen(counts); i++)   /* a plain copy to sort: the hash keeps its own order */
+        if (counts[i].value >= w->cfg.min_count && stbds_shgeti(w->ids, counts[i].key) < 0) stbds_arrput(sorted, counts[i]);
+    if (sorted) qsort(sorted, (size_t)stbds_arrlen(sorted), sizeof *sorted, rnn__cmp_count);
+    for (i = 0; i < stbds_arrlen(sorted) && (!w->cfg.max_words || rnn_words_size(w) < w->cfg.max_words); i++)
+        if (!rnn__words_push(w, sorted[i].key, sorted[i].value)) { st = RNN_ERR_OUT_OF_MEMORY; break; }
+    stbds_arrfree(sorted);
+    stbds_shfree(counts);
+    if (st != RNN_OK) { rnn_words_free(w); return rnn__err(w->error, sizeof w->error, st, "words: out of memory"); }
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_words_encode(const rnn_words *w, const char *text, size_t len, int *ids, size_t cap,
+                                   size_t *n, size_t *bad_offset) {
+    char word[RNN__WORD_MAX];
+    size_t p = 0, k = 0;
+    int r;
+    rnn_vocab_entry *hash;   /* stb_ds's lookup writes its temporary through the pointer */
+    if (n) *n = 0;
+    if (!w || !w->words || (!text && len) || (!ids && cap)) return RNN_ERR_INVALID_ARGUMENT;
+    hash = w->ids;
+    while ((r = rnn__next_word(&w->cfg, text, len, &p, word)) == 1) {
+        ptrdiff_t at = stbds_shgeti(hash, word);
+        if (k < cap) ids[k] = at >= 0 ? hash[at].value : RNN_UNK;
+        k++;
+    }
+    if (n) *n = k;
+    if (r < 0) {
+        if (bad_offset) *bad_offset = p;
+        return RNN_ERR_FORMAT;
+    }
+    return RNN_OK;
+}
+
+RNNDEF size_t rnn_words_decode(const rnn_words *w, const int *ids, size_t n, char *out, size_t cap) {
+    size_t i, k = 0;
+    int size = rnn_words_size(w);
+    for (i = 0; i < n; i++) {
+        const char *s;
+        if (ids[i] == RNN_PAD) continue;
+        s = ids[i] >= 0 && ids[i] < size ? w->words[ids[i]] : "<unk>";
+        if (k && k + 1 < cap) out[k] = ' ';
+        if (k) k++;
+        for (; *s; s++, k++)
+            if (k + 1 < cap) out[k] = *s;
+    }
+    if (cap) out[k < cap ? k : cap - 1] = 0;
+    return k;
+}
+
+RNNDEF void rnn_pad_batch(const int *const *seqs, const int *lens, int B, int T, rnn_truncate keep, int *tokens,
+                          int *lengths) {
+    int b, t;
+    for (b = 0; b < B; b++) {
+        int n = lens[b] < T ? lens[b] : T, skip = keep == RNN_KEEP_LAST ? lens[b] - n : 0;
+        if (n < 0) n = 0;
+        for (t = 0; t < T; t++) tokens[t * B + b] = t < n ? seqs[b][skip + t] : RNN_PAD;
+        lengths[b] = n;
+    }
+}
+
 
 /* Replaces *slot by a copy of v, which must have size ids. */
 static rnn_status rnn__set_vocab(rnn_vocab **slot, const rnn_vocab *v, int size, char *err, size_t cap) {

@@ -1,7 +1,73 @@
 /* tests/test_text.c - text: UTF-8, the char vocabulary, the batcher, pretrained vectors. */
 #include "check.h"
 
+/* Word vocabularies: cutting, case, ids by frequency, limits, unknown
+   words, decoding, bad UTF-8, no allocation; Keras's padding. */
+static void test_words(void) {
+    static const char *texts[] = {
+        "The cat sat. The cat, the dog!", "Don't stop: the DOG ran\xE2\x80\x94" "fast \xC3\x89T\xC3\x89 \xD0\x9C\xD0\x98\xD0\xA0",
+    };   /* ... ran—fast ÉTÉ МИР */
+    size_t lens[2], n = 0, off = 0;
+    rnn_words w, w2;
+    rnn_words_config cfg;
+    int ids[32], ok, i;
+    char out[128];
+    long before;
+    lens[0] = strlen(texts[0]); lens[1] = strlen(texts[1]);
+    ok = rnn_words_build(&w, NULL, texts, lens, 2) == RNN_OK;
+    /* "the" 4 times, ahead of cat 2, dog 2; then don't fast ran sat stop été мир once each, in byte order */
+    ok &= rnn_words_size(&w) == 4 + 10 && !strcmp(w.words[RNN_PAD], "<pad>") && !strcmp(w.words[RNN_UNK], "<unk>") &&
+          !strcmp(w.words[4], "the") && w.counts[4] == 4 && !strcmp(w.words[5], "cat") && !strcmp(w.words[6], "dog") &&
+          !strcmp(w.words[7], "don't") && !strcmp(w.words[12], "\xC3\xA9t\xC3\xA9") && !strcmp(w.words[13], "\xD0\xBC\xD0\xB8\xD1\x80");
+    check(ok, "words: punctuation dropped, apostrophe kept, lower-cased (Latin-1, Cyrillic), ids by count then bytes", 0);
+    before = g_allocs;
+    ok = rnn_words_encode(&w, "the Cat, a MIR\xE2\x80\x99s \xD0\x9C\xD0\x98\xD0\xA0", 25, ids, 32, &n, NULL) == RNN_OK && n == 5 &&
+         ids[0] == 4 && ids[1] == 5 && ids[2] == RNN_UNK && ids[3] == RNN_UNK && ids[4] == 13 && g_allocs == before;
+    check(ok, "words: encode maps unknown words to <unk>, allocates nothing", 0);
+    ids[5] = RNN_PAD; ids[6] = 99;
+    ok = rnn_words_decode(&w, ids, 7, out, sizeof out) == strlen("the cat <unk> <unk> \xD0\xBC\xD0\xB8\xD1\x80 <unk>") &&
+         !strcmp(out, "the cat <unk> <unk> \xD0\xBC\xD0\xB8\xD1\x80 <unk>");
+    ok &= rnn_words_decode(&w, ids, 2, out, 5) == 7 && !strcmp(out, "the ");
+    check(ok, "words: decode joins with spaces, skips <pad>, an unknown id is <unk>, truncates with a NUL", 0);
+    ok = rnn_words_encode(&w, "ok \xC3(", 5, ids, 32, &n, &off) == RNN_ERR_FORMAT && off == 3;
+    {
+        const char *bad[2] = {"fine", "ok \xC3("};
+        size_t blen[2] = {4, 5};
+        ok &= rnn_words_build(&w2, NULL, bad, blen, 2) == RNN_ERR_FORMAT && strstr(w2.error, "text 1") && strstr(w2.error, "byte 3");
+    }
+    check(ok, "words: invalid UTF-8 is named (text and byte)", 0);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_words = 7; cfg.punct = RNN_PUNCT_SPLIT; cfg.keep_case = 1;
+    ok = rnn_words_build(&w2, &cfg, texts, lens, 2) == RNN_OK && rnn_words_size(&w2) == 7 && !strcmp(w2.words[4], "The") &&
+         !strcmp(w2.words[5], "cat") && !strcmp(w2.words[6], "the");   /* the three seen twice */
+    ok &= rnn_words_encode(&w2, "The cat.", 8, ids, 32, &n, NULL) == RNN_OK && n == 3 && ids[0] == 4 && ids[1] == 5 &&
+          ids[2] == RNN_UNK;   /* "." is a token, but not among the 3 kept */
+    for (i = 4; i < 7; i++) ok &= w2.counts[i] == 2;
+    rnn_words_free(&w2);
+    cfg.max_words = 0; cfg.min_count = 2; cfg.punct = RNN_PUNCT_KEEP; cfg.keep_case = 0;
+    ok &= rnn_words_build(&w2, &cfg, texts, lens, 2) == RNN_OK && rnn_words_size(&w2) == 4 + 1 &&
+          !strcmp(w2.words[4], "the");   /* kept punctuation: "cat" and "cat," differ, only "the" is seen twice */
+    rnn_words_free(&w2);
+    cfg.max_words = 3;
+    ok &= rnn_words_build(&w2, &cfg, texts, lens, 2) == RNN_ERR_INVALID_ARGUMENT;
+    rnn_words_free(&w2);
+    check(ok, "words: max_words, min_count, punctuation split and kept, case kept", 0);
+    rnn_words_free(&w);
+    {   /* Keras's pad_sequences: the last T tokens (or the first), from position 0 */
+        static const int s0[5] = {4, 5, 6, 7, 8}, s1[2] = {9, 10}, s2[1] = {11};
+        const int *seqs[3] = {s0, s1, s2};
+        int lens3[3] = {5, 2, 1}, tok[3 * 3], len[3];
+        static const int want_last[9] = {6, 9, 11, 7, 10, 0, 8, 0, 0}, want_first[9] = {4, 9, 11, 5, 10, 0, 6, 0, 0};
+        rnn_pad_batch(seqs, lens3, 3, 3, RNN_KEEP_LAST, tok, len);
+        ok = !memcmp(tok, want_last, sizeof tok) && len[0] == 3 && len[1] == 2 && len[2] == 1;
+        rnn_pad_batch(seqs, lens3, 3, 3, RNN_KEEP_FIRST, tok, len);
+        ok &= !memcmp(tok, want_first, sizeof tok) && len[0] == 3;
+        check(ok, "pad_batch: keeps the last (or first) T tokens, pads after them, lengths", 0);
+    }
+}
+
 static void test_text(void) {
+    test_words();
     const char *text = "h\xC3\xA9llo w\xC3\xB6rld \xE2\x9C\x93\xF0\x9F\x98\x80!";   /* héllo wörld ✓😀! */
     rnn_vocab v;
     int ids[32], ok, i;
