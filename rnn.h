@@ -756,7 +756,8 @@ typedef struct rnn_clf {
     int *ids;                   /* [max_len] rnn_clf_classify's tokens */
     char **labels;              /* the classes' names (stb_ds array), or NULL */
     rnn_rng rng;                /* dropout */
-    struct rnn_vocab *vocab;    /* the tokens' text; NULL: plain ids */
+    struct rnn_vocab *vocab;    /* the tokens' text, by character; NULL: plain ids */
+    struct rnn_words *words;    /* or by word (rnn_clf_set_words)                */
     char error[160];
 } rnn_clf;
 
@@ -772,10 +773,13 @@ RNNDEF rnn_status rnn_clf_train_step(rnn_clf *c, rnn_optimizer *opt, const int *
                                      int T, int B, const int *labels, const float *targets, float *loss);
 /* probs [B][C] for a padded batch: no dropout, no gradient. */
 RNNDEF rnn_status rnn_clf_predict(rnn_clf *c, const int *tokens, const int *lengths, int T, int B, float *probs);
-/* probs [C] of one UTF-8 text through the model's vocabulary. An empty
-   text, one longer than max_len characters, bad UTF-8 or a character not in
-   the vocabulary is refused, with the reason in c->error. After a text as
-   long as any before, nothing is allocated. */
+/* probs [C] of one UTF-8 text through the model's vocabulary: its
+   characters, or its words when the model has a word vocabulary (an
+   unknown word is <unk>, and a text longer than max_len words keeps its
+   last max_len, as the notes' pad_sequences does). An empty text (or one
+   with no word), one longer than max_len characters, bad UTF-8 or a
+   character not in the vocabulary is refused, with the reason in
+   c->error. After a text as long as any before, nothing is allocated. */
 RNNDEF rnn_status rnn_clf_classify(rnn_clf *c, const char *text, size_t len, float *probs);
 /* Gives the model names for its classes (num_classes strings of 1..255
    bytes, copied; NULL: none), saved with it. */
@@ -1086,6 +1090,11 @@ RNNDEF rnn_status rnn_clf_set_vocab(rnn_clf *c, const rnn_vocab *v);
 /* The same for a sequence-to-sequence model: the source's and the output's
    vocabularies (either NULL: left as it is). */
 RNNDEF rnn_status rnn_s2s_set_vocab(rnn_s2s *s, const rnn_vocab *src, const rnn_vocab *tgt);
+/* Gives a classifier a copy of a word vocabulary (rnn_words_size must be
+   vocab_size): rnn_clf_classify then reads words, and checkpoints carry it
+   (metadata "words" and its cutting options). It replaces a char
+   vocabulary. */
+RNNDEF rnn_status rnn_clf_set_words(rnn_clf *c, const rnn_words *w);
 
 /* ============================================================================
    I/O: safetensors files, then each model's checkpoint
@@ -4197,6 +4206,7 @@ RNNDEF void rnn_clf_free(rnn_clf *c) {
     rnn_encoder_free(c->enc);
     stbds_arrfree(c->params);
     if (c->vocab) { rnn_vocab_free(c->vocab); RNN_FREE(c->vocab); }
+    if (c->words) { rnn_words_free(c->words); RNN_FREE(c->words); }
     RNN_FREE(c->own);
     RNN_FREE(c->ws);
     RNN_FREE(c->iws);
@@ -4531,15 +4541,30 @@ RNNDEF rnn_status rnn_clf_predict(rnn_clf *c, const int *tokens, const int *leng
     return RNN_OK;
 }
 
+static rnn_status rnn__words_encode(const rnn_words *w, const char *text, size_t len, size_t skip, int *ids, size_t cap,
+                                    size_t *n, size_t *bad_offset);   /* in Text */
+
 RNNDEF rnn_status rnn_clf_classify(rnn_clf *c, const char *text, size_t len, float *probs) {
     size_t n = 0, bad = 0;
     rnn_status st;
     int one;
     if (!c) return RNN_ERR_INVALID_ARGUMENT;
-    if (!c->vocab)
-        return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT, "the model has no vocabulary (rnn_clf_set_vocab)");
+    if (!c->vocab && !c->words)
+        return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT,
+                        "the model has no vocabulary (rnn_clf_set_vocab, rnn_clf_set_words)");
     if (!text || !probs) return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT, "text and probs required");
     if (!len) return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT, "the text is empty");
+    if (c->words) {   /* words: count them, then read the last max_len */
+        size_t max = (size_t)c->cfg.max_len, got = 0;
+        st = rnn__words_encode(c->words, text, len, 0, NULL, 0, &n, &bad);
+        if (st == RNN_OK && n)
+            st = rnn__words_encode(c->words, text, len, n > max ? n - max : 0, c->ids, max, &got, &bad);
+        if (st == RNN_ERR_FORMAT)
+            return rnn__err(c->error, sizeof c->error, st, "the text is not valid UTF-8 at byte %lu", (unsigned long)bad);
+        if (!n) return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT, "the text has no words");
+        one = n < (size_t)c->cfg.max_len ? (int)n : c->cfg.max_len;
+        return rnn_clf_predict(c, c->ids, &one, one, 1, probs);
+    }
     st = rnn_vocab_encode(c->vocab, text, len, c->ids, (size_t)c->cfg.max_len, &n, &bad);
     if (st == RNN_ERR_FORMAT)
         return rnn__err(c->error, sizeof c->error, st, "the text is not valid UTF-8 at byte %lu", (unsigned long)bad);
@@ -5922,8 +5947,10 @@ RNNDEF rnn_status rnn_words_build(rnn_words *w, const rnn_words_config *cfg, con
     return RNN_OK;
 }
 
-RNNDEF rnn_status rnn_words_encode(const rnn_words *w, const char *text, size_t len, int *ids, size_t cap,
-                                   size_t *n, size_t *bad_offset) {
+/* rnn_words_encode past the first `skip` words: *n counts the words after
+   them, and the first cap of those are written. */
+static rnn_status rnn__words_encode(const rnn_words *w, const char *text, size_t len, size_t skip, int *ids, size_t cap,
+                                    size_t *n, size_t *bad_offset) {
     char word[RNN__WORD_MAX];
     size_t p = 0, k = 0;
     int r;
@@ -5932,8 +5959,11 @@ RNNDEF rnn_status rnn_words_encode(const rnn_words *w, const char *text, size_t 
     if (!w || !w->words || (!text && len) || (!ids && cap)) return RNN_ERR_INVALID_ARGUMENT;
     hash = w->ids;
     while ((r = rnn__next_word(&w->cfg, text, len, &p, word)) == 1) {
-        ptrdiff_t at = stbds_shgeti(hash, word);
-        if (k < cap) ids[k] = at >= 0 ? hash[at].value : RNN_UNK;
+        if (skip) { skip--; continue; }
+        if (k < cap) {
+            ptrdiff_t at = stbds_shgeti(hash, word);
+            ids[k] = at >= 0 ? hash[at].value : RNN_UNK;
+        }
         k++;
     }
     if (n) *n = k;
@@ -5942,6 +5972,11 @@ RNNDEF rnn_status rnn_words_encode(const rnn_words *w, const char *text, size_t 
         return RNN_ERR_FORMAT;
     }
     return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_words_encode(const rnn_words *w, const char *text, size_t len, int *ids, size_t cap,
+                                   size_t *n, size_t *bad_offset) {
+    return rnn__words_encode(w, text, len, 0, ids, cap, n, bad_offset);
 }
 
 RNNDEF size_t rnn_words_decode(const rnn_words *w, const int *ids, size_t n, char *out, size_t cap) {
@@ -5997,6 +6032,30 @@ RNNDEF rnn_status rnn_lm_set_vocab(rnn_lm *m, const rnn_vocab *v) {
 RNNDEF rnn_status rnn_clf_set_vocab(rnn_clf *c, const rnn_vocab *v) {
     if (!c) return RNN_ERR_INVALID_ARGUMENT;
     return rnn__set_vocab(&c->vocab, v, c->cfg.vocab_size, c->error, sizeof c->error);
+}
+
+/* Replaces *slot by a copy of w (its words, counts and options). */
+static rnn_status rnn__copy_words(rnn_words **slot, const rnn_words *w) {
+    rnn_words *nw = (rnn_words *)RNN_MALLOC(sizeof *nw);
+    ptrdiff_t i;
+    if (!nw || rnn__words_init(nw, &w->cfg) != RNN_OK) { RNN_FREE(nw); return RNN_ERR_OUT_OF_MEMORY; }
+    for (i = RNN_WORDS_RESERVED; i < stbds_arrlen(w->words); i++)
+        if (!rnn__words_push(nw, w->words[i], w->counts[i])) { rnn_words_free(nw); RNN_FREE(nw); return RNN_ERR_OUT_OF_MEMORY; }
+    if (*slot) { rnn_words_free(*slot); RNN_FREE(*slot); }
+    *slot = nw;
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_clf_set_words(rnn_clf *c, const rnn_words *w) {
+    rnn_status st;
+    if (!c) return RNN_ERR_INVALID_ARGUMENT;
+    if (!w || rnn_words_size(w) != c->cfg.vocab_size)
+        return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT, "set_words: %d words, vocab_size is %d",
+                        rnn_words_size(w), c->cfg.vocab_size);
+    if ((st = rnn__copy_words(&c->words, w)) != RNN_OK)
+        return rnn__err(c->error, sizeof c->error, st, "set_words: out of memory");
+    if (c->vocab) { rnn_vocab_free(c->vocab); RNN_FREE(c->vocab); c->vocab = NULL; }
+    return RNN_OK;
 }
 
 RNNDEF rnn_status rnn_s2s_set_vocab(rnn_s2s *s, const rnn_vocab *src, const rnn_vocab *tgt) {
@@ -6673,6 +6732,28 @@ static void rnn__put_vocab(rnn_st_writer *w, const char *key, const rnn_vocab *v
     else rnn_st_put_meta(w, key, vj->p);
 }
 
+static const char *rnn__punct_names[] = {"drop", "split", "keep"};
+
+/* Metadata "words": a JSON array of the words in id order (w NULL: none),
+   and the options that cut text into them: words_punct, words_keep_case,
+   words_max, words_min_count. wj holds the text until the file is written. */
+static void rnn__put_words(rnn_st_writer *w, const rnn_words *v, rnn__buf *wj) {
+    ptrdiff_t i;
+    if (!v) return;
+    rnn__puts(wj, "[");
+    for (i = 0; i < stbds_arrlen(v->words); i++) {
+        if (i) rnn__puts(wj, ",");
+        rnn__put_json_string(wj, v->words[i], strlen(v->words[i]));
+    }
+    rnn__puts(wj, "]");
+    if (wj->oom) rnn__st_refuse(w, RNN_ERR_OUT_OF_MEMORY, "out of memory at", "words");
+    else rnn_st_put_meta(w, "words", wj->p);
+    rnn_st_put_meta(w, "words_punct", rnn__punct_names[v->cfg.punct]);
+    rnn__meta_num(w, "words_keep_case", v->cfg.keep_case, 1);
+    rnn__meta_num(w, "words_max", v->cfg.max_words, 1);
+    rnn__meta_num(w, "words_min_count", v->cfg.min_count, 1);
+}
+
 /* The optimizer's settings and step as metadata, its moments as tensors
    "optim.m.NAME", "optim.v.NAME" for the registry it was made for, and the
    model's dropout generator. */
@@ -6884,6 +6965,55 @@ static rnn_status rnn__st_vocab(rnn_st_file *f, const char *s, int size, rnn_voc
     rnn__js_ws(&j);
     if (j.p != j.end || rnn_vocab_size(voc) != size)
         RNN__FAIL(RNN_ERR_METADATA, "metadata: vocab has %d entries, vocab_size is %d", rnn_vocab_size(voc), size);
+fail:
+    return st;
+}
+
+/* The word vocabulary: metadata "words", a JSON array of `size` distinct
+   words beginning with the reserved four, and its options, into a new
+   *out (the caller frees it, also after a failure). */
+static rnn_status rnn__st_words(rnn_st_file *f, const char *s, int size, rnn_words **out) {
+    rnn__js j;
+    rnn_words_config wc;
+    rnn_words *w;
+    char *err = f->error;
+    size_t errcap = sizeof f->error;
+    rnn_status st = RNN_OK;
+    const char *p = rnn_st_meta_get(f, "words_punct");
+    long v;
+    int first = 1, k;
+    memset(&wc, 0, sizeof wc);
+    for (k = 0; p && k <= RNN_PUNCT_KEEP && strcmp(p, rnn__punct_names[k]); k++) {}
+    if (!p || k > RNN_PUNCT_KEEP) RNN__FAIL(RNN_ERR_METADATA, "metadata: words_punct is missing or not drop, split, keep");
+    wc.punct = (rnn_punct)k;
+    if (!rnn__meta_int(f, "words_keep_case", 0, 1, &v)) RNN__FAIL(RNN_ERR_METADATA, "metadata: words_keep_case is not 0 or 1");
+    wc.keep_case = (int)v;
+    if (!rnn__meta_int(f, "words_max", 0, 16777216, &v) || (v && v <= RNN_WORDS_RESERVED))
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: words_max is not 0 or a number above %d", RNN_WORDS_RESERVED);
+    wc.max_words = (int)v;
+    if (!rnn__meta_int(f, "words_min_count", 0, 1L << 30, &v)) RNN__FAIL(RNN_ERR_METADATA, "metadata: words_min_count is bad");
+    wc.min_count = (int)v;
+    if (!(w = (rnn_words *)RNN_MALLOC(sizeof *w))) RNN__FAIL(RNN_ERR_OUT_OF_MEMORY, "out of memory");
+    *out = w;
+    if (rnn__words_init(w, &wc) != RNN_OK) RNN__FAIL(RNN_ERR_OUT_OF_MEMORY, "out of memory");
+    j.p = j.start = s; j.end = s + strlen(s);
+    if (!rnn__js_eat(&j, '[')) RNN__FAIL(RNN_ERR_METADATA, "metadata: words is not a JSON array");
+    for (k = 0; !rnn__js_eat(&j, ']'); k++) {
+        char *word = NULL;
+        size_t wl = 0;
+        int fresh;
+        if (!first && !rnn__js_eat(&j, ',')) RNN__FAIL(RNN_ERR_METADATA, "metadata: words: expected ','");
+        first = 0;
+        if (!rnn__js_str(&j, &word, &wl, NULL, NULL)) RNN__FAIL(RNN_ERR_METADATA, "metadata: words: bad string");
+        if (k < RNN_WORDS_RESERVED) fresh = !strcmp(word, w->words[k]);   /* the reserved four, in place */
+        else fresh = wl > 0 && wl < RNN__WORD_MAX && strlen(word) == wl && rnn_words_size(w) < size &&
+                     stbds_shgeti(w->ids, word) < 0 && rnn__words_push(w, word, 0);
+        RNN_FREE(word);
+        if (!fresh) RNN__FAIL(RNN_ERR_METADATA, "metadata: words entry %d is not a new word (or a reserved one out of place)", k);
+    }
+    rnn__js_ws(&j);
+    if (j.p != j.end || rnn_words_size(w) != size)
+        RNN__FAIL(RNN_ERR_METADATA, "metadata: words has %d entries, vocab_size is %d", rnn_words_size(w), size);
 fail:
     return st;
 }
@@ -7123,7 +7253,7 @@ static const rnn__int_field rnn__clf_ints[] = {
 
 RNNDEF rnn_status rnn_clf_save(rnn_clf *c, const rnn_optimizer *opt, const char *path) {
     rnn_st_writer w;
-    rnn__buf vj = {0, 0, 0, 0}, lj = {0, 0, 0, 0};
+    rnn__buf vj = {0, 0, 0, 0}, lj = {0, 0, 0, 0}, wj = {0, 0, 0, 0};
     ptrdiff_t i;
     rnn_status st;
     if (!c || !path) return RNN_ERR_INVALID_ARGUMENT;
@@ -7131,6 +7261,7 @@ RNNDEF rnn_status rnn_clf_save(rnn_clf *c, const rnn_optimizer *opt, const char 
     rnn__save_head(&w, "clf", rnn__clf_ints, RNN__CLF_NINTS, &c->cfg, c->cfg.cell, c->cfg.dropout);
     rnn_st_put_meta(&w, "pool", rnn__pool_names[c->cfg.pool]);
     rnn__put_vocab(&w, "vocab", c->vocab, &vj);
+    rnn__put_words(&w, c->words, &wj);
     if (c->labels) {
         rnn__puts(&lj, "[");
         for (i = 0; i < stbds_arrlen(c->labels); i++) {
@@ -7144,6 +7275,7 @@ RNNDEF rnn_status rnn_clf_save(rnn_clf *c, const rnn_optimizer *opt, const char 
     st = rnn__save_end(&w, c->params, opt, &c->rng, path, c->error, sizeof c->error);
     RNN_FREE(vj.p);
     RNN_FREE(lj.p);
+    RNN_FREE(wj.p);
     return st;
 }
 
@@ -7224,6 +7356,7 @@ RNNDEF rnn_status rnn_clf_from_st(rnn_clf **out, rnn_optimizer **optp, rnn_st_fi
     if ((st = rnn__st_params(f, c->params)) != RNN_OK) goto fail;
     if (c->rnn) rnn_recurrent_weights_changed(c->rnn);
     if ((s = rnn_st_meta_get(f, "vocab")) && (st = rnn__st_vocab(f, s, cc.vocab_size, &c->vocab)) != RNN_OK) goto fail;
+    if ((s = rnn_st_meta_get(f, "words")) && (st = rnn__st_words(f, s, cc.vocab_size, &c->words)) != RNN_OK) goto fail;
     if ((s = rnn_st_meta_get(f, "labels")) && (st = rnn__clf_labels(f, c, s)) != RNN_OK) goto fail;
     if (optp && rnn_st_meta_get(f, "optim_kind") && (st = rnn__st_optimizer(f, c->params, &c->rng, &opt)) != RNN_OK)
         goto fail;

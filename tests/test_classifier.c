@@ -278,7 +278,50 @@ static void test_clf_torch(void) {
     }
 }
 
+/* A classifier reading words: classify cuts the text as the vocabulary
+   does, keeps the last max_len words, allocates nothing; the words travel
+   in the checkpoint. */
+static void test_clf_words(void) {
+    static const char *texts[] = {"the cat sat on the mat", "a dog ran in the park", "the cat and the dog"};
+    const char *path = "build/test_clf_words.safetensors";
+    size_t lens[3];
+    rnn_words w;
+    rnn_words_config wc;
+    rnn_clf_config cfg;
+    rnn_clf *c = NULL, *c2 = NULL;
+    float p1[2], p2[2], p3[2];
+    int ids[4], four = 4, ok, i;
+    size_t n = 0;
+    long before;
+    char err[200];
+    for (i = 0; i < 3; i++) lens[i] = strlen(texts[i]);
+    memset(&wc, 0, sizeof wc);
+    wc.punct = RNN_PUNCT_SPLIT;
+    ok = rnn_words_build(&w, &wc, texts, lens, 3) == RNN_OK;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.vocab_size = rnn_words_size(&w); cfg.num_classes = 2; cfg.embed_size = 8; cfg.hidden_size = 8; cfg.max_len = 4;
+    ok &= rnn_clf_create(&c, &cfg, 3) == RNN_OK && rnn_clf_set_words(c, &w) == RNN_OK;
+    ok &= rnn_clf_classify(c, "The CAT, sat on a zebra", 23, p1) == RNN_OK;   /* 6 words: the last 4 count */
+    ok &= rnn_words_encode(&w, "sat on a zebra", 14, ids, 4, &n, NULL) == RNN_OK && n == 4 && ids[3] == RNN_UNK;
+    ok &= rnn_clf_predict(c, ids, &four, 4, 1, p2) == RNN_OK && p1[0] == p2[0] && p1[1] == p2[1];
+    before = g_allocs;
+    ok &= rnn_clf_classify(c, "the dog", 7, p3) == RNN_OK && rnn_clf_classify(c, "The CAT, sat on a zebra", 23, p3) == RNN_OK &&
+          g_allocs == before && p3[0] == p1[0];
+    ok &= rnn_clf_classify(c, " \t ", 3, p3) == RNN_ERR_INVALID_ARGUMENT && said(c->error, "no words");
+    ok &= rnn_clf_save(c, NULL, path) == RNN_OK && rnn_clf_load(&c2, NULL, path, err, sizeof err) == RNN_OK && c2->words &&
+          !c2->vocab && rnn_words_size(c2->words) == rnn_words_size(&w) && c2->words->cfg.punct == RNN_PUNCT_SPLIT;
+    for (i = 0; ok && i < rnn_words_size(&w); i++) ok &= !strcmp(c2->words->words[i], w.words[i]);
+    ok &= c2 && rnn_clf_classify(c2, "The CAT, sat on a zebra", 23, p3) == RNN_OK && p3[0] == p1[0] && p3[1] == p1[1];
+    ok &= rnn_clf_set_words(c, NULL) == RNN_ERR_INVALID_ARGUMENT && said(c->error, "vocab_size");
+    check(ok, "classifier by words: last max_len words, <unk>, no allocation, words saved and loaded", 0);
+    rnn_clf_free(c);
+    rnn_clf_free(c2);
+    rnn_words_free(&w);
+    remove(path);
+}
+
 static void test_classifier(void) {
+    test_clf_words();
     test_clf_torch();
     test_clf_gradcheck();
     test_clf_learns();
