@@ -232,6 +232,7 @@ def load(path):
         config = {k: int(meta[k]) for k in CLF_INTS}
         config.update(cell=meta["cell"], pool=meta["pool"], dropout=float(meta["dropout"]), model="clf")
         config["labels"] = json.loads(meta["labels"]) if "labels" in meta else None
+        config["words"] = json.loads(meta["words"]) if "words" in meta else None   # a word vocabulary, id order
     else:
         config = {k: int(meta[k]) for k in ("vocab_size", "embed_size", "hidden_size", "num_layers")}
         config["cell"] = meta["cell"]
