@@ -731,11 +731,22 @@ typedef struct rnn_clf_config {
     rnn_pool pool;          /* RNN_POOL_ATTENTION                                 */
     float dropout;          /* 0; in training: on the embedded inputs, between
                                recurrent layers, and on the pooled vector         */
+    int self_attention;     /* 1: the course notes' self-attention encoder instead
+                               of a recurrent stack: q = W_q x + b_q and
+                               k = W_k x + b_k (attention_size wide), features
+                               softmax(q·kᵀ)·k (Keras's Attention()([q, k]), with
+                               the padding masked for keys and queries)           */
+    int attention_size;     /* self-attention: 60                                 */
+    int dense_size;         /* 0: none; else a ReLU dense layer of this width
+                               between the pooled vector and the head (the notes'
+                               Dense(100))                                        */
 } rnn_clf_config;
 
-/* embedding (+ positions) → recurrent stack or Transformer encoder → pooling
-   → dense → softmax or sigmoid. Registry names follow a PyTorch module with
-   attributes embedding, positions, rnn or encoder, pool (its query), head. */
+/* embedding (+ positions) → recurrent stack, Transformer encoder or the
+   notes' self-attention → pooling (→ ReLU dense) → dense → softmax or
+   sigmoid. Registry names follow a PyTorch module with attributes
+   embedding, positions, rnn or encoder or attn (attn.query, attn.key),
+   pool (its query), dense, head. */
 typedef struct rnn_clf {
     rnn_clf_config cfg;         /* the defaults filled in */
     int feat;                   /* D, the features' width: dirs·H or embed_size */
@@ -743,11 +754,15 @@ typedef struct rnn_clf {
     rnn_recurrent *rnn;         /* one of these two */
     rnn_encoder *enc;
     float *query, *gquery;      /* [D] attention pooling's query */
-    rnn_dense head;             /* [C × D] */
+    rnn_dense q_proj, k_proj;   /* self-attention: [A × E] each */
+    rnn_dense dense;            /* [dense_size × D] when dense_size */
+    rnn_dense head;             /* [C × D], or [C × dense_size] */
     rnn_param *params;          /* the registry (stb_ds array) */
     float *pe;                  /* [max_len][E] the sinusoidal table */
     const float *pool_weights;  /* [B][T] attention pooling's weights in the
                                    last forward (NULL for other pools)       */
+    const float *attn_weights;  /* [B][T][T] self-attention's weights in the
+                                   last forward (NULL for other encoders)    */
     int T, B;                   /* shape of the last forward */
     float *own, *ws;
     size_t ws_cap;
@@ -4215,12 +4230,31 @@ RNNDEF void rnn_clf_free(rnn_clf *c) {
     RNN_FREE(c);
 }
 
+/* Points a dense layer [out × in] (+ bias) at *w and its gradient n floats
+   further, and moves *w past it. */
+static void rnn__dense_at(rnn_dense *d, int in, int out, float **w, size_t n) {
+    d->in_size = in; d->out_size = out;
+    d->weight = *w; d->gweight = *w + n;
+    d->bias = *w + (size_t)in * out; d->gbias = d->bias + n;
+    *w += (size_t)in * out + out;
+}
+
+/* Registers a dense layer's weight and bias as PREFIXweight, PREFIXbias. */
+static void rnn__dense_params(rnn_param **reg, const char *prefix, rnn_dense *d) {
+    char name[64];
+    snprintf(name, sizeof name, "%sweight", prefix);
+    rnn__param_add(reg, name, d->weight, d->gweight, d->out_size, d->in_size, 0);
+    snprintf(name, sizeof name, "%sbias", prefix);
+    rnn__param_add(reg, name, d->bias, d->gbias, d->out_size, 0, 0);
+}
+
 RNNDEF rnn_status rnn_clf_create(rnn_clf **out, const rnn_clf_config *cfg, uint64_t seed) {
     rnn_clf *c;
     rnn_clf_config k;
     rnn_status st;
     rnn_rng init;
-    size_t V, E, D, C, P, n, i;
+    size_t V, E, D, C, P, A, Hd, Hin, n, i;
+    float *w;
     if (!out) return RNN_ERR_INVALID_ARGUMENT;
     *out = NULL;
     if (!cfg) return RNN_ERR_INVALID_ARGUMENT;
@@ -4235,12 +4269,17 @@ RNNDEF rnn_status rnn_clf_create(rnn_clf **out, const rnn_clf_config *cfg, uint6
     if (k.pool == RNN_POOL_DEFAULT) k.pool = RNN_POOL_ATTENTION;
     if (k.vocab_size <= 0 || k.num_classes <= 0 || k.embed_size <= 0 || k.hidden_size <= 0 || k.num_layers <= 0 ||
         k.heads <= 0 || k.ff_size <= 0 || k.max_len <= 0 || k.pool > RNN_POOL_ATTENTION || k.cell > RNN_GRU_CHO ||
-        !(k.dropout >= 0 && k.dropout < 1) || (k.transformer && k.embed_size % k.heads))
+        !(k.dropout >= 0 && k.dropout < 1) || (k.transformer && k.embed_size % k.heads) || k.attention_size < 0 ||
+        k.dense_size < 0 || (unsigned)k.self_attention > 1 || (k.self_attention && k.transformer))
         return RNN_ERR_INVALID_ARGUMENT;
+    if (!k.attention_size) k.attention_size = 60;
     if (!(c = (rnn_clf *)RNN_MALLOC(sizeof *c))) return RNN_ERR_OUT_OF_MEMORY;
     memset(c, 0, sizeof *c);
     c->cfg = k;
-    if (k.transformer) {
+    st = RNN_OK;
+    if (k.self_attention) {
+        c->feat = k.attention_size;
+    } else if (k.transformer) {
         rnn_encoder_config ec;
         memset(&ec, 0, sizeof ec);
         ec.d_model = k.embed_size; ec.heads = k.heads; ec.ff_size = k.ff_size; ec.num_layers = k.num_layers;
@@ -4258,7 +4297,8 @@ RNNDEF rnn_status rnn_clf_create(rnn_clf **out, const rnn_clf_config *cfg, uint6
     if (st != RNN_OK) { rnn_clf_free(c); return st; }
     V = (size_t)k.vocab_size; E = (size_t)k.embed_size; D = (size_t)c->feat; C = (size_t)k.num_classes;
     P = k.transformer && k.learned_positions ? (size_t)k.max_len * E : 0;
-    n = V * E + P + D + C * D + C;   /* values; then as many gradients; then the sinusoid table */
+    A = k.self_attention ? (size_t)k.attention_size : 0; Hd = (size_t)k.dense_size; Hin = Hd ? Hd : D;
+    n = V * E + P + D + 2 * (A * E + A) + Hd * (D + 1) + C * Hin + C;   /* values; as many gradients; the sinusoids */
     c->own = (float *)RNN_MALLOC((2 * n + (k.transformer ? (size_t)k.max_len * E : 0)) * sizeof(float));
     c->ids = (int *)RNN_MALLOC((size_t)k.max_len * sizeof(int));
     if (!c->own || !c->ids) { rnn_clf_free(c); return RNN_ERR_OUT_OF_MEMORY; }
@@ -4268,9 +4308,11 @@ RNNDEF rnn_status rnn_clf_create(rnn_clf **out, const rnn_clf_config *cfg, uint6
     c->positions.vocab_size = P ? k.max_len : 0; c->positions.embed_size = k.embed_size;
     c->positions.weight = c->embedding.weight + V * E; c->positions.grad = c->positions.weight + n;
     c->query = c->positions.weight + P; c->gquery = c->query + n;
-    c->head.in_size = (int)D; c->head.out_size = (int)C;
-    c->head.weight = c->query + D; c->head.gweight = c->head.weight + n;
-    c->head.bias = c->head.weight + C * D; c->head.gbias = c->head.bias + n;
+    w = c->query + D;
+    rnn__dense_at(&c->q_proj, (int)E, (int)A, &w, n);
+    rnn__dense_at(&c->k_proj, (int)E, (int)A, &w, n);
+    rnn__dense_at(&c->dense, (int)D, (int)Hd, &w, n);
+    rnn__dense_at(&c->head, (int)Hin, (int)C, &w, n);
     if (k.transformer) {
         c->pe = c->own + 2 * n;
         rnn_positional_encoding(c->pe, k.max_len, k.embed_size);
@@ -4279,15 +4321,22 @@ RNNDEF rnn_status rnn_clf_create(rnn_clf **out, const rnn_clf_config *cfg, uint6
        pooling query uniform ±1/√D */
     rnn_rng_seed(&init, seed + 1);
     for (i = 0; i < V * E + P; i++) c->embedding.weight[i] = rnn_rng_normal(&init);
-    rnn__uniform(c->query, D + C * D + C, 1.0f / sqrtf((float)D), &init);
+    rnn__uniform(c->query, D, 1.0f / sqrtf((float)D), &init);
+    rnn__uniform(c->q_proj.weight, 2 * (A * E + A), 1.0f / sqrtf((float)E), &init);
+    rnn__uniform(c->dense.weight, Hd * (D + 1), 1.0f / sqrtf((float)D), &init);
+    rnn__uniform(c->head.weight, C * Hin + C, 1.0f / sqrtf((float)Hin), &init);
     rnn_rng_seed(&c->rng, seed ^ 0x5DEECE66Dull);
     rnn__param_add(&c->params, "embedding.weight", c->embedding.weight, c->embedding.grad, (int)V, (int)E, 0);
     if (P) rnn__param_add(&c->params, "positions.weight", c->positions.weight, c->positions.grad, k.max_len, (int)E, 0);
     if (c->enc) rnn__param_add_all(&c->params, "encoder.", NULL, c->enc->params);
-    else rnn__param_add_all(&c->params, "rnn.", c->rnn, NULL);
+    else if (c->rnn) rnn__param_add_all(&c->params, "rnn.", c->rnn, NULL);
+    else {
+        rnn__dense_params(&c->params, "attn.query.", &c->q_proj);
+        rnn__dense_params(&c->params, "attn.key.", &c->k_proj);
+    }
     if (k.pool == RNN_POOL_ATTENTION) rnn__param_add(&c->params, "pool.query", c->query, c->gquery, (int)D, 0, 0);
-    rnn__param_add(&c->params, "head.weight", c->head.weight, c->head.gweight, (int)C, (int)D, 0);
-    rnn__param_add(&c->params, "head.bias", c->head.bias, c->head.gbias, (int)C, 0, 0);
+    if (Hd) rnn__dense_params(&c->params, "dense.", &c->dense);
+    rnn__dense_params(&c->params, "head.", &c->head);
     *out = c;
     return RNN_OK;
 }
@@ -4307,12 +4356,19 @@ typedef struct rnn__clf_plan {
     float *pm;      /* [B][D] their dropout factors                          */
     float *dpool;   /* [B][D]                                                */
     float *logits;  /* [B][C] the logits, then their gradient                */
-    float *pack;    /* packing space for the head's products                 */
+    float *qa, *ka; /* [N][A] self-attention's queries and keys              */
+    float *dqa, *dka; /* [N][A] their gradients                              */
+    float *aw;      /* [B][T][T] self-attention's weights                    */
+    float *as;      /* [T·T] its backward's scratch                          */
+    float *hid;     /* [B][dense_size] the ReLU layer's output               */
+    float *dhid;    /* [B][dense_size] its gradient                          */
+    float *pack;    /* packing space for the products                        */
     size_t npack, total;
 } rnn__clf_plan;
 
 static void rnn__clf_carve(const rnn_clf *c, int T, int B, float *ws, rnn__clf_plan *p) {
     size_t N = (size_t)T * B, E = (size_t)c->cfg.embed_size, D = (size_t)c->feat, off = 0;
+    size_t A = c->cfg.self_attention ? (size_t)c->cfg.attention_size : 0, Hd = (size_t)c->cfg.dense_size;
     int mx = B > c->feat ? B : c->feat;
     p->x = rnn__at(ws, off); off += N * E;
     p->xm = rnn__at(ws, off); off += N * E;
@@ -4327,6 +4383,17 @@ static void rnn__clf_carve(const rnn_clf *c, int T, int B, float *ws, rnn__clf_p
     p->pm = rnn__at(ws, off); off += (size_t)B * D;
     p->dpool = rnn__at(ws, off); off += (size_t)B * D;
     p->logits = rnn__at(ws, off); off += (size_t)B * c->cfg.num_classes;
+    p->qa = rnn__at(ws, off); off += N * A;
+    p->ka = rnn__at(ws, off); off += N * A;
+    p->dqa = rnn__at(ws, off); off += N * A;
+    p->dka = rnn__at(ws, off); off += N * A;
+    p->aw = rnn__at(ws, off); off += A ? (size_t)B * T * T : 0;
+    p->as = rnn__at(ws, off); off += A ? (size_t)T * T : 0;
+    p->hid = rnn__at(ws, off); off += (size_t)B * Hd;
+    p->dhid = rnn__at(ws, off); off += (size_t)B * Hd;
+    if (A && (int)N > mx) mx = (int)N;
+    if ((int)E > mx) mx = (int)E;
+    if ((int)Hd > mx) mx = (int)Hd;
     p->npack = rnn__pack_floats(mx, mx > c->cfg.num_classes ? mx : c->cfg.num_classes, mx);
     p->pack = rnn__at(ws, off);
     p->total = off + p->npack;
@@ -4347,6 +4414,16 @@ static rnn_attention_desc rnn__clf_pool_desc(const rnn_clf *c, int T, int B, con
     rnn_attention_desc d;
     memset(&d, 0, sizeof d);
     d.Tq = 1; d.Tk = T; d.B = B; d.heads = 1; d.qk_size = c->feat; d.key_lengths = len;
+    return d;
+}
+
+/* The notes' self-attention: every position over the valid ones, scale 1
+   (Keras's dot score), outputs past a length 0. */
+static rnn_attention_desc rnn__clf_self_desc(const rnn_clf *c, int T, int B, const int *len) {
+    rnn_attention_desc d;
+    memset(&d, 0, sizeof d);
+    d.Tq = T; d.Tk = T; d.B = B; d.heads = 1; d.qk_size = c->cfg.attention_size; d.scale = 1.0f;
+    d.key_lengths = len; d.query_lengths = len;
     return d;
 }
 
@@ -4402,7 +4479,15 @@ static rnn_status rnn__clf_forward(rnn_clf *c, const int *tokens, const int *len
             }
         }
     if (train && c->cfg.dropout > 0) rnn__dropout(p->x, p->xm, N * E, c->cfg.dropout, &c->rng);
-    if (c->enc) st = rnn_encoder_forward(c->enc, p->x, T, B, len, p->f);
+    c->attn_weights = NULL;
+    if (c->cfg.self_attention) {   /* Keras's Attention()([q, k]): scores q·kᵀ, values k, both masks */
+        rnn_attention_desc d = rnn__clf_self_desc(c, T, B, len);
+        rnn__dense_forward(&c->q_proj, p->x, (int)N, p->qa, p->pack, p->npack);
+        rnn__dense_forward(&c->k_proj, p->x, (int)N, p->ka, p->pack, p->npack);
+        if ((st = rnn_attention_forward(&d, p->qa, p->ka, NULL, p->aw, p->f)) != RNN_OK)
+            return rnn__err(c->error, sizeof c->error, st, "self-attention: %s", d.error);
+        c->attn_weights = p->aw;
+    } else if (c->enc) st = rnn_encoder_forward(c->enc, p->x, T, B, len, p->f);
     else st = rnn_recurrent_forward(c->rnn, p->x, T, B, len, NULL, NULL, p->f, NULL, NULL, train, &c->rng);
     if (st != RNN_OK)
         return rnn__err(c->error, sizeof c->error, st, "%s", c->enc ? c->enc->error : c->rnn->error);
@@ -4433,7 +4518,11 @@ static rnn_status rnn__clf_forward(rnn_clf *c, const int *tokens, const int *len
                 for (j = 0; j < D; j++) o[j] /= (float)n;
         }
     if (train && c->cfg.dropout > 0) rnn__dropout(p->pool, p->pm, (size_t)B * D, c->cfg.dropout, &c->rng);
-    rnn__dense_forward(&c->head, p->pool, B, p->logits, p->pack, p->npack);
+    if (c->cfg.dense_size) {
+        rnn__dense_forward(&c->dense, p->pool, B, p->hid, p->pack, p->npack);
+        rnn_relu(p->hid, p->hid, (size_t)B * c->cfg.dense_size);
+    }
+    rnn__dense_forward(&c->head, c->cfg.dense_size ? p->hid : p->pool, B, p->logits, p->pack, p->npack);
     return RNN_OK;
 }
 
@@ -4449,7 +4538,13 @@ static rnn_status rnn__clf_backward(rnn_clf *c, rnn__clf_plan *p) {
     const int *tok = c->iws, *len = c->iws + (size_t)T * B;
     size_t N = (size_t)T * B, i;
     rnn_status st;
-    rnn__dense_backward(&c->head, p->pool, B, p->logits, p->dpool, p->pack, p->npack);
+    if (c->cfg.dense_size) {   /* dz = dh ⊙ [h > 0], then through the dense layer */
+        rnn__dense_backward(&c->head, p->hid, B, p->logits, p->dhid, p->pack, p->npack);
+        for (i = 0; i < (size_t)B * c->cfg.dense_size; i++)
+            if (!(p->hid[i] > 0)) p->dhid[i] = 0;
+        rnn__dense_backward(&c->dense, p->pool, B, p->dhid, p->dpool, p->pack, p->npack);
+    } else
+        rnn__dense_backward(&c->head, p->pool, B, p->logits, p->dpool, p->pack, p->npack);
     if (c->cfg.dropout > 0)
         for (i = 0; i < (size_t)B * D; i++) p->dpool[i] *= p->pm[i];
     if (c->cfg.pool == RNN_POOL_ATTENTION) {
@@ -4479,7 +4574,17 @@ static rnn_status rnn__clf_backward(rnn_clf *c, rnn__clf_plan *p) {
                 }
         }
     }
-    if (c->enc) st = rnn_encoder_backward(c->enc, p->df, p->dx);
+    st = RNN_OK;
+    if (c->cfg.self_attention) {
+        /* the values are the keys: dk gets both parts; dx = dq·W_q + dk·W_k */
+        rnn_attention_desc d = rnn__clf_self_desc(c, T, B, len);
+        if ((st = rnn_attention_backward(&d, p->qa, p->ka, NULL, p->aw, p->df, p->dqa, p->dka, NULL, p->as)) != RNN_OK)
+            return rnn__err(c->error, sizeof c->error, st, "self-attention: %s", d.error);
+        rnn__dense_backward(&c->q_proj, p->x, (int)N, p->dqa, p->dx, p->pack, p->npack);
+        rnn__dense_backward(&c->k_proj, p->x, (int)N, p->dka, NULL, p->pack, p->npack);
+        rnn__gemm(p->pack, p->npack, 0, 0, (int)N, E, c->cfg.attention_size, 1.0f, p->dka, c->cfg.attention_size,
+                  c->k_proj.weight, E, 1.0f, p->dx, E);
+    } else if (c->enc) st = rnn_encoder_backward(c->enc, p->df, p->dx);
     else st = rnn_recurrent_backward(c->rnn, p->df, NULL, NULL, p->dx, NULL, NULL);
     if (st != RNN_OK) return rnn__err(c->error, sizeof c->error, st, "%s", c->enc ? c->enc->error : c->rnn->error);
     if (c->cfg.dropout > 0)
@@ -7170,8 +7275,10 @@ RNNDEF rnn_status rnn_lm_load(rnn_lm **out, rnn_optimizer **opt, const char *pat
 
 static const char *rnn__pool_names[] = {"attention", "last", "mean", "max", "attention"};
 
-/* A config's integer field: its metadata key (the field's name), offset and range. */
-typedef struct rnn__int_field { const char *key; size_t off; long lo, hi; } rnn__int_field;
+/* A config's integer field: its metadata key (the field's name), offset,
+   range, and whether a file may leave it out (then 0: the default; for
+   fields newer than some files). */
+typedef struct rnn__int_field { const char *key; size_t off; long lo, hi; int optional; } rnn__int_field;
 
 /* Writes a config's integer fields as metadata. */
 static void rnn__put_ints(rnn_st_writer *w, const rnn__int_field *t, int n, const void *cfg) {
@@ -7183,7 +7290,11 @@ static void rnn__put_ints(rnn_st_writer *w, const rnn__int_field *t, int n, cons
 static rnn_status rnn__read_ints(rnn_st_file *f, const rnn__int_field *t, int n, void *cfg) {
     int k;
     for (k = 0; k < n; k++) {
-        long v;
+        long v = 0;
+        if (t[k].optional && !rnn_st_meta_get(f, t[k].key)) {
+            *(int *)((char *)cfg + t[k].off) = 0;
+            continue;
+        }
         if (!rnn__meta_int(f, t[k].key, t[k].lo, t[k].hi, &v))
             return rnn__err(f->error, sizeof f->error, RNN_ERR_METADATA, "metadata: %s is missing or not a number in %ld..%ld",
                             t[k].key, t[k].lo, t[k].hi);
@@ -7240,15 +7351,18 @@ static rnn_status rnn__config_head(rnn_st_file *f, const char *model, const char
 }
 
 /* The classifier config's integer fields. */
-#define RNN__CLF_INT(f, lo, hi) {#f, offsetof(rnn_clf_config, f), lo, hi}
+#define RNN__CLF_INT(f, lo, hi) {#f, offsetof(rnn_clf_config, f), lo, hi, 0}
+#define RNN__CLF_OPT(f, lo, hi) {#f, offsetof(rnn_clf_config, f), lo, hi, 1}
 static const rnn__int_field rnn__clf_ints[] = {
     RNN__CLF_INT(vocab_size, 1, 16777216), RNN__CLF_INT(num_classes, 1, 1 << 20), RNN__CLF_INT(multi_label, 0, 1),
     RNN__CLF_INT(embed_size, 1, 65536),    RNN__CLF_INT(transformer, 0, 1),       RNN__CLF_INT(hidden_size, 1, 65536),
     RNN__CLF_INT(bidirectional, 0, 1),     RNN__CLF_INT(num_layers, 1, 64),        RNN__CLF_INT(heads, 1, 4096),
     RNN__CLF_INT(ff_size, 1, 1 << 20),     RNN__CLF_INT(norm_first, 0, 1),         RNN__CLF_INT(learned_positions, 0, 1),
-    RNN__CLF_INT(max_len, 1, 1 << 20),     RNN__CLF_INT(gelu, 0, 1),
+    RNN__CLF_INT(max_len, 1, 1 << 20),     RNN__CLF_INT(gelu, 0, 1),              RNN__CLF_OPT(self_attention, 0, 1),
+    RNN__CLF_OPT(attention_size, 0, 65536), RNN__CLF_OPT(dense_size, 0, 65536),
 };
 #undef RNN__CLF_INT
+#undef RNN__CLF_OPT
 #define RNN__CLF_NINTS (int)(sizeof rnn__clf_ints / sizeof rnn__clf_ints[0])
 
 RNNDEF rnn_status rnn_clf_save(rnn_clf *c, const rnn_optimizer *opt, const char *path) {
@@ -7384,7 +7498,7 @@ RNNDEF rnn_status rnn_clf_load(rnn_clf **out, rnn_optimizer **opt, const char *p
 
 static const char *rnn__score_names[] = {"none", "dot", "general"};
 
-#define RNN__S2S_INT(f, lo, hi) {#f, offsetof(rnn_s2s_config, f), lo, hi}
+#define RNN__S2S_INT(f, lo, hi) {#f, offsetof(rnn_s2s_config, f), lo, hi, 0}
 static const rnn__int_field rnn__s2s_ints[] = {
     RNN__S2S_INT(src_vocab, 1, 16777216),  RNN__S2S_INT(tgt_vocab, 1, 16777216),   RNN__S2S_INT(one_hot, 0, 1),
     RNN__S2S_INT(embed_size, 1, 65536),    RNN__S2S_INT(hidden_size, 1, 65536),    RNN__S2S_INT(num_layers, 1, 64),

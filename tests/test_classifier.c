@@ -27,14 +27,17 @@ static void test_clf_gradcheck(void) {
     /* The Transformer cases with two layers use GELU: a ReLU kink within
        the step of the central difference makes it jump (ReLU is checked in
        the one-layer cases, and against PyTorch in tests/test_attention.c). */
-    static const struct { const char *name; int transformer, cell, bidir, layers, pool, learned, norm_first, multi; } cases[] = {
-        {"bi-LSTM x2, attention pooling", 0, RNN_LSTM, 1, 2, RNN_POOL_ATTENTION, 0, 0, 0},
-        {"bi-GRU, last state", 0, RNN_GRU, 1, 1, RNN_POOL_LAST, 0, 0, 0},
-        {"tanh RNN, mean", 0, RNN_TANH, 0, 1, RNN_POOL_MEAN, 0, 0, 0},
-        {"LSTM, max, multi-label", 0, RNN_LSTM, 0, 1, RNN_POOL_MAX, 0, 0, 1},
-        {"Transformer post-norm x2 GELU, sinusoid, attention", 1, 0, 0, 2, RNN_POOL_ATTENTION, 0, 0, 0},
-        {"Transformer pre-norm, learned positions, mean, multi-label", 1, 0, 0, 1, RNN_POOL_MEAN, 1, 1, 1},
-        {"Transformer post-norm, last", 1, 0, 0, 1, RNN_POOL_LAST, 0, 0, 0},
+    static const struct { const char *name; int transformer, cell, bidir, layers, pool, learned, norm_first, multi, sa, dense; } cases[] = {
+        {"bi-LSTM x2, attention pooling", 0, RNN_LSTM, 1, 2, RNN_POOL_ATTENTION, 0, 0, 0, 0, 0},
+        {"bi-GRU, last state", 0, RNN_GRU, 1, 1, RNN_POOL_LAST, 0, 0, 0, 0, 0},
+        {"tanh RNN, mean", 0, RNN_TANH, 0, 1, RNN_POOL_MEAN, 0, 0, 0, 0, 0},
+        {"LSTM, max, multi-label", 0, RNN_LSTM, 0, 1, RNN_POOL_MAX, 0, 0, 1, 0, 0},
+        {"Transformer post-norm x2 GELU, sinusoid, attention", 1, 0, 0, 2, RNN_POOL_ATTENTION, 0, 0, 0, 0, 0},
+        {"Transformer pre-norm, learned positions, mean, multi-label", 1, 0, 0, 1, RNN_POOL_MEAN, 1, 1, 1, 0, 0},
+        {"Transformer post-norm, last", 1, 0, 0, 1, RNN_POOL_LAST, 0, 0, 0, 0, 0},
+        {"the notes' self-attention, mean, ReLU dense", 0, 0, 0, 1, RNN_POOL_MEAN, 0, 0, 0, 1, 5},
+        {"self-attention, attention pooling, multi-label", 0, 0, 0, 1, RNN_POOL_ATTENTION, 0, 0, 1, 1, 0},
+        {"GRU, max, ReLU dense", 0, RNN_GRU, 0, 1, RNN_POOL_MAX, 0, 0, 0, 0, 4},
     };
     static const int tok[5 * 3] = {1, 2, 3, 4, 0, 5, 6, 9, 2, 3, 9, 1, 2, 9, 6};   /* 9: padding */
     static const int len[3] = {5, 2, 4}, lab[3] = {2, 0, 1};
@@ -55,6 +58,7 @@ static void test_clf_gradcheck(void) {
         cfg.num_layers = cases[k].layers; cfg.pool = (rnn_pool)cases[k].pool; cfg.heads = 2; cfg.ff_size = 5;
         cfg.learned_positions = cases[k].learned; cfg.norm_first = cases[k].norm_first; cfg.multi_label = cases[k].multi;
         cfg.gelu = cfg.num_layers > 1;
+        cfg.self_attention = cases[k].sa; cfg.attention_size = 5; cfg.dense_size = cases[k].dense;
         memset(&x, 0, sizeof x);
         x.tok = tok; x.len = len; x.lab = lab; x.tgt = tgt; x.T = 5; x.B = 3;
         if (rnn_clf_create(&x.c, &cfg, 11 + k) != RNN_OK) { check(0, cases[k].name, 0); continue; }
@@ -232,9 +236,11 @@ static void test_clf_checkpoint(void) {
 /* Files PyTorch wrote (tools/torch_clf_fixtures.py): rnn_clf_load reads
    them by name, and gives PyTorch's probabilities, loss and every gradient. */
 static void test_clf_torch(void) {
-    static const char *tags[] = {"gru_attention", "lstm_max_multi", "tf_last", "tf_prenorm_mean"};
+    /* the first four were written before the self-attention fields existed:
+       their files lack those keys, which load as 0 */
+    static const char *tags[] = {"gru_attention", "lstm_max_multi", "tf_last", "tf_prenorm_mean", "selfattn_mean_dense"};
     int k;
-    for (k = 0; k < 4; k++) {
+    for (k = 0; k < 5; k++) {
         char path[96], err[256], name[128];
         rnn_clf *c = NULL;
         rnn_st_file f;

@@ -43,7 +43,8 @@ def build_module(config):
 
 
 CLF_INTS = ("vocab_size", "num_classes", "multi_label", "embed_size", "transformer", "hidden_size",
-            "bidirectional", "num_layers", "heads", "ff_size", "norm_first", "gelu", "learned_positions", "max_len")
+            "bidirectional", "num_layers", "heads", "ff_size", "norm_first", "gelu", "learned_positions", "max_len",
+            "self_attention", "attention_size", "dense_size")   # the last three may be absent (older files): 0
 
 
 def sinusoid(T, E):
@@ -71,7 +72,13 @@ def build_classifier(c):
             self.c = c
             E = c["embed_size"]
             self.embedding = torch.nn.Embedding(c["vocab_size"], E)
-            if c["transformer"]:
+            if c.get("self_attention"):   # the notes' Dense(A) for q and k, then Attention()([q, k])
+                A = c["attention_size"]
+                self.attn = torch.nn.Module()
+                self.attn.query = torch.nn.Linear(E, A)
+                self.attn.key = torch.nn.Linear(E, A)
+                D = A
+            elif c["transformer"]:
                 if c["learned_positions"]:
                     self.positions = torch.nn.Embedding(c["max_len"], E)
                 else:
@@ -93,6 +100,9 @@ def build_classifier(c):
                 D = c["hidden_size"] * (2 if c["bidirectional"] else 1)
             if c["pool"] == "attention":
                 self.pool = Pool(D)
+            if c.get("dense_size"):
+                self.dense = torch.nn.Linear(D, c["dense_size"])
+                D = c["dense_size"]
             self.head = torch.nn.Linear(D, c["num_classes"])
 
         def forward(self, tokens, lengths):
@@ -104,7 +114,11 @@ def build_classifier(c):
                 pos = self.positions.weight[:T] if c["learned_positions"] else self.pe[:T]
                 x = x + pos[:, None, :]
             x = x * valid[..., None]                                                 # padding is 0
-            if c["transformer"]:
+            if c.get("self_attention"):   # scores q·kᵀ (no scaling), keys masked, values = keys, queries masked
+                q, k = self.attn.query(x), self.attn.key(x)
+                s = torch.einsum("tba,sba->bts", q, k).masked_fill(~valid.T[:, None, :], float("-inf"))
+                f = torch.einsum("bts,sba->tba", torch.softmax(s, dim=2), k) * valid[..., None]
+            elif c["transformer"]:
                 f = self.encoder(x, src_key_padding_mask=~valid.T)
             else:
                 packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
@@ -125,6 +139,8 @@ def build_classifier(c):
                     H = D // 2
                     last = torch.cat([last[:, :H], f[0, :, H:]], dim=1)
                 pooled = last
+            if c.get("dense_size"):
+                pooled = torch.relu(self.dense(pooled))
             return self.head(pooled)
 
     return Classifier(c)
@@ -229,7 +245,7 @@ def load(path):
         if meta["vocab"] is None:
             del meta["vocab"]
     elif meta["model"] == "clf":
-        config = {k: int(meta[k]) for k in CLF_INTS}
+        config = {k: int(meta.get(k, 0)) for k in CLF_INTS}
         config.update(cell=meta["cell"], pool=meta["pool"], dropout=float(meta["dropout"]), model="clf")
         config["labels"] = json.loads(meta["labels"]) if "labels" in meta else None
         config["words"] = json.loads(meta["words"]) if "words" in meta else None   # a word vocabulary, id order

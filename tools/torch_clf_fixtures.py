@@ -26,13 +26,16 @@ VOCAB = sorted(set(TEXT))
 
 BASE = dict(vocab_size=len(VOCAB), multi_label=0, transformer=0, hidden_size=5, bidirectional=0, num_layers=1,
             heads=2, ff_size=12, norm_first=0, gelu=0, learned_positions=0, max_len=9, cell="lstm", pool="attention",
-            dropout=0.0)
+            dropout=0.0, self_attention=0, attention_size=0, dense_size=0)
 CASES = {
     "gru_attention": dict(num_classes=4, embed_size=6, cell="gru", bidirectional=1, num_layers=2),
     "lstm_max_multi": dict(num_classes=3, embed_size=5, cell="lstm", pool="max", multi_label=1),
     "tf_last": dict(num_classes=3, embed_size=8, transformer=1, pool="last", num_layers=2),
     "tf_prenorm_mean": dict(num_classes=4, embed_size=8, transformer=1, norm_first=1, gelu=1, learned_positions=1,
                             pool="mean", num_layers=2),
+    # the course notes' self-attention classifier: Dense(A) q and k, Attention()([q, k]), average pooling, Dense + ReLU
+    "selfattn_mean_dense": dict(num_classes=3, embed_size=7, self_attention=1, attention_size=6, pool="mean",
+                                dense_size=5),
 }
 
 
