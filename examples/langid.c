@@ -28,6 +28,7 @@
 #include "../rnn.h"
 #include "cli.h"
 #include "plot.h"
+#include "corpus.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -71,47 +72,6 @@ static const source WORDS[] = {
 #define NWORD (int)(sizeof WORDS / sizeof WORDS[0])
 #define MAXC 9
 
-/* A whole file, NUL-ended; NULL with a message if it cannot be read. */
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t cap = 0, n = 0, got;
-    if (!f) { fprintf(stderr, "langid: %s: %s\n", path, strerror(errno)); return NULL; }
-    do {
-        if (n + 65536 + 1 > cap) {
-            char *nb = (char *)realloc(buf, cap = 2 * cap + 65536 + 1);
-            if (!nb) { free(buf); fclose(f); fprintf(stderr, "langid: out of memory\n"); return NULL; }
-            buf = nb;
-        }
-        got = fread(buf + n, 1, 65536, f);
-        n += got;
-    } while (got > 0);
-    if (ferror(f)) { fprintf(stderr, "langid: %s: read error\n", path); free(buf); fclose(f); return NULL; }
-    fclose(f);
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
-/* s[0..n) as UTF-8: copied if valid, else read as Latin-1 (swedish is). */
-static char *to_utf8(const char *s, size_t n) {
-    size_t i = 0, k = 0;
-    uint32_t cp;
-    char *out;
-    int w, valid = 1;
-    while (i < n && valid) {
-        w = rnn_utf8_decode(s + i, n - i, &cp);
-        valid = w > 0;
-        i += (size_t)w;
-    }
-    out = (char *)malloc(valid ? n + 1 : 2 * n + 1);
-    if (!out) return NULL;
-    if (valid) { memcpy(out, s, n); out[n] = 0; return out; }
-    for (i = 0; i < n; i++) k += (size_t)rnn_utf8_encode((unsigned char)s[i], out + k);
-    out[k] = 0;
-    return out;
-}
-
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* The fortune files of a source: the file itself, or the regular files of
@@ -140,39 +100,20 @@ static char **fortune_files(const char *path) {
     return files;
 }
 
-/* FNV-1a: which side (train or test) a fortune falls on, from its text. */
-static uint64_t fnv(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    size_t i;
-    for (i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
 /* Cuts one fortune (lines, attribution lines "-- name" left out, white
    space folded) into snippets of at most 200 characters at word
    boundaries, appended to *out with the fortune's side. */
-static void add_fortune(text **out, const char *f, size_t n, int lang) {
-    char *clean = (char *)malloc(n + 1);
-    size_t i = 0, k = 0;
+typedef struct { text **out; int lang; } fortune_sink;
+
+static void add_fortune(void *user, const char *f, size_t n) {
+    fortune_sink *sink = (fortune_sink *)user;
+    text **out = sink->out;
+    int lang = sink->lang;
+    size_t i, k = 0;
+    char *clean = corpus_fortune(f, n, &k);
     int test;
     if (!clean) return;
-    while (i < n) {   /* one line */
-        size_t e = i, b = i;
-        while (e < n && f[e] != '\n') e++;
-        while (b < e && (f[b] == ' ' || f[b] == '\t')) b++;
-        if (!(e - b >= 2 && f[b] == '-' && f[b + 1] == '-')) {
-            for (; b < e; b++) {
-                char ch = f[b] == '\t' || f[b] == '\r' ? ' ' : f[b];
-                if (ch == ' ' && (k == 0 || clean[k - 1] == ' ')) continue;
-                clean[k++] = ch;
-            }
-            if (k && clean[k - 1] != ' ') clean[k++] = ' ';
-        }
-        i = e + 1;
-    }
-    while (k && clean[k - 1] == ' ') k--;
-    clean[k] = 0;
-    test = fnv(clean, k) % 10 == 0;
+    test = corpus_hash(clean, k) % 10 == 0;
     for (i = 0; i < k;) {   /* snippets of <= 200 code points */
         size_t j = i, cut = 0;
         int chars = 0;
@@ -279,15 +220,9 @@ static text *load_sentences(int cap, rnn_rng *rng) {
             return NULL;
         }
         for (i = 0; i < arrlen(files); i++) {
-            size_t n = 0, p = 0;
-            char *buf = slurp(files[i], &n);
-            while (buf && p < n) {   /* fortunes end at a line "%" */
-                size_t e = p;
-                while (e < n && !(buf[e] == '%' && (e == 0 || buf[e - 1] == '\n') && (e + 1 == n || buf[e + 1] == '\n'))) e++;
-                add_fortune(&all, buf + p, e - p, l);
-                p = e + 2;
-            }
-            free(buf);
+            fortune_sink sink;
+            sink.out = &all; sink.lang = l;
+            corpus_fortunes("langid", files[i], add_fortune, &sink);
             free(files[i]);
         }
         arrfree(files);
@@ -305,14 +240,14 @@ static text *load_words(int cap, rnn_rng *rng) {
     sh_new_strdup(seen);
     for (l = 0; l < NWORD; l++) {
         size_t n = 0;
-        char *raw = slurp(WORDS[l].path, &n), *buf;
+        char *raw = corpus_slurp("langid", WORDS[l].path, &n), *buf;
         text *mine = NULL;
         if (!raw) {
             fprintf(stderr, "langid: make langid installs the word lists (apt-get install wamerican wngerman wfrench "
                             "wspanish witalian wportuguese wdutch wpolish wswedish)\n");
             return NULL;
         }
-        buf = to_utf8(raw, n);
+        buf = corpus_utf8(raw, n);
         free(raw);
         add_words(&mine, buf, strlen(buf), l);
         free(buf);
@@ -328,7 +263,7 @@ static text *load_words(int cap, rnn_rng *rng) {
     for (i = 0; i < arrlen(all); i++) {
         int mask = shget(seen, all[i].s);
         if (mask & (mask - 1)) { free(all[i].s); continue; }   /* in two lists or more */
-        all[i].test = fnv(all[i].s, strlen(all[i].s)) % 10 == 0;
+        all[i].test = corpus_hash(all[i].s, strlen(all[i].s)) % 10 == 0;
         arrput(kept, all[i]);
     }
     arrfree(all);
@@ -438,33 +373,6 @@ static int bayes_predict(const bayes *nb, const rnn_vocab *v, const char *s) {
 /* ---- pictures --------------------------------------------------------------- */
 
 /* Writes a file through a temporary name, so a failed run leaves no half file. */
-/* The confusion matrix: rows the true language, columns the answer. */
-static void write_confusion(const char *path, const char *title, const source *src, int nl, const int conf[MAXC][MAXC]) {
-    int r, c, cell = 44, x0 = 110, y0 = 60;
-    plot p;
-    FILE *f;
-    if (!plot_open(&p, "langid", path, x0 + cell * nl + 20, y0 + cell * nl + 40)) return;
-    f = p.f;
-    fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"14\">%s</text>\n", title);
-    fprintf(f, "<text x=\"10\" y=\"40\">rows: the true language; columns: the answer</text>\n");
-    for (r = 0; r < nl; r++) {
-        int total = 0;
-        for (c = 0; c < nl; c++) total += conf[r][c];
-        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", x0 - 6, y0 + cell * r + cell / 2 + 4, src[r].name);
-        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x0 + cell * r + cell / 2, y0 + cell * nl + 16,
-                src[r].code);
-        for (c = 0; c < nl; c++) {
-            double share = total ? (double)conf[r][c] / total : 0;
-            int shade = (int)(255 - 200 * share);
-            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"rgb(%d,%d,255)\" stroke=\"#ccc\"/>\n",
-                    x0 + cell * c, y0 + cell * r, cell, cell, shade, shade);
-            fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"%s\">%d</text>\n", x0 + cell * c + cell / 2,
-                    y0 + cell * r + cell / 2 + 4, share > 0.6 ? "white" : "black", conf[r][c]);
-        }
-    }
-    plot_close(&p);
-}
-
 /* Test accuracy against training time, one line per model, the baseline dashed. */
 static void write_curves(const char *path, const char *title, plot_point *const *curves, const char *const *names, int n,
                          double baseline) {
@@ -632,18 +540,6 @@ static void heat_line(rnn_clf *c, const rnn_vocab *v, const char *s) {
     printf("\n");
 }
 
-static void print_confusion(const source *src, int nl, int conf[MAXC][MAXC]) {
-    int r, c;
-    printf("    true\\answer");
-    for (c = 0; c < nl; c++) printf(" %5s", src[c].code);
-    printf("\n");
-    for (r = 0; r < nl; r++) {
-        printf("    %-11s", src[r].name);
-        for (c = 0; c < nl; c++) printf(" %5d", conf[r][c]);
-        printf("\n");
-    }
-}
-
 /* One data set: baseline, both models, the report and the pictures. */
 static int run(const char *data, double minutes, const char *outdir, uint64_t seed, int cap) {
     int words = !strcmp(data, "words"), nl = words ? NWORD : NSENT, k, conf[MAXC][MAXC], best_model = 0;
@@ -658,8 +554,10 @@ static int run(const char *data, double minutes, const char *outdir, uint64_t se
     double nb_acc, acc[2];
     plot_point *curves[2] = {NULL, NULL};
     const char *names[2] = {"bi-GRU + attention", "Transformer"}, *kinds[2] = {"gru", "transformer"};
+    const char *names_of[MAXC], *codes_of[MAXC];
     rnn_clf *models[2];
     char path[1024], title[256];
+    for (k = 0; k < nl; k++) { names_of[k] = src[k].name; codes_of[k] = src[k].code; }
     rnn_rng_seed(&rng, seed);
     printf("== %s ==\n", data);
     fflush(stdout);
@@ -687,10 +585,10 @@ static int run(const char *data, double minutes, const char *outdir, uint64_t se
         acc[k] = evaluate(models[k], &te, te.n, conf);
         printf("  %-12s test accuracy %.1f%% after %ld steps, %.0f s (%.0f sequences/s)\n", kinds[k], 100 * acc[k], steps,
                secs, secs > 0 ? steps * 32 / secs : 0);
-        print_confusion(src, nl, conf);
+        print_confusion(names_of, codes_of, nl, &conf[0][0], MAXC);
         snprintf(path, sizeof path, "%s/langid-%s-%s-confusion.svg", outdir, data, kinds[k]);
         snprintf(title, sizeof title, "%s, %s: %.1f%% right", data, names[k], 100 * acc[k]);
-        write_confusion(path, title, src, nl, (const int(*)[MAXC])conf);
+        plot_confusion("langid", path, title, "language", names_of, codes_of, nl, &conf[0][0], MAXC);
         snprintf(path, sizeof path, "%s/langid-%s-%s.safetensors", outdir, data, kinds[k]);
         if (rnn_clf_save(models[k], NULL, path) != RNN_OK) fprintf(stderr, "langid: %s\n", models[k]->error);
         if (acc[k] > acc[best_model]) best_model = k;

@@ -98,6 +98,49 @@ static inline void plot_baseline(plot *p, double y, const char *label) {
             plot_y(p, y) + 16, label);
 }
 
+/* A confusion matrix as a picture: conf[r·stride + c] counts the texts of
+   true class r answered c; rows named by names, columns by codes; each cell
+   shaded by its share of the row. */
+static inline void plot_confusion(const char *prog, const char *path, const char *title, const char *what,
+                                  const char *const *names, const char *const *codes, int n, const int *conf, int stride) {
+    int r, c, cell = 44, x0 = 110, y0 = 60;
+    plot p;
+    FILE *f;
+    if (!plot_open(&p, prog, path, x0 + cell * n + 20, y0 + cell * n + 40)) return;
+    f = p.f;
+    fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"14\">%s</text>\n", title);
+    fprintf(f, "<text x=\"10\" y=\"40\">rows: the true %s; columns: the answer</text>\n", what);
+    for (r = 0; r < n; r++) {
+        int total = 0;
+        for (c = 0; c < n; c++) total += conf[r * stride + c];
+        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", x0 - 6, y0 + cell * r + cell / 2 + 4, names[r]);
+        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x0 + cell * r + cell / 2, y0 + cell * n + 16,
+                codes[r]);
+        for (c = 0; c < n; c++) {
+            double share = total ? (double)conf[r * stride + c] / total : 0;
+            int shade = (int)(255 - 200 * share);
+            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"rgb(%d,%d,255)\" stroke=\"#ccc\"/>\n",
+                    x0 + cell * c, y0 + cell * r, cell, cell, shade, shade);
+            fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"%s\">%d</text>\n", x0 + cell * c + cell / 2,
+                    y0 + cell * r + cell / 2 + 4, share > 0.6 ? "white" : "black", conf[r * stride + c]);
+        }
+    }
+    plot_close(&p);
+}
+
+/* The same matrix as text on stdout, indented. */
+static inline void print_confusion(const char *const *names, const char *const *codes, int n, const int *conf, int stride) {
+    int r, c;
+    printf("    true\\answer");
+    for (c = 0; c < n; c++) printf(" %5s", codes[c]);
+    printf("\n");
+    for (r = 0; r < n; r++) {
+        printf("    %-11s", names[r]);
+        for (c = 0; c < n; c++) printf(" %5d", conf[r * stride + c]);
+        printf("\n");
+    }
+}
+
 /* The largest x of n points, or start if larger: a picture's xmax. */
 static inline double plot_xmax(const plot_point *pts, int n, double start) {
     int i;
