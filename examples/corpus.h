@@ -11,7 +11,7 @@
 #include <string.h>
 
 /* A whole file, NUL-ended; NULL with a message if it cannot be read. */
-static char *corpus_slurp(const char *prog, const char *path, size_t *len) {
+static inline char *corpus_slurp(const char *prog, const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     size_t cap = 0, n = 0, got;
@@ -33,7 +33,7 @@ static char *corpus_slurp(const char *prog, const char *path, size_t *len) {
 }
 
 /* s[0..n) as UTF-8: copied if valid, else read as Latin-1 (swedish is). */
-static char *corpus_utf8(const char *s, size_t n) {
+static inline char *corpus_utf8(const char *s, size_t n) {
     size_t i = 0, k = 0;
     uint32_t cp;
     char *out;
@@ -52,7 +52,7 @@ static char *corpus_utf8(const char *s, size_t n) {
 }
 
 /* FNV-1a of bytes: a text's fixed side of a train/test split. */
-static uint64_t corpus_hash(const char *s, size_t n) {
+static inline uint64_t corpus_hash(const char *s, size_t n) {
     uint64_t h = 1469598103934665603ull;
     size_t i;
     for (i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
@@ -62,7 +62,7 @@ static uint64_t corpus_hash(const char *s, size_t n) {
 /* One fortune's text: its lines joined, attribution lines ("-- name")
    left out, white space folded to single spaces. A new NUL-ended string
    (its length in *len), or NULL when out of memory. */
-static char *corpus_fortune(const char *f, size_t n, size_t *len) {
+static inline char *corpus_fortune(const char *f, size_t n, size_t *len) {
     char *clean = (char *)malloc(n + 1);
     size_t i = 0, k = 0;
     if (!clean) return NULL;
@@ -88,7 +88,7 @@ static char *corpus_fortune(const char *f, size_t n, size_t *len) {
 
 /* Calls fn(user, fortune, bytes) for each fortune of a fortune file (they
    end at a line "%"); 0 if the file cannot be read (said). */
-static int corpus_fortunes(const char *prog, const char *path, void (*fn)(void *user, const char *f, size_t n),
+static inline int corpus_fortunes(const char *prog, const char *path, void (*fn)(void *user, const char *f, size_t n),
                            void *user) {
     size_t n = 0, p = 0;
     char *buf = corpus_slurp(prog, path, &n);

@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "plot.h"
 #include "corpus.h"
+#include "clfkit.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -40,11 +41,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 
 /* ---- texts ---------------------------------------------------------------- */
 
@@ -396,11 +392,7 @@ static void write_curves(const char *path, const char *title, plot_point *const 
 
 /* ---- the neural models ------------------------------------------------------ */
 
-typedef struct {
-    int *ids, *len, *lab, n, T;   /* the texts as ids [n][T], their lengths and languages */
-} encoded;
-
-static void encode_all(const rnn_vocab *v, const text *t, int test, int maxlen, encoded *e) {
+static void encode_all(const rnn_vocab *v, const text *t, int test, int maxlen, clf_set *e) {
     ptrdiff_t i;
     memset(e, 0, sizeof *e);
     e->T = maxlen;
@@ -417,62 +409,15 @@ static void encode_all(const rnn_vocab *v, const text *t, int test, int maxlen, 
         }
 }
 
-/* Fills a padded batch [T][B] from the sequences idx[0..B); returns T. */
-static int fill(const encoded *e, const int *idx, int B, int *tok, int *len, int *lab) {
-    int b, t, T = 1;
-    for (b = 0; b < B; b++) if (e->len[idx[b]] > T) T = e->len[idx[b]];
-    for (b = 0; b < B; b++) {
-        len[b] = e->len[idx[b]];
-        lab[b] = e->lab[idx[b]];
-        for (t = 0; t < T; t++) tok[t * B + b] = t < len[b] ? e->ids[(size_t)idx[b] * e->T + t] : 0;
-    }
-    return T;
-}
-
-/* Accuracy over the first `limit` texts of a set (its confusion matrix
-   into conf if not NULL); the sets are shuffled, so a prefix is a sample. */
-static double evaluate(rnn_clf *c, const encoded *e, int limit, int conf[MAXC][MAXC]) {
-    int i, right = 0, B = 64, *tok = (int *)malloc(sizeof(int) * (size_t)B * e->T), len[64], lab[64], idx[64];
-    int total = limit < e->n ? limit : e->n;
-    float *probs = (float *)malloc(sizeof(float) * (size_t)B * c->cfg.num_classes);
-    if (conf) memset(conf, 0, sizeof(int) * MAXC * MAXC);
-    for (i = 0; i < total; i += B) {
-        int n = total - i < B ? total - i : B, b, T, k;
-        for (b = 0; b < n; b++) idx[b] = i + b;
-        T = fill(e, idx, n, tok, len, lab);
-        if (rnn_clf_predict(c, tok, len, T, n, probs) != RNN_OK) { fprintf(stderr, "langid: %s\n", c->error); break; }
-        for (b = 0; b < n; b++) {
-            const float *p = probs + (size_t)b * c->cfg.num_classes;
-            int best = 0;
-            for (k = 1; k < c->cfg.num_classes; k++) if (p[k] > p[best]) best = k;
-            right += best == lab[b];
-            if (conf) conf[lab[b]][best]++;
-        }
-    }
-    free(tok); free(probs);
-    return total ? (double)right / total : 0;
-}
-
-static long count_params(const rnn_clf *c) {
-    long n = 0;
-    ptrdiff_t i;
-    for (i = 0; i < arrlen(c->params); i++) n += (long)c->params[i].count;
-    return n;
-}
-
 /* Trains one model for `minutes`, its test accuracy recorded along the way. */
-static rnn_clf *train(const char *kind, int transformer, const rnn_vocab *v, const source *src, int nl, const encoded *tr,
-                      const encoded *te, double minutes, uint64_t seed, plot_point **curve, long *steps, double *secs) {
+static rnn_clf *train(const char *kind, int transformer, const rnn_vocab *v, const source *src, int nl, const clf_set *tr,
+                      const clf_set *te, double minutes, uint64_t seed, plot_point **curve, long *steps, double *secs) {
     rnn_clf_config cfg;
     rnn_optimizer_config oc;
     rnn_optimizer *opt = NULL;
     rnn_clf *c = NULL;
-    rnn_buckets bk;
     const char *labels[MAXC];
-    int B = 32, *tok = (int *)malloc(sizeof(int) * (size_t)B * tr->T), len[32], lab[32], idx[32], k;
-    double t0 = now(), next_eval = 0, smooth = 0, spent = 0;
-    long step = 0;
-    int tty = isatty(fileno(stdout));
+    int k;
     memset(&cfg, 0, sizeof cfg);
     cfg.vocab_size = rnn_vocab_size(v); cfg.num_classes = nl; cfg.max_len = tr->T; cfg.pool = RNN_POOL_ATTENTION;
     cfg.dropout = 0.1f;
@@ -485,42 +430,13 @@ static rnn_clf *train(const char *kind, int transformer, const rnn_vocab *v, con
     oc.lr = transformer ? 1e-3f : 3e-3f; oc.clip_norm = 1;
     for (k = 0; k < nl; k++) labels[k] = src[k].name;
     if (rnn_clf_create(&c, &cfg, seed) != RNN_OK || rnn_clf_set_vocab(c, v) != RNN_OK || rnn_clf_set_labels(c, labels) != RNN_OK ||
-        rnn_optimizer_create(&opt, &oc, c->params) != RNN_OK || rnn_buckets_init(&bk, tr->len, tr->n, B, seed) != RNN_OK) {
+        rnn_optimizer_create(&opt, &oc, c->params) != RNN_OK) {
         fprintf(stderr, "langid: cannot set up the %s model\n", kind);
         exit(1);
     }
-    printf("  %-12s %ld parameters\n", kind, count_params(c));
+    printf("  %-12s %ld parameters\n", kind, clf_params(c));
     fflush(stdout);
-    for (;;) {
-        double el = now() - t0 - spent;   /* training time: evaluations left out */
-        float loss = 0;
-        int n, T;
-        if (el >= next_eval || el >= minutes * 60) {
-            double e0 = now();
-            plot_point p;
-            p.x = el; p.y = evaluate(c, te, 1000, NULL);   /* the curve: on 1000 of them */
-            arrput(*curve, p);
-            printf("%s  %-12s %5.0f s  step %6ld  loss %.3f  test accuracy %.1f%%%s", tty ? "\r" : "", kind, el, step,
-                   smooth, 100 * p.y, tty ? "   " : "\n");
-            fflush(stdout);
-            next_eval = el + minutes * 60 / 12;
-            spent += now() - e0;
-            if (el >= minutes * 60) break;
-        }
-        n = rnn_buckets_next(&bk, idx);
-        T = fill(tr, idx, n, tok, len, lab);
-        if (rnn_clf_train_step(c, opt, tok, len, T, n, lab, NULL, &loss) != RNN_OK) {
-            fprintf(stderr, "\nlangid: %s\n", c->error);
-            exit(1);
-        }
-        smooth = step ? 0.98 * smooth + 0.02 * loss : loss;
-        step++;
-    }
-    if (tty) printf("\n");
-    *steps = step;
-    *secs = now() - t0 - spent;
-    free(tok);
-    rnn_buckets_free(&bk);
+    if (clf_train_loop("langid", kind, c, opt, tr, te, 32, minutes, seed, curve, steps, secs)) exit(1);
     rnn_optimizer_free(opt);
     return c;
 }
@@ -548,7 +464,7 @@ static int run(const char *data, double minutes, const char *outdir, uint64_t se
     text *t;
     rnn_vocab v;
     bayes nb;
-    encoded tr, te;
+    clf_set tr, te;
     ptrdiff_t i;
     int right = 0, ntest = 0, maxlen = words ? 32 : 200;
     double nb_acc, acc[2];
@@ -582,7 +498,7 @@ static int run(const char *data, double minutes, const char *outdir, uint64_t se
         long steps = 0;
         double secs = 0;
         models[k] = train(kinds[k], k, &v, src, nl, &tr, &te, minutes, seed + (uint64_t)k, &curves[k], &steps, &secs);
-        acc[k] = evaluate(models[k], &te, te.n, conf);
+        acc[k] = clf_accuracy("langid", models[k], &te, te.n, &conf[0][0], MAXC);
         printf("  %-12s test accuracy %.1f%% after %ld steps, %.0f s (%.0f sequences/s)\n", kinds[k], 100 * acc[k], steps,
                secs, secs > 0 ? steps * 32 / secs : 0);
         print_confusion(names_of, codes_of, nl, &conf[0][0], MAXC);
@@ -607,7 +523,7 @@ static int run(const char *data, double minutes, const char *outdir, uint64_t se
     for (i = 0; i < arrlen(t); i++) free(t[i].s);
     arrfree(t);
     free(nb.count);
-    free(tr.ids); free(tr.len); free(tr.lab); free(te.ids); free(te.len); free(te.lab);
+    clf_set_free(&tr); clf_set_free(&te);
     rnn_vocab_free(&v);
     return 0;
 }
