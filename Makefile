@@ -4,6 +4,7 @@
 #   make langid     language identification: a bi-GRU and a Transformer classifier
 #   make addition   the notes' seq2seq example: learning to add, two models
 #   make adding     the adding problem (Le, Jaitly, Hinton 2015): tanh, IRNN, LSTM, GRU
+#   make topics     word-level classifiers of the notes on the topics of fortunes
 #   make test       every test leg; installs the compilers and emulators it needs
 #   make bench      speed against OpenBLAS and PyTorch; installs them
 # The install steps run apt-get (as root or through sudo) and say what they add.
@@ -18,7 +19,7 @@ WARN    := -std=c99 -pedantic -Wall -Wextra -Werror
 EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
 BENCHES  := build/bench-sgemm build/bench-recurrent build/bench-lm build/bench-sample build/bench-attention build/bench-clf build/bench-s2s
 
-.PHONY: ab all stb-check demo names langid addition adding test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
+.PHONY: ab all stb-check demo names langid addition adding topics test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
 
 all: stb-check examples tools
 
@@ -30,7 +31,7 @@ examples: $(EXAMPLES)
 tools: build/rnn-info
 
 # one rule for every program: an example, a tool or a benchmark is one .c file
-build/%: examples/%.c examples/cli.h examples/plot.h rnn.h
+build/%: examples/%.c examples/cli.h examples/plot.h examples/corpus.h examples/clfkit.h rnn.h
 	@mkdir -p build
 	$(CC) $(CFLAGS) $(WARN) $(STB) $< -o $@ $(LIBS) -lm
 build/rnn-%: tools/rnn-%.c rnn.h
@@ -89,6 +90,16 @@ adding: deps-demo
 	@$(MAKE) --no-print-directory build/adding_problem
 	build/adding_problem --lengths 50 --seconds 40 --out build
 	build/adding_problem --lengths 150 --seconds 120 --out build
+
+# the topic of a fortune (10 of Debian's fortune files) by words: the notes'
+# LSTM and self-attention classifiers and a bi-GRU, TOPICS_MINUTES each, against naive Bayes
+TOPICS_MINUTES ?= 2
+topics:
+	@sh tools/deps.sh topics
+	@$(MAKE) --no-print-directory build/topics
+	build/topics --minutes $(TOPICS_MINUTES) --out build
+	build/topics classify build/topics-bi-gru.safetensors "The compiler crashed again." "The senator voted against the bill." \
+	  "Bake the bread for an hour." "The quarterback threw a touchdown."
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory $(BENCHES)

@@ -2,11 +2,11 @@
 # The command-line programs against bad input, as a new user would try them:
 # each case runs a command and checks its exit status, a piece of its
 # message, and that no file was lost or overwritten. Run by the examples leg
-# of `make test`; alone: sh tests/cli.sh [TEXTGEN] [NAMES] [LANGID] [ADDITION] [ADDING]
+# of `make test`; alone: sh tests/cli.sh [TEXTGEN] [NAMES] [LANGID] [ADDITION] [ADDING] [TOPICS]
 # Last line: "N passed, M failed".
 set -u
 cd "$(dirname "$0")/.." || exit 1
-TG=${1:-build/textgen}; NM=${2:-build/names}; LG=${3:-build/langid}; AD=${4:-build/addition}; AP=${5:-build/adding_problem}
+TG=${1:-build/textgen}; NM=${2:-build/names}; LG=${3:-build/langid}; AD=${4:-build/addition}; AP=${5:-build/adding_problem}; TP=${6:-build/topics}
 D=build/cli; rm -rf $D; mkdir -p $D
 pass=0; fail=0
 S="--hidden 16 --embed 8 --seq 8 --batch 4"   # a model small enough to train in a blink
@@ -170,6 +170,19 @@ t "adding_problem: --batch must divide 1024"   2 "must divide"     $AP --batch 2
 t "adding_problem: runs in a blink"            0 "always answering 1" $AP --lengths 10 --seconds 0.2 --out $D
 if [ -s $D/adding-10.svg ]; then pass=$((pass + 1)); echo "OK     adding_problem: wrote adding-10.svg"
 else fail=$((fail + 1)); echo "NOT OK adding_problem: no $D/adding-10.svg"; fi
+t "topics: --maxlen 0"                         2 "--maxlen"        $TP --maxlen 0
+t "topics: --out a missing directory"          2 "not a directory" $TP --out $D/nodir
+t "topics: classify without a text"            2 "usage: topics classify" $TP classify $D/m.safetensors
+t "topics: classify with a char-level model"   1 "not a word-level classifier" $TP classify $D/langid-words-gru.safetensors "hello"
+t "topics: trains the three models in a blink" 0 "naive Bayes"     $TP --minutes 0.01 --out $D
+for f in topics-lstm.safetensors topics-self-attention.safetensors topics-bi-gru.safetensors topics-curves.svg \
+         topics-bayes-confusion.svg; do
+    if [ -s $D/$f ]; then pass=$((pass + 1)); echo "OK     topics: wrote $f"
+    else fail=$((fail + 1)); echo "NOT OK topics: no $D/$f"; fi
+done
+t "topics: classify answers with a topic"      0 "%)"              $TP classify $D/topics-bi-gru.safetensors "The compiler crashed."
+t "topics: a text with no words"               1 "no words"        $TP classify $D/topics-bi-gru.safetensors "?!"
+t "topics: bad UTF-8 in a text"                1 "not valid UTF-8" $TP classify $D/topics-bi-gru.safetensors "$(printf 'ab\377')"
 
 same "the corpus is intact after all of it" $D/corpus.txt $D/corpus.keep
 echo "$pass passed, $fail failed"

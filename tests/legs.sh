@@ -81,7 +81,7 @@ for l in $LEGS; do
              else f=$((f + 1)); echo "    NOT OK textgen train/resume/sample (see $tg-run.log)"; tail -5 $tg-run.log | sed 's/^/    /'; fi
              # the command line against bad input (tests/cli.sh: status, message, no file lost)
              sh tests/cli.sh build/example-textgen build/example-names build/example-langid build/example-addition \
-                 build/example-adding_problem > build/cli.log 2>&1
+                 build/example-adding_problem build/example-topics > build/cli.log 2>&1
              cp_=$(tail -n 1 build/cli.log | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
              cf_=$(tail -n 1 build/cli.log | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
              if [ -n "$cp_" ]; then p=$((p + cp_)); f=$((f + cf_)); else f=$((f + 1)); fi

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages a make target needs, and says what it installs.
-# Usage: tools/deps.sh test|demo|names|langid|bench
+# Usage: tools/deps.sh test|demo|names|langid|topics|bench
 # Runs apt-get as root, or through sudo; without either it names the missing
 # packages and leaves them (the test legs that need them then say SKIPPED).
 set -u
@@ -10,6 +10,7 @@ test)  pkgs="pkg-config libstb-dev gcc g++ clang libclang-rt-14-dev tcc libopenb
 demo)  pkgs="pkg-config libstb-dev gcc" ;;
 names) pkgs="pkg-config libstb-dev gcc wamerican" ;;
 langid) pkgs="pkg-config libstb-dev gcc $langid" ;;
+topics) pkgs="pkg-config libstb-dev gcc fortunes" ;;
 bench) pkgs="pkg-config libstb-dev gcc libopenblas-dev python3-torch" ;;
 *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;
 esac
