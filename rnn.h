@@ -401,6 +401,13 @@ RNNDEF void rnn_embedding_backward(rnn_embedding *e, const int *tokens, int n, c
 RNNDEF rnn_status rnn_embedding_load_text(rnn_embedding *e, const char *path,
                                           const char *const *vocab, int *loaded,
                                           char *err, size_t errcap);
+/* The course notes' recipe for pretrained vectors: the table becomes the
+   file's rows for the tokens in vocab (each scaled to unit length when
+   normalize is 1), every other row 0, and frozen (e->frozen = 1; freeze
+   the model's registry entry too: rnn_params_freeze). On any failure the
+   table is left as it was. */
+RNNDEF rnn_status rnn_embedding_load_pretrained(rnn_embedding *e, const char *path, const char *const *vocab,
+                                                int normalize, int *loaded, char *err, size_t errcap);
 
 /* y = x·Wᵀ + b, W [O × I]. Pointers into the owner's memory. */
 typedef struct rnn_dense {
@@ -485,6 +492,9 @@ RNNDEF void rnn_optimizer_free(rnn_optimizer *opt);
 RNNDEF rnn_status rnn_optimizer_step(rnn_optimizer *opt, rnn_param *reg, float *grad_norm);
 /* Sets every gradient of the registry to zero. */
 RNNDEF void rnn_params_zero_grad(rnn_param *reg);
+/* Freezes (frozen 1) or thaws (0) the registry's parameter called name:
+   optimizers skip a frozen one. RNN_ERR_INVALID_ARGUMENT if there is none. */
+RNNDEF rnn_status rnn_params_freeze(rnn_param *reg, const char *name, int frozen);
 
 /* ============================================================================
    Attention: scaled dot-product, multi-head, layer norm, Transformer encoder
@@ -2891,6 +2901,37 @@ done:
     return st;
 }
 
+RNNDEF rnn_status rnn_embedding_load_pretrained(rnn_embedding *e, const char *path, const char *const *vocab,
+                                                int normalize, int *loaded, char *err, size_t errcap) {
+    rnn_embedding tmp;
+    size_t n, r, j;
+    rnn_status st;
+    if (loaded) *loaded = 0;
+    if (!e || !e->weight || e->vocab_size <= 0 || e->embed_size <= 0) return RNN_ERR_INVALID_ARGUMENT;
+    /* into a zeroed copy first: a failure leaves the table as it was */
+    n = (size_t)e->vocab_size * e->embed_size;
+    tmp = *e;
+    if (!(tmp.weight = (float *)RNN_MALLOC(n * sizeof(float)))) {
+        if (err && errcap) snprintf(err, errcap, "%s: out of memory", path ? path : "(null)");
+        return RNN_ERR_OUT_OF_MEMORY;
+    }
+    memset(tmp.weight, 0, n * sizeof(float));
+    st = rnn_embedding_load_text(&tmp, path, vocab, loaded, err, errcap);
+    if (st == RNN_OK) {
+        for (r = 0; normalize && r < (size_t)e->vocab_size; r++) {   /* x / |x| (a zero row stays zero) */
+            float *row = tmp.weight + r * e->embed_size;
+            double s = 0;
+            for (j = 0; j < (size_t)e->embed_size; j++) s += (double)row[j] * row[j];
+            if (s > 0)
+                for (j = 0; j < (size_t)e->embed_size; j++) row[j] = (float)(row[j] / sqrt(s));
+        }
+        memcpy(e->weight, tmp.weight, n * sizeof(float));
+        e->frozen = 1;
+    }
+    RNN_FREE(tmp.weight);
+    return st;
+}
+
 /* y = x·Wᵀ + b with the caller's packing space (NULL: none). */
 static void rnn__dense_forward(const rnn_dense *d, const float *x, int n, float *y, float *pk, size_t npk) {
     int i;
@@ -3028,6 +3069,13 @@ static void rnn__param_add_all(rnn_param **reg, const char *prefix, rnn_recurren
             rnn__param_add(reg, name, from[j].value, from[j].grad, from[j].rows, from[j].cols, from[j].frozen);
         }
     }
+}
+
+RNNDEF rnn_status rnn_params_freeze(rnn_param *reg, const char *name, int frozen) {
+    ptrdiff_t i;
+    for (i = 0; name && i < stbds_arrlen(reg); i++)
+        if (!strcmp(reg[i].name, name)) { reg[i].frozen = frozen != 0; return RNN_OK; }
+    return RNN_ERR_INVALID_ARGUMENT;
 }
 
 RNNDEF void rnn_params_zero_grad(rnn_param *reg) {

@@ -133,6 +133,40 @@ static void test_text(void) {
         ok &= rnn_embedding_load_text(&e, "build/test-vectors.txt", vocab, &loaded, err, sizeof err) == RNN_ERR_FORMAT;
         ok &= rnn_embedding_load_text(&e, "build/no-such-file", vocab, &loaded, err, sizeof err) == RNN_ERR_IO;
         check(ok, "pretrained vectors: loads known tokens, names a bad line, missing file", 0);
+        /* the notes' recipe: unit rows, unknown rows 0, frozen; a failure changes nothing */
+        f = fopen("build/test-vectors.txt", "w");
+        if (f) { fputs("a 3 0 4\nzz 1 1 1\nc 0 0 0\n", f); fclose(f); }
+        for (i = 0; i < 9; i++) w[i] = 7;
+        ok = rnn_embedding_load_pretrained(&e, "build/test-vectors.txt", vocab, 1, &loaded, err, sizeof err) == RNN_OK &&
+             loaded == 2 && fabsf(w[0] - 0.6f) < 1e-6f && w[1] == 0 && fabsf(w[2] - 0.8f) < 1e-6f && w[3] == 0 && w[4] == 0 &&
+             w[5] == 0 && w[6] == 0 && w[8] == 0 && e.frozen == 1;
+        f = fopen("build/test-vectors.txt", "w");
+        if (f) { fputs("a 1 2 3\nb 1 2\n", f); fclose(f); }
+        w[0] = 42;
+        ok &= rnn_embedding_load_pretrained(&e, "build/test-vectors.txt", vocab, 1, &loaded, err, sizeof err) == RNN_ERR_FORMAT &&
+              w[0] == 42 && w[2] == 0.8f;
+        remove("build/test-vectors.txt");
+        check(ok, "pretrained vectors, the notes' way: unit rows, unknown rows 0, frozen; a bad file changes nothing", 0);
+    }
+    {   /* a frozen registry entry: the optimizer leaves it */
+        float v[2] = {1, 2}, g[2] = {0.5f, 0.5f}, u[1] = {3}, gu[1] = {1};
+        rnn_param *reg = NULL, p;
+        rnn_optimizer_config oc;
+        rnn_optimizer *opt = NULL;
+        memset(&p, 0, sizeof p);
+        snprintf(p.name, sizeof p.name, "embedding.weight"); p.value = v; p.grad = g; p.count = 2; p.rows = 2;
+        arrput(reg, p);
+        snprintf(p.name, sizeof p.name, "head.bias"); p.value = u; p.grad = gu; p.count = 1; p.rows = 1;
+        arrput(reg, p);
+        memset(&oc, 0, sizeof oc);
+        oc.kind = RNN_SGD; oc.lr = 0.1f;
+        ok = rnn_params_freeze(reg, "embedding.weight", 1) == RNN_OK && rnn_params_freeze(reg, "nope", 1) == RNN_ERR_INVALID_ARGUMENT &&
+             rnn_optimizer_create(&opt, &oc, reg) == RNN_OK && rnn_optimizer_step(opt, reg, NULL) == RNN_OK && v[0] == 1 &&
+             v[1] == 2 && u[0] < 3;
+        ok &= rnn_params_freeze(reg, "embedding.weight", 0) == RNN_OK && rnn_optimizer_step(opt, reg, NULL) == RNN_OK && v[0] < 1;
+        check(ok, "params_freeze: the optimizer skips a frozen parameter, and updates it thawed", 0);
+        rnn_optimizer_free(opt);
+        arrfree(reg);
     }
     { /* bucketing: each sequence once an epoch, batches of like lengths, seeded */
         enum { N = 1000, BS = 16 };
