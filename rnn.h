@@ -7247,15 +7247,33 @@ fail:
     return st;
 }
 
-/* Reads every parameter of a registry from the tensor of its name. */
+/* Reads every parameter of a registry from the tensor of its name, and
+   freezes the ones metadata "frozen" names (a JSON array of names). */
 static rnn_status rnn__st_params(rnn_st_file *f, rnn_param *params) {
     ptrdiff_t i;
     rnn_status st;
+    const char *s;
     for (i = 0; i < stbds_arrlen(params); i++) {
         const rnn_param *p = &params[i];
         int dims[2];
         dims[0] = p->rows; dims[1] = p->cols;
         if ((st = rnn_st_read(f, p->name, p->cols ? 2 : 1, dims, p->value)) != RNN_OK) return st;
+    }
+    if ((s = rnn_st_meta_get(f, "frozen"))) {
+        rnn__js j;
+        int first = 1;
+        j.p = j.start = s; j.end = s + strlen(s);
+        if (!rnn__js_eat(&j, '['))
+            return rnn__err(f->error, sizeof f->error, RNN_ERR_METADATA, "metadata: frozen is not a JSON array");
+        while (!rnn__js_eat(&j, ']')) {
+            char *name = NULL;
+            size_t nl = 0;
+            int ok = (first || rnn__js_eat(&j, ',')) && rnn__js_str(&j, &name, &nl, NULL, NULL) && name &&
+                     rnn_params_freeze(params, name, 1) == RNN_OK;
+            first = 0;
+            RNN_FREE(name);
+            if (!ok) return rnn__err(f->error, sizeof f->error, RNN_ERR_METADATA, "metadata: frozen names a parameter the model lacks");
+        }
     }
     return RNN_OK;
 }
@@ -7363,18 +7381,32 @@ static void rnn__save_head(rnn_st_writer *w, const char *model, const rnn__int_f
     rnn__meta_num(w, "dropout", dropout, 0);
 }
 
-/* The end of a model's save: its parameters, the optimizer's state (if
-   opt), the file written atomically, the writer's message in err on
-   failure, the writer freed. */
+/* The end of a model's save: its parameters (the frozen ones named in
+   metadata "frozen", a JSON array), the optimizer's state (if opt), the
+   file written atomically, the writer's message in err on failure, the
+   writer freed. */
 static rnn_status rnn__save_end(rnn_st_writer *w, const rnn_param *params, const rnn_optimizer *opt, const rnn_rng *rng,
                                 const char *path, char *err, size_t cap) {
+    rnn__buf fj = {0, 0, 0, 0};
     ptrdiff_t i;
     rnn_status st;
-    for (i = 0; i < stbds_arrlen(params); i++) rnn__put_param(w, params[i].name, &params[i], params[i].value);
+    int any = 0;
+    for (i = 0; i < stbds_arrlen(params); i++) {
+        rnn__put_param(w, params[i].name, &params[i], params[i].value);
+        if (!params[i].frozen) continue;
+        rnn__puts(&fj, any++ ? "," : "[");
+        rnn__put_json_string(&fj, params[i].name, strlen(params[i].name));
+    }
+    if (any) {
+        rnn__puts(&fj, "]");
+        if (fj.oom) rnn__st_refuse(w, RNN_ERR_OUT_OF_MEMORY, "out of memory at", "frozen");
+        else rnn_st_put_meta(w, "frozen", fj.p);
+    }
     if (opt) rnn__put_optimizer(w, opt, params, rng);
     st = rnn_st_save(w, path);
     if (st != RNN_OK) snprintf(err, cap, "save: %.150s", w->error);
     rnn_st_writer_free(w);
+    RNN_FREE(fj.p);
     return st;
 }
 
@@ -7516,6 +7548,7 @@ RNNDEF rnn_status rnn_clf_from_st(rnn_clf **out, rnn_optimizer **optp, rnn_st_fi
     if ((st = rnn_clf_create(&c, &cc, 0)) != RNN_OK)
         return rnn__err(f->error, sizeof f->error, st, "cannot create the model: %s", rnn_strerror(st));
     if ((st = rnn__st_params(f, c->params)) != RNN_OK) goto fail;
+    c->embedding.frozen = c->params[0].frozen;   /* embedding.weight: a frozen table gets no gradient either */
     if (c->rnn) rnn_recurrent_weights_changed(c->rnn);
     if ((s = rnn_st_meta_get(f, "vocab")) && (st = rnn__st_vocab(f, s, cc.vocab_size, &c->vocab)) != RNN_OK) goto fail;
     if ((s = rnn_st_meta_get(f, "words")) && (st = rnn__st_words(f, s, cc.vocab_size, &c->words)) != RNN_OK) goto fail;

@@ -314,12 +314,27 @@ static void test_clf_words(void) {
     ok &= rnn_clf_classify(c, "the dog", 7, p3) == RNN_OK && rnn_clf_classify(c, "The CAT, sat on a zebra", 23, p3) == RNN_OK &&
           g_allocs == before && p3[0] == p1[0];
     ok &= rnn_clf_classify(c, " \t ", 3, p3) == RNN_ERR_INVALID_ARGUMENT && said(c->error, "no words");
+    ok &= rnn_params_freeze(c->params, "embedding.weight", 1) == RNN_OK;   /* as pretrained vectors would be */
     ok &= rnn_clf_save(c, NULL, path) == RNN_OK && rnn_clf_load(&c2, NULL, path, err, sizeof err) == RNN_OK && c2->words &&
-          !c2->vocab && rnn_words_size(c2->words) == rnn_words_size(&w) && c2->words->cfg.punct == RNN_PUNCT_SPLIT;
+          !c2->vocab && rnn_words_size(c2->words) == rnn_words_size(&w) && c2->words->cfg.punct == RNN_PUNCT_SPLIT &&
+          c2->params[0].frozen && c2->embedding.frozen && !c2->params[1].frozen;
     for (i = 0; ok && i < rnn_words_size(&w); i++) ok &= !strcmp(c2->words->words[i], w.words[i]);
     ok &= c2 && rnn_clf_classify(c2, "The CAT, sat on a zebra", 23, p3) == RNN_OK && p3[0] == p1[0] && p3[1] == p1[1];
     ok &= rnn_clf_set_words(c, NULL) == RNN_ERR_INVALID_ARGUMENT && said(c->error, "vocab_size");
-    check(ok, "classifier by words: last max_len words, <unk>, no allocation, words saved and loaded", 0);
+    if (ok) {   /* the frozen table stays as it is through a training step after the load */
+        rnn_optimizer_config oc;
+        rnn_optimizer *opt = NULL;
+        float *keep = (float *)malloc(c2->params[0].count * sizeof(float));
+        int tok[2] = {4, 5}, len1 = 2, lab1 = 1;
+        memset(&oc, 0, sizeof oc);
+        memcpy(keep, c2->params[0].value, c2->params[0].count * sizeof(float));
+        ok &= rnn_optimizer_create(&opt, &oc, c2->params) == RNN_OK &&
+              rnn_clf_train_step(c2, opt, tok, &len1, 2, 1, &lab1, NULL, NULL) == RNN_OK &&
+              !memcmp(keep, c2->params[0].value, c2->params[0].count * sizeof(float));
+        rnn_optimizer_free(opt);
+        free(keep);
+    }
+    check(ok, "classifier by words: last max_len words, <unk>, no allocation, words and frozen tables saved and loaded", 0);
     rnn_clf_free(c);
     rnn_clf_free(c2);
     rnn_words_free(&w);
