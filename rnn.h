@@ -5220,22 +5220,16 @@ static rnn_status rnn__s2s_dstep(rnn__s2s_dec *g, int token, int row, float *log
     if ((st = rnn_recurrent_step(s->dec, s->state, p->x, p->y)) != RNN_OK)
         return rnn__err(s->error, sizeof s->error, st, "decoder: %s", s->dec->error);
     if (k->attention) {
-        float *al = p->alpha + (size_t)row * g->Ts, mx = -INFINITY, sum = 0;
+        /* one query: the attention section's dot product and softmax row */
+        float *al = p->alpha + (size_t)row * g->Ts;
         if (k->attention == RNN_S2S_GENERAL)
             rnn__gemm(NULL, 0, 0, 0, 1, H, H, 1.0f, p->y, H, s->wa, H, 0.0f, p->q, H);
         else memcpy(p->q, p->y, sizeof(float) * H);
-        for (t = 0; t < g->Ts; t++) {
-            float dot = 0;
-            for (j = 0; j < H; j++) dot += p->q[j] * p->e[(size_t)t * H + j];
-            al[t] = dot;
-            if (dot > mx) mx = dot;
-        }
-        for (t = 0; t < g->Ts; t++) sum += al[t] = expf(al[t] - mx);
+        for (t = 0; t < g->Ts; t++) al[t] = rnn__dot_lanes(p->q, p->e + (size_t)t * H, H);
+        rnn__softmax_row(al, g->Ts);
         memset(p->cat, 0, sizeof(float) * H);
-        for (t = 0; t < g->Ts; t++) {
-            al[t] /= sum;
+        for (t = 0; t < g->Ts; t++)
             for (j = 0; j < H; j++) p->cat[j] += al[t] * p->e[(size_t)t * H + j];
-        }
         memcpy(p->cat + H, p->y, sizeof(float) * H);
         rnn__dense_forward(&s->combine, p->cat, 1, p->a, NULL, 0);
         rnn_tanh(p->a, p->a, (size_t)H);

@@ -24,6 +24,14 @@ t() {
     fi
     pass=$((pass + 1)); echo "OK     $name"
 }
+# wrote PROGRAM FILE...: each FILE is in $D and not empty (one check each)
+wrote() {
+    prog=$1; shift
+    for f in "$@"; do
+        if [ -s $D/$f ]; then pass=$((pass + 1)); echo "OK     $prog: wrote $f"
+        else fail=$((fail + 1)); echo "NOT OK $prog: no $D/$f"; fi
+    done
+}
 # same NAME FILE COPY: FILE still equals COPY
 same() {
     if cmp -s "$2" "$3"; then pass=$((pass + 1)); echo "OK     $1"
@@ -138,11 +146,8 @@ t "langid: classify without a text"            2 "usage: langid classify" $LG cl
 t "langid: classify with a missing model"      1 "No such file or directory" $LG classify $D/none.safetensors "Hallo"
 t "langid: classify with a language model"     1 "not a classifier" $LG classify $D/n.safetensors "Hallo"
 t "langid: trains on both data sets in a blink" 0 "naive Bayes"    $LG --minutes 0.02 --per-language 100 --out $D
-for f in langid-sentences-gru.safetensors langid-words-transformer.safetensors langid-sentences-curves.svg \
-         langid-words-gru-confusion.svg; do
-    if [ -s $D/$f ]; then pass=$((pass + 1)); echo "OK     langid: wrote $f"
-    else fail=$((fail + 1)); echo "NOT OK langid: no $D/$f"; fi
-done
+wrote langid langid-sentences-gru.safetensors langid-words-transformer.safetensors langid-sentences-curves.svg \
+      langid-words-gru-confusion.svg
 t "langid: classify answers with a language"   0 "%)"              $LG classify $D/langid-sentences-gru.safetensors "Der Hund schläft."
 t "langid: an unknown character is said"       0 "unknown to the model" $LG classify $D/langid-words-gru.safetensors "日本語"
 t "langid: bad UTF-8 in a text"                1 "not valid UTF-8 at byte 2" $LG classify $D/langid-words-gru.safetensors "$(printf 'ab\377')"
@@ -154,10 +159,7 @@ t "addition: --minutes 0"                      2 "--minutes"       $AD --minutes
 t "addition: a missing model"                  1 "train one first" $AD --load $D/none.safetensors 1+2
 t "addition: a language model is not one"      1 "not a sequence-to-sequence" $AD --load $D/n.safetensors 1+2
 t "addition: trains both models in a blink"    0 "held-out exact match" $AD --minutes 0.01 --out $D
-for f in addition-keras.safetensors addition-attention.safetensors addition-curves.svg; do
-    if [ -s $D/$f ]; then pass=$((pass + 1)); echo "OK     addition: wrote $f"
-    else fail=$((fail + 1)); echo "NOT OK addition: no $D/$f"; fi
-done
+wrote addition addition-keras.safetensors addition-attention.safetensors addition-curves.svg
 t "addition: answers a sum"                    0 "129+124 = "      $AD --load $D/addition-attention.safetensors 129+124
 t "addition: 12+ has no second number"         1 "second number is missing" $AD --load $D/addition-attention.safetensors 12+
 t "addition: 1234+5 has too many digits"       1 "at most 3 digits" $AD --load $D/addition-attention.safetensors 1234+5
@@ -168,18 +170,14 @@ t "adding_problem: --lengths not numbers"      2 "--lengths wants" $AP --lengths
 t "adding_problem: --lengths too long"         2 "--lengths wants" $AP --lengths 5000
 t "adding_problem: --batch must divide 1024"   2 "must divide"     $AP --batch 24
 t "adding_problem: runs in a blink"            0 "always answering 1" $AP --lengths 10 --seconds 0.2 --out $D
-if [ -s $D/adding-10.svg ]; then pass=$((pass + 1)); echo "OK     adding_problem: wrote adding-10.svg"
-else fail=$((fail + 1)); echo "NOT OK adding_problem: no $D/adding-10.svg"; fi
+wrote adding_problem adding-10.svg
 t "topics: --maxlen 0"                         2 "--maxlen"        $TP --maxlen 0
 t "topics: --out a missing directory"          2 "not a directory" $TP --out $D/nodir
 t "topics: classify without a text"            2 "usage: topics classify" $TP classify $D/m.safetensors
 t "topics: classify with a char-level model"   1 "not a word-level classifier" $TP classify $D/langid-words-gru.safetensors "hello"
 t "topics: trains the three models in a blink" 0 "naive Bayes"     $TP --minutes 0.01 --out $D
-for f in topics-lstm.safetensors topics-self-attention.safetensors topics-bi-gru.safetensors topics-curves.svg \
-         topics-bayes-confusion.svg; do
-    if [ -s $D/$f ]; then pass=$((pass + 1)); echo "OK     topics: wrote $f"
-    else fail=$((fail + 1)); echo "NOT OK topics: no $D/$f"; fi
-done
+wrote topics topics-lstm.safetensors topics-self-attention.safetensors topics-bi-gru.safetensors topics-curves.svg \
+      topics-bayes-confusion.svg
 t "topics: classify answers with a topic"      0 "%)"              $TP classify $D/topics-bi-gru.safetensors "The compiler crashed."
 t "topics: a text with no words"               1 "no words"        $TP classify $D/topics-bi-gru.safetensors "?!"
 t "topics: bad UTF-8 in a text"                1 "not valid UTF-8" $TP classify $D/topics-bi-gru.safetensors "$(printf 'ab\377')"
