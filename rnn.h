@@ -660,6 +660,7 @@ typedef struct rnn_lm {
     rnn_rng rng;            /* dropout */
     char error[160];
     struct rnn_vocab *vocab;/* the tokens' text, saved with the model; NULL: plain ids */
+    struct rnn_words *words;/* or its words (rnn_lm_set_words) */
     uint64_t version;       /* bumped when the weights change (see rnn_lm_weights_changed) */
 } rnn_lm;
 
@@ -1110,6 +1111,10 @@ RNNDEF void rnn_pad_batch(const int *const *seqs, const int *lens, int B, int T,
 /* Gives the model a copy of a vocabulary (vocab_size must match), so that
    checkpoints carry it. */
 RNNDEF rnn_status rnn_lm_set_vocab(rnn_lm *m, const rnn_vocab *v);
+/* Gives a language model a copy of a word vocabulary (rnn_words_size must
+   be vocab_size), saved in its checkpoints (metadata "words"), in place of
+   a char vocabulary: a word-level language model. */
+RNNDEF rnn_status rnn_lm_set_words(rnn_lm *m, const rnn_words *w);
 /* The same for a classifier. */
 RNNDEF rnn_status rnn_clf_set_vocab(rnn_clf *c, const rnn_vocab *v);
 /* The same for a sequence-to-sequence model: the source's and the output's
@@ -3986,6 +3991,7 @@ RNNDEF void rnn_lm_free(rnn_lm *m) {
     rnn_recurrent_free(m->rnn);
     stbds_arrfree(m->params);
     if (m->vocab) { rnn_vocab_free(m->vocab); RNN_FREE(m->vocab); }
+    if (m->words) { rnn_words_free(m->words); RNN_FREE(m->words); }
     RNN_FREE(m->own);
     RNN_FREE(m->ws);
     RNN_FREE(m->h);
@@ -5472,7 +5478,7 @@ RNNDEF rnn_status rnn_sample(const float *logits, int n, float temperature, int 
                              rnn_rng *rng, int *token) {
     float w[RNN__SAMPLE_STACK], pw[RNN__SAMPLE_STACK], mx;
     uint32_t pk[RNN__SAMPLE_STACK], cut = 0;
-    int i, m, best = 0, small = n <= RNN__SAMPLE_STACK;
+    int i, m = 0, best = 0, small = n <= RNN__SAMPLE_STACK;
     double total = 0, u, acc = 0;
     if (!logits || !token || n <= 0 || !(temperature >= 0.0f) || temperature > 3.0e38f || top_k < 0 ||
         !(top_p > 0.0f && top_p <= 1.0f) || !rnn__finite(logits, (size_t)n))
@@ -6171,14 +6177,23 @@ static rnn_status rnn__set_vocab(rnn_vocab **slot, const rnn_vocab *v, int size,
     return RNN_OK;
 }
 
+/* A model reads characters or words: setting one drops the other. */
+static void rnn__drop_words(rnn_words **w) {
+    if (*w) { rnn_words_free(*w); RNN_FREE(*w); *w = NULL; }
+}
+
 RNNDEF rnn_status rnn_lm_set_vocab(rnn_lm *m, const rnn_vocab *v) {
+    rnn_status st;
     if (!m) return RNN_ERR_INVALID_ARGUMENT;
-    return rnn__set_vocab(&m->vocab, v, m->cfg.vocab_size, m->error, sizeof m->error);
+    if ((st = rnn__set_vocab(&m->vocab, v, m->cfg.vocab_size, m->error, sizeof m->error)) == RNN_OK) rnn__drop_words(&m->words);
+    return st;
 }
 
 RNNDEF rnn_status rnn_clf_set_vocab(rnn_clf *c, const rnn_vocab *v) {
+    rnn_status st;
     if (!c) return RNN_ERR_INVALID_ARGUMENT;
-    return rnn__set_vocab(&c->vocab, v, c->cfg.vocab_size, c->error, sizeof c->error);
+    if ((st = rnn__set_vocab(&c->vocab, v, c->cfg.vocab_size, c->error, sizeof c->error)) == RNN_OK) rnn__drop_words(&c->words);
+    return st;
 }
 
 /* Replaces *slot by a copy of w (its words, counts and options). */
@@ -6193,16 +6208,25 @@ static rnn_status rnn__copy_words(rnn_words **slot, const rnn_words *w) {
     return RNN_OK;
 }
 
-RNNDEF rnn_status rnn_clf_set_words(rnn_clf *c, const rnn_words *w) {
-    rnn_status st;
-    if (!c) return RNN_ERR_INVALID_ARGUMENT;
-    if (!w || rnn_words_size(w) != c->cfg.vocab_size)
-        return rnn__err(c->error, sizeof c->error, RNN_ERR_INVALID_ARGUMENT, "set_words: %d words, vocab_size is %d",
-                        rnn_words_size(w), c->cfg.vocab_size);
-    if ((st = rnn__copy_words(&c->words, w)) != RNN_OK)
-        return rnn__err(c->error, sizeof c->error, st, "set_words: out of memory");
-    if (c->vocab) { rnn_vocab_free(c->vocab); RNN_FREE(c->vocab); c->vocab = NULL; }
+/* Replaces *slot by a copy of w, which must have size ids, and drops the
+   char vocabulary *chars: a model reads words or characters. */
+static rnn_status rnn__set_words(rnn_words **slot, rnn_vocab **chars, const rnn_words *w, int size, char *err,
+                                 size_t cap) {
+    if (!w || rnn_words_size(w) != size)
+        return rnn__err(err, cap, RNN_ERR_INVALID_ARGUMENT, "set_words: %d words, vocab_size is %d", rnn_words_size(w), size);
+    if (rnn__copy_words(slot, w) != RNN_OK) return rnn__err(err, cap, RNN_ERR_OUT_OF_MEMORY, "set_words: out of memory");
+    if (*chars) { rnn_vocab_free(*chars); RNN_FREE(*chars); *chars = NULL; }
     return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_clf_set_words(rnn_clf *c, const rnn_words *w) {
+    if (!c) return RNN_ERR_INVALID_ARGUMENT;
+    return rnn__set_words(&c->words, &c->vocab, w, c->cfg.vocab_size, c->error, sizeof c->error);
+}
+
+RNNDEF rnn_status rnn_lm_set_words(rnn_lm *m, const rnn_words *w) {
+    if (!m) return RNN_ERR_INVALID_ARGUMENT;
+    return rnn__set_words(&m->words, &m->vocab, w, m->cfg.vocab_size, m->error, sizeof m->error);
 }
 
 RNNDEF rnn_status rnn_s2s_set_vocab(rnn_s2s *s, const rnn_vocab *src, const rnn_vocab *tgt) {
@@ -6951,7 +6975,7 @@ static rnn_status rnn__save_check(const rnn_param *params, const rnn_optimizer *
 
 RNNDEF rnn_status rnn_lm_save(rnn_lm *m, const rnn_optimizer *opt, const char *path) {
     rnn_st_writer w;
-    rnn__buf vj = {0, 0, 0, 0};
+    rnn__buf vj = {0, 0, 0, 0}, wj = {0, 0, 0, 0};
     ptrdiff_t i, np;
     rnn_status st;
     if (!m || !path) return RNN_ERR_INVALID_ARGUMENT;
@@ -6968,6 +6992,7 @@ RNNDEF rnn_status rnn_lm_save(rnn_lm *m, const rnn_optimizer *opt, const char *p
     rnn__meta_num(&w, "dropout", m->cfg.dropout, 0);
     rnn__meta_num(&w, "freeze_embedding", m->cfg.freeze_embedding, 1);
     rnn__put_vocab(&w, "vocab", m->vocab, &vj);
+    rnn__put_words(&w, m->words, &wj);
     for (i = 0; i < np; i++) rnn__put_param(&w, m->params[i].name, &m->params[i], m->params[i].value);
     if (opt) {
         rnn__put_optimizer(&w, opt, m->params, &m->rng);
@@ -6982,6 +7007,7 @@ RNNDEF rnn_status rnn_lm_save(rnn_lm *m, const rnn_optimizer *opt, const char *p
     if (st != RNN_OK) snprintf(m->error, sizeof m->error, "save: %.150s", w.error);
     rnn_st_writer_free(&w);
     RNN_FREE(vj.p);
+    RNN_FREE(wj.p);
     return st;
 }
 
@@ -7286,6 +7312,7 @@ RNNDEF rnn_status rnn_lm_from_st(rnn_lm **out, rnn_optimizer **optp, rnn_st_file
         return rnn__err(f->error, sizeof f->error, st, "cannot create the model: %s", rnn_strerror(st));
     if ((st = rnn__st_params(f, m->params)) != RNN_OK) goto fail;
     if ((s = rnn_st_meta_get(f, "vocab")) && (st = rnn__st_vocab(f, s, lc.vocab_size, &m->vocab)) != RNN_OK) goto fail;
+    if ((s = rnn_st_meta_get(f, "words")) && (st = rnn__st_words(f, s, lc.vocab_size, &m->words)) != RNN_OK) goto fail;
     if (optp && rnn_st_meta_get(f, "optim_kind") && (st = rnn__lm_optimizer(f, m, &opt)) != RNN_OK) goto fail;
     *out = m;
     if (optp) *optp = opt;

@@ -1,4 +1,4 @@
-/* examples/textgen.c - a char-level text generator, char-rnn style.
+/* examples/textgen.c - a char-level (or word-level) text generator, char-rnn style.
 
    textgen train CORPUS -o MODEL [options]    train (or --resume) on a UTF-8 text
    textgen sample MODEL [options]             generate text from a checkpoint
@@ -56,7 +56,7 @@ static const char *usage =
     "  --embed N            embedding size, 1..65536 [64]\n"
     "  --hidden N           hidden size, 1..65536 [256]\n"
     "  --layers N           recurrent layers, 1..64 [2]\n"
-    "  --seq T              characters per window (truncated BPTT) [64]\n"
+    "  --seq T              tokens (characters or words) per window (truncated BPTT) [64]\n"
     "  --batch B            parallel streams [32]\n"
     "  --lr X               Adam learning rate, (0, 10] [0.002]\n"
     "  --clip X             gradient global-norm clip, 0 = off [5]\n"
@@ -73,13 +73,19 @@ static const char *usage =
     "  --retry N            on divergence, go back to the last checkpoint with half the\n"
     "                       learning rate, up to N times [0: stop]\n"
     "  --seed S             [1]\n"
+    "  --words              a word-level model: each line's words, then <e>; punctuation marks\n"
+    "                       are words; rare words are <unk> (see --min-count, --max-words)\n"
+    "  --min-count N        a word seen fewer than N times is <unk> [2]\n"
+    "  --max-words N        at most N words in the vocabulary, the reserved four included [20000]\n"
+    "  --lower              lower-case the words\n"
     "sample options:\n"
     "  --prime TEXT         text to start from [a newline]\n"
-    "  --skip-unknown       drop prime characters the model does not know (else an error)\n"
+    "  --skip-unknown       drop prime characters the model does not know (else an error;\n"
+    "                       a word model reads an unknown word as <unk>)\n"
     "  --temperature T      0 is greedy, [0, 100] [0.8]\n"
     "  --top-k K, --top-p P keep the K most likely / the smallest set with mass P, (0, 1]\n"
     "  --beam K             beam search of width K (1..256) instead of sampling\n"
-    "  --length N           characters to generate, 1..1000000 [500]\n"
+    "  --length N           characters (or words) to generate, 1..1000000 [500]\n"
     "  --seed S             [1]\n"
     "Ctrl-C while training saves a checkpoint and stops.\n";
 
@@ -126,12 +132,70 @@ static int check_writable(const char *what, const char *path) {
     return 0;
 }
 
+/* Text as word ids the way PyTorch's word_language_model reads a corpus:
+   each line's words, then <e> (RNN_EOS); a last line without a newline
+   gets <e> only if eos_last. skip_unknown leaves <unk> out. malloc'd
+   (*n gets the count: at most len + 1, as a token takes a byte); NULL
+   for invalid UTF-8, at byte *bad. */
+static int *encode_lines(const rnn_words *w, const char *text, size_t len, int eos_last, int skip_unknown,
+                         size_t *n, size_t *bad) {
+    int *ids = (int *)malloc(sizeof(int) * (len + 1));
+    size_t p = 0, k = 0;
+    while (ids && p < len) {
+        const char *nl = (const char *)memchr(text + p, '\n', len - p);
+        size_t end = nl ? (size_t)(nl - text) : len, got = 0, b = 0, i, kept = k;
+        if (rnn_words_encode(w, text + p, end - p, ids + k, len + 1 - k, &got, &b) != RNN_OK) {
+            *bad = p + b;
+            free(ids);
+            return NULL;
+        }
+        for (i = k; i < k + got; i++)
+            if (!skip_unknown || ids[i] != RNN_UNK) ids[kept++] = ids[i];
+        k = kept;
+        if (nl || eos_last) ids[k++] = RNN_EOS;
+        p = end + 1;
+    }
+    *n = k;
+    return ids;
+}
+
+/* Writes token tok as text: a character, or a word with the space before
+   it (none at a line's start, before closing punctuation, or after an
+   opening one; <e> is a newline). *at_start and *quotes carry the line's
+   state between calls. */
+static void put_token(const rnn_lm *m, int tok, int *at_start, int *quotes, FILE *out) {
+    char ch[8];
+    const char *w;
+    int close, open;
+    if (!m->words) {
+        ch[rnn_vocab_decode(m->vocab, &tok, 1, ch, sizeof ch)] = 0;
+        fputs(ch, out);
+        return;
+    }
+    if (tok == RNN_EOS) { fputc('\n', out); *at_start = 1; *quotes = 0; return; }
+    w = tok >= 0 && tok < rnn_words_size(m->words) ? m->words->words[tok] : "<unk>";
+    close = w[0] && !w[1] && strchr(".,;:!?)]}", w[0]);
+    if (!strcmp(w, "\"")) close = (*quotes)++ % 2;   /* the second quote of a pair closes */
+    if (!*at_start && !close) fputc(' ', out);
+    fputs(w, out);
+    open = (w[0] && !w[1] && strchr("([{$", w[0])) || (!strcmp(w, "\"") && *quotes % 2);
+    *at_start = open;
+}
+
 /* The prime as ids (malloc'd; *n gets the count). Invalid UTF-8 or a
    character the model does not know is an error naming it, unless skip:
-   then unknown characters are dropped with a warning. NULL on error. */
+   then unknown characters are dropped with a warning. A word model reads
+   unknown words as <unk> (dropped with skip). NULL on error. */
 static int *encode_prime(const rnn_lm *m, const char *prime, int skip, size_t *n) {
     size_t len = strlen(prime), p = 0, k = 0, dropped = 0;
-    int *ids = (int *)malloc(sizeof(int) * (len + 1));
+    int *ids;
+    if (m->words) {
+        size_t bad = 0;
+        if (!(ids = encode_lines(m->words, prime, len, 0, skip, n, &bad)))
+            fprintf(stderr, "textgen: --prime is not valid UTF-8 at byte %lu\n", (unsigned long)bad);
+        return ids;
+    }
+    ids = (int *)malloc(sizeof(int) * (len + 1));
     while (ids && p < len) {
         uint32_t cp;
         size_t one = 0, bad = 0;
@@ -159,26 +223,25 @@ static int *encode_prime(const rnn_lm *m, const char *prime, int skip, size_t *n
     return ids;
 }
 
-/* The id of a newline, or -1. */
+/* The id of a newline (a word model's <e>), or -1. */
 static int newline_id(const rnn_lm *m) {
     size_t k = 0;
     int id;
+    if (m->words) return RNN_EOS;
     return rnn_vocab_encode(m->vocab, "\n", 1, &id, 1, &k, NULL) == RNN_OK ? id : -1;
 }
 
-/* Prints n characters sampled after ids[np] (the prime, already printed). */
+/* Prints n tokens sampled after ids[np] (the prime, already printed). */
 static int generate(const rnn_lm *m, const int *ids, size_t np, int n, float temperature, int top_k,
                     float top_p, rnn_rng *rng, FILE *out) {
     rnn_lm_state *s;
     const float *logits = NULL;
-    int tok = 0, i, rc = 0;
-    char ch[8];
+    int tok = 0, i, rc = 0, at_start = np == 0 || ids[np - 1] == newline_id(m), quotes = 0;
     if (rnn_lm_state_create(m, &s) != RNN_OK) return 1;
     for (i = 0; i < (int)np; i++) logits = rnn_lm_step(m, s, ids[i]);
     for (i = 0; i < n && logits; i++) {
         if (rnn_sample(logits, m->cfg.vocab_size, temperature, top_k, top_p, rng, &tok) != RNN_OK) { rc = 1; break; }
-        ch[rnn_vocab_decode(m->vocab, &tok, 1, ch, sizeof ch)] = 0;
-        fputs(ch, out);
+        put_token(m, tok, &at_start, &quotes, out);
         logits = rnn_lm_step(m, s, tok);
     }
     if (!logits) rc = 1;
@@ -230,10 +293,9 @@ static int beam_generate(const rnn_lm *m, const int *ids, size_t np, int beam, i
     } else if (res.count == 0) {
         fprintf(stderr, "textgen: beam search: no continuation has a probability above 0\n");
     } else {
-        char *text = (char *)malloc((size_t)res.lengths[0] * 4 + 1);
-        rnn_vocab_decode(m->vocab, res.tokens, (size_t)res.lengths[0], text, (size_t)res.lengths[0] * 4 + 1);
-        printf("%s\n(beam %d: mean log-probability %.3f per character)\n", text, beam, res.scores[0]);
-        free(text);
+        int k, at_start = ids[np - 1] == newline_id(m), quotes = 0;
+        for (k = 0; k < res.lengths[0]; k++) put_token(m, res.tokens[k], &at_start, &quotes, stdout);
+        printf("\n(beam %d: mean log-probability %.3f per %s)\n", beam, res.scores[0], m->words ? "word" : "character");
         rc = 0;
     }
     rnn_beam_result_free(&res);
@@ -267,7 +329,7 @@ static int cmd_sample(int argc, char **argv) {
         fprintf(stderr, "textgen: %s\n", err[0] ? err : rnn_strerror(st));
         return 1;
     }
-    if (!m->vocab) { fprintf(stderr, "textgen: %s has no vocabulary (a model over plain ids)\n", pos[0]); rnn_lm_free(m); return 1; }
+    if (!m->vocab && !m->words) { fprintf(stderr, "textgen: %s has no vocabulary (a model over plain ids)\n", pos[0]); rnn_lm_free(m); return 1; }
     prime = cli_get(o, no, "--prime")->str;
     if (!(ids = encode_prime(m, prime, cli_get(o, no, "--skip-unknown")->given, &np))) { rnn_lm_free(m); return 2; }
     if (np == 0) {   /* an empty prime: start after a newline (or the first character) */
@@ -440,6 +502,10 @@ static int cmd_train(int argc, char **argv) {
         {"--plot", NULL, CLI_STR, 0, 0, 0, NULL, 0},
         {"--seed", NULL, CLI_INT, 0, 9007199254740992.0, 1, NULL, 0},
         {"--retry", NULL, CLI_INT, 0, 100, 0, NULL, 0},
+        {"--words", NULL, CLI_FLAG, 0, 1, 0, NULL, 0},
+        {"--min-count", NULL, CLI_INT, 1, 1e9, 2, NULL, 0},
+        {"--max-words", NULL, CLI_INT, 5, 1e8, 20000, NULL, 0},
+        {"--lower", NULL, CLI_FLAG, 0, 1, 0, NULL, 0},
     };
     static const char *arch[] = {"--cell", "--embed", "--hidden", "--layers", "--dropout"};
     int no = (int)(sizeof o / sizeof o[0]), npos, T, B, k, tty = IS_TTY(stdout), resume, rc = 0, diverged = 0, retries;
@@ -450,6 +516,8 @@ static int cmd_train(int argc, char **argv) {
     char *text, err[256], best_path[4096] = "";
     int *ids = NULL, *in = NULL, *tg = NULL;
     rnn_vocab vocab;
+    rnn_words words, *wv = NULL;   /* a word model's vocabulary: built here, or the checkpoint's */
+    const char *unit = "character";
     rnn_lm *m = NULL;
     rnn_optimizer *opt = NULL;
     rnn_batcher bt;
@@ -486,19 +554,55 @@ static int cmd_train(int argc, char **argv) {
     }
     if (!(text = read_all(corpus, &len, &why))) { fprintf(stderr, "textgen: cannot read the corpus %s: %s\n", corpus, why); return 1; }
     if (len == 0) { fprintf(stderr, "textgen: the corpus %s is empty\n", corpus); free(text); return 1; }
+    memset(&vocab, 0, sizeof vocab);
+    memset(&words, 0, sizeof words);
     if ((st = rnn_vocab_from_text(&vocab, text, len, &bad)) != RNN_OK) {
         fprintf(stderr, "textgen: the corpus %s is not valid UTF-8 at byte %lu\n", corpus, (unsigned long)bad);
         free(text);
         return 1;
     }
-    ids = (int *)malloc(len * sizeof(int));
-    rnn_vocab_encode(&vocab, text, len, ids, len, &n, NULL);
+    if (resume) {   /* the checkpoint says whether the model reads characters or words */
+        if ((st = rnn_lm_load(&m, &opt, out, err, sizeof err)) != RNN_OK) {
+            fprintf(stderr, "textgen: --resume: %s\n", err[0] ? err : rnn_strerror(st));
+            rc = 1; goto done;
+        }
+        if (!opt) { fprintf(stderr, "textgen: --resume: %s has no optimizer state (not saved by textgen train)\n", out); rc = 1; goto done; }
+        if (!m->vocab && !m->words) { fprintf(stderr, "textgen: --resume: %s has no vocabulary\n", out); rc = 1; goto done; }
+        if (cli_get(o, no, "--words")->given && !m->words) {
+            fprintf(stderr, "textgen: --resume: %s is a character model; leave out --words\n", out);
+            rc = 2; goto done;
+        }
+        wv = m->words;
+    } else if (cli_get(o, no, "--words")->given) {
+        rnn_words_config wc;
+        memset(&wc, 0, sizeof wc);
+        wc.max_words = (int)cli_get(o, no, "--max-words")->num;
+        wc.min_count = (int)cli_get(o, no, "--min-count")->num;
+        wc.keep_case = !cli_get(o, no, "--lower")->given;
+        wc.punct = RNN_PUNCT_SPLIT;
+        if ((st = rnn_words_build(&words, &wc, (const char *const *)&text, &len, 1)) != RNN_OK) {
+            fprintf(stderr, "textgen: %s\n", words.error);
+            rc = 1; goto done;
+        }
+        wv = &words;
+    }
+    if (wv) {
+        size_t unk = 0, i;
+        unit = "word";
+        if (!(ids = encode_lines(wv, text, len, 1, 0, &n, &bad))) { rc = 1; goto done; }   /* valid: checked above */
+        for (i = 0; i < n; i++) unk += ids[i] == RNN_UNK;
+        printf("textgen: %lu words and line ends, %d in the vocabulary, %.1f%% of them <unk>\n", (unsigned long)n,
+               rnn_words_size(wv), n ? 100.0 * (double)unk / (double)n : 0.0);
+    } else {
+        ids = (int *)malloc(len * sizeof(int));
+        rnn_vocab_encode(&vocab, text, len, ids, len, &n, NULL);
+    }
     ntrain = rnn_batcher_split(n, (float)valshare);
     need = (size_t)B * (T + 1);
     if (ntrain < need || (valshare > 0 && n - ntrain < need)) {
         size_t least = valshare > 0 ? (size_t)ceil((double)need / valshare) + 1 : need;
-        fprintf(stderr, "textgen: the corpus %s has %lu characters; --seq %d --batch %d%s need at least %lu\n", corpus,
-                (unsigned long)n, T, B, valshare > 0 ? " with --val" : "", (unsigned long)least);
+        fprintf(stderr, "textgen: the corpus %s has %lu %ss; --seq %d --batch %d%s need at least %lu\n", corpus,
+                (unsigned long)n, unit, T, B, valshare > 0 ? " with --val" : "", (unsigned long)least);
         rc = 1; goto done;
     }
     if (!resume && !is_dir(out)) {   /* an existing file at -o must be a checkpoint to be replaced */
@@ -517,16 +621,10 @@ static int cmd_train(int argc, char **argv) {
         (plot && check_writable("--plot", plot))) { rc = 1; goto done; }
     if (resume) {
         char miss[128];
-        if ((st = rnn_lm_load(&m, &opt, out, err, sizeof err)) != RNN_OK) {
-            fprintf(stderr, "textgen: --resume: %s\n", err[0] ? err : rnn_strerror(st));
-            rc = 1; goto done;
-        }
-        if (!opt) { fprintf(stderr, "textgen: --resume: %s has no optimizer state (not saved by textgen train)\n", out); rc = 1; goto done; }
-        if (!m->vocab) { fprintf(stderr, "textgen: --resume: %s has no vocabulary\n", out); rc = 1; goto done; }
-        missing_chars(&vocab, m->vocab, miss, sizeof miss);
-        if (miss[0]) { fprintf(stderr, "textgen: --resume: the corpus has characters %s does not know: %s\n", out, miss); rc = 1; goto done; }
-        missing_chars(m->vocab, &vocab, miss, sizeof miss);
-        if (miss[0]) { fprintf(stderr, "textgen: --resume: %s was trained on characters this corpus lacks: %s (another corpus?)\n", out, miss); rc = 1; goto done; }
+        if (m->vocab) missing_chars(&vocab, m->vocab, miss, sizeof miss);
+        if (m->vocab && miss[0]) { fprintf(stderr, "textgen: --resume: the corpus has characters %s does not know: %s\n", out, miss); rc = 1; goto done; }
+        if (m->vocab) missing_chars(m->vocab, &vocab, miss, sizeof miss);
+        if (m->vocab && miss[0]) { fprintf(stderr, "textgen: --resume: %s was trained on characters this corpus lacks: %s (another corpus?)\n", out, miss); rc = 1; goto done; }
         for (k = 0; k < 5; k++) {   /* the architecture is the checkpoint's: say so where the flags differ */
             cli_opt *a = cli_get(o, no, arch[k]);
             double have = k == 1 ? m->cfg.embed_size : k == 2 ? m->cfg.hidden_size : k == 3 ? m->cfg.num_layers
@@ -543,13 +641,14 @@ static int cmd_train(int argc, char **argv) {
         rnn_lm_config lc;
         rnn_optimizer_config oc;
         memset(&lc, 0, sizeof lc);
-        lc.vocab_size = rnn_vocab_size(&vocab);
+        lc.vocab_size = wv ? rnn_words_size(wv) : rnn_vocab_size(&vocab);
         lc.cell = (rnn_cell)k;
         lc.embed_size = (int)cli_get(o, no, "--embed")->num;
         lc.hidden_size = (int)cli_get(o, no, "--hidden")->num;
         lc.num_layers = (int)cli_get(o, no, "--layers")->num;
         lc.dropout = (float)cli_get(o, no, "--dropout")->num;
-        if ((st = rnn_lm_create(&m, &lc, seed)) != RNN_OK || (st = rnn_lm_set_vocab(m, &vocab)) != RNN_OK) {
+        if ((st = rnn_lm_create(&m, &lc, seed)) != RNN_OK ||
+            (st = wv ? rnn_lm_set_words(m, wv) : rnn_lm_set_vocab(m, &vocab)) != RNN_OK) {
             fprintf(stderr, "textgen: cannot make the model: %s\n", rnn_strerror(st));
             rc = 1; goto done;
         }
@@ -569,8 +668,8 @@ static int cmd_train(int argc, char **argv) {
     for (step = 0; step < opt->t; step++) rnn_batcher_next(&bt, in, tg, &rng);   /* --resume: the same windows */
     start = (long)opt->t;
     end_step = steps ? start + steps : -1;
-    printf("textgen: %s, %lu characters (%d distinct), %lu for validation\n", corpus, (unsigned long)n,
-           rnn_vocab_size(&vocab), (unsigned long)(n - ntrain));
+    printf("textgen: %s, %lu %ss (%d distinct), %lu for validation\n", corpus, (unsigned long)n, unit,
+           m->cfg.vocab_size, (unsigned long)(n - ntrain));
     printf("textgen: %s x %d layers, hidden %d, embedding %d, %lu parameters, seq %d, batch %d%s\n",
            cells[m->cfg.cell], m->cfg.num_layers, m->cfg.hidden_size, m->cfg.embed_size,
            (unsigned long)opt->n, T, B, resume ? "; resumed" : "");
@@ -631,7 +730,7 @@ static int cmd_train(int argc, char **argv) {
         if ((step + 1) % 1000 == 0) {
             int nl = newline_id(m);
             printf("%s--- sample at step %ld ---\n", tty ? "\n" : "", step + 1);
-            if (nl >= 0) generate(m, &nl, 1, 160, 0.8f, 0, 1.0f, &rng, stdout);
+            if (nl >= 0) generate(m, &nl, 1, m->words ? 40 : 160, 0.8f, 0, 1.0f, &rng, stdout);
         }
     }
     if (!diverged && !healthy_on(m, in, tg, T, B)) {
@@ -654,7 +753,7 @@ static int cmd_train(int argc, char **argv) {
     }
     {
         char vs[48] = "";
-        if (valshare > 0) snprintf(vs, sizeof vs, ", val loss %.3f nats/char", val);
+        if (valshare > 0) snprintf(vs, sizeof vs, ", val loss %.3f nats/%s", val, m->words ? "word" : "char");
         printf("%stextgen: %s%ssteps %ld -> %ld, train loss %.3f%s, %.0f tok/s, %.0f s%s%s\n", tty ? "\n" : "",
                g_stop ? "stopped by Ctrl-C; " : "", resume ? "resumed, " : "", start, step, smooth, vs,
                el > 0 ? (double)T * B * (double)(step - start) / el : 0, el, rc == 0 ? "; saved " : "", rc == 0 ? out : "");
@@ -666,6 +765,7 @@ done:
     rnn_optimizer_free(opt);
     rnn_lm_free(m);
     rnn_vocab_free(&vocab);
+    rnn_words_free(&words);
     free(ids); free(in); free(tg); free(text); free(pts);
     return rc;
 }

@@ -126,6 +126,22 @@ t "sample: a missing model"                    1 "No such file or directory" $TG
 t "sample: no model"                           2 "which model"   $TG sample --length 5
 t "sample: --help"                             0 "usage"         $TG --help
 
+# --- a word-level model ------------------------------------------------------------
+W=$D/w.safetensors
+t "words: train a word model"                  0 "words and line ends" $TG train $D/corpus.txt -o $W --words --steps 20 --val 0 $S
+t "words: the summary counts words"            0 "" grep -q "words (.* distinct)" $D/last
+t "words: rare words are <unk> (--min-count)"  0 "of them <unk>" $TG train $D/corpus.txt -o $D/w5.safetensors --words --min-count 5 --steps 1 --val 0 $S
+t "words: --max-words 4 leaves no word"        2 "--max-words 4 is outside" $TG train $D/corpus.txt -o $W --words --max-words 4
+t "words: --min-count 0"                       2 "--min-count 0 is outside" $TG train $D/corpus.txt -o $W --words --min-count 0
+t "words: a short corpus counts words"         1 "words; --seq"  $TG train $D/tiny.txt -o $D/w6.safetensors --words $S
+t "words: --resume goes on with the checkpoint's words" 0 "steps 20 -> 25" $TG train $D/corpus.txt -o $W --resume --steps 5 --val 0 $S
+t "words: --resume --words on a char model"    2 "a character model" $TG train $D/corpus.txt -o $M --resume --words --steps 1 $S
+t "words: sampling writes words"               0 ""              $TG sample $W --length 30 --prime "The model"
+t "words: an unknown prime word is <unk>"      0 ""              $TG sample $W --length 5 --prime "zyxwvut qqq"
+t "words: beam search says per word"           0 "per word"      $TG sample $W --beam 3 --length 6
+t "words: rnn-info lists the words"            0 "words; punctuation split off, case kept" build/rnn-info $W
+t "words: --lower lower-cases"                 0 "lower-cased"   sh -c "$TG train $D/corpus.txt -o $D/w7.safetensors --words --lower --steps 1 --val 0 $S >/dev/null && build/rnn-info $D/w7.safetensors"
+
 # --- names ------------------------------------------------------------------------
 printf 'Anna\nBert\nCora\nDirk\nEmma\nFinn\nGreta\nHugo\n%.0s' $(seq 60) > $D/names.txt
 t "names: a model of names"                    0 "" $TG train $D/names.txt -o $D/n.safetensors --steps 40 --val 0 $S
@@ -175,9 +191,11 @@ t "topics: --maxlen 0"                         2 "--maxlen"        $TP --maxlen 
 t "topics: --out a missing directory"          2 "not a directory" $TP --out $D/nodir
 t "topics: classify without a text"            2 "usage: topics classify" $TP classify $D/m.safetensors
 t "topics: classify with a char-level model"   1 "not a word-level classifier" $TP classify $D/langid-words-gru.safetensors "hello"
-t "topics: trains the three models in a blink" 0 "naive Bayes"     $TP --minutes 0.01 --out $D
+t "topics: --vector-epochs 0"                 2 "--vector-epochs" $TP --vector-epochs 0
+t "topics: trains the three models in a blink" 0 "naive Bayes"     $TP --minutes 0.01 --vector-epochs 1 --out $D
+t "topics: ... and the bi-GRU on its own vectors" 0 "fine-tuned"  cat $D/last
 wrote topics topics-lstm.safetensors topics-self-attention.safetensors topics-bi-gru.safetensors topics-curves.svg \
-      topics-bayes-confusion.svg
+      topics-bayes-confusion.svg topics-vectors.txt topics-vectors-curves.svg
 t "topics: classify answers with a topic"      0 "%)"              $TP classify $D/topics-bi-gru.safetensors "The compiler crashed."
 t "topics: a text with no words"               1 "no words"        $TP classify $D/topics-bi-gru.safetensors "?!"
 t "topics: bad UTF-8 in a text"                1 "not valid UTF-8" $TP classify $D/topics-bi-gru.safetensors "$(printf 'ab\377')"

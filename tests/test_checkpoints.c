@@ -45,6 +45,90 @@ static rnn_status load_bytes(const unsigned char *b, size_t n, char *err) {
     return st;
 }
 
+/* A word-level language model: its words go into the checkpoint and come
+   back; a char vocabulary replaces them (and the other way round). */
+static void test_lm_words(void) {
+    static const char *texts[] = {"the cat sat on the mat .\nthe dog ran ."};
+    const char *path = "build/test-lm-words.safetensors";
+    size_t len = strlen(texts[0]);
+    rnn_words w;
+    rnn_words_config wc;
+    rnn_vocab v;
+    rnn_lm_config lc;
+    rnn_lm *m = NULL, *m2 = NULL;
+    rnn_lm_state *s1 = NULL, *s2 = NULL;
+    char err[200];
+    int ok, i;
+    memset(&wc, 0, sizeof wc);
+    wc.punct = RNN_PUNCT_SPLIT; wc.keep_case = 1; wc.min_count = 2;
+    ok = rnn_words_build(&w, &wc, texts, &len, 1) == RNN_OK;
+    memset(&lc, 0, sizeof lc);
+    lc.vocab_size = rnn_words_size(&w); lc.embed_size = 4; lc.hidden_size = 6; lc.cell = RNN_GRU;
+    ok &= rnn_lm_create(&m, &lc, 5) == RNN_OK && rnn_lm_set_words(m, &w) == RNN_OK && m->words && !m->vocab;
+    ok &= rnn_lm_save(m, NULL, path) == RNN_OK && rnn_lm_load(&m2, NULL, path, err, sizeof err) == RNN_OK && m2->words &&
+          !m2->vocab && rnn_words_size(m2->words) == rnn_words_size(&w) && m2->words->cfg.keep_case == 1 &&
+          m2->words->cfg.min_count == 2 && m2->words->cfg.punct == RNN_PUNCT_SPLIT;
+    for (i = 0; ok && i < rnn_words_size(&w); i++) ok &= !strcmp(m2->words->words[i], w.words[i]);
+    ok &= m2 && rnn_lm_state_create(m, &s1) == RNN_OK && rnn_lm_state_create(m2, &s2) == RNN_OK &&
+          !memcmp(rnn_lm_step(m, s1, RNN_EOS), rnn_lm_step(m2, s2, RNN_EOS), sizeof(float) * (size_t)lc.vocab_size);
+    check(ok, "a word-level LM: its words and their cutting options saved and loaded, the same logits", 0);
+    ok = rnn_lm_set_words(m, NULL) == RNN_ERR_INVALID_ARGUMENT && said(m->error, "vocab_size");
+    rnn_vocab_from_text(&v, "abcdef", 6, NULL);   /* as many characters as there are words */
+    ok &= rnn_vocab_size(&v) == lc.vocab_size && rnn_lm_set_vocab(m, &v) == RNN_OK && m->vocab && !m->words;
+    ok &= rnn_lm_set_words(m, &w) == RNN_OK && m->words && !m->vocab;
+    check(ok, "an LM reads characters or words: setting one drops the other; a wrong size is named", 0);
+    rnn_lm_state_free(s1); rnn_lm_state_free(s2);
+    rnn_lm_free(m); rnn_lm_free(m2);
+    rnn_words_free(&w); rnn_vocab_free(&v);
+    remove(path);
+}
+
+/* PyTorch's word_language_model (tied LSTM; ReLU RNN) and char-rnn.pytorch
+   (GRU over string.printable), saved whole and converted by torch2rnn.py's
+   command line (tools/torch_lm_fixtures.py): rnn.h steps to PyTorch's
+   logits, with the words moved to rnn.h's reserved ids. */
+static void test_lm_torch_projects(void) {
+    static const char *tags[3] = {"words_lstm", "words_relu", "chars_gru"};
+    int k;
+    for (k = 0; k < 3; k++) {
+        char path[96], err[256], name[160];
+        rnn_lm *m = NULL;
+        rnn_lm_state *s = NULL;
+        rnn_st_file f;
+        const rnn_st_tensor *tt;
+        float toks[16], *want = NULL;
+        int nt = 0, dims[2], i, ok;
+        double worst = 0;
+        snprintf(path, sizeof path, "tests/data/pt_wlm_%s.safetensors", tags[k]);
+        memset(&f, 0, sizeof f);
+        ok = rnn_lm_load(&m, NULL, path, err, sizeof err) == RNN_OK && rnn_st_open(&f, path) == RNN_OK;
+        if (!ok) printf("       %s: %s\n", path, err);
+        if (ok && (tt = rnn_st_find(&f, "test.tokens")) && tt->ndim == 1 && tt->dims[0] <= 16) {
+            nt = (int)tt->dims[0];
+            dims[0] = nt; dims[1] = m->cfg.vocab_size;
+            want = (float *)malloc(sizeof(float) * (size_t)nt * (size_t)m->cfg.vocab_size);
+            ok &= rnn_st_read(&f, "test.tokens", 1, dims, toks) == RNN_OK && rnn_st_read(&f, "test.logits", 2, dims, want) == RNN_OK &&
+                  rnn_lm_state_create(m, &s) == RNN_OK;
+            for (i = 0; ok && i < nt; i++) {
+                const float *lg = rnn_lm_step(m, s, (int)toks[i]);
+                double e = lg ? worst_err(lg, want + (size_t)i * m->cfg.vocab_size, (size_t)m->cfg.vocab_size) : 1;
+                if (e > worst) worst = e;
+            }
+        } else ok = 0;
+        if (ok && k < 2)   /* data.py's <unk> and <eos> took ids 1 and 3 */
+            ok &= m->words && !m->vocab && !strcmp(m->words->words[RNN_UNK], "<unk>") && m->words->cfg.keep_case &&
+                  m->words->cfg.punct == RNN_PUNCT_KEEP && m->cfg.cell == (k ? RNN_RELU : RNN_LSTM);
+        if (ok && k == 2) ok &= m->vocab && rnn_vocab_size(m->vocab) == 100 && m->cfg.cell == RNN_GRU;
+        snprintf(name, sizeof name, "torch2rnn.py: PyTorch's %s (saved whole) steps to its logits",
+                 k == 0 ? "word_language_model, tied LSTM" : k == 1 ? "word_language_model, ReLU RNN" : "char-rnn.pytorch GRU");
+        check(ok && worst <= 1e-5, name, worst);
+        free(want);
+        rnn_lm_state_free(s);
+        rnn_lm_free(m);
+        rnn_st_close(&f);
+    }
+}
+
 static void test_checkpoints(void) {
     const char *text = "to be or not to be, that is the question. ";
     rnn_vocab v;
@@ -57,6 +141,8 @@ static void test_checkpoints(void) {
     float la[5], lb[5];
     char err[200];
     rnn_rng r;
+    test_lm_words();
+    test_lm_torch_projects();
     rnn_vocab_from_text(&v, text, strlen(text), NULL);
     rnn_vocab_encode(&v, text, strlen(text), ids, 64, &n, NULL);
     memset(&lc, 0, sizeof lc);

@@ -28,6 +28,14 @@ static void print_lm(const rnn_lm *m, const rnn_optimizer *opt) {
         for (k = 0; text[k]; k++)
             if (text[k] == '\n') text[k] = ' ';   /* keep it on one line */
         printf("  vocabulary (%d characters): %s%s\n", m->cfg.vocab_size, text, n < m->cfg.vocab_size ? "..." : "");
+    } else if (m->words) {
+        static const char *cut[] = {"punctuation dropped", "punctuation split off", "split at spaces only"};
+        char text[1024];
+        int ids[24], n = m->cfg.vocab_size < 24 ? m->cfg.vocab_size : 24, k;
+        for (k = 0; k < n; k++) ids[k] = k;
+        rnn_words_decode(m->words, ids, (size_t)n, text, sizeof text);
+        printf("  vocabulary (%d words; %s, %s): %s%s\n", m->cfg.vocab_size, cut[m->words->cfg.punct],
+               m->words->cfg.keep_case ? "case kept" : "lower-cased", text, n < m->cfg.vocab_size ? " ..." : "");
     } else {
         printf("  vocabulary: none (plain token ids)\n");
     }

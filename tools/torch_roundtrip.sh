@@ -36,6 +36,23 @@ printf 'abcde' > build/roundtrip-vocab.txt
 /usr/bin/python3 tools/torch2rnn.py build/roundtrip-gru.pt build/roundtrip-gru.safetensors --vocab-text build/roundtrip-vocab.txt
 cc -O2 -std=c99 ${STB:--isystem /usr/include/stb} tools/rnn-info.c -o build/rnn-info -lm
 build/rnn-info build/roundtrip-gru.safetensors | head -3
+# names the shapes cannot settle: a message, then --map settles them; a
+# bidirectional layer is refused (PyTorch's own projects: make test, from
+# the fixtures of tools/torch_lm_fixtures.py)
+/usr/bin/python3 -c "
+import torch, torch.nn as nn
+class Two(nn.Module):
+    def __init__(s):
+        super().__init__(); s.emb = nn.Embedding(10, 8); s.tags = nn.Embedding(10, 8); s.lstm = nn.LSTM(8, 6); s.out = nn.Linear(6, 10)
+torch.save(Two().state_dict(), 'build/roundtrip-two.pt')
+torch.save({'state_dict': nn.LSTM(8, 6, bidirectional=True).state_dict()}, 'build/roundtrip-bi.pt')"
+if /usr/bin/python3 tools/torch2rnn.py build/roundtrip-two.pt build/roundtrip-two.safetensors 2> build/roundtrip-two.err ||
+   ! grep -q "2 candidates for the embedding.*--map PREFIX=embedding" build/roundtrip-two.err; then
+    echo "torch2rnn.py: two embeddings were not refused with a message"; exit 1; fi
+/usr/bin/python3 tools/torch2rnn.py build/roundtrip-two.pt build/roundtrip-two.safetensors --map emb=embedding
+if /usr/bin/python3 tools/torch2rnn.py build/roundtrip-bi.pt build/roundtrip-bi.safetensors 2> build/roundtrip-bi.err ||
+   ! grep -q "bidirectional" build/roundtrip-bi.err; then
+    echo "torch2rnn.py: a bidirectional layer was not refused with a message"; exit 1; fi
 # the classifier: rnn_clf_save (langid's models) -> rnn2torch.build_classifier
 # -> PyTorch gives langid classify's answer and probability
 make --no-print-directory build/langid >/dev/null
