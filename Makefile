@@ -41,6 +41,8 @@ build/bench-%: tools/bench/%.c tools/bench/bench.h rnn.h
 	@mkdir -p build
 	$(CC) $(CFLAGS) $(WARN) $(STB) $< -o $@ $(LIBS) -lm
 build/bench-sgemm: LIBS = -lopenblas
+build/textgen: LIBS = -pthread
+build/bench-lm: LIBS = -pthread
 build/bench-sgemm: CFLAGS += -D_ISOC11_SOURCE
 
 deps: deps-test

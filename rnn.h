@@ -72,7 +72,8 @@
 
    CONTENTS (the implementation follows the same order)
      Core       rnn_status, rnn_strerror, rnn_rng
-     Kernels    rnn_sgemm, rnn_set_sgemm, rnn_simd_name, rnn_sigmoid,
+     Kernels    rnn_sgemm, rnn_set_sgemm, rnn_simd_name, rnn_set_parallel,
+                rnn_set_threads, rnn_sigmoid,
                 rnn_tanh, rnn_relu, rnn_softmax, rnn_log_softmax (plain C:
                 the specification; the SIMD paths are in an appendix)
      Layers     rnn_recurrent_* : Elman, LSTM, GRU cells, stacked and
@@ -110,11 +111,18 @@
      through a gate table, see rnn__table_fits) and dense head.
 
    THREADS
-     Every function is reentrant. The only global state is the function
-     pointer set by rnn_set_sgemm; set it before starting threads. Objects
-     (layers, models, optimizers, states) hold workspaces: give each thread
-     its own, or lock. A trained model can be shared read-only by threads
-     that each step their own rnn_lm_state.
+     rnn.h starts no thread unless asked. By default every function is
+     reentrant: the only global state is what rnn_set_sgemm and
+     rnn_set_parallel set; set it before starting threads. Objects (layers,
+     models, optimizers, states) hold workspaces: give each thread its own,
+     or lock. A trained model can be shared read-only by threads that each
+     step their own rnn_lm_state.
+     To train on several cores, hand rnn.h a job system (rnn_set_parallel)
+     or define RNN_THREADS and call rnn_set_threads(n): the work of each
+     step is split into tasks, and no result depends on how many (the
+     same losses, bit for bit, on 1 or n). While tasks > 1, call rnn.h from
+     one thread at a time (the tasks' scratch is global).
+         rnn_set_threads(rnn_cpu_count());   (with RNN_THREADS defined)
 
    MEMORY
      Everything goes through RNN_MALLOC / RNN_REALLOC / RNN_FREE (stb_ds
@@ -232,6 +240,35 @@ RNNDEF void rnn_sgemm_builtin(int trans_a, int trans_b, int m, int n, int k,
 RNNDEF void rnn_set_sgemm(rnn_sgemm_fn fn);
 /* The SIMD path in use: "avx512", "avx2", "sse2", "neon" or "scalar". */
 RNNDEF const char *rnn_simd_name(void);
+
+/* Threads. rnn.h starts none by itself. Hand it a job system with
+   rnn_set_parallel (as rnn_set_sgemm hands it a BLAS), or compile the
+   implementation with RNN_THREADS defined and call rnn_set_threads for
+   its own pool (pthreads; Win32 threads on Windows). Training and large
+   products then split their work into up to `tasks` parts: the columns of
+   each product in whole SIMD panels, the rows of point-wise passes, the
+   elements of the optimizer, fixed chunks for sums. A split never changes
+   a result: losses and weights are bit-identical with 1, 2 or N tasks.
+   The split work keeps per-task scratch in one global place, so call
+   rnn.h from one thread at a time while tasks > 1. */
+/* One task of a parallel region: the i-th of n. */
+typedef void (*rnn_task_fn)(void *ctx, int i);
+/* A job system: call task(ctx, i) for every i in [0, n), in any order and
+   on any threads, and return when all have returned. */
+typedef void (*rnn_parallel_fn)(void *user, rnn_task_fn task, void *ctx, int n);
+/* Routes rnn.h's parallel work through fn, split into at most `tasks`
+   parts (up to 64); fn NULL or tasks <= 1: one thread again. Global, like
+   rnn_set_sgemm; it stops rnn.h's own pool if one runs. */
+RNNDEF void rnn_set_parallel(rnn_parallel_fn fn, void *user, int tasks);
+/* The number of parts work is split into (1: one thread). */
+RNNDEF int rnn_parallel_tasks(void);
+/* With RNN_THREADS: starts rnn.h's own pool of n threads in all (the
+   caller's included), replacing any hook; n <= 1 stops it. Without
+   RNN_THREADS, or if a thread cannot be started: RNN_ERR_INVALID_ARGUMENT
+   and one thread. */
+RNNDEF rnn_status rnn_set_threads(int n);
+/* The number of CPUs online (1 if it cannot be told). */
+RNNDEF int rnn_cpu_count(void);
 
 /* Element-wise kernels; y may be x. Accuracy against double-precision libm
    (tests/test.c checks it): sigmoid and tanh within 4e-7 relative or
@@ -478,6 +515,8 @@ typedef struct rnn_optimizer {
     float *m, *v;               /* Adam: moments; SGD: m the momentum; RMSprop: v the
                                    square average, m the momentum */
     float *a;                   /* RMSprop centered: the gradient's average, else NULL */
+    double *sums;               /* the squared gradient of each chunk (rnn_optimizer_step) */
+    size_t sums_cap;
     char error[160];            /* detail of the last failure */
 } rnn_optimizer;
 
@@ -1296,6 +1335,11 @@ int fileno(FILE *stream);
 #ifdef RNN_USE_CBLAS
 #include <cblas.h>
 #endif
+#ifdef _WIN32
+#include <windows.h>   /* the CPU count; RNN_THREADS: threads, locks, condition variables */
+#elif defined(RNN_THREADS)
+#include <pthread.h>
+#endif
 
 /* Which SIMD code is compiled. x86-64 with gcc/clang: SSE2 always, AVX2 and
    AVX-512 through target attributes, picked at run time. aarch64: NEON. */
@@ -1659,6 +1703,254 @@ static const rnn__arch *rnn__best_arch(void) {
 
 RNNDEF const char *rnn_simd_name(void) { return rnn__best_arch()->name; }
 
+/* ---- threads ------------------------------------------------------------------
+
+   Every parallel region is one call of the job hook: n tasks, then return.
+   A region's split is chosen so that no value depends on it: a product is
+   cut between columns (or rows) at multiples of the kernel's panel, so
+   each element is summed by the same kernel in the same order as without
+   a cut; point-wise passes are cut between rows; sums over many elements
+   (the gradient norm, the loss) add fixed chunks in a fixed order, chunked
+   alike with one thread. */
+#define RNN__MAX_TASKS 64
+static rnn_parallel_fn rnn__par_fn = NULL;
+static void *rnn__par_user = NULL;
+static int rnn__par_n = 1;
+/* Scratch per task index (packing space for a task's part of a product),
+   grown by the calling thread before a region, never inside one. */
+#ifndef RNN_USE_CBLAS
+static float *rnn__scr[RNN__MAX_TASKS];
+static size_t rnn__scr_cap[RNN__MAX_TASKS];
+#endif
+
+#ifdef RNN_THREADS
+static void rnn__pool_stop(void);
+#endif
+
+RNNDEF void rnn_set_parallel(rnn_parallel_fn fn, void *user, int tasks) {
+#ifdef RNN_THREADS
+    rnn__pool_stop();
+#endif
+    if (!fn || tasks <= 1) { fn = NULL; tasks = 1; }
+    rnn__par_fn = fn;
+    rnn__par_user = user;
+    rnn__par_n = tasks < RNN__MAX_TASKS ? tasks : RNN__MAX_TASKS;
+}
+
+RNNDEF int rnn_parallel_tasks(void) { return rnn__par_n; }
+
+RNNDEF int rnn_cpu_count(void) {
+#if defined(_WIN32)
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwNumberOfProcessors > 0 ? (int)si.dwNumberOfProcessors : 1;
+#elif defined(__unix__) || defined(__APPLE__)
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)(n < 4096 ? n : 4096) : 1;
+#else
+    return 1;
+#endif
+}
+
+/* Runs task(ctx, i) for i in [0, n): through the hook when n > 1. */
+static void rnn__run(rnn_task_fn task, void *ctx, int n) {
+    int i;
+    if (n > 1 && rnn__par_fn) rnn__par_fn(rnn__par_user, task, ctx, n);
+    else for (i = 0; i < n; i++) task(ctx, i);
+}
+
+#ifndef RNN_USE_CBLAS
+/* Makes each of the first n tasks' scratch at least floats long; 0 if
+   memory runs out (the caller then does the work itself, unsplit). */
+static int rnn__scratch(int n, size_t floats) {
+    int i;
+    for (i = 0; i < n; i++)
+        if (rnn__scr_cap[i] < floats) {
+            float *p = (float *)RNN_REALLOC(rnn__scr[i], floats * sizeof(float));
+            if (!p) return 0;
+            rnn__scr[i] = p;
+            rnn__scr_cap[i] = floats;
+        }
+    return 1;
+}
+#endif
+
+#ifdef RNN_THREADS
+/* rnn.h's own pool: the calling thread runs tasks 0, n, 2n, ... and
+   worker k tasks k, k + n, ...: the same thread takes the same part of
+   every step's product, so each core keeps its slice of the weights in
+   its own cache. Between regions a worker spins a little (a training step
+   has regions tens of microseconds apart), then sleeps on a condition
+   variable. The caller writes a region (task, context, count), then
+   bumps gen; each worker reads it after seeing gen change and acknowledges
+   when its tasks are done; the caller touches the region again only after
+   every worker's acknowledgement. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RNN__LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define RNN__STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define RNN__ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_ACQ_REL)
+#elif defined(_WIN32)
+#define RNN__LOAD(p) InterlockedCompareExchange((volatile LONG *)(p), 0, 0)
+#define RNN__STORE(p, v) InterlockedExchange((volatile LONG *)(p), (v))
+#define RNN__ADD(p, v) InterlockedExchangeAdd((volatile LONG *)(p), (v))
+#else
+#error "rnn.h: RNN_THREADS needs gcc, clang or a Windows compiler (atomic operations)"
+#endif
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define RNN__PAUSE() __builtin_ia32_pause()
+#elif (defined(__GNUC__) || defined(__clang__)) && defined(__aarch64__)
+#define RNN__PAUSE() __asm__ __volatile__("yield")
+#elif defined(_WIN32)
+#define RNN__PAUSE() YieldProcessor()
+#else
+#define RNN__PAUSE() ((void)0)
+#endif
+#define RNN__SPINS 20000
+
+typedef struct rnn__pool {
+    int n;                  /* threads in all, the caller's included; 0: not running */
+    int gen, acks, ntasks, quit, sleepers;
+    rnn_task_fn task;
+    void *ctx;
+#ifdef _WIN32
+    HANDLE th[RNN__MAX_TASKS];
+    CRITICAL_SECTION mu;
+    CONDITION_VARIABLE cv;
+#else
+    pthread_t th[RNN__MAX_TASKS];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+#endif
+} rnn__pool;
+static rnn__pool rnn__the_pool;
+
+#ifdef _WIN32
+#define RNN__LOCK(p) EnterCriticalSection(&(p)->mu)
+#define RNN__UNLOCK(p) LeaveCriticalSection(&(p)->mu)
+#define RNN__WAIT(p) SleepConditionVariableCS(&(p)->cv, &(p)->mu, INFINITE)
+#define RNN__WAKE(p) WakeAllConditionVariable(&(p)->cv)
+#else
+#define RNN__LOCK(p) pthread_mutex_lock(&(p)->mu)
+#define RNN__UNLOCK(p) pthread_mutex_unlock(&(p)->mu)
+#define RNN__WAIT(p) pthread_cond_wait(&(p)->cv, &(p)->mu)
+#define RNN__WAKE(p) pthread_cond_broadcast(&(p)->cv)
+#endif
+
+#ifdef _WIN32
+static DWORD WINAPI rnn__pool_main(LPVOID arg)
+#else
+static void *rnn__pool_main(void *arg)
+#endif
+{
+    rnn__pool *p = &rnn__the_pool;
+    int k = (int)(intptr_t)arg, seen = 0, i;   /* gen was 0 when the pool started: a region may come before this thread runs */
+    for (;;) {
+        int spins = 0, g;
+        while ((g = RNN__LOAD(&p->gen)) == seen && ++spins < RNN__SPINS) RNN__PAUSE();
+        if (g == seen) {   /* nothing for a while: sleep until the next region */
+            RNN__LOCK(p);
+            p->sleepers++;
+            while ((g = RNN__LOAD(&p->gen)) == seen) RNN__WAIT(p);
+            p->sleepers--;
+            RNN__UNLOCK(p);
+        }
+        seen = g;
+        if (RNN__LOAD(&p->quit)) break;
+        for (i = k; i < p->ntasks; i += p->n) p->task(p->ctx, i);
+        RNN__ADD(&p->acks, 1);
+    }
+    return 0;
+}
+
+/* The pool as a job hook. */
+static void rnn__pool_run(void *user, rnn_task_fn task, void *ctx, int n) {
+    rnn__pool *p = (rnn__pool *)user;
+    int i;
+    p->task = task;
+    p->ctx = ctx;
+    p->ntasks = n;
+    RNN__STORE(&p->acks, 0);
+    RNN__ADD(&p->gen, 1);
+    RNN__LOCK(p);
+    if (p->sleepers) RNN__WAKE(p);
+    RNN__UNLOCK(p);
+    for (i = 0; i < n; i += p->n) task(ctx, i);
+    while (RNN__LOAD(&p->acks) < p->n - 1) RNN__PAUSE();
+}
+
+static void rnn__pool_stop(void) {
+    rnn__pool *p = &rnn__the_pool;
+    int i;
+    if (!p->n) return;
+    RNN__STORE(&p->quit, 1);
+    RNN__ADD(&p->gen, 1);
+    RNN__LOCK(p);
+    RNN__WAKE(p);
+    RNN__UNLOCK(p);
+    for (i = 0; i < p->n - 1; i++) {
+#ifdef _WIN32
+        WaitForSingleObject(p->th[i], INFINITE);
+        CloseHandle(p->th[i]);
+#else
+        pthread_join(p->th[i], NULL);
+#endif
+    }
+#ifdef _WIN32
+    DeleteCriticalSection(&p->mu);
+#else
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+#endif
+    p->n = 0;
+    if (rnn__par_fn == rnn__pool_run) { rnn__par_fn = NULL; rnn__par_n = 1; }
+}
+
+RNNDEF rnn_status rnn_set_threads(int n) {
+    rnn__pool *p = &rnn__the_pool;
+    int i;
+    rnn_set_parallel(NULL, NULL, 1);   /* stops the pool that runs */
+    if (n <= 1) return RNN_OK;
+    if (n > RNN__MAX_TASKS) n = RNN__MAX_TASKS;
+    memset(p, 0, sizeof *p);
+#ifdef _WIN32
+    InitializeCriticalSection(&p->mu);
+    InitializeConditionVariable(&p->cv);
+#else
+    if (pthread_mutex_init(&p->mu, NULL) != 0) return RNN_ERR_INVALID_ARGUMENT;
+    if (pthread_cond_init(&p->cv, NULL) != 0) { pthread_mutex_destroy(&p->mu); return RNN_ERR_INVALID_ARGUMENT; }
+#endif
+    for (i = 0; i < n - 1; i++) {
+#ifdef _WIN32
+        if (!(p->th[i] = CreateThread(NULL, 0, rnn__pool_main, (LPVOID)(intptr_t)(i + 1), 0, NULL))) break;
+#else
+        if (pthread_create(&p->th[i], NULL, rnn__pool_main, (void *)(intptr_t)(i + 1)) != 0) break;
+#endif
+    }
+    p->n = i + 1;
+    if (i < n - 1) { rnn__pool_stop(); return RNN_ERR_INVALID_ARGUMENT; }
+    rnn__par_fn = rnn__pool_run;
+    rnn__par_user = p;
+    rnn__par_n = n;
+    return RNN_OK;
+}
+#else
+RNNDEF rnn_status rnn_set_threads(int n) {
+    rnn_set_parallel(NULL, NULL, 1);
+    return n <= 1 ? RNN_OK : RNN_ERR_INVALID_ARGUMENT;
+}
+#endif
+
+/* How to cut [0, total) into at most rnn__par_n parts of whole `quantum`s,
+   at least `least` long each: the part length, or 0 for no cut. */
+static int rnn__cut(int total, int quantum, int least) {
+    int n = rnn__par_n, step;
+    if (n <= 1 || total < 2 * least || total <= quantum) return 0;
+    step = (total + n - 1) / n;
+    if (step < least) step = least;
+    step = (step + quantum - 1) / quantum * quantum;
+    return step < total ? step : 0;
+}
+
 /* ---- the blocked product ------------------------------------------------ */
 #ifndef RNN_USE_CBLAS
 
@@ -1933,16 +2225,72 @@ RNNDEF void rnn_sgemm_builtin(int ta, int tb, int m, int n, int k, float alpha, 
     rnn__sgemm_core(NULL, 0, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+#ifndef RNN_USE_CBLAS
+/* A product cut into parts: part i is columns (or rows) [i·step, +step). */
+typedef struct rnn__gemm_part {
+    int ta, tb, m, n, k, lda, ldb, ldc, rows, step;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+    size_t npk;
+} rnn__gemm_part;
+
+static void rnn__gemm_task(void *ctx, int i) {
+    const rnn__gemm_part *g = (const rnn__gemm_part *)ctx;
+    int lo = i * g->step, len = (g->rows ? g->m : g->n) - lo;
+    if (len > g->step) len = g->step;
+    if (len <= 0) return;
+    if (g->rows)
+        rnn__sgemm_core(rnn__scr[i], g->npk, g->ta, g->tb, len, g->n, g->k, g->alpha,
+                        g->ta ? g->a + lo : g->a + (size_t)lo * g->lda, g->lda, g->b, g->ldb, g->beta,
+                        g->c + (size_t)lo * g->ldc, g->ldc);
+    else
+        rnn__sgemm_core(rnn__scr[i], g->npk, g->ta, g->tb, g->m, len, g->k, g->alpha, g->a, g->lda,
+                        g->tb ? g->b + (size_t)lo * g->ldb : g->b + lo, g->ldb, g->beta, g->c + lo, g->ldc);
+}
+#endif
+
+/* Products below this many multiply-adds run whole: a region costs a few
+   microseconds of handing out. */
+#define RNN__PAR_MACS (1 << 20)
+
 /* Every product of the library comes here: the hook if one is set, else
    the built-in with the caller's packing space (layers pass their
-   workspace, so training steps after the first allocate nothing). */
+   workspace, so training steps after the first allocate nothing), cut
+   into parts when there are tasks: between columns at whole panels (nr),
+   else between rows at whole micro-panels (mr) with every part above the
+   row counts that choose a path, so each element is made by the same
+   kernel in the same order as uncut. A BLAS hook is called whole (it has
+   threads of its own, and its edges could round differently). */
 static void rnn__gemm(float *pack, size_t pack_floats, int ta, int tb, int m, int n, int k,
                       float alpha, const float *a, int lda, const float *b, int ldb, float beta,
                       float *c, int ldc) {
-    if (rnn__sgemm_hook)
+    if (rnn__sgemm_hook) {
         rnn__sgemm_hook(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    else
-        rnn__sgemm_core(pack, pack_floats, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+#ifndef RNN_USE_CBLAS
+    if (rnn__par_n > 1 && m > 0 && n > 0 && k > 0 && (double)m * n * k >= RNN__PAR_MACS) {
+        const rnn__arch *ar = rnn__best_arch();
+        rnn__gemm_part g;
+        g.rows = 0;
+        if ((g.step = rnn__cut(n, ar->nr, 32)) == 0 && m > RNN__PANELWISE_M) {
+            g.step = rnn__cut(m, ar->mr, RNN__PANELWISE_M + 1);
+            g.rows = 1;
+        }
+        if (g.step) {
+            int parts = ((g.rows ? m : n) + g.step - 1) / g.step;
+            g.npk = rnn__pack_floats(g.rows ? g.step : m, g.rows ? n : g.step, k);
+            if (rnn__scratch(parts, g.npk)) {
+                g.ta = ta; g.tb = tb; g.m = m; g.n = n; g.k = k; g.lda = lda; g.ldb = ldb; g.ldc = ldc;
+                g.alpha = alpha; g.beta = beta; g.a = a; g.b = b; g.c = c;
+                rnn__run(rnn__gemm_task, &g, parts);
+                return;
+            }
+        }
+    }
+#endif
+    rnn__sgemm_core(pack, pack_floats, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 RNNDEF void rnn_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
@@ -2267,13 +2615,34 @@ static void rnn__panelize(float *dst, const float *w, int rows, int cols) {
     }
 }
 
-/* y[n] += x[k]·P for P [k][n] in panels (rnn__panelize of W [n][k]). */
-static void rnn__gemv_panels(const float *x, int k, const float *p, int n, float *y) {
+/* y[n] += x[k]·P for P [k][n] in panels (rnn__panelize of W [n][k]);
+   with tasks, whole panels are shared out (a large model's token reads its
+   weights from several cores' caches at once; each panel is the same call
+   either way). */
+typedef struct rnn__panels_job { const float *x, *p; float *y; int k, n, step; } rnn__panels_job;
+
+static void rnn__panels_task(void *ctx, int part) {
+    const rnn__panels_job *g = (const rnn__panels_job *)ctx;
     int j0;
-    for (j0 = 0; j0 < n; j0 += RNN__PANEL) {
-        int wd = n - j0 < RNN__PANEL ? n - j0 : RNN__PANEL;
-        rnn_sgemm(0, 0, 1, wd, k, 1.0f, x, k, p + (size_t)j0 * k, wd, 1.0f, y + j0, wd);
+    for (j0 = part * g->step; j0 < g->n && j0 < (part + 1) * g->step; j0 += RNN__PANEL) {
+        int wd = g->n - j0 < RNN__PANEL ? g->n - j0 : RNN__PANEL;
+        rnn__sgemm_core(NULL, 0, 0, 0, 1, wd, g->k, 1.0f, g->x, g->k, g->p + (size_t)j0 * g->k, wd, 1.0f, g->y + j0, wd);
     }
+}
+
+static void rnn__gemv_panels(const float *x, int k, const float *p, int n, float *y) {
+    rnn__panels_job g;
+    g.x = x; g.p = p; g.y = y; g.k = k; g.n = n;
+    g.step = !rnn__sgemm_hook && (double)k * n >= RNN__PAR_MACS ? rnn__cut(n, RNN__PANEL, RNN__PANEL) : 0;
+    if (!g.step) {
+        int j0;
+        for (j0 = 0; j0 < n; j0 += RNN__PANEL) {
+            int wd = n - j0 < RNN__PANEL ? n - j0 : RNN__PANEL;
+            rnn_sgemm(0, 0, 1, wd, k, 1.0f, x, k, p + (size_t)j0 * k, wd, 1.0f, y + j0, wd);
+        }
+        return;
+    }
+    rnn__run(rnn__panels_task, &g, (n + g.step - 1) / g.step);
 }
 
 /* out[:, j0..j0+n) = b_hh + in·W_hhᵀ over those gate columns (rows of out
@@ -2319,27 +2688,43 @@ static void rnn__fill_table(const rnn_recurrent *r, const float *E, int V, float
      LSTM:  [i f g o] = [σ σ tanh σ](g + hp), c' = f⊙c + i⊙g, h' = o⊙tanh(c')
      GRU:   r, z = σ(g_rz + hp_rz), n = tanh(g_n + r⊙hp_n), h' = (1−z)⊙n + z⊙h
      CHO:   as GRU but hp_n = (r⊙h)·W_hnᵀ + b_hn, computed after r. */
-static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weights *w, int B,
-                              const unsigned char *valid, float *g, float *hp, float *hs,
-                              float *cs, float *cnew, float *extra, const float *whhT, int panels,
-                              float *pk, size_t npk) {
-    int H = r->cfg.hidden_size, GH = r->gates * H, b, j;
+/* A step's point-wise work on rows [b0, b1), for a region's tasks (the
+   rows are independent, so any cut gives the same values). */
+typedef struct rnn__cell_rows {
+    const rnn_recurrent *r;
+    const unsigned char *valid;
+    int B, step, phase;
+    float *g, *hp, *hs, *cs, *cnew, *extra;                                   /* forward  */
+    const float *hprev, *cprev;                                               /* backward */
+    float *dgi, *dgh, *dh, *dc;
+} rnn__cell_rows;
+
+/* Runs fn over the rows of c, cut among the tasks when the pass is big
+   enough to pay for a region (B·H >= 4096). */
+static void rnn__rows(rnn__cell_rows *c, rnn_task_fn fn) {
+    int H = c->r->cfg.hidden_size;
+    c->step = (double)c->B * H >= 4096 ? rnn__cut(c->B, 1, 2) : 0;
+    if (c->step) rnn__run(fn, c, (c->B + c->step - 1) / c->step);
+    else { c->step = c->B; fn(c, 0); }
+}
+
+static void rnn__cell_fwd_rows(void *ctx, int part) {
+    const rnn__cell_rows *c = (const rnn__cell_rows *)ctx;
+    const rnn_recurrent *r = c->r;
+    int H = r->cfg.hidden_size, GH = r->gates * H, b, j, b0 = part * c->step;
+    int b1 = b0 + c->step < c->B ? b0 + c->step : c->B;
     rnn_cell cell = r->cfg.cell;
     const rnn__arch *ar = rnn__best_arch();
-    if (!rnn__is_gru(cell)) rnn__rec_product(w, H, GH, B, 0, GH, hs, whhT, panels, 0, g, pk, npk);
-    else rnn__rec_product(w, H, GH, B, 0, cell == RNN_GRU_CHO ? 2 * H : GH, hs, whhT, panels, 1, hp, pk, npk);
-    if (cell == RNN_GRU_CHO) {
-        for (b = 0; b < B; b++) {
-            float *gb = g + (size_t)b * GH, *hpb = hp + (size_t)b * GH, *rh = extra + (size_t)b * H;
+    for (b = b0; b < b1; b++) {
+        float *gb = c->g + (size_t)b * GH, *hpb = c->hp + (size_t)b * GH, *h = c->hs + (size_t)b * H;
+        if (c->phase == 0) {   /* GRU_CHO before its second product: r, z and r⊙h */
+            float *rh = c->extra + (size_t)b * H;
             for (j = 0; j < 2 * H; j++) gb[j] += hpb[j];
             rnn_sigmoid(gb, gb, 2 * (size_t)H);
-            for (j = 0; j < H; j++) rh[j] = gb[j] * hs[(size_t)b * H + j];
+            for (j = 0; j < H; j++) rh[j] = gb[j] * h[j];
+            continue;
         }
-        rnn__rec_product(w, H, GH, B, 2 * H, H, extra, whhT, panels, 1, hp, pk, npk);
-    }
-    for (b = 0; b < B; b++) {
-        float *gb = g + (size_t)b * GH, *hpb = hp + (size_t)b * GH, *h = hs + (size_t)b * H;
-        if (valid && !valid[b]) continue;
+        if (c->valid && !c->valid[b]) continue;
         switch (cell) {
         case RNN_CELL_DEFAULT: /* resolved to LSTM at create */
         case RNN_TANH:
@@ -2348,10 +2733,10 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
             memcpy(h, gb, sizeof(float) * H);
             break;
         case RNN_LSTM:   /* cnew keeps tanh(c') */
-            ar->lstm_fwd(H, gb, cs + (size_t)b * H, cnew ? cnew + (size_t)b * H : NULL, h);
+            ar->lstm_fwd(H, gb, c->cs + (size_t)b * H, c->cnew ? c->cnew + (size_t)b * H : NULL, h);
             break;
         case RNN_GRU:   /* extra keeps hn = h·W_hnᵀ + b_hn */
-            ar->gru_fwd(H, gb, hpb, extra ? extra + (size_t)b * H : NULL, h);
+            ar->gru_fwd(H, gb, hpb, c->extra ? c->extra + (size_t)b * H : NULL, h);
             break;
         case RNN_GRU_CHO:
             for (j = 0; j < H; j++) gb[2 * H + j] += hpb[2 * H + j];
@@ -2360,6 +2745,25 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
             break;
         }
     }
+}
+
+static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weights *w, int B,
+                              const unsigned char *valid, float *g, float *hp, float *hs,
+                              float *cs, float *cnew, float *extra, const float *whhT, int panels,
+                              float *pk, size_t npk) {
+    int H = r->cfg.hidden_size, GH = r->gates * H;
+    rnn_cell cell = r->cfg.cell;
+    rnn__cell_rows c;
+    memset(&c, 0, sizeof c);
+    c.r = r; c.valid = valid; c.B = B; c.g = g; c.hp = hp; c.hs = hs; c.cs = cs; c.cnew = cnew; c.extra = extra;
+    if (!rnn__is_gru(cell)) rnn__rec_product(w, H, GH, B, 0, GH, hs, whhT, panels, 0, g, pk, npk);
+    else rnn__rec_product(w, H, GH, B, 0, cell == RNN_GRU_CHO ? 2 * H : GH, hs, whhT, panels, 1, hp, pk, npk);
+    if (cell == RNN_GRU_CHO) {
+        rnn__rows(&c, rnn__cell_fwd_rows);
+        rnn__rec_product(w, H, GH, B, 2 * H, H, extra, whhT, panels, 1, hp, pk, npk);
+    }
+    c.phase = 1;
+    rnn__rows(&c, rnn__cell_fwd_rows);
 }
 
 /* Backward of one step, rows b where valid. In: dh, dc [B][H] (the
@@ -2375,18 +2779,27 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
             dr = dn⊙hn·r(1−r);  dgh_n = dn⊙r;  dh = dh'⊙z + dgh·W_hh
      CHO:   d(r⊙h) = dn·W_hn, dr = d(r⊙h)⊙h·r(1−r),
             dh = dh'⊙z + d(r⊙h)⊙r + [dr dz]·W_h{r,z} */
-static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weights *w, int B,
-                               const unsigned char *valid, const float *g, const float *hprev,
-                               const float *cprev, const float *cnew, const float *extra,
-                               float *dgi, float *dgh, float *dh, float *dc, float *tmp,
-                               float *pk, size_t npk) {
-    int H = r->cfg.hidden_size, GH = r->gates * H, b, j;
+static void rnn__cell_bwd_rows(void *ctx, int part) {
+    const rnn__cell_rows *c = (const rnn__cell_rows *)ctx;
+    const rnn_recurrent *r = c->r;
+    int H = r->cfg.hidden_size, GH = r->gates * H, b, j, b0 = part * c->step;
+    int b1 = b0 + c->step < c->B ? b0 + c->step : c->B;
     rnn_cell cell = r->cfg.cell;
     const rnn__arch *ar = rnn__best_arch();
-    for (b = 0; b < B; b++) {
-        const float *gb = g + (size_t)b * GH, *hp = hprev + (size_t)b * H;
-        float *di = dgi + (size_t)b * GH, *dq = dgh + (size_t)b * GH, *dhb = dh + (size_t)b * H;
-        if (!valid[b]) {
+    for (b = b0; b < b1; b++) {
+        const float *gb = c->g + (size_t)b * GH, *hp = c->hprev + (size_t)b * H;
+        float *di = c->dgi + (size_t)b * GH, *dq = c->dgh + (size_t)b * GH, *dhb = c->dh + (size_t)b * H;
+        if (c->phase == 1) {   /* GRU_CHO after tmp = d(r⊙h) = dn·W_hn: the r gate */
+            const float *t = c->extra + (size_t)b * H;
+            if (!c->valid[b]) continue;
+            for (j = 0; j < H; j++) {
+                float rr = gb[j];
+                di[j] = dq[j] = t[j] * hp[j] * rr * (1.0f - rr);
+                dhb[j] += t[j] * rr;
+            }
+            continue;
+        }
+        if (!c->valid[b]) {
             memset(di, 0, sizeof(float) * GH);
             if (dq != di) memset(dq, 0, sizeof(float) * GH);
             continue;
@@ -2400,11 +2813,10 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
             for (j = 0; j < H; j++) di[j] = gb[j] > 0.0f ? dhb[j] : 0.0f;
             break;
         case RNN_LSTM:
-            ar->lstm_bwd(H, gb, cnew + (size_t)b * H, cprev + (size_t)b * H, dhb,
-                                       dc + (size_t)b * H, di);
+            ar->lstm_bwd(H, gb, c->cnew + (size_t)b * H, c->cprev + (size_t)b * H, dhb, c->dc + (size_t)b * H, di);
             break;
         case RNN_GRU:   /* di and dq both, whole */
-            ar->gru_bwd(H, gb, hp, extra + (size_t)b * H, dhb, di, dq);
+            ar->gru_bwd(H, gb, hp, c->hs + (size_t)b * H, dhb, di, dq);
             continue;
         case RNN_GRU_CHO:
             for (j = 0; j < H; j++) {
@@ -2419,20 +2831,26 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
         if (dq != di) memcpy(dq, di, sizeof(float) * GH);
         if (cell == RNN_TANH || cell == RNN_RELU || cell == RNN_LSTM) memset(dhb, 0, sizeof(float) * H);
     }
-    if (cell == RNN_GRU_CHO) {
+}
+
+static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weights *w, int B,
+                               const unsigned char *valid, const float *g, const float *hprev,
+                               const float *cprev, const float *cnew, const float *extra,
+                               float *dgi, float *dgh, float *dh, float *dc, float *tmp,
+                               float *pk, size_t npk) {
+    int H = r->cfg.hidden_size, GH = r->gates * H;
+    rnn__cell_rows c;
+    memset(&c, 0, sizeof c);
+    /* the forward's fields carry the cached values: g the gates, hs GRU's
+       hn, cnew LSTM's tanh(c'), extra GRU_CHO's d(r⊙h) */
+    c.r = r; c.valid = valid; c.B = B; c.g = (float *)g; c.hprev = hprev; c.cprev = cprev; c.cnew = (float *)cnew;
+    c.hs = (float *)extra; c.extra = tmp; c.dgi = dgi; c.dgh = dgh; c.dh = dh; c.dc = dc;
+    rnn__rows(&c, rnn__cell_bwd_rows);
+    if (r->cfg.cell == RNN_GRU_CHO) {
         /* tmp = d(r⊙h) = dn·W_hn for every row (padded rows have dn = 0) */
         rnn__gemm(pk, npk, 0, 0, B, H, H, 1.0f, dgh + 2 * H, GH, w->w_hh + (size_t)2 * H * H, H, 0.0f, tmp, H);
-        for (b = 0; b < B; b++) {
-            const float *gb = g + (size_t)b * GH, *hp = hprev + (size_t)b * H;
-            float *di = dgi + (size_t)b * GH, *dq = dgh + (size_t)b * GH, *dhb = dh + (size_t)b * H;
-            const float *t = tmp + (size_t)b * H;
-            if (!valid[b]) continue;
-            for (j = 0; j < H; j++) {
-                float rr = gb[j];
-                di[j] = dq[j] = t[j] * hp[j] * rr * (1.0f - rr);
-                dhb[j] += t[j] * rr;
-            }
-        }
+        c.phase = 1;
+        rnn__rows(&c, rnn__cell_bwd_rows);
         rnn__gemm(pk, npk, 0, 0, B, H, 2 * H, 1.0f, dgh, GH, w->w_hh, H, 1.0f, dh, H);
     } else {
         rnn__gemm(pk, npk, 0, 0, B, H, GH, 1.0f, dgh, GH, w->w_hh, H, 1.0f, dh, H);
@@ -2972,38 +3390,68 @@ RNNDEF void rnn_dense_backward(rnn_dense *d, const float *x, int n, const float 
 
 /* loss_i = log Σ_j e^(z_j − m) − (z_t − m), m = max z;
    dz_j = (e^(z_j − m) / Σ − [j = t]) / count */
+/* The rows of a softmax cross-entropy in chunks of `rows` (a count that
+   depends on n alone), each chunk's loss summed on its own and the chunks
+   then in order: the same sum however the chunks are shared out. */
+typedef struct rnn__xent_job {
+    const float *z;
+    const int *t;
+    float *d;
+    double *sums;
+    int n, v, ignore, count, rows, nchunks, step;
+} rnn__xent_job;
+
+static void rnn__xent_task(void *ctx, int part) {
+    const rnn__xent_job *x = (const rnn__xent_job *)ctx;
+    int ch, i, j, v = x->v;
+    for (ch = part * x->step; ch < (part + 1) * x->step && ch < x->nchunks; ch++) {
+        double total = 0;
+        for (i = ch * x->rows; i < (ch + 1) * x->rows && i < x->n; i++) {
+            const float *z = x->z + (size_t)i * v;
+            float *d = x->d + (size_t)i * v, zt, mx, scale;
+            int t = x->t[i];
+            double sum = 0;
+            if (t == x->ignore) {
+                memset(d, 0, sizeof(float) * v);
+                continue;
+            }
+            if (!rnn__finite(z, (size_t)v)) { total = NAN; break; }
+            zt = z[t];
+            mx = z[0];
+            for (j = 1; j < v; j++) mx = z[j] > mx ? z[j] : mx;
+            for (j = 0; j < v; j++) d[j] = z[j] - mx;   /* d may be z: zt and mx are read */
+            rnn_exp(d, d, (size_t)v);
+            for (j = 0; j < v; j++) sum += d[j];
+            total += log(sum) - ((double)zt - mx);
+            scale = (float)(1.0 / (sum * x->count));
+            for (j = 0; j < v; j++) d[j] *= scale;
+            d[t] -= 1.0f / (float)x->count;
+        }
+        x->sums[ch] = total;
+    }
+}
+
 RNNDEF rnn_status rnn_loss_softmax_xent(const float *logits, const int *targets, int n, int v,
                                         int ignore_index, float *dlogits, float *loss) {
-    int i, j, count = 0;
-    double total = 0;
+    double sums[1024], total = 0;
+    rnn__xent_job x;
+    int i;
     if (!logits || !targets || !dlogits || !loss || n < 0 || v <= 0) return RNN_ERR_INVALID_ARGUMENT;
+    memset(&x, 0, sizeof x);
     for (i = 0; i < n; i++) {
         if (targets[i] == ignore_index) continue;
         if (targets[i] < 0 || targets[i] >= v) return RNN_ERR_INVALID_ARGUMENT;
-        count++;
+        x.count++;
     }
-    if (!rnn__finite(logits, (size_t)n * v)) return RNN_ERR_INVALID_ARGUMENT;
-    for (i = 0; i < n; i++) {
-        const float *z = logits + (size_t)i * v;
-        float *d = dlogits + (size_t)i * v, zt, mx, scale;
-        int t = targets[i];
-        double sum = 0;
-        if (t == ignore_index) {
-            memset(d, 0, sizeof(float) * v);
-            continue;
-        }
-        zt = z[t];
-        mx = z[0];
-        for (j = 1; j < v; j++) mx = z[j] > mx ? z[j] : mx;
-        for (j = 0; j < v; j++) d[j] = z[j] - mx;   /* d may be z: zt and mx are read */
-        rnn_exp(d, d, (size_t)v);
-        for (j = 0; j < v; j++) sum += d[j];
-        total += log(sum) - ((double)zt - mx);
-        scale = (float)(1.0 / (sum * count));
-        for (j = 0; j < v; j++) d[j] *= scale;
-        d[t] -= 1.0f / (float)count;
-    }
-    *loss = count ? (float)(total / count) : 0.0f;
+    x.z = logits; x.t = targets; x.d = dlogits; x.sums = sums; x.n = n; x.v = v; x.ignore = ignore_index;
+    x.rows = n / 1024 + 1 > 16 ? n / 1024 + 1 : 16;
+    x.nchunks = (n + x.rows - 1) / x.rows;
+    x.step = (double)n * v >= 65536 ? rnn__cut(x.nchunks, 1, 1) : 0;
+    if (!x.step) x.step = x.nchunks > 0 ? x.nchunks : 1;
+    rnn__run(rnn__xent_task, &x, (x.nchunks + x.step - 1) / x.step);
+    for (i = 0; i < x.nchunks; i++) total += sums[i];
+    if (total != total) return RNN_ERR_INVALID_ARGUMENT;   /* a row of logits held NaN or infinity */
+    *loss = x.count ? (float)(total / x.count) : 0.0f;
     return RNN_OK;
 }
 
@@ -3120,7 +3568,10 @@ RNNDEF rnn_status rnn_optimizer_create(rnn_optimizer **out, const rnn_optimizer_
     return RNN_OK;
 }
 
-RNNDEF void rnn_optimizer_free(rnn_optimizer *opt) { RNN_FREE(opt); }
+RNNDEF void rnn_optimizer_free(rnn_optimizer *opt) {
+    if (opt) RNN_FREE(opt->sums);
+    RNN_FREE(opt);
+}
 
 /* Adam:  m = β1 m + (1−β1) g,  v = β2 v + (1−β2) g²,
           p −= lr · (m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε)
@@ -3129,77 +3580,140 @@ RNNDEF void rnn_optimizer_free(rnn_optimizer *opt) { RNN_FREE(opt); }
    RMSprop (torch.optim.RMSprop): g += wd · p, v = α v + (1−α) g²,
           centered: a = α a + (1−α) g, d = √(v − a²) + ε, else d = √v + ε;
           momentum: b = μ b + g / d, p −= lr · b; else p −= lr · g / d. */
+/* The step works on chunks of RNN__CHUNK values of each parameter, in
+   registry order: the gradient's squared sum is summed by chunk, then
+   over the chunks in order, so the norm is the same whether the chunks
+   are one task's or many; the update is element-wise. */
+#define RNN__CHUNK 16384
+
+typedef struct rnn__opt_job {
+    rnn_optimizer *opt;
+    rnn_param *reg;
+    ptrdiff_t np;
+    int phase, step, nchunks;
+    float scale, lr, ib1, ib2;
+} rnn__opt_job;
+
+/* Phase 0: clamps (clip_value) and sums the squares of a chunk, NaN if it
+   holds a non-finite value. Phase 1: the update of a chunk. */
+static void rnn__opt_chunk(const rnn__opt_job *o, int ci, rnn_param *p, size_t off, size_t lo, size_t n) {
+    const rnn_optimizer_config *c = &o->opt->cfg;
+    rnn_optimizer *opt = o->opt;
+    float scale = o->scale, lr = o->lr, cv = c->clip_value;
+    size_t j;
+    if (o->phase == 0) {
+        float *gr = p->grad + lo;
+        double sq = 0;
+        if (!rnn__finite(gr, n)) { opt->sums[ci] = NAN; return; }
+        for (j = 0; j < n; j++) {
+            float g = gr[j];
+            if (cv > 0) g = g > cv ? cv : g < -cv ? -cv : g;
+            gr[j] = g;
+            sq += (double)g * g;
+        }
+        opt->sums[ci] = sq;
+        return;
+    }
+    off += lo;
+    if (c->kind == RNN_SGD) {
+        float *pv = p->value + lo, *gr = p->grad + lo, *m = opt->m + off;
+        for (j = 0; j < n; j++) {
+            float g = gr[j] * scale;
+            if (c->weight_decay > 0) g += c->weight_decay * pv[j];
+            if (c->momentum > 0) {
+                m[j] = opt->t == 1 ? g : c->momentum * m[j] + g;
+                g = m[j];
+            }
+            pv[j] -= lr * g;
+        }
+    } else if (c->kind == RNN_RMSPROP) {
+        float *pv = p->value + lo, *gr = p->grad + lo, *m = opt->m + off, *v = opt->v + off;
+        float *a = opt->a ? opt->a + off : NULL, al = c->alpha;
+        for (j = 0; j < n; j++) {
+            float g = gr[j] * scale, d;
+            if (c->weight_decay > 0) g += c->weight_decay * pv[j];
+            v[j] = al * v[j] + (1.0f - al) * g * g;
+            if (a) {
+                a[j] = al * a[j] + (1.0f - al) * g;
+                d = sqrtf(v[j] - a[j] * a[j]) + c->eps;
+            } else
+                d = sqrtf(v[j]) + c->eps;
+            if (c->momentum > 0) {
+                m[j] = c->momentum * m[j] + g / d;
+                pv[j] -= lr * m[j];
+            } else
+                pv[j] -= lr * g / d;
+        }
+    } else {
+        rnn__best_arch()->adam(p->value + lo, p->grad + lo, opt->m + off, opt->v + off, n, scale, lr,
+                               c->kind == RNN_ADAMW ? c->weight_decay : 0.0f, c->kind == RNN_ADAM ? c->weight_decay : 0.0f,
+                               c->beta1, c->beta2, c->eps, o->ib1, o->ib2);   /* rnn__adam: see Kernels */
+    }
+}
+
+/* The chunks [part·step, +step) of the registry's unfrozen parameters. */
+static void rnn__opt_task(void *ctx, int part) {
+    const rnn__opt_job *o = (const rnn__opt_job *)ctx;
+    int c0 = part * o->step, c1 = c0 + o->step, ci = 0;
+    ptrdiff_t i;
+    size_t off = 0, lo;
+    for (i = 0; i < o->np && ci < c1; off += o->reg[i].count, i++) {
+        if (o->reg[i].frozen) continue;
+        for (lo = 0; lo < o->reg[i].count && ci < c1; lo += RNN__CHUNK, ci++) {
+            size_t n = o->reg[i].count - lo < RNN__CHUNK ? o->reg[i].count - lo : RNN__CHUNK;
+            if (ci >= c0) rnn__opt_chunk(o, ci, &o->reg[i], off, lo, n);
+        }
+    }
+}
+
 RNNDEF rnn_status rnn_optimizer_step(rnn_optimizer *opt, rnn_param *reg, float *grad_norm) {
     ptrdiff_t i, np = stbds_arrlen(reg);
-    size_t j, off = 0;
+    size_t off = 0;
     double sq = 0, norm, bc1, bc2;
-    float scale = 1.0f, lr, cv;
     const rnn_optimizer_config *c;
+    rnn__opt_job o;
+    int parts, k;
     if (!opt || !reg) return RNN_ERR_INVALID_ARGUMENT;
     c = &opt->cfg;
-    cv = c->clip_value;
-    for (i = 0; i < np; i++) off += reg[i].count;
+    memset(&o, 0, sizeof o);
+    for (i = 0; i < np; i++) {
+        off += reg[i].count;
+        if (!reg[i].frozen) o.nchunks += (int)((reg[i].count + RNN__CHUNK - 1) / RNN__CHUNK);
+    }
     if (off != opt->n)
         return rnn__err(opt->error, sizeof opt->error, RNN_ERR_INVALID_ARGUMENT,
                         "step: the registry holds %lu values, the optimizer was made for %lu",
                         (unsigned long)off, (unsigned long)opt->n);
-    for (i = 0; i < np; i++) {
-        if (reg[i].frozen) continue;
-        if (!rnn__finite(reg[i].grad, reg[i].count))
-            return rnn__err(opt->error, sizeof opt->error, RNN_ERR_INVALID_ARGUMENT,
-                            "step: the gradient of %.64s holds NaN or infinity (nothing was changed)", reg[i].name);
-        for (j = 0; j < reg[i].count; j++) {
-            float g = reg[i].grad[j];
-            if (cv > 0) g = g > cv ? cv : g < -cv ? -cv : g;
-            reg[i].grad[j] = g;
-            sq += (double)g * g;
-        }
+    if ((size_t)o.nchunks > opt->sums_cap) {
+        double *s = (double *)RNN_REALLOC(opt->sums, (size_t)o.nchunks * sizeof(double));
+        if (!s) return rnn__err(opt->error, sizeof opt->error, RNN_ERR_OUT_OF_MEMORY, "step: out of memory");
+        opt->sums = s;
+        opt->sums_cap = (size_t)o.nchunks;
+    }
+    o.opt = opt; o.reg = reg; o.np = np;
+    o.step = rnn__cut(o.nchunks, 1, 1);
+    if (!o.step) o.step = o.nchunks > 0 ? o.nchunks : 1;
+    parts = (o.nchunks + o.step - 1) / o.step;
+    rnn__run(rnn__opt_task, &o, parts);
+    for (k = 0; k < o.nchunks; k++) sq += opt->sums[k];
+    if (sq != sq) {   /* a chunk held NaN or infinity: name the first such parameter */
+        for (i = 0; i < np; i++)
+            if (!reg[i].frozen && !rnn__finite(reg[i].grad, reg[i].count)) break;
+        return rnn__err(opt->error, sizeof opt->error, RNN_ERR_INVALID_ARGUMENT,
+                        "step: the gradient of %.64s holds NaN or infinity (nothing was changed)",
+                        i < np ? reg[i].name : "a parameter");
     }
     norm = sqrt(sq);
     if (grad_norm) *grad_norm = (float)norm;
-    if (c->clip_norm > 0 && norm > c->clip_norm) scale = (float)(c->clip_norm / (norm + 1e-6));
+    o.scale = c->clip_norm > 0 && norm > c->clip_norm ? (float)(c->clip_norm / (norm + 1e-6)) : 1.0f;
     opt->t++;
-    lr = c->lr_decay > 0 ? c->lr / (1.0f + c->lr_decay * (float)(opt->t - 1)) : c->lr;
+    o.lr = c->lr_decay > 0 ? c->lr / (1.0f + c->lr_decay * (float)(opt->t - 1)) : c->lr;
     bc1 = 1.0 - pow(c->beta1, (double)opt->t);
     bc2 = 1.0 - pow(c->beta2, (double)opt->t);
-    for (i = 0, off = 0; i < np; off += reg[i].count, i++) {
-        if (reg[i].frozen) continue;
-        if (c->kind == RNN_SGD) {
-            float *p = reg[i].value, *gr = reg[i].grad, *m = opt->m + off;
-            for (j = 0; j < reg[i].count; j++) {
-                float g = gr[j] * scale;
-                if (c->weight_decay > 0) g += c->weight_decay * p[j];
-                if (c->momentum > 0) {
-                    m[j] = opt->t == 1 ? g : c->momentum * m[j] + g;
-                    g = m[j];
-                }
-                p[j] -= lr * g;
-            }
-        } else if (c->kind == RNN_RMSPROP) {
-            float *p = reg[i].value, *gr = reg[i].grad, *m = opt->m + off, *v = opt->v + off;
-            float *a = opt->a ? opt->a + off : NULL, al = c->alpha;
-            for (j = 0; j < reg[i].count; j++) {
-                float g = gr[j] * scale, d;
-                if (c->weight_decay > 0) g += c->weight_decay * p[j];
-                v[j] = al * v[j] + (1.0f - al) * g * g;
-                if (a) {
-                    a[j] = al * a[j] + (1.0f - al) * g;
-                    d = sqrtf(v[j] - a[j] * a[j]) + c->eps;
-                } else
-                    d = sqrtf(v[j]) + c->eps;
-                if (c->momentum > 0) {
-                    m[j] = c->momentum * m[j] + g / d;
-                    p[j] -= lr * m[j];
-                } else
-                    p[j] -= lr * g / d;
-            }
-        } else {
-            rnn__best_arch()->adam(reg[i].value, reg[i].grad, opt->m + off, opt->v + off, reg[i].count, scale, lr,
-                      c->kind == RNN_ADAMW ? c->weight_decay : 0.0f,
-                      c->kind == RNN_ADAM ? c->weight_decay : 0.0f, c->beta1, c->beta2, c->eps,
-                      (float)(1.0 / bc1), (float)(1.0 / bc2));   /* rnn__adam: see Kernels */
-        }
-    }
+    o.ib1 = (float)(1.0 / bc1);
+    o.ib2 = (float)(1.0 / bc2);
+    o.phase = 1;
+    rnn__run(rnn__opt_task, &o, parts);
     return RNN_OK;
 }
 

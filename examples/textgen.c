@@ -10,6 +10,7 @@
    diverged training never replaces a good checkpoint. */
 #define _POSIX_C_SOURCE 200809L   /* clock_gettime, isatty, stat */
 #define RNN_IMPLEMENTATION
+#define RNN_THREADS               /* rnn.h's own pool, for --threads */
 #define STB_DS_IMPLEMENTATION
 #include "../rnn.h"
 #include "cli.h"
@@ -78,6 +79,7 @@ static const char *usage =
     "  --min-count N        a word seen fewer than N times is <unk> [2]\n"
     "  --max-words N        at most N words in the vocabulary, the reserved four included [20000]\n"
     "  --lower              lower-case the words\n"
+    "  --threads N          threads, 1..64 [the CPUs: %d]; the same results on any number\n"
     "sample options:\n"
     "  --prime TEXT         text to start from [a newline]\n"
     "  --skip-unknown       drop prime characters the model does not know (else an error;\n"
@@ -87,10 +89,18 @@ static const char *usage =
     "  --beam K             beam search of width K (1..256) instead of sampling\n"
     "  --length N           characters (or words) to generate, 1..1000000 [500]\n"
     "  --seed S             [1]\n"
+    "  --threads N          threads for each token's product, 1..64 [1]; the same text on any number\n"
     "Ctrl-C while training saves a checkpoint and stops.\n";
 
 static volatile sig_atomic_t g_stop = 0;
 static void on_sigint(int sig) { (void)sig; g_stop = 1; }
+
+/* Starts rnn.h's pool of n threads (1: none); 1 with a message if it cannot. */
+static int start_threads(int n) {
+    if (rnn_set_threads(n) == RNN_OK) return 0;
+    fprintf(stderr, "textgen: cannot start %d threads\n", n);
+    return 1;
+}
 
 /* The whole file, or NULL with the reason in why (errno's text, or one of ours). */
 static char *read_all(const char *path, size_t *len, const char **why) {
@@ -314,6 +324,7 @@ static int cmd_sample(int argc, char **argv) {
         {"--beam", NULL, CLI_INT, 1, 256, 0, NULL, 0},
         {"--length", NULL, CLI_INT, 1, 1000000, 500, NULL, 0},
         {"--seed", NULL, CLI_INT, 0, 9007199254740992.0, 1, NULL, 0},
+        {"--threads", NULL, CLI_INT, 1, 64, 1, NULL, 0},
     };
     int no = (int)(sizeof o / sizeof o[0]), npos, rc;
     const char *pos[1], *prime;
@@ -324,6 +335,7 @@ static int cmd_sample(int argc, char **argv) {
     int *ids;
     size_t np = 0;
     if (cli_parse("textgen sample", argc, argv, 2, o, no, pos, 1, &npos)) return 2;
+    if (start_threads((int)cli_get(o, no, "--threads")->num)) return 1;
     if (npos != 1) { fprintf(stderr, "textgen sample: which model? (textgen sample MODEL [options])\n"); return 2; }
     if ((st = rnn_lm_load(&m, NULL, pos[0], err, sizeof err)) != RNN_OK) {
         fprintf(stderr, "textgen: %s\n", err[0] ? err : rnn_strerror(st));
@@ -506,9 +518,11 @@ static int cmd_train(int argc, char **argv) {
         {"--min-count", NULL, CLI_INT, 1, 1e9, 2, NULL, 0},
         {"--max-words", NULL, CLI_INT, 5, 1e8, 20000, NULL, 0},
         {"--lower", NULL, CLI_FLAG, 0, 1, 0, NULL, 0},
+        {"--threads", NULL, CLI_INT, 1, 64, 0, NULL, 0},
     };
     static const char *arch[] = {"--cell", "--embed", "--hidden", "--layers", "--dropout"};
     int no = (int)(sizeof o / sizeof o[0]), npos, T, B, k, tty = IS_TTY(stdout), resume, rc = 0, diverged = 0, retries;
+    int threads;
     const char *pos[1], *corpus, *out, *plot, *why = "";
     long steps, save_every, step, start, end_step, best_step = -1, saved_step = -1;
     double minutes, valshare, t0, el = 0, last_print = -1;
@@ -528,6 +542,8 @@ static int cmd_train(int argc, char **argv) {
     int npts = 0;
     uint64_t seed;
     if (cli_parse("textgen train", argc, argv, 2, o, no, pos, 1, &npos)) return 2;
+    threads = cli_get(o, no, "--threads")->given ? (int)cli_get(o, no, "--threads")->num : rnn_cpu_count();
+    if (start_threads(threads)) return 1;
     if (npos != 1) { fprintf(stderr, "textgen train: which corpus? (textgen train CORPUS -o MODEL [options])\n"); return 2; }
     corpus = pos[0];
     if (!(out = cli_get(o, no, "--output")->str)) { fprintf(stderr, "textgen train: -o MODEL is required\n"); return 2; }
@@ -670,9 +686,9 @@ static int cmd_train(int argc, char **argv) {
     end_step = steps ? start + steps : -1;
     printf("textgen: %s, %lu %ss (%d distinct), %lu for validation\n", corpus, (unsigned long)n, unit,
            m->cfg.vocab_size, (unsigned long)(n - ntrain));
-    printf("textgen: %s x %d layers, hidden %d, embedding %d, %lu parameters, seq %d, batch %d%s\n",
+    printf("textgen: %s x %d layers, hidden %d, embedding %d, %lu parameters, seq %d, batch %d, %d thread%s%s\n",
            cells[m->cfg.cell], m->cfg.num_layers, m->cfg.hidden_size, m->cfg.embed_size,
-           (unsigned long)opt->n, T, B, resume ? "; resumed" : "");
+           (unsigned long)opt->n, T, B, rnn_parallel_tasks(), rnn_parallel_tasks() > 1 ? "s" : "", resume ? "; resumed" : "");
     if (resume && steps) printf("textgen: resuming at step %ld for %ld more steps\n", start, steps);
     else if (resume) printf("textgen: resuming at step %ld for %g more minutes\n", start, minutes);
     signal(SIGINT, on_sigint);
@@ -775,6 +791,6 @@ int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "train")) return cmd_train(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "sample")) return cmd_sample(argc, argv);
     if (argc >= 2 && !help) fprintf(stderr, "textgen: unknown command \"%s\" (train or sample)\n", argv[1]);
-    fputs(usage, help ? stdout : stderr);
+    fprintf(help ? stdout : stderr, usage, rnn_cpu_count());
     return help ? 0 : 2;
 }

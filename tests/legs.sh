@@ -10,10 +10,10 @@ mkdir -p build
 STB=$(pkg-config --cflags-only-I stb 2>/dev/null | sed 's/-I/-isystem /g')
 [ -n "$STB" ] || STB="-isystem /usr/include/stb"
 STRICT="-std=c99 -pedantic -Wall -Wextra -Werror"
-ALL="gcc clang tcc g++ asan nosimd avx2 sse2 native cblas aarch64 examples"
+ALL="gcc clang tcc g++ asan nosimd avx2 sse2 native cblas aarch64 threads tsan examples"
 LEGS=${*:-$ALL}
 
-total_pass=0; total_fail=0; bad=0; broken=0; LIBS=
+total_pass=0; total_fail=0; bad=0; broken=0; LIBS=; ARGS=
 
 # leg NAME TOOL RUNNER COMPILE...   (RUNNER is "-" for native execution)
 leg() {
@@ -28,7 +28,7 @@ leg() {
         echo "FAILED  $name: does not compile ($*):"; sed 's/^/    /' "build/test-$name.log" | head -20
         bad=1; broken=$((broken + 1)); return
     fi
-    if [ "$runner" = - ]; then ./"$exe" >> "build/test-$name.log" 2>&1; else $runner ./"$exe" >> "build/test-$name.log" 2>&1; fi
+    if [ "$runner" = - ]; then ./"$exe" $ARGS >> "build/test-$name.log" 2>&1; else $runner ./"$exe" $ARGS >> "build/test-$name.log" 2>&1; fi
     rc=$?
     last=$(tail -n 1 "build/test-$name.log")
     p=$(echo "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
@@ -58,11 +58,15 @@ for l in $LEGS; do
                  LIBS=-lopenblas; leg cblas gcc - gcc $STRICT -O2 -DRNN_USE_CBLAS $STB; LIBS=
              else echo "SKIPPED cblas: cblas.h not installed (make deps installs libopenblas-dev)"; [ "${CI:-}" = true ] && bad=1; fi ;;
     aarch64) leg aarch64 aarch64-linux-gnu-gcc qemu-aarch64 aarch64-linux-gnu-gcc $STRICT -O2 -static $STB ;;
+    threads) LIBS=-pthread; leg threads gcc - gcc $STRICT -O2 -DRNN_THREADS $STB; LIBS= ;;
+    tsan)    # ThreadSanitizer over the pool (the threads section: the pool's regions in training)
+             LIBS=-pthread; ARGS=threads
+             leg tsan clang - clang $STRICT -O1 -g -fsanitize=thread -DRNN_THREADS $STB; LIBS=; ARGS= ;;
     examples)  # every example and tool builds warning-free and runs
              p=0; f=0
              for src in examples/*.c; do
                  exe=build/example-$(basename "$src" .c)
-                 if gcc $STRICT -O2 $STB "$src" -o "$exe" -lm > "$exe.log" 2>&1 && ./"$exe" --help >> "$exe.log" 2>&1; then p=$((p + 1))
+                 if gcc $STRICT -O2 $STB "$src" -o "$exe" -lm -pthread > "$exe.log" 2>&1 && ./"$exe" --help >> "$exe.log" 2>&1; then p=$((p + 1))
                  else f=$((f + 1)); echo "    NOT OK $src (see $exe.log)"; sed 's/^/    /' "$exe.log" | tail -5; fi
              done
              # with RNN_STATIC (everything static, much inlined) still warning-free

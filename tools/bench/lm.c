@@ -2,14 +2,16 @@
    issue 8 (embedding 64 -> 2-layer CELL of H -> dense; seq 64, batch 32,
    Adam lr 2e-3, clip 5) on CORPUS, one thread.
 
-   Usage: bench-lm CORPUS CELL H TRAIN_STEPS [VAL_STEPS]
-   Prints: training tok/s (median of windows after 3 warm-up steps), the
+   Usage: bench-lm CORPUS CELL H TRAIN_STEPS [VAL_STEPS [THREADS]]
+   Prints: training tok/s (median of windows after 3 warm-up steps; with
+   THREADS > 1 also on rnn.h's pool of that many threads), the
    validation loss after VAL_STEPS steps (if given; the initial weights go
    to build/bench-lm-init.safetensors, so that lm.py starts from the same
    point), generation µs/token at batch 1, and the machine's limits
    measured in the same run. */
 #define _POSIX_C_SOURCE 200809L
 #define RNN_IMPLEMENTATION
+#define RNN_THREADS
 #define STB_DS_IMPLEMENTATION
 #include "../../rnn.h"
 #include "bench.h"
@@ -66,6 +68,25 @@ int main(int argc, char **argv) {
         flops_tok = 2.0 * ((double)G * H * (64 + H) + (double)G * H * (H + H) + (double)H * V);
     }
     printf("train tok/s %.0f GFLOP/s %.1f\n", 64 * 32 / times[steps / 2], 3 * flops_tok * 64 * 32 / times[steps / 2] / 1e9);
+    if (argc > 6 && atoi(argv[6]) > 1 && rnn_set_threads(atoi(argv[6])) == RNN_OK) {
+        /* the same steps on the pool, alternating with one thread so that
+           both see the same load: the median of each */
+        double t1[256], tn[256];
+        int k;
+        for (i = 0; i < steps + 2; i++) {
+            for (k = 0; k < 2; k++) {
+                if (rnn_batcher_next(&bt, in, tg, NULL)) rnn_lm_reset_state(m);
+                rnn_set_threads(k ? atoi(argv[6]) : 1);
+                t = now();
+                rnn_lm_train_step(m, o, in, tg, 64, 32, &loss);
+                if (i >= 2) (k ? tn : t1)[i - 2] = now() - t;
+            }
+        }
+        rnn_set_threads(1);
+        qsort(t1, (size_t)steps, sizeof(double), cmp_double);
+        qsort(tn, (size_t)steps, sizeof(double), cmp_double);
+        printf("threads %d train tok/s %.0f one %.0f\n", atoi(argv[6]), 64 * 32 / tn[steps / 2], 64 * 32 / t1[steps / 2]);
+    }
     if (valsteps > 0) {
         rnn_lm *m2;
         rnn_optimizer *o2;
@@ -127,6 +148,21 @@ int main(int argc, char **argv) {
             for (q = r; q > 0 && ratio[q] < ratio[q - 1]; q--) { double t = ratio[q]; ratio[q] = ratio[q - 1]; ratio[q - 1] = t; }
         printf("generate us/token %.2f weights_bytes %.0f read_bw %.1f bw_share %.2f\n", best * 1e6, bytes, bw_best,
                ratio[4]);
+        if (argc > 6 && atoi(argv[6]) > 1) {   /* one token on the pool against one thread, alternating */
+            double g1[9], gn[9];
+            for (r = 0; r < 9; r++)
+                for (q = 0; q < 2; q++) {
+                    double t0;
+                    rnn_set_threads(q ? atoi(argv[6]) : 1);
+                    t0 = now();
+                    for (k = 0; k < 1000; k++) rnn_lm_step(m, s, ids[k % 1000]);
+                    (q ? gn : g1)[r] = (now() - t0) / 1000;
+                }
+            rnn_set_threads(1);
+            qsort(g1, 9, sizeof(double), cmp_double);
+            qsort(gn, 9, sizeof(double), cmp_double);
+            printf("threads %d generate us/token %.2f one %.2f\n", atoi(argv[6]), gn[4] * 1e6, g1[4] * 1e6);
+        }
         free(buf);
         rnn_lm_state_free(s);
     }

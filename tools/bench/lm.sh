@@ -19,7 +19,7 @@ for cell in lstm gru; do
   for H in 128 256 512; do
     steps=20; [ $H = 512 ] && steps=8
     vs=0; [ $H = 128 ] && [ $cell = lstm ] && vs=300
-    ours=$(build/bench-lm "$corpus" $cell $H $steps $vs)
+    ours=$(build/bench-lm "$corpus" $cell $H $steps $vs 2)
     peak=$(echo "$ours" | sed -n 's/fma_limit \([0-9.]*\).*/\1/p')
     [ $cell = lstm ] && [ $H = 128 ] && echo "FMA limit of this core: $peak GFLOP/s (measured by bench-lm)" &&
       echo "$ours" | sed -n 's/^read_bw_levels /read bandwidth of this core over written memory: /p'
@@ -43,11 +43,19 @@ for cell in lstm gru; do
     printf '%-4s H=%-3s train: rnn.h %6s tok/s (%5s GFLOP/s, %s%% of FMA), PyTorch %6s tok/s (2 threads %s) -> %5sx\n' \
       $cell $H "$mt" "$gf" "$(echo "$gf $peak" | awk '{printf "%.0f", 100 * $1 / $2}')" "$best_t" "$t2" \
       "$(echo "$mt $best_t" | awk '{printf "%.2f", $1 / $2}')"
+    echo "$ours" | sed -n 's/^threads \([0-9]*\) train tok\/s \([0-9]*\) one \([0-9]*\)/\1 \2 \3/p' | while read n tn t1; do
+      printf '           train on %s threads: rnn.h %6s tok/s = %sx its one thread (%s tok/s, same run) -> %5sx PyTorch on %s threads\n' \
+        "$n" "$tn" "$(echo "$tn $t1" | awk '{printf "%.2f", $1 / $2}')" "$t1" "$(echo "$tn $t2" | awk '{printf "%.2f", $1 / $2}')" "$n"
+    done
     # share of the read bandwidth: median over rounds that alternate generation
     # and a plain read of the same bytes (bench-lm), so both see the same load
     printf '           generate: rnn.h %7s us/token, PyTorch %7s us -> %5sx; weights %.1f MB at %s GB/s = %s%% of read bw (best %s GB/s)\n' \
       "$mg" "$best_g" "$(echo "$best_g $mg" | awk '{printf "%.1f", $1 / $2}')" "$(echo "$wb" | awk '{print $1 / 1e6}')" \
       "$(echo "$wb $mg" | awk '{printf "%.0f", $1 / $2 / 1000}')" "$(echo "$share" | awk '{printf "%.0f", 100 * $1}')" "$bw"
+    echo "$ours" | sed -n 's/^threads \([0-9]*\) generate us\/token \([0-9.]*\) one \([0-9.]*\)/\1 \2 \3/p' | while read n gn g1; do
+      printf '           generate on %s threads: rnn.h %7s us/token = %sx its one thread (%s us, same run)\n' \
+        "$n" "$gn" "$(echo "$g1 $gn" | awk '{printf "%.2f", $1 / $2}')" "$g1"
+    done
     if [ $vs -gt 0 ]; then
       echo "     validation loss after $vs steps: rnn.h $(echo "$ours" | sed -n 's/val loss \([0-9.]*\).*/\1/p'), PyTorch $best_v"
     fi

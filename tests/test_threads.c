@@ -1,0 +1,97 @@
+/* tests/test_threads.c - work split among tasks changes no value.
+
+   The same training runs with one task, with a job hook that runs the
+   tasks one after another (2, 3 and 5 tasks), and, when the tests are
+   built with RNN_THREADS, on rnn.h's own pool of 2 and 3 threads: every
+   loss and every weight must be bit-identical. The serial hook counts the
+   regions and parts it runs, so a run that split nothing cannot pass. */
+#include "check.h"
+
+static long g_regions, g_parts;
+
+static void serial_hook(void *user, rnn_task_fn task, void *ctx, int n) {
+    int i;
+    (void)user;
+    g_regions++;
+    g_parts += n;
+    for (i = n - 1; i >= 0; i--) task(ctx, i);   /* backwards: no part may lean on another's order */
+}
+
+/* A few training steps of a language model (Adam, clipping, dropout) and
+   a bidirectional classifier; the losses into loss[], the weights' CRC-32
+   into *crc. */
+static void thread_run(rnn_cell cell, float *loss, uint32_t *crc) {
+    rnn_lm_config lc;
+    rnn_clf_config cc;
+    rnn_optimizer_config oc;
+    rnn_lm *m = NULL;
+    rnn_clf *c = NULL;
+    rnn_optimizer *o = NULL, *o2 = NULL;
+    int in[16 * 32], tg[16 * 32], len[32], lab[32], i, s;
+    ptrdiff_t j;
+    rnn_rng r;
+    memset(&lc, 0, sizeof lc);
+    lc.vocab_size = 70; lc.embed_size = 24; lc.hidden_size = 128; lc.num_layers = 2; lc.cell = cell; lc.dropout = 0.1f;
+    memset(&oc, 0, sizeof oc);
+    oc.lr = 0.01f; oc.clip_norm = 1.0f;
+    rnn_lm_create(&m, &lc, 11);
+    rnn_optimizer_create(&o, &oc, m->params);
+    rnn_rng_seed(&r, 5);
+    for (s = 0; s < 3; s++) {
+        for (i = 0; i < 16 * 32; i++) { in[i] = (int)(rnn_rng_u64(&r) % 70); tg[i] = (int)(rnn_rng_u64(&r) % 70); }
+        rnn_lm_train_step(m, o, in, tg, 16, 32, &loss[s]);
+    }
+    *crc = 0;
+    for (j = 0; j < stbds_arrlen(m->params); j++)
+        *crc = rnn_crc32(*crc, m->params[j].value, m->params[j].count * sizeof(float));
+    memset(&cc, 0, sizeof cc);
+    cc.vocab_size = 70; cc.num_classes = 5; cc.embed_size = 16; cc.hidden_size = 128; cc.cell = cell;
+    cc.bidirectional = 1; cc.pool = RNN_POOL_ATTENTION; cc.max_len = 16;
+    rnn_clf_create(&c, &cc, 12);
+    rnn_optimizer_create(&o2, &oc, c->params);
+    for (i = 0; i < 32; i++) { len[i] = 1 + i % 16; lab[i] = i % 5; }
+    for (s = 3; s < 5; s++) rnn_clf_train_step(c, o2, in, len, 16, 32, lab, NULL, &loss[s]);
+    for (j = 0; j < stbds_arrlen(c->params); j++)
+        *crc = rnn_crc32(*crc, c->params[j].value, c->params[j].count * sizeof(float));
+    rnn_optimizer_free(o); rnn_optimizer_free(o2);
+    rnn_lm_free(m); rnn_clf_free(c);
+}
+
+static void test_threads(void) {
+    static const rnn_cell cells[3] = {RNN_LSTM, RNN_GRU, RNN_GRU_CHO};
+    int k, t;
+    for (k = 0; k < 3; k++) {
+        float want[5], got[5];
+        uint32_t wcrc, gcrc;
+        char name[128];
+        int same = 1;
+        rnn_set_parallel(NULL, NULL, 1);
+        thread_run(cells[k], want, &wcrc);
+        g_regions = g_parts = 0;
+        for (t = 2; t <= 5; t += t == 3 ? 2 : 1) {
+            rnn_set_parallel(serial_hook, NULL, t);
+            thread_run(cells[k], got, &gcrc);
+            same &= !memcmp(want, got, sizeof want) && gcrc == wcrc && want[0] == want[0];
+        }
+        rnn_set_parallel(NULL, NULL, 1);
+        snprintf(name, sizeof name, "%s: 2, 3, 5 tasks by a serial hook = 1 task, bit for bit (%ld regions)",
+                 cell_name(cells[k]), g_regions);
+        check(same && g_regions > 100 && g_parts > 2 * g_regions, name, 0);
+#ifdef RNN_THREADS
+        same = 1;
+        for (t = 2; t <= 3; t++) {
+            same &= rnn_set_threads(t) == RNN_OK && rnn_parallel_tasks() == t;
+            thread_run(cells[k], got, &gcrc);
+            same &= !memcmp(want, got, sizeof want) && gcrc == wcrc;
+        }
+        rnn_set_threads(1);
+        snprintf(name, sizeof name, "%s: rnn.h's pool of 2 and 3 threads = 1 thread, bit for bit", cell_name(cells[k]));
+        check(same && rnn_parallel_tasks() == 1, name, 0);
+#endif
+    }
+#ifndef RNN_THREADS
+    check(rnn_set_threads(2) == RNN_ERR_INVALID_ARGUMENT && rnn_parallel_tasks() == 1 && rnn_set_threads(1) == RNN_OK,
+          "without RNN_THREADS, rnn_set_threads(2) says no and stays on one thread", 0);
+#endif
+    check(rnn_cpu_count() >= 1, "rnn_cpu_count is at least 1", 0);
+}
