@@ -1713,6 +1713,15 @@ RNNDEF const char *rnn_simd_name(void) { return rnn__best_arch()->name; }
    (the gradient norm, the loss) add fixed chunks in a fixed order, chunked
    alike with one thread. */
 #define RNN__MAX_TASKS 64
+/* Below these sizes work runs whole even with tasks, since a region costs
+   a few microseconds of handing out: products of fewer multiply-adds,
+   point-wise passes and softmax rows of fewer values. */
+#ifndef RNN_PAR_MIN_MACS
+#define RNN_PAR_MIN_MACS (1 << 20)
+#endif
+#ifndef RNN_PAR_MIN_VALUES
+#define RNN_PAR_MIN_VALUES 4096
+#endif
 static rnn_parallel_fn rnn__par_fn = NULL;
 static void *rnn__par_user = NULL;
 static int rnn__par_n = 1;
@@ -2164,8 +2173,10 @@ static void rnn__sgemm_packed(const rnn__arch *ar, float *pack, size_t pack_floa
 static size_t rnn__pack_floats(int m, int n, int k) {
     size_t kc = (size_t)(k < RNN__KC ? k : RNN__KC);
     size_t mc = (size_t)(m < RNN__MC ? m : RNN__MC), nc = (size_t)(n < RNN__NC ? n : RNN__NC);
-    /* panels: MR >= 4, NR >= 8, each padded by 16 floats */
-    return ((mc + 15) / 16 * 16 + (nc + 31) / 32 * 32) * kc + (mc / 4 + nc / 8 + 2) * 16 + 16;
+    /* rows padded to a multiple of MR (< 16 more), columns of NR (< 32
+       more); panels: MR >= 4, NR >= 8, each padded by 16 floats; 16 for
+       the alignment */
+    return ((mc + 16) + (nc + 32)) * kc + (mc / 4 + nc / 8 + 4) * 16 + 32;
 }
 
 /* The built-in product. pack (NULL: none) is packing space the caller
@@ -2250,9 +2261,6 @@ static void rnn__gemm_task(void *ctx, int i) {
 }
 #endif
 
-/* Products below this many multiply-adds run whole: a region costs a few
-   microseconds of handing out. */
-#define RNN__PAR_MACS (1 << 20)
 
 /* Every product of the library comes here: the hook if one is set, else
    the built-in with the caller's packing space (layers pass their
@@ -2270,7 +2278,7 @@ static void rnn__gemm(float *pack, size_t pack_floats, int ta, int tb, int m, in
         return;
     }
 #ifndef RNN_USE_CBLAS
-    if (rnn__par_n > 1 && m > 0 && n > 0 && k > 0 && (double)m * n * k >= RNN__PAR_MACS) {
+    if (rnn__par_n > 1 && m > 0 && n > 0 && k > 0 && (double)m * n * k >= RNN_PAR_MIN_MACS) {
         const rnn__arch *ar = rnn__best_arch();
         rnn__gemm_part g;
         g.rows = 0;
@@ -2633,7 +2641,7 @@ static void rnn__panels_task(void *ctx, int part) {
 static void rnn__gemv_panels(const float *x, int k, const float *p, int n, float *y) {
     rnn__panels_job g;
     g.x = x; g.p = p; g.y = y; g.k = k; g.n = n;
-    g.step = !rnn__sgemm_hook && (double)k * n >= RNN__PAR_MACS ? rnn__cut(n, RNN__PANEL, RNN__PANEL) : 0;
+    g.step = !rnn__sgemm_hook && (double)k * n >= RNN_PAR_MIN_MACS ? rnn__cut(n, RNN__PANEL, RNN__PANEL) : 0;
     if (!g.step) {
         int j0;
         for (j0 = 0; j0 < n; j0 += RNN__PANEL) {
@@ -2700,10 +2708,10 @@ typedef struct rnn__cell_rows {
 } rnn__cell_rows;
 
 /* Runs fn over the rows of c, cut among the tasks when the pass is big
-   enough to pay for a region (B·H >= 4096). */
+   enough to pay for a region (B·H >= RNN_PAR_MIN_VALUES). */
 static void rnn__rows(rnn__cell_rows *c, rnn_task_fn fn) {
     int H = c->r->cfg.hidden_size;
-    c->step = (double)c->B * H >= 4096 ? rnn__cut(c->B, 1, 2) : 0;
+    c->step = (double)c->B * H >= RNN_PAR_MIN_VALUES ? rnn__cut(c->B, 1, 2) : 0;
     if (c->step) rnn__run(fn, c, (c->B + c->step - 1) / c->step);
     else { c->step = c->B; fn(c, 0); }
 }
@@ -3446,7 +3454,7 @@ RNNDEF rnn_status rnn_loss_softmax_xent(const float *logits, const int *targets,
     x.z = logits; x.t = targets; x.d = dlogits; x.sums = sums; x.n = n; x.v = v; x.ignore = ignore_index;
     x.rows = n / 1024 + 1 > 16 ? n / 1024 + 1 : 16;
     x.nchunks = (n + x.rows - 1) / x.rows;
-    x.step = (double)n * v >= 65536 ? rnn__cut(x.nchunks, 1, 1) : 0;
+    x.step = (double)n * v >= 16.0 * RNN_PAR_MIN_VALUES ? rnn__cut(x.nchunks, 1, 1) : 0;
     if (!x.step) x.step = x.nchunks > 0 ? x.nchunks : 1;
     rnn__run(rnn__xent_task, &x, (x.nchunks + x.step - 1) / x.step);
     for (i = 0; i < x.nchunks; i++) total += sums[i];

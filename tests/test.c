@@ -17,6 +17,11 @@ static void *count_realloc(void *p, size_t n) { g_allocs++; return realloc(p, n)
 #define RNN_REALLOC(p, n) count_realloc(p, n)
 #define RNN_FREE(p) free(p)
 
+/* Split work even at the small sizes the tests train (tests/test_threads.c);
+   with one task, the default, these change nothing. */
+#define RNN_PAR_MIN_MACS 1024
+#define RNN_PAR_MIN_VALUES 64
+
 #define RNN_IMPLEMENTATION
 #define STB_DS_IMPLEMENTATION
 #include "../rnn.h"
