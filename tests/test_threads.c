@@ -80,8 +80,12 @@ static void thread_generate(void) {
     same &= !memcmp(want[0], rnn_lm_step(m, s2, 0), sizeof want[0]);   /* the first grows the tasks' scratch */
     before = g_allocs;
     for (i = 1; i < 12; i++) same &= !memcmp(want[i], rnn_lm_step(m, s2, (i * 7) % 50), sizeof want[i]);
-    check(same && g_allocs == before && g_regions >= 12,
-          "one token on 3 tasks = on one, bit for bit; nothing allocated per token", 0);
+#ifdef RNN_USE_CBLAS
+    same &= g_regions == 0;   /* the BLAS gets each product whole */
+#else
+    same &= g_regions >= 12;
+#endif
+    check(same && g_allocs == before, "one token on 3 tasks = on one, bit for bit; nothing allocated per token", 0);
     rnn_set_parallel(NULL, NULL, 1);
     rnn_lm_state_free(s1); rnn_lm_state_free(s2);
     rnn_lm_free(m);
