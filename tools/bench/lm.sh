@@ -32,8 +32,8 @@ for cell in lstm gru; do
       if [ "$best_g" = 0 ] || [ "$(echo "$g $best_g" | awk '{print ($1 < $2)}')" = 1 ]; then best_g=$g; fi
       best_v=$(echo "$theirs" | sed -n 's/val loss \([0-9.]*\).*/\1/p')
     done
-    mt=$(echo "$ours" | sed -n 's/train tok\/s \([0-9]*\).*/\1/p'); gf=$(echo "$ours" | sed -n 's/.*GFLOP\/s \([0-9.]*\)/\1/p')
-    mg=$(echo "$ours" | sed -n 's/generate us\/token \([0-9.]*\).*/\1/p')
+    mt=$(echo "$ours" | sed -n 's/^train tok\/s \([0-9]*\).*/\1/p'); gf=$(echo "$ours" | sed -n 's/^train.*GFLOP\/s \([0-9.]*\)/\1/p')
+    mg=$(echo "$ours" | sed -n 's/^generate us\/token \([0-9.]*\).*/\1/p')
     wb=$(echo "$ours" | sed -n 's/.*weights_bytes \([0-9]*\).*/\1/p'); bw=$(echo "$ours" | sed -n 's/.*read_bw \([0-9.]*\).*/\1/p')
     share=$(echo "$ours" | sed -n 's/.*bw_share //p')
     # two threads: in OpenBLAS or in PyTorch's own pool (both at once oversubscribe 2 cores)
