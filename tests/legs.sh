@@ -86,6 +86,12 @@ for l in $LEGS; do
                 ! $tg sample README.md >> $tg-run.log 2>&1 &&
                 build/example-names $m 3 >> $tg-run.log 2>&1; then p=$((p + 1))
              else f=$((f + 1)); echo "    NOT OK textgen train/resume/sample (see $tg-run.log)"; tail -5 $tg-run.log | sed 's/^/    /'; fi
+             # the tools: rnn-info reads a checkpoint PyTorch made (built before tests/cli.sh, which uses it)
+             if gcc $STRICT -O2 $STB tools/rnn-info.c -o build/rnn-info -lm > build/rnn-info.log 2>&1 &&
+                build/rnn-info tests/data/lm_torch.safetensors >> build/rnn-info.log 2>&1 &&
+                build/rnn-info tests/data/pt_lm_f16.safetensors >> build/rnn-info.log 2>&1 &&
+                ! build/rnn-info tests/data/recurrent.bin >> build/rnn-info.log 2>&1; then p=$((p + 1))
+             else f=$((f + 1)); echo "    NOT OK tools/rnn-info.c (see build/rnn-info.log)"; fi
              # the command line against bad input (tests/cli.sh: status, message, no file lost)
              sh tests/cli.sh build/example-textgen build/example-names build/example-langid build/example-addition \
                  build/example-adding_problem build/example-topics > build/cli.log 2>&1
@@ -93,12 +99,6 @@ for l in $LEGS; do
              cf_=$(tail -n 1 build/cli.log | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
              if [ -n "$cp_" ]; then p=$((p + cp_)); f=$((f + cf_)); else f=$((f + 1)); fi
              [ "${cf_:-1}" -eq 0 ] || { echo "    NOT OK tests/cli.sh (see build/cli.log):"; grep '^NOT OK' build/cli.log | sed 's/^/    /'; }
-             # and the tools: rnn-info reads a checkpoint PyTorch made
-             if gcc $STRICT -O2 $STB tools/rnn-info.c -o build/rnn-info -lm > build/rnn-info.log 2>&1 &&
-                build/rnn-info tests/data/lm_torch.safetensors >> build/rnn-info.log 2>&1 &&
-                build/rnn-info tests/data/pt_lm_f16.safetensors >> build/rnn-info.log 2>&1 &&
-                ! build/rnn-info tests/data/recurrent.bin >> build/rnn-info.log 2>&1; then p=$((p + 1))
-             else f=$((f + 1)); echo "    NOT OK tools/rnn-info.c (see build/rnn-info.log)"; fi
              total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); [ $f -eq 0 ] || bad=1
              printf '%-8s %-7s %s passed, %s failed   (%s)\n' examples "" "$p" "$f" "build/example-*.log" ;;
     *)       echo "unknown leg $l (legs: $ALL)"; bad=1 ;;
