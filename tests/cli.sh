@@ -78,6 +78,8 @@ t "train: --dropout 1"                         2 "--dropout 1 is outside" $TG tr
 t "train: --val 0.9"                           2 "--val 0.9 is outside" $TG train $D/corpus.txt -o $M --val 0.9
 t "train: an unknown cell"                     2 "--cell lstmm" $TG train $D/corpus.txt -o $M --cell lstmm
 t "train: no -o"                               2 "-o MODEL is required" $TG train $D/corpus.txt
+t "train: --threads 0"                         2 "--threads 0 is outside 1..64" $TG train $D/corpus.txt -o $M --threads 0
+t "train: --threads 2 says so"                 0 "2 threads"     $TG train $D/corpus.txt -o $D/t2.safetensors --threads 2 --steps 2 --val 0 $S
 t "train: no corpus"                           2 "which corpus" $TG train -o $M
 t "train: two corpora"                         2 "unexpected argument" $TG train $D/corpus.txt $D/notes.txt -o $M
 t "train: an option given twice"               2 "given twice" $TG train $D/corpus.txt -o $M --steps 2 --steps 3
@@ -114,6 +116,7 @@ t "sample: --length 0"                         2 "--length 0 is outside" $TG sam
 t "sample: --length -5"                        2 "--length -5 is outside" $TG sample $D/m.keep --length -5
 t "sample: --beam 4 --length -5"               2 "--length -5"   $TG sample $D/m.keep --beam 4 --length -5
 t "sample: --beam 0"                           2 "--beam 0 is outside" $TG sample $D/m.keep --beam 0
+t "sample: --threads 65"                       2 "--threads 65 is outside 1..64" $TG sample $D/m.keep --threads 65
 t "sample: --top-p 1.5"                        2 "--top-p 1.5 is outside" $TG sample $D/m.keep --top-p 1.5
 t "sample: a prime character not in the vocabulary" 2 "is not in the model's vocabulary" $TG sample $D/m.keep --prime "Q€"
 t "sample: --skip-unknown drops it with a warning" 0 "dropped 1" $TG sample $D/m.keep --prime "a€" --skip-unknown --length 5
