@@ -943,8 +943,9 @@ RNNDEF rnn_status rnn_s2s_decode(rnn_s2s *s, const int *src, int src_len, int be
 /* Draws the next token from logits[n] into *token. temperature 0: the most
    likely (argmax); else softmax(logits / temperature), kept to the top_k
    most likely (0: all) and then to the smallest set whose probability
-   reaches top_p (1: all), renormalised (ties at a cut are kept together).
-   No allocation (about 24 KB of stack). Bad arguments (n <= 0, temperature < 0, top_k < 0, top_p
+   reaches top_p (1: all), renormalised (tokens of equal weight at a cut are
+   kept together).
+   No allocation (about 25 KB of stack). Bad arguments (n <= 0, temperature < 0, top_k < 0, top_p
    outside (0, 1], NaN logits, no rng when one is needed) get
    RNN_ERR_INVALID_ARGUMENT. */
 RNNDEF rnn_status rnn_sample(const float *logits, int n, float temperature, int top_k, float top_p,
@@ -1491,6 +1492,12 @@ typedef struct rnn__arch {
     void (*gru_fwd)(int H, float *g, const float *hp, float *hn, float *h);
     void (*gru_bwd)(int H, const float *gt, const float *hprev, const float *hn, float *dh, float *di,
                     float *dq);
+    /* rnn_sample's passes (rnn__maxfin_c, ... rnn__gather_c) */
+    float (*maxfin)(const float *x, size_t n, int *bad);
+    float (*weigh)(float *w, const float *z, size_t n, float mx, float it, float *bs);
+    void (*cutsum)(const float *w, size_t n, float cut, float *bs);
+    void (*tally)(const float *w, size_t n, float t, double *mass, double *count);
+    int (*gather)(const float *w, size_t n, float lo, float hi, float *out);
 } rnn__arch;
 
 /* ---- plain C: the specification ---------------------------------------- */
@@ -1561,6 +1568,79 @@ static void rnn__tanh_c(float *y, const float *x, size_t n) {
 static void rnn__exp_c(float *y, const float *x, size_t n) {
     size_t i;
     for (i = 0; i < n; i++) y[i] = rnn__exp1(x[i]);
+}
+
+/* rnn_sample's passes over a row of logits (blocks of RNN__SBLOCK). */
+#define RNN__SBLOCK 16
+
+/* The largest of x[0..n); *bad = 1 if some x is NaN or infinite (every
+   exponent bit set), else 0. */
+static float rnn__maxfin_c(const float *x, size_t n, int *bad) {
+    size_t i;
+    uint32_t b = 0;
+    float mx = x[0];
+    for (i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, 4);
+        b |= (uint32_t)((u & 0x7F800000u) == 0x7F800000u);
+        mx = x[i] > mx ? x[i] : mx;
+    }
+    *bad = (int)b;
+    return mx;
+}
+
+/* w[i] = e^((z[i] − mx)·it) (0 below e^−87: no denormals), and bs[j] = the
+   float sum of block j of w (lanes added as the vector paths add them:
+   element i to lane i mod 8, lanes folded 0+4, 1+5, ... then pairwise).
+   The vector paths use a shorter e^x for x ≤ 0 (rnn__wexp8). Returns the
+   smallest w. */
+static void rnn__lanesum8(const float *w, size_t n, float *out) {
+    float l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i;
+    for (i = 0; i < n; i++) l[i % 8] += w[i];
+    *out = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+}
+static float rnn__weigh_c(float *w, const float *z, size_t n, float mx, float it, float *bs) {
+    size_t i;
+    float lo = 1.0f;
+    for (i = 0; i < n; i++) {
+        w[i] = (z[i] - mx) * it < -87.0f ? 0.0f : rnn__exp1((z[i] - mx) * it);
+        lo = w[i] < lo ? w[i] : lo;
+    }
+    for (i = 0; i < n; i += RNN__SBLOCK)
+        rnn__lanesum8(w + i, n - i < RNN__SBLOCK ? n - i : RNN__SBLOCK, bs + i / RNN__SBLOCK);
+    return lo;
+}
+
+/* bs[j] = the sum of block j's w[i] ≥ cut (the others count 0). */
+static void rnn__cutsum_c(const float *w, size_t n, float cut, float *bs) {
+    float t[RNN__SBLOCK];
+    size_t i, j;
+    for (i = 0; i < n; i += RNN__SBLOCK) {
+        size_t m = n - i < RNN__SBLOCK ? n - i : RNN__SBLOCK;
+        for (j = 0; j < m; j++) t[j] = w[i + j] >= cut ? w[i + j] : 0.0f;
+        rnn__lanesum8(t, m, bs + i / RNN__SBLOCK);
+    }
+}
+
+/* The w[i] ≥ t: *mass their sum, *count how many. */
+static void rnn__tally_c(const float *w, size_t n, float t, double *mass, double *count) {
+    size_t i;
+    double s = 0, c = 0;
+    for (i = 0; i < n; i++)
+        if (w[i] >= t) { s += w[i]; c += 1; }
+    *mass = s;
+    *count = c;
+}
+
+/* The w[i] in [lo, hi) into out[], in order; returns how many. out may be
+   w (the writes never pass the reads). */
+static int rnn__gather_c(const float *w, size_t n, float lo, float hi, float *out) {
+    size_t i;
+    int m = 0;
+    for (i = 0; i < n; i++)
+        if (w[i] >= lo && w[i] < hi) out[m++] = w[i];
+    return m;
 }
 
 /* The Adam update of n parameters (the optimizer's formulas, below in
@@ -1659,7 +1739,8 @@ static void rnn__gru_bwd_c(int H, const float *gt, const float *hprev, const flo
 static const rnn__arch rnn__arch_c = {
     "scalar", RNN__MR_C, RNN__NR_C, rnn__kernel_c, NULL,
     rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
-    rnn__gru_fwd_c, rnn__gru_bwd_c};
+    rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c,
+    rnn__tally_c, rnn__gather_c};
 
 /* The SIMD paths (SSE2, AVX2 + FMA, AVX-512, NEON) follow the same
    specification; they live together in the appendix at the end of the
@@ -5894,15 +5975,23 @@ static uint32_t rnn__fkey(float x) {
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-/* rnn_sample's cuts. A cut is a key c that keeps the entries with key ≥ c
-   (ties at the cut kept together); we want the largest c whose kept entries
-   sum to at least want, summing 1 per entry (top-k) or its weight (top-p). */
+/* rnn_sample's cuts. The keys are the bits of weights w ≥ 0 (which order
+   as the weights do). A cut is a key c that keeps the entries with key ≥ c
+   (equal weights at the cut kept together); we want the largest c whose kept
+   entries sum to at least want, summing 1 per entry (weigh 0: top-k) or its
+   weight (weigh 1: top-p). */
 
 #define RNN__SAMPLE_STACK 2048
+#define RNN__CUT_LEFT 48   /* the bisection stops with this many candidates or fewer */
 
-/* Short rows (up to 128): quickselect over copies on the stack, k[], v[]
-   (v NULL: count), permuted in place; expected 2-3 passes. */
-static uint32_t rnn__quick_cut(uint32_t *k, float *v, int n, uint32_t floor, double want, double *kept) {
+static double rnn__key_value(uint32_t k, int weigh) {
+    float f;
+    memcpy(&f, &k, 4);
+    return weigh ? (double)f : 1.0;
+}
+
+/* Short rows (up to 128): quickselect in place, expected 2-3 passes. */
+static uint32_t rnn__quick_cut(uint32_t *k, int n, int weigh, uint32_t floor, double want, double *kept) {
     int lo = 0, hi = n;
     double below = 0;   /* the mass kept above the candidates [lo, hi) */
     while (lo < hi) {
@@ -5912,17 +6001,14 @@ static uint32_t rnn__quick_cut(uint32_t *k, float *v, int n, uint32_t floor, dou
         p = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);   /* median of three */
         while (i < gt) {
             uint32_t x = k[i];
-            float y = v ? v[i] : 1.0f;
             if (x > p) {
                 k[i] = k[lt]; k[lt] = x;
-                if (v) { v[i] = v[lt]; v[lt] = y; }
-                mhi += y; lt++; i++;
+                mhi += rnn__key_value(x, weigh); lt++; i++;
             } else if (x < p) {
                 gt--;
                 k[i] = k[gt]; k[gt] = x;
-                if (v) { v[i] = v[gt]; v[gt] = y; }
             } else {
-                meq += y; i++;
+                meq += rnn__key_value(x, weigh); i++;
             }
         }
         if (mhi >= want) hi = lt;                       /* the cut lies above the pivot */
@@ -5933,37 +6019,47 @@ static uint32_t rnn__quick_cut(uint32_t *k, float *v, int n, uint32_t floor, dou
     return floor;   /* (rounding left want above the whole mass: keep everything) */
 }
 
-/* Longer rows of at most RNN__SAMPLE_STACK: a radix select over copies on the
-   stack, k[], v[] (v NULL: count), one byte of the key at a time, most
-   significant first; after each byte only the entries of the chosen digit
-   stay (moved to the front), so the passes shrink fast and have no
-   data-dependent branches but that one. *kept gets the mass the cut keeps. */
-static uint32_t rnn__select_cut(uint32_t *k, float *v, int n, uint32_t floor, double want, double *kept) {
-    uint32_t prefix = 0;
-    double above = 0, rest = 0;
-    int byte, i, j, d, m = n;
-    if (n <= 128) return rnn__quick_cut(k, v, n, floor, want, kept);   /* 256-bin passes cost more there */
-    for (byte = 3; byte >= 0 && m > 0; byte--) {
-        double mass[256], acc = 0;
-        int sh = 8 * byte;
-        for (d = 0; d < 256; d++) mass[d] = 0;
-        if (v) for (i = 0; i < m; i++) mass[(k[i] >> sh) & 255] += v[i];
-        else for (i = 0; i < m; i++) mass[(k[i] >> sh) & 255] += 1.0;
-        for (d = 255; d > 0; d--) {   /* the digit where the running sum from the top reaches want */
-            if (acc + mass[d] >= want) break;
-            acc += mass[d];
+/* Rows of at most RNN__SAMPLE_STACK: the cut over the weights w[0..n). A
+   bisection on the key between lo and hi, one vector pass (tally) each,
+   while more than RNN__CUT_LEFT entries lie between; once a quarter of the
+   row or fewer do, they are first copied to buf (gather) and the passes read
+   only them. Then the quickselect over the last candidates' keys (in k).
+   lo: a key whose entries and above reach want (the floor), c_lo: how many
+   they are; hi: a key above every entry. The vector passes add in float
+   lanes, so the cut is exact up to a float rounding of the sums. *kept gets
+   the mass the cut keeps. */
+static uint32_t rnn__sample_cut(const rnn__arch *A, const float *w, int n, int weigh, uint32_t lo, double c_lo,
+                                uint32_t hi, double want, float *buf, uint32_t *k, double *kept) {
+    const float *v = w;
+    size_t nv = (size_t)n;
+    double s_hi = 0, c_hi = 0, s_top = 0, c_top = 0, rest, s, c;   /* top: what lies above buf's entries */
+    float t, th;
+    int m;
+    while (c_lo - c_hi > RNN__CUT_LEFT && hi - lo > 1) {   /* (interpolating on the sums measured no better) */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (v == w && 4 * (c_lo - c_hi) <= n) {
+            memcpy(&t, &lo, 4);
+            memcpy(&th, &hi, 4);
+            nv = (size_t)A->gather(w, (size_t)n, t, th, buf);
+            v = buf;
+            s_top = s_hi;
+            c_top = c_hi;
         }
-        want -= acc;
-        above += acc;
-        prefix |= (uint32_t)d << sh;
-        for (i = 0, j = 0; i < m; i++)
-            if (((k[i] >> sh) & 255) == (uint32_t)d) { k[j] = k[i]; if (v) v[j] = v[i]; j++; }
-        m = j;
+        memcpy(&t, &mid, 4);
+        A->tally(v, nv, t, &s, &c);
+        s += s_top;
+        c += c_top;
+        if (!weigh) s = c;
+        if (s >= want) { lo = mid; c_lo = c; }
+        else { hi = mid; s_hi = s; c_hi = c; }
     }
-    if (m == 0) { *kept = above; return floor; }   /* (rounding left want above the whole mass: keep all) */
-    for (i = 0; i < m; i++) rest += v ? v[i] : 1.0;   /* the entries whose key is the cut (ties) */
-    *kept = above + rest;
-    return prefix;
+    memcpy(&t, &lo, 4);
+    memcpy(&th, &hi, 4);
+    m = A->gather(v, nv, t, th, buf);
+    memcpy(k, buf, sizeof(float) * (size_t)m);
+    lo = rnn__quick_cut(k, m, weigh, lo, want - s_hi, &rest);
+    *kept = s_hi + rest;
+    return lo;
 }
 
 /* Longer rows: a radix select over the logits themselves, one pass per
@@ -5992,70 +6088,86 @@ static uint32_t rnn__radix_cut(const float *logits, int n, float mx, float tempe
     return prefix < floor ? floor : prefix;
 }
 
-/* Sampling without heap memory. The weights e^((z − max)/T) are computed
-   once, in float with the vector exp; the top-k and top-p cuts come from a
-   radix select over stack copies (rows of up to 2048; longer rows use a
-   radix select over the logits, four passes with double exp). */
+/* Rows longer than RNN__SAMPLE_STACK: keys of the logits, weights in double
+   recomputed per pass of rnn__radix_cut. */
+static int rnn__sample_long(const float *logits, int n, float mx, float temperature, int top_k, float top_p,
+                            rnn_rng *rng) {
+    uint32_t cut = 0;
+    double total = 0, u, acc = 0;
+    int i, best = 0;
+    if (top_k > 0 && top_k < n) cut = rnn__radix_cut(logits, n, mx, temperature, 0, 0, (double)top_k);
+    for (i = 0; i < n; i++)
+        if (rnn__fkey(logits[i]) >= cut) total += exp(((double)logits[i] - mx) / temperature);
+    if (top_p < 1.0f) {
+        cut = rnn__radix_cut(logits, n, mx, temperature, 1, cut, (double)top_p * total);
+        for (i = 0, total = 0; i < n; i++)
+            if (rnn__fkey(logits[i]) >= cut) total += exp(((double)logits[i] - mx) / temperature);
+    }
+    u = ((double)(rnn_rng_u64(rng) >> 11) * (1.0 / 9007199254740992.0)) * total;
+    for (i = 0; i < n; i++) {
+        if (rnn__fkey(logits[i]) < cut) continue;
+        acc += exp(((double)logits[i] - mx) / temperature);
+        best = i;
+        if (u < acc) break;
+    }
+    return best;
+}
+
+/* Sampling without heap memory. The weights w = e^((z − max)/T) come from
+   one vector pass with the sums of their blocks of 16. Top-k and top-p are
+   cuts on the weights' bits (non-negative floats order as their bits do),
+   found by rnn__sample_cut's bisection. The draw walks the block sums, then one
+   block. Rows longer than 2048: rnn__sample_long. */
 RNNDEF rnn_status rnn_sample(const float *logits, int n, float temperature, int top_k, float top_p,
                              rnn_rng *rng, int *token) {
-    float w[RNN__SAMPLE_STACK], pw[RNN__SAMPLE_STACK], mx;
-    uint32_t pk[RNN__SAMPLE_STACK], cut = 0;
-    int i, m = 0, best = 0, small = n <= RNN__SAMPLE_STACK;
-    double total = 0, u, acc = 0;
+    float w[RNN__SAMPLE_STACK], buf[RNN__SAMPLE_STACK], bs[RNN__SAMPLE_STACK / RNN__SBLOCK], mx, it, wlo, cw = 0.0f;
+    uint32_t pk[RNN__SAMPLE_STACK], cut, top;
+    const rnn__arch *A = rnn__best_arch();
+    int i, j, nb, best = 0, bad = 0;
+    double total = 0, u, acc = 0, kept = 0;
     if (!logits || !token || n <= 0 || !(temperature >= 0.0f) || temperature > 3.0e38f || top_k < 0 ||
-        !(top_p > 0.0f && top_p <= 1.0f) || !rnn__finite(logits, (size_t)n))
+        !(top_p > 0.0f && top_p <= 1.0f))
         return RNN_ERR_INVALID_ARGUMENT;
-    mx = logits[0];
-    for (i = 1; i < n; i++) mx = logits[i] > mx ? logits[i] : mx;
-    if (temperature == 0.0f || n == 1) {   /* the first of the largest */
+    mx = A->maxfin(logits, (size_t)n, &bad);
+    if (bad) return RNN_ERR_INVALID_ARGUMENT;
+    it = temperature > 0.0f ? 1.0f / temperature : 0.0f;
+    if (temperature == 0.0f || n == 1 || it > 3.0e38f) {   /* the first of the largest (T 0, or so small 1/T overflows) */
         while (logits[best] != mx) best++;
         *token = best;
         return RNN_OK;
     }
     if (!rng) return RNN_ERR_INVALID_ARGUMENT;
-    if (small) {
-        float it = 1.0f / temperature;
-        for (i = 0; i < n; i++) w[i] = (logits[i] - mx) * it;
-        rnn_exp(w, w, (size_t)n);
+    if (n > RNN__SAMPLE_STACK) {
+        *token = rnn__sample_long(logits, n, mx, temperature, top_k, top_p, rng);
+        return RNN_OK;
     }
-#define RNN__W(i) (small ? (double)w[i] : exp(((double)logits[i] - mx) / temperature))
-    if (top_k > 0 && top_k < n) {   /* the k-th largest logit's key */
-        if (small) {
-            for (i = 0; i < n; i++) pk[i] = rnn__fkey(logits[i]);
-            cut = rnn__select_cut(pk, NULL, n, 0, (double)top_k, &total);
+    nb = (n + RNN__SBLOCK - 1) / RNN__SBLOCK;
+    wlo = A->weigh(w, logits, (size_t)n, mx, it, bs);   /* every w in [wlo, 1]; the largest is 1 */
+    memcpy(&cut, &wlo, 4);
+    kept = n;
+    top = 0x3F800001u;   /* the key above 1 */
+    if (top_k > 0 && top_k < n) cut = rnn__sample_cut(A, w, n, 0, cut, kept, top, (double)top_k, buf, pk, &kept);
+    if (top_p < 1.0f) {   /* the largest cut whose mass reaches top_p of what top-k kept */
+        if (top_k > 0 && top_k < n) {   /* (what it keeps: kept entries, total weight) */
+            double c;
+            memcpy(&cw, &cut, 4);
+            A->tally(w, (size_t)n, cw, &total, &c);
         } else {
-            cut = rnn__radix_cut(logits, n, mx, temperature, 0, 0, (double)top_k);
+            for (j = 0; j < nb; j++) total += bs[j];
         }
+        cut = rnn__sample_cut(A, w, n, 1, cut, kept, top, (double)top_p * total, buf, pk, &kept);
     }
-    /* the mass of what top-k kept (and, for top-p, those entries' copies) */
-    if (small && cut == 0 && top_p == 1.0f) {   /* everything: four sums, no chain of adds */
-        double t4[4] = {0, 0, 0, 0};
-        for (i = 0; i + 4 <= n; i += 4) { t4[0] += w[i]; t4[1] += w[i + 1]; t4[2] += w[i + 2]; t4[3] += w[i + 3]; }
-        for (total = (t4[0] + t4[1]) + (t4[2] + t4[3]); i < n; i++) total += w[i];
-    } else {
-        for (i = 0, m = 0, total = 0; i < n; i++) {
-            uint32_t k = rnn__fkey(logits[i]);
-            if (k < cut) continue;
-            total += RNN__W(i);
-            if (small && top_p < 1.0f) { pk[m] = k; pw[m] = w[i]; m++; }
-        }
-    }
-    if (top_p < 1.0f) {   /* the largest cut whose mass reaches top_p of that; total: what it keeps */
-        if (small) {
-            cut = rnn__select_cut(pk, pw, m, cut, (double)top_p * total, &total);
-        } else {
-            cut = rnn__radix_cut(logits, n, mx, temperature, 1, cut, (double)top_p * total);
-            for (i = 0, total = 0; i < n; i++) if (rnn__fkey(logits[i]) >= cut) total += RNN__W(i);
-        }
-    }
+    memcpy(&cw, &cut, 4);
+    if (cw > wlo) A->cutsum(w, (size_t)n, cw, bs);
+    for (j = 0, total = 0; j < nb; j++) total += bs[j];
     u = ((double)(rnn_rng_u64(rng) >> 11) * (1.0 / 9007199254740992.0)) * total;
-    for (i = 0; i < n; i++) {
-        if (rnn__fkey(logits[i]) < cut) continue;
-        acc += RNN__W(i);
-        best = i;
+    for (j = 0; j < nb - 1 && u >= acc + bs[j]; j++) acc += bs[j];   /* the block, then the entry */
+    for (i = j * RNN__SBLOCK; i < n && i < (j + 1) * RNN__SBLOCK; i++) {
+        if (w[i] < cw || !(w[i] > 0.0f)) continue;
+        acc += w[i];
+        best = i;   /* (if rounding leaves u above the block's sum: its last entry) */
         if (u < acc) break;
     }
-#undef RNN__W
     *token = best;
     return RNN_OK;
 }
@@ -8265,7 +8377,8 @@ static void rnn__kernel_sse2(int kc, const float *ap, const float *bp, int ldb,
 static const rnn__arch rnn__arch_sse2 = {
     "sse2", 4, 8, rnn__kernel_sse2, NULL,
     rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
-    rnn__gru_fwd_c, rnn__gru_bwd_c};
+    rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c,
+    rnn__tally_c, rnn__gather_c};
 static const rnn__arch *rnn__sse2_paths(void) { return &rnn__arch_sse2; }
 #endif
 
@@ -8436,6 +8549,141 @@ RNN__MAP8(rnn__tanh_avx2, rnn__tanh8)
 RNN__MAP8(rnn__exp_avx2, rnn__exp8)
 #undef RNN__MAP8
 
+/* rnn_sample's passes (rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c) on 8 lanes. */
+RNN__TARGET_AVX2
+static float rnn__maxfin_avx2(const float *x, size_t n, int *bad) {
+    __m256 m = _mm256_set1_ps(x[0]);
+    __m256i b = _mm256_setzero_si256(), ex = _mm256_set1_epi32(0x7F800000);
+    float t[8], mx;
+    size_t i = 0;
+    int j, tb;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        b = _mm256_or_si256(b, _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(v), ex), ex));
+        m = _mm256_max_ps(m, v);
+    }
+    _mm256_storeu_ps(t, m);
+    mx = rnn__maxfin_c(x + i, n - i > 0 ? n - i : 1, &tb);   /* the tail (or x[0] again) */
+    for (j = 0; j < 8; j++) mx = t[j] > mx ? t[j] : mx;
+    *bad = tb | !_mm256_testz_si256(b, b);
+    return mx;
+}
+/* e^x for x ≤ 0, as rnn__exp8 with a polynomial one degree shorter
+   (relative error 2e-7), n rounded by the 1.5·2^23 trick, 2^n in one step,
+   and 0 below −87 (no denormals). */
+RNN__TARGET_AVX2
+static __m256 rnn__wexp8(__m256 x) {
+    const __m256 magic = _mm256_set1_ps(12582912.0f);
+    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504f), magic), n = _mm256_sub_ps(t, magic), r, p;
+    __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_GE_OQ);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860677e-6f), r);
+    p = _mm256_set1_ps(1.0f / 720);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127 - 0x4B400000)), 23)));
+    return _mm256_and_ps(p, keep);
+}
+RNN__TARGET_AVX2
+static float rnn__hsum8(__m256 s) {   /* lanes 0+4, 1+5, ..., then pairwise */
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    return _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+}
+RNN__TARGET_AVX2
+static float rnn__weigh_avx2(float *w, const float *z, size_t n, float mx, float it, float *bs) {
+    __m256 vm = _mm256_set1_ps(mx), vi = _mm256_set1_ps(it), lo = _mm256_set1_ps(1.0f);
+    float l[8], low = 1.0f;
+    size_t i;
+    int j;
+    for (i = 0; i < n; i += 16) {
+        float t[16];
+        const float *src = z + i;
+        float *dst = w + i;
+        __m256 a, b;
+        size_t m = n - i < 16 ? n - i : 16;
+        if (m < 16) {   /* the tail: padded with mx, whose weights are then zeroed */
+            for (j = 0; j < 16; j++) t[j] = (size_t)j < m ? z[i + j] : mx;
+            src = dst = t;
+        }
+        a = rnn__wexp8(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(src), vm), vi));
+        b = rnn__wexp8(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(src + 8), vm), vi));
+        _mm256_storeu_ps(dst, a);
+        _mm256_storeu_ps(dst + 8, b);
+        if (m < 16) {
+            for (j = (int)m; j < 16; j++) t[j] = 1.0f;   /* (1: no lower than the row's largest) */
+            a = _mm256_loadu_ps(t);
+            b = _mm256_loadu_ps(t + 8);
+            lo = _mm256_min_ps(lo, _mm256_min_ps(a, b));
+            for (j = (int)m; j < 16; j++) t[j] = 0.0f;
+            memcpy(w + i, t, m * sizeof(float));
+            a = _mm256_loadu_ps(t);
+            b = _mm256_loadu_ps(t + 8);
+        } else {
+            lo = _mm256_min_ps(lo, _mm256_min_ps(a, b));
+        }
+        bs[i / 16] = rnn__hsum8(_mm256_add_ps(a, b));
+    }
+    _mm256_storeu_ps(l, lo);
+    for (j = 0; j < 8; j++) low = l[j] < low ? l[j] : low;
+    return low;
+}
+RNN__TARGET_AVX2
+static void rnn__tally_avx2(const float *w, size_t n, float t, double *mass, double *count) {
+    __m256 vt = _mm256_set1_ps(t), one = _mm256_set1_ps(1.0f), s0, s1, c0, c1;
+    size_t i = 0;
+    double s, c;
+    s0 = s1 = c0 = c1 = _mm256_setzero_ps();
+    for (; i + 16 <= n; i += 16) {   /* counts in float: exact to 2^24 */
+        __m256 a = _mm256_loadu_ps(w + i), b = _mm256_loadu_ps(w + i + 8);
+        __m256 ma = _mm256_cmp_ps(a, vt, _CMP_GE_OQ), mb = _mm256_cmp_ps(b, vt, _CMP_GE_OQ);
+        s0 = _mm256_add_ps(s0, _mm256_and_ps(a, ma));
+        s1 = _mm256_add_ps(s1, _mm256_and_ps(b, mb));
+        c0 = _mm256_add_ps(c0, _mm256_and_ps(one, ma));
+        c1 = _mm256_add_ps(c1, _mm256_and_ps(one, mb));
+    }
+    rnn__tally_c(w + i, n - i, t, &s, &c);
+    *mass = s + rnn__hsum8(_mm256_add_ps(s0, s1));
+    *count = c + rnn__hsum8(_mm256_add_ps(c0, c1));
+}
+RNN__TARGET_AVX2
+static int rnn__gather_avx2(const float *w, size_t n, float lo, float hi, float *out) {
+    __m256 vl = _mm256_set1_ps(lo), vh = _mm256_set1_ps(hi);
+    size_t i = 0;
+    int m = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 a = _mm256_loadu_ps(w + i);
+        unsigned bits = (unsigned)_mm256_movemask_ps(
+            _mm256_and_ps(_mm256_cmp_ps(a, vl, _CMP_GE_OQ), _mm256_cmp_ps(a, vh, _CMP_LT_OQ)));
+        while (bits) {
+            out[m++] = w[i + (size_t)__builtin_ctz(bits)];
+            bits &= bits - 1;
+        }
+    }
+    return m + rnn__gather_c(w + i, n - i, lo, hi, out + m);
+}
+RNN__TARGET_AVX2
+static void rnn__cutsum_avx2(const float *w, size_t n, float cut, float *bs) {
+    __m256 c = _mm256_set1_ps(cut);
+    size_t i;
+    for (i = 0; i < n; i += 16) {
+        float t[16] = {0};
+        const float *src = w + i;
+        __m256 a, b;
+        if (n - i < 16) { memcpy(t, w + i, (n - i) * sizeof(float)); src = t; }
+        a = _mm256_loadu_ps(src);
+        b = _mm256_loadu_ps(src + 8);
+        a = _mm256_and_ps(a, _mm256_cmp_ps(a, c, _CMP_GE_OQ));
+        b = _mm256_and_ps(b, _mm256_cmp_ps(b, c, _CMP_GE_OQ));
+        bs[i / 16] = rnn__hsum8(_mm256_add_ps(a, b));
+    }
+}
+
 /* rnn__adam_c on 8 lanes. */
 RNN__TARGET_AVX2
 static void rnn__adam_avx2(float *p, const float *gr, float *m, float *v, size_t n, float scale, float lr,
@@ -8510,7 +8758,8 @@ static void rnn__gemv_n_avx2(int n, int k, float alpha, const float *x, const fl
 static const rnn__arch rnn__arch_avx2 = {
     "avx2", 6, 16, rnn__kernel_avx2, rnn__dot_avx2,
     rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, rnn__gemv_n_avx2, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
-    rnn__gru_fwd_c, rnn__gru_bwd_c};
+    rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_avx2, rnn__weigh_avx2, rnn__cutsum_avx2,
+    rnn__tally_avx2, rnn__gather_avx2};
 static const rnn__arch *rnn__avx2_paths(void) { return &rnn__arch_avx2; }
 #endif
 
@@ -8711,6 +8960,7 @@ static __m512 rnn__tanh16(__m512 x) {
 RNN__MAP16(rnn__sigmoid_avx512, rnn__sigmoid16)
 RNN__MAP16(rnn__tanh_avx512, rnn__tanh16)
 RNN__MAP16(rnn__exp_avx512, rnn__exp16)
+
 #undef RNN__MAP16
 
 /* rnn__adam_c on 16 lanes. */
@@ -8914,10 +9164,17 @@ static void rnn__gru_bwd_avx512(int H, const float *gt, const float *hprev, cons
     }
 }
 
+#ifdef RNN__HAVE_AVX2   /* rnn_sample's passes: the AVX2 ones (a row of logits is short) */
+#define RNN__SAMPLE_PASSES_512 rnn__maxfin_avx2, rnn__weigh_avx2, rnn__cutsum_avx2, rnn__tally_avx2, rnn__gather_avx2
+#else
+#define RNN__SAMPLE_PASSES_512 rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c, rnn__tally_c, rnn__gather_c
+#endif
 static const rnn__arch rnn__arch_avx512 = {
     "avx512", 8, 32, rnn__kernel_avx512, rnn__dot_avx512,
     rnn__sigmoid_avx512, rnn__tanh_avx512, rnn__exp_avx512, rnn__adam_avx512, rnn__gemv_n_avx512,
-    rnn__lstm_fwd_avx512, rnn__lstm_bwd_avx512, rnn__gru_fwd_avx512, rnn__gru_bwd_avx512};
+    rnn__lstm_fwd_avx512, rnn__lstm_bwd_avx512, rnn__gru_fwd_avx512, rnn__gru_bwd_avx512,
+    RNN__SAMPLE_PASSES_512};
+#undef RNN__SAMPLE_PASSES_512
 static const rnn__arch *rnn__avx512_paths(void) { return &rnn__arch_avx512; }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -8957,7 +9214,8 @@ static void rnn__kernel_neon(int kc, const float *ap, const float *bp, int ldb,
 static const rnn__arch rnn__arch_neon = {
     "neon", 8, 8, rnn__kernel_neon, NULL,
     rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
-    rnn__gru_fwd_c, rnn__gru_bwd_c};
+    rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c,
+    rnn__tally_c, rnn__gather_c};
 static const rnn__arch *rnn__neon_paths(void) { return &rnn__arch_neon; }
 #endif
 

@@ -112,12 +112,12 @@ static int cmp_key_desc(const void *a, const void *b) {
 
 /* The cut by brute force: entries sorted by key from the top, counted or
    weighed (v: 1, or the entry's weight) until want is reached. */
-static uint32_t ref_cut(const float *logits, const float *w, int n, uint32_t floor, double want) {
+static uint32_t ref_cut(const uint32_t *keys, const float *w, int n, uint32_t floor, double want) {
     static keyed e[6000];
     int i, m = 0;
     double acc = 0;
     for (i = 0; i < n; i++)
-        if (rnn__fkey(logits[i]) >= floor) { e[m].key = rnn__fkey(logits[i]); e[m].v = w ? (double)w[i] : 1.0; m++; }
+        if (keys[i] >= floor) { e[m].key = keys[i]; e[m].v = w ? (double)w[i] : 1.0; m++; }
     qsort(e, (size_t)m, sizeof *e, cmp_key_desc);
     for (i = 0; i < m; i++) {
         acc += e[i].v;
@@ -126,20 +126,26 @@ static uint32_t ref_cut(const float *logits, const float *w, int n, uint32_t flo
     return m ? e[m - 1].key : floor;
 }
 
-/* rnn_sample's cuts (the quickselect of short rows, the radix select of
-   long ones) against the brute force: rows with ties, negative and
-   positive logits, short and long. */
+/* rnn_sample's cuts against the brute force: for rows up to 2048 the
+   bisection and quickselect on the weights' bits (plain C and the vector
+   passes; top-k exact, top-p up to a float rounding of the sums), for
+   longer rows the radix select on the logits. Rows with ties, negative
+   and positive logits, short and long. The weights are checked too. */
 static void test_sample_cuts(void) {
-    static float logits[5000], w[5000], pw[5000];
+    static float logits[5000], w[5000], buf[5000], bs[5000 / RNN__SBLOCK + 1];
     static double wd[5000];
-    static uint32_t pk[5000];
+    static uint32_t pk[5000], keys[5000];
+    const rnn__arch *paths[2];
     rnn_rng rng;
-    int row, i, ok = 1, rows = 0;
+    int row, i, a, ok = 1, rows = 0;
+    double worst = 0;
+    paths[0] = &rnn__arch_c;
+    paths[1] = rnn__best_arch();
     rnn_rng_seed(&rng, 77);
     for (row = 0; row < 300; row++) {
         int n = row % 3 == 0 ? 1 + (int)(rnn_rng_u64(&rng) % 40) : row % 3 == 1 ? 1024 : 5000;
-        int k = 1 + (int)(rnn_rng_u64(&rng) % (uint64_t)n), m = 0;
-        double p = 0.05 + 0.9 * rnn_rng_uniform(&rng), all = 0, kept = 0;
+        int k = 1 + (int)(rnn_rng_u64(&rng) % (uint64_t)n);
+        double p = 0.05 + 0.9 * rnn_rng_uniform(&rng), all = 0, kept = 0, c;
         float mx = -1e30f, T = 1.3f;
         uint32_t ck, cp, rk;
         for (i = 0; i < n; i++) {
@@ -147,22 +153,40 @@ static void test_sample_cuts(void) {
             logits[i] = row % 2 ? (float)floor(x * 4) / 4 : x;   /* odd rows: many ties */
             if (logits[i] > mx) mx = logits[i];
         }
-        for (i = 0; i < n; i++) { wd[i] = exp(((double)logits[i] - mx) / T); w[i] = (float)wd[i]; }
-        rk = ref_cut(logits, NULL, n, 0, (double)k);
-        if (n <= RNN__SAMPLE_STACK) {   /* the quickselect, as rnn_sample calls it (float weights) */
-            for (i = 0; i < n; i++) pk[i] = rnn__fkey(logits[i]);
-            ck = rnn__select_cut(pk, NULL, n, 0, (double)k, &kept);
-            for (i = 0; i < n; i++)
-                if (rnn__fkey(logits[i]) >= ck) { pk[m] = rnn__fkey(logits[i]); pw[m] = w[i]; all += w[i]; m++; }
-            cp = rnn__select_cut(pk, pw, m, ck, p * all, &kept);
-            ok &= cp == ref_cut(logits, w, n, rk, p * all);
-            {   /* and the mass it says it keeps */
-                double mass = 0;
-                for (i = 0; i < n; i++) if (rnn__fkey(logits[i]) >= cp) mass += w[i];
-                ok &= fabs(mass - kept) <= 1e-9 * mass;
+        for (i = 0; i < n; i++) wd[i] = exp(((double)logits[i] - mx) / T);
+        for (a = 0; a < 2 && n <= RNN__SAMPLE_STACK; a++) {   /* the weights, then the cuts on them */
+            const rnn__arch *A = paths[a];
+            float lo = A->weigh(w, logits, (size_t)n, mx, 1.0f / T, bs), cf;
+            double above = 0, at = 0, mass = 0, kp;
+            uint32_t klo;
+            memcpy(&klo, &lo, 4);
+            for (i = 0; i < n; i++) {   /* against e^x of the float x the passes see */
+                float x = (logits[i] - mx) * (1.0f / T);
+                double e = exp((double)x), err = x < -87.0f ? fabs(w[i]) : fabs(w[i] - e) / e;
+                worst = err > worst ? err : worst;
+                memcpy(keys + i, w + i, 4);
+                ok &= keys[i] >= klo;
             }
-        } else {                        /* the radix select (double weights): the mass cut by its definition */
+            ck = rnn__sample_cut(A, w, n, 0, klo, n, 0x3F800001u, (double)k, buf, pk, &kept);
+            rk = ref_cut(keys, NULL, n, 0, (double)k);
+            for (i = 0, c = 0; i < n; i++) c += keys[i] >= ck;
+            ok &= ck == rk && kept == c;
+            memcpy(&cf, &ck, 4);
+            A->tally(w, (size_t)n, cf, &all, &c);
+            ok &= c == kept;
+            cp = rnn__sample_cut(A, w, n, 1, ck, kept, 0x3F800001u, p * all, buf, pk, &kp);
+            for (i = 0; i < n; i++) {
+                if (keys[i] > cp && keys[i] >= ck) above += w[i];
+                if (keys[i] == cp) at += w[i];
+                if (keys[i] >= cp && keys[i] >= ck) mass += w[i];
+            }
+            ok &= cp >= ck && above < p * all * (1 + 1e-5) && above + at >= p * all * (1 - 1e-5);
+            ok &= fabs(mass - kp) <= 1e-5 * mass;
+        }
+        if (n > RNN__SAMPLE_STACK) {   /* the radix select (double weights): the mass cut by its definition */
             double above = 0, at = 0;
+            for (i = 0; i < n; i++) keys[i] = rnn__fkey(logits[i]);
+            rk = ref_cut(keys, NULL, n, 0, (double)k);
             ck = rnn__radix_cut(logits, n, mx, T, 0, 0, (double)k);
             for (i = 0; i < n; i++) if (rnn__fkey(logits[i]) >= ck) all += wd[i];
             cp = rnn__radix_cut(logits, n, mx, T, 1, ck, p * all);
@@ -170,12 +194,48 @@ static void test_sample_cuts(void) {
                 if (rnn__fkey(logits[i]) > cp && rnn__fkey(logits[i]) >= ck) above += wd[i];
                 if (rnn__fkey(logits[i]) == cp) at += wd[i];
             }
-            ok &= above < p * all * (1 + 1e-12) && above + at >= p * all * (1 - 1e-12) && cp >= ck;
+            ok &= above < p * all * (1 + 1e-12) && above + at >= p * all * (1 - 1e-12) && cp >= ck && ck == rk;
         }
-        ok &= ck == rk;
         rows++;
     }
-    check(ok && rows == 300, "sampling cuts (quickselect, radix select) = brute force: 300 rows, ties, n to 5000", 0);
+    check(ok && rows == 300, "sampling cuts (bisection + quickselect, radix select) = brute force: 300 rows, ties, n to 5000", 0);
+    check(worst < 4e-7, "sampling weights (plain C and vector): relative error to e^x in double", worst);
+}
+
+/* rnn_sample's frequencies on a longer row (300 tokens in shuffled order,
+   p ∝ e^(−i/40)) at T 0.7 with top-k 100 and top-p 0.8: no token outside
+   the kept set, each kept one within 4.5 standard errors of its exact
+   probability. */
+static void test_sample_long_row(void) {
+    static float logits[300];
+    static double q[300];
+    static int counts[300], order[300];
+    const int N = 200000, n = 300;
+    rnn_rng rng;
+    double tot = 0, acc = 0, w0 = 0;
+    int i, tok, ok = 1, outside = 0;
+    rnn_rng_seed(&rng, 9);
+    for (i = 0; i < n; i++) order[i] = i;
+    for (i = n - 1; i > 0; i--) {
+        int j = (int)(rnn_rng_u64(&rng) % (uint64_t)(i + 1)), t = order[i];
+        order[i] = order[j]; order[j] = t;
+    }
+    for (i = 0; i < n; i++) logits[order[i]] = -(float)i / 40.0f;   /* order[i]: the i-th most likely */
+    for (i = 0; i < 100; i++) tot += exp(-(double)i / 40.0 / 0.7);
+    memset(q, 0, sizeof q);
+    for (i = 0; i < 100 && acc < 0.8 * tot; i++) { q[order[i]] = exp(-(double)i / 40.0 / 0.7); acc += q[order[i]]; }
+    for (i = 0; i < n; i++) q[i] /= acc;
+    memset(counts, 0, sizeof counts);
+    for (i = 0; i < N; i++) {
+        ok &= rnn_sample(logits, n, 0.7f, 100, 0.8f, &rng, &tok) == RNN_OK;
+        counts[tok]++;
+    }
+    for (i = 0; i < n; i++) {
+        double f = (double)counts[i] / N, se = sqrt(q[i] * (1 - q[i]) / N);
+        if (q[i] == 0) { outside += counts[i]; continue; }
+        if (fabs(f - q[i]) / se > w0) w0 = fabs(f - q[i]) / se;
+    }
+    check(ok && outside == 0 && w0 < 4.5, "sample: 300 tokens, T 0.7, top-k 100, top-p 0.8 (worst in standard errors)", w0);
 }
 
 /* mode 1: token 1 impossible (-inf), the others even; mode 0: every token
@@ -241,5 +301,6 @@ static void test_beam(void) {
 static void test_decoding(void) {
     test_sampling();
     test_sample_cuts();
+    test_sample_long_row();
     test_beam();
 }
