@@ -17,7 +17,7 @@ CFLAGS  ?= -O2
 WARN    := -std=c99 -pedantic -Wall -Wextra -Werror
 
 EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
-BENCHES  := build/bench-sgemm build/bench-recurrent build/bench-lm build/bench-sample build/bench-attention build/bench-clf build/bench-s2s
+BENCHES  := build/bench-sgemm build/bench-recurrent build/bench-dnnl build/bench-lm build/bench-sample build/bench-attention build/bench-clf build/bench-s2s
 
 .PHONY: ab all stb-check demo names langid addition adding topics test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
 
@@ -43,6 +43,7 @@ build/bench-%: tools/bench/%.c tools/bench/bench.h rnn.h
 build/bench-sgemm: LIBS = -lopenblas
 build/textgen: LIBS = -pthread
 build/bench-lm: LIBS = -pthread
+build/bench-dnnl: LIBS = -ldnnl
 build/bench-sgemm: CFLAGS += -D_ISOC11_SOURCE
 
 deps: deps-test

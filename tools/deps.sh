@@ -11,7 +11,7 @@ demo)  pkgs="pkg-config libstb-dev gcc" ;;
 names) pkgs="pkg-config libstb-dev gcc wamerican" ;;
 langid) pkgs="pkg-config libstb-dev gcc $langid" ;;
 topics) pkgs="pkg-config libstb-dev gcc fortunes" ;;
-bench) pkgs="pkg-config libstb-dev gcc libopenblas-dev python3-torch" ;;
+bench) pkgs="pkg-config libstb-dev gcc libopenblas-dev python3-torch libdnnl-dev" ;;
 *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;
 esac
 missing=""

@@ -1,6 +1,7 @@
 /* tools/bench/recurrent.c - one recurrent stack, forward + backward, timed.
 
    Usage: bench-recurrent CELL H [LAYERS I T B REPS]
+          bench-recurrent fma      (this core's FMA limit, GFLOP/s)
    Prints one line: "rnn.h CELL H=.. ms/iter=.. GFLOP/s=..", the median of
    REPS training iterations (forward with cache, backward with all
    gradients). tools/bench/recurrent.sh runs it beside PyTorch's nn.LSTM /
@@ -21,7 +22,13 @@ int main(int argc, char **argv) {
     int H, L = 2, I = 64, T = 64, B = 32, reps = 15, i, c = -1;
     float *x, *y, *dy;
     double times[64], flops = 0, med;
-    if (argc < 3) { fprintf(stderr, "usage: %s CELL H [LAYERS I T B REPS]\n", argv[0]); return 2; }
+    if (argc == 2 && !strcmp(argv[1], "fma")) {
+        const char *what;
+        double peak = fma_peak(&what);
+        printf("%.1f %s\n", peak, what);
+        return 0;
+    }
+    if (argc < 3) { fprintf(stderr, "usage: %s CELL H [LAYERS I T B REPS] | fma\n", argv[0]); return 2; }
     for (i = 0; i < 5; i++) if (!strcmp(argv[1], cells[i])) c = RNN_TANH + i;
     H = atoi(argv[2]);
     if (argc > 3) L = atoi(argv[3]);
