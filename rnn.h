@@ -2340,6 +2340,93 @@ static void rnn__gemm_task(void *ctx, int i) {
         rnn__sgemm_core(rnn__scr[i], g->npk, g->ta, g->tb, g->m, len, g->k, g->alpha, g->a, g->lda,
                         g->tb ? g->b + (size_t)lo * g->ldb : g->b + lo, g->ldb, g->beta, g->c + lo, g->ldc);
 }
+
+/* ---- products with B packed once: a recurrent step's W_hh ----------------
+   A window's T steps each multiply by the same W_hh. Packed once per
+   forward (and once per backward) into the kernel's panels, each step reads
+   it straight through memory: 78 GFLOP/s on Zen 3 (B 32, H 512) where
+   reading the row-major matrix in place reached 52 (every row tile streamed
+   the whole block again, with rows 8 KiB apart). */
+
+/* Rows below this use the paths of rnn__gemm (one row: gemv). */
+#define RNN__BP_MIN_M 4
+
+/* Floats rnn__bpack fills for op(B) k×n. */
+static size_t rnn__bpack_floats(int k, int n) {
+    int nr = rnn__best_arch()->nr;
+    return (size_t)((k + RNN__KC - 1) / RNN__KC) * (size_t)((n + nr - 1) / nr) * rnn__pstride(nr, RNN__KC);
+}
+
+/* op(B) (k×n) into dst: blocks of RNN__KC rows, each np panels of nr
+   columns (rnn__pack_b's layout, the last panel zero-padded); block q
+   starts at q·np·rnn__pstride(nr, RNN__KC). */
+static void rnn__bpack(int tb, const float *b, int ldb, int k, int n, float *dst) {
+    int nr = rnn__best_arch()->nr, np = (n + nr - 1) / nr, pc;
+    for (pc = 0; pc < k; pc += RNN__KC)
+        rnn__pack_b(tb, b, ldb, pc, k - pc < RNN__KC ? k - pc : RNN__KC, 0, n, nr,
+                    dst + (size_t)(pc / RNN__KC) * np * rnn__pstride(nr, RNN__KC));
+}
+
+/* Floats of packing space rnn__gemm_bp needs for m rows (A's panels). */
+static size_t rnn__bp_scratch(int m) {
+    const rnn__arch *ar = rnn__best_arch();
+    return (size_t)((m + ar->mr - 1) / ar->mr) * rnn__pstride(ar->mr, RNN__KC) + 16;
+}
+
+/* Columns [j0, j0 + n) of C = alpha·A·B + beta·C, A m×k row-major, B the
+   k×N matrix rnn__bpack made (j0 a multiple of nr): the blocks, tiles and
+   kernel of rnn__sgemm_packed, so each element is made the same way
+   whatever the columns asked for. ap: rnn__bp_scratch(m) floats. */
+static void rnn__gemm_bp_cols(float *ap, int m, int j0, int n, int k, int N, float alpha, const float *a,
+                              int lda, const float *bp, float beta, float *c, int ldc) {
+    const rnn__arch *ar = rnn__best_arch();
+    int mr = ar->mr, nr = ar->nr, np = (N + nr - 1) / nr, pc, jr, ir;
+    ap = (float *)(((uintptr_t)ap + 63) & ~(uintptr_t)63);
+    for (pc = 0; pc < k; pc += RNN__KC) {
+        int kc = k - pc < RNN__KC ? k - pc : RNN__KC;
+        float be = pc == 0 ? beta : 1.0f;
+        const float *blk = bp + (size_t)(pc / RNN__KC) * np * rnn__pstride(nr, RNN__KC);
+        rnn__pack_a(0, a, lda, 0, m, pc, kc, mr, ap);
+        for (jr = j0; jr < j0 + n; jr += nr)   /* a panel stays in L1 while every row tile reads it */
+            for (ir = 0; ir < m; ir += mr)
+                rnn__tile(ar, kc, ap + (size_t)(ir / mr) * rnn__pstride(mr, kc),
+                          blk + (size_t)(jr / nr) * rnn__pstride(nr, kc), nr, c + (size_t)ir * ldc + jr, ldc,
+                          m - ir < mr ? m - ir : mr, j0 + n - jr < nr ? j0 + n - jr : nr, alpha, be);
+    }
+}
+
+typedef struct rnn__bp_part {
+    int m, n, k, lda, ldc, step;
+    float alpha, beta;
+    const float *a, *bp;
+    float *c;
+} rnn__bp_part;
+
+static void rnn__gemm_bp_task(void *ctx, int i) {
+    const rnn__bp_part *g = (const rnn__bp_part *)ctx;
+    int lo = i * g->step, len = g->n - lo;
+    if (len > g->step) len = g->step;
+    if (len > 0) rnn__gemm_bp_cols(rnn__scr[i], g->m, lo, len, g->k, g->n, g->alpha, g->a, g->lda, g->bp, g->beta,
+                                   g->c, g->ldc);
+}
+
+/* C = alpha·A·B + beta·C with B from rnn__bpack (k×n), cut between
+   columns at whole panels when there are tasks, as rnn__gemm cuts. pk:
+   rnn__bp_scratch(m) floats. */
+static void rnn__gemm_bp(float *pk, int m, int n, int k, float alpha, const float *a, int lda, const float *bp,
+                         float beta, float *c, int ldc) {
+    if (rnn__par_n > 1 && (double)m * n * k >= RNN_PAR_MIN_MACS) {
+        rnn__bp_part g;
+        g.step = rnn__cut(n, rnn__best_arch()->nr, 32);
+        if (g.step && rnn__scratch((n + g.step - 1) / g.step, rnn__bp_scratch(m))) {
+            g.m = m; g.n = n; g.k = k; g.lda = lda; g.ldc = ldc; g.alpha = alpha; g.beta = beta;
+            g.a = a; g.bp = bp; g.c = c;
+            rnn__run(rnn__gemm_bp_task, &g, (n + g.step - 1) / g.step);
+            return;
+        }
+    }
+    rnn__gemm_bp_cols(pk, m, 0, n, k, n, alpha, a, lda, bp, beta, c, ldc);
+}
 #endif
 
 
@@ -2468,7 +2555,9 @@ typedef struct rnn__rec_plan {
     float *dh, *dc;     /* [B][H]     backward: the gradient reaching h, c          */
     float *tmp;         /* [B][H]     GRU_CHO backward: d(r⊙h)                      */
     float *hp;          /* [B][G·H]   GRU's recurrent term; backward: bias sums     */
-    float *whhT;        /* [H][G·H + RNN__ROWPAD] W_hhᵀ, rows padded                */
+    float *whhT;        /* W_hh for the steps' products: forward W_hhᵀ [H][G·H +
+                           RNN__ROWPAD], rows padded, or packed (rnn__rec_whh); the
+                           backward's packed W_hh (rnn__rec_whh)                     */
     float *dgi, *dgh;   /* [T·B][G·H] pre-activation gradients of the input and the
                                       recurrent side (one array for Elman, LSTM)    */
     float *dcur, *dnext;/* [T·B][D·H] gradients of layer l's output and l−1's       */
@@ -2479,6 +2568,48 @@ typedef struct rnn__rec_plan {
 } rnn__rec_plan;
 
 static float *rnn__at(float *ws, size_t off) { return ws ? ws + off : NULL; }
+
+/* The steps' W_hh, packed (rnn__bpack) when the batch has RNN__BP_MIN_M rows
+   or more and the products are the built-in ones: forward op(B) = W_hhᵀ
+   (H × G·H), backward op(B) = W_hh (G·H × H). GRU_CHO's candidate rows
+   multiply another input, so they are a second matrix after the first 2H
+   gate rows (forward: columns). Returns 1 if packed. */
+static int rnn__rec_bp(int B) {
+#ifdef RNN_USE_CBLAS
+    (void)B;
+    return 0;
+#else
+    return !rnn__sgemm_hook && B >= RNN__BP_MIN_M;
+#endif
+}
+static size_t rnn__rec_whh_floats(int H, int GH) {
+    size_t plain = (size_t)H * (GH + RNN__ROWPAD);
+#ifndef RNN_USE_CBLAS
+    size_t f = rnn__bpack_floats(H, GH), b = rnn__bpack_floats(GH, H);
+    size_t f3 = rnn__bpack_floats(H, 2 * H) + rnn__bpack_floats(H, H);
+    size_t b3 = rnn__bpack_floats(2 * H, H) + rnn__bpack_floats(H, H);
+    if (f > plain) plain = f;
+    if (b > plain) plain = b;
+    if (GH == 3 * H && f3 > plain) plain = f3;
+    if (GH == 3 * H && b3 > plain) plain = b3;
+#endif
+    return plain;
+}
+#ifndef RNN_USE_CBLAS
+static void rnn__rec_whh(const rnn_recurrent *r, const rnn_recurrent_weights *w, int backward, float *dst) {
+    int H = r->cfg.hidden_size, GH = r->gates * H;
+    if (r->cfg.cell != RNN_GRU_CHO) {
+        if (backward) rnn__bpack(0, w->w_hh, H, GH, H, dst);
+        else rnn__bpack(1, w->w_hh, H, H, GH, dst);
+    } else if (backward) {
+        rnn__bpack(0, w->w_hh, H, 2 * H, H, dst);
+        rnn__bpack(0, w->w_hh + (size_t)2 * H * H, H, H, H, dst + rnn__bpack_floats(2 * H, H));
+    } else {
+        rnn__bpack(1, w->w_hh, H, H, 2 * H, dst);
+        rnn__bpack(1, w->w_hh + (size_t)2 * H * H, H, H, H, dst + rnn__bpack_floats(H, 2 * H));
+    }
+}
+#endif
 /* The first 64-byte boundary at or after p: where an object's floats start
    when they share its allocation (vector loads then never split lines). */
 static float *rnn__after(const void *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
@@ -2511,7 +2642,7 @@ static void rnn__rec_carve_at(const rnn_recurrent *r, int T, int B, int V, int l
     p->dc = rnn__at(ws, off); off += (size_t)B * H;
     p->tmp = rnn__at(ws, off); off += (size_t)B * H;
     p->hp = rnn__at(ws, off); off += (size_t)B * GH;
-    p->whhT = rnn__at(ws, off); off += H * (GH + RNN__ROWPAD);
+    p->whhT = rnn__at(ws, off); off += rnn__rec_whh_floats((int)H, (int)GH);
     p->dgi = rnn__at(ws, off); off += TB * GH;
     p->dgh = gru ? rnn__at(ws, off) : p->dgi; off += gru ? TB * GH : 0;
     p->dcur = rnn__at(ws, off); off += TB * DH;
@@ -2738,7 +2869,8 @@ static void rnn__gemv_panels(const float *x, int k, const float *p, int n, float
    G·H apart). whhT: W_hhᵀ copied [H][G·H + RNN__ROWPAD] (panels = 0; the
    padding keeps rows 4 KiB apart out of the same L1 sets: 1.4x at H = 256),
    or for one row (B = 1, panels = 1) in panels, GRU_CHO's candidate rows as
-   a second panel set after the first 2H columns; NULL: W_hh read in place
+   a second panel set after the first 2H columns, or (panels = 2) packed by
+   rnn__rec_whh (columns j0 = 0 or, GRU_CHO, 2H); NULL: W_hh read in place
    (rnn_recurrent_step: dot products). bias = 0: out already holds b_hh
    (and more) and the product adds to it. */
 static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int B, int j0, int n,
@@ -2746,7 +2878,11 @@ static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int 
                              float *pk, size_t npk) {
     int b;
     for (b = 0; b < B && bias; b++) memcpy(out + (size_t)b * GH + j0, w->b_hh + j0, sizeof(float) * n);
-    if (whhT && panels) rnn__gemv_panels(in, H, whhT + (size_t)j0 * H, n, out + j0);
+    if (whhT && panels == 1) rnn__gemv_panels(in, H, whhT + (size_t)j0 * H, n, out + j0);
+#ifndef RNN_USE_CBLAS
+    else if (whhT && panels == 2)
+        rnn__gemm_bp(pk, B, n, H, 1.0f, in, H, whhT + (j0 ? rnn__bpack_floats(H, j0) : 0), 1.0f, out + j0, GH);
+#endif
     else if (whhT) rnn__gemm(pk, npk, 0, 0, B, n, H, 1.0f, in, H, whhT + j0, GH + RNN__ROWPAD, 1.0f, out + j0, GH);
     else rnn__gemm(pk, npk, 0, 1, B, n, H, 1.0f, in, H, w->w_hh + (size_t)j0 * H, H, 1.0f, out + j0, GH);
 }
@@ -2926,7 +3062,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
                                const unsigned char *valid, const float *g, const float *hprev,
                                const float *cprev, const float *cnew, const float *extra,
                                float *dgi, float *dgh, float *dh, float *dc, float *tmp,
-                               float *pk, size_t npk) {
+                               const float *whp, float *pk, size_t npk) {
     int H = r->cfg.hidden_size, GH = r->gates * H;
     rnn__cell_rows c;
     memset(&c, 0, sizeof c);
@@ -2935,6 +3071,19 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
     c.r = r; c.valid = valid; c.B = B; c.g = (float *)g; c.hprev = hprev; c.cprev = cprev; c.cnew = (float *)cnew;
     c.hs = (float *)extra; c.extra = tmp; c.dgi = dgi; c.dgh = dgh; c.dh = dh; c.dc = dc;
     rnn__rows(&c, rnn__cell_bwd_rows);
+#ifndef RNN_USE_CBLAS
+    if (whp) {   /* W_hh packed by rnn__rec_whh */
+        if (r->cfg.cell == RNN_GRU_CHO) {
+            rnn__gemm_bp(pk, B, H, H, 1.0f, dgh + 2 * H, GH, whp + rnn__bpack_floats(2 * H, H), 0.0f, tmp, H);
+            c.phase = 1;
+            rnn__rows(&c, rnn__cell_bwd_rows);
+            rnn__gemm_bp(pk, B, H, 2 * H, 1.0f, dgh, GH, whp, 1.0f, dh, H);
+        } else {
+            rnn__gemm_bp(pk, B, H, GH, 1.0f, dgh, GH, whp, 1.0f, dh, H);
+        }
+        return;
+    }
+#endif
     if (r->cfg.cell == RNN_GRU_CHO) {
         /* tmp = d(r⊙h) = dn·W_hn for every row (padded rows have dn = 0) */
         rnn__gemm(pk, npk, 0, 0, B, H, H, 1.0f, dgh + 2 * H, GH, w->w_hh + (size_t)2 * H * H, H, 0.0f, tmp, H);
@@ -2962,7 +3111,7 @@ static int rnn__finite(const float *x, size_t n) {
 static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E, int V, const int *tok, int T,
                                int B, const int *lengths, const float *h0, const float *c0, float *y,
                                float *hn, float *cn, int train, rnn_rng *rng) {
-    int L, D, H, GH, l, d, s, b, j;
+    int L, D, H, GH, l, d, s, b, j, packed;
     size_t TB, H_B;
     unsigned char *valid;
     rnn__rec_plan p;
@@ -2995,6 +3144,7 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E,
     }
     r->T = T; r->B = B; r->x = x; r->emb = E; r->tok = tok; r->tab_rows = V;
     TB = (size_t)T * B; H_B = (size_t)B * H;
+    packed = rnn__rec_bp(B);
     for (b = 0; b < B; b++) r->len[b] = lengths ? lengths[b] : T;
     valid = r->valid;
     for (l = 0; l < L; l++) {
@@ -3015,8 +3165,14 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E,
                 rnn__gemm(p.pack, p.npack, 0, 1, (int)TB, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih,
                           w->in_size, 1.0f, p.gates, GH);
             }
-            for (j = 0; j < GH; j++)
-                for (k = 0; k < H; k++) p.whhT[(size_t)k * (GH + RNN__ROWPAD) + j] = w->w_hh[(size_t)j * H + k];
+            if (packed) {
+#ifndef RNN_USE_CBLAS
+                rnn__rec_whh(r, w, 0, p.whhT);
+#endif
+            } else {
+                for (j = 0; j < GH; j++)
+                    for (k = 0; k < H; k++) p.whhT[(size_t)k * (GH + RNN__ROWPAD) + j] = w->w_hh[(size_t)j * H + k];
+            }
             if (h0) memcpy(p.hs, h0 + (size_t)(l * D + d) * H_B, sizeof(float) * H_B);
             else memset(p.hs, 0, sizeof(float) * H_B);
             if (r->cfg.cell == RNN_LSTM) {
@@ -3030,8 +3186,8 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E,
                 memcpy(p.hprev + at, p.hs, sizeof(float) * H_B);
                 if (p.cprev) memcpy(p.cprev + at, p.cs, sizeof(float) * H_B);
                 rnn__cell_forward(r, w, B, valid, p.gates + (size_t)t * B * GH, p.hp, p.hs, p.cs,
-                                  p.cnew ? p.cnew + at : NULL, p.extra ? p.extra + at : NULL, p.whhT, 0,
-                                  p.pack, p.npack);
+                                  p.cnew ? p.cnew + at : NULL, p.extra ? p.extra + at : NULL, p.whhT,
+                                  packed ? 2 : 0, p.pack, p.npack);
                 for (b = 0; b < B; b++) {
                     float *o = p.out + ((size_t)t * B + b) * D * H + (size_t)d * H;
                     if (valid[b]) memcpy(o, p.hs + (size_t)b * H, sizeof(float) * H);
@@ -3066,7 +3222,7 @@ RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T,
    [V][I] (NULL: frozen) gets the embedding's gradient through the table. */
 static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *dhn, const float *dcn,
                                 float *dx, float *dh0, float *dc0, float *dE) {
-    int L, D, H, GH, T, B, l, d, s, b, j;
+    int L, D, H, GH, T, B, l, d, s, b, j, packed;
     size_t TB, H_B, i;
     float *dcur, *dnext;
     unsigned char *valid;
@@ -3076,6 +3232,7 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
         return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, "backward: no training forward to go back through");
     L = r->cfg.num_layers; D = r->dirs; H = r->cfg.hidden_size; GH = r->gates * H;
     T = r->T; B = r->B; TB = (size_t)T * B; H_B = (size_t)B * H;
+    packed = rnn__rec_bp(B);
     valid = r->valid;
     r->version++;   /* the weights are about to be updated: one-step states copy them again */
     rnn__rec_carve(r, 0, 0, &p);
@@ -3094,6 +3251,9 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
             rnn__rec_carve(r, l, d, &p);
             in = l == 0 ? r->x : p.below;
             if (dhn) memcpy(p.dh, dhn + ld, sizeof(float) * H_B); else memset(p.dh, 0, sizeof(float) * H_B);
+#ifndef RNN_USE_CBLAS
+            if (packed) rnn__rec_whh(r, w, 1, p.whhT);
+#endif
             if (dcn && r->cfg.cell == RNN_LSTM) memcpy(p.dc, dcn + ld, sizeof(float) * H_B);
             else memset(p.dc, 0, sizeof(float) * H_B);
             for (s = T - 1; s >= 0; s--) {
@@ -3109,7 +3269,8 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
                 rnn__cell_backward(r, w, B, valid, p.gates + (size_t)t * B * GH, p.hprev + at,
                                    p.cprev ? p.cprev + at : NULL, p.cnew ? p.cnew + at : NULL,
                                    p.extra ? p.extra + at : NULL, p.dgi + (size_t)t * B * GH,
-                                   p.dgh + (size_t)t * B * GH, p.dh, p.dc, p.tmp, p.pack, p.npack);
+                                   p.dgh + (size_t)t * B * GH, p.dh, p.dc, p.tmp, packed ? p.whhT : NULL,
+                                   p.pack, p.npack);
             }
             if (dh0) memcpy(dh0 + ld, p.dh, sizeof(float) * H_B);
             if (dc0 && r->cfg.cell == RNN_LSTM) memcpy(dc0 + ld, p.dc, sizeof(float) * H_B);
