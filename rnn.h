@@ -1498,6 +1498,9 @@ typedef struct rnn__arch {
     void (*cutsum)(const float *w, size_t n, float cut, float *bs);
     void (*tally)(const float *w, size_t n, float t, double *mass, double *count);
     int (*gather)(const float *w, size_t n, float lo, float hi, float *out);
+    /* a 4×nr kernel, A in 4-row panels, for batches whose rows leave 2 or 4
+       over a multiple of mr (AVX2's 6: 32 = 6·4 + 4·2); NULL: none */
+    rnn__kernel_fn kernel4;
 } rnn__arch;
 
 /* ---- plain C: the specification ---------------------------------------- */
@@ -1740,7 +1743,7 @@ static const rnn__arch rnn__arch_c = {
     "scalar", RNN__MR_C, RNN__NR_C, rnn__kernel_c, NULL,
     rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
     rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c,
-    rnn__tally_c, rnn__gather_c};
+    rnn__tally_c, rnn__gather_c, NULL};
 
 /* The SIMD paths (SSE2, AVX2 + FMA, AVX-512, NEON) follow the same
    specification; they live together in the appendix at the end of the
@@ -2367,10 +2370,20 @@ static void rnn__bpack(int tb, const float *b, int ldb, int k, int n, float *dst
                     dst + (size_t)(pc / RNN__KC) * np * rnn__pstride(nr, RNN__KC));
 }
 
-/* Floats of packing space rnn__gemm_bp needs for m rows (A's panels). */
+/* Floats of packing space rnn__gemm_bp needs for m rows (A's panels; the
+   4-row tail's panels are no wider). */
 static size_t rnn__bp_scratch(int m) {
     const rnn__arch *ar = rnn__best_arch();
-    return (size_t)((m + ar->mr - 1) / ar->mr) * rnn__pstride(ar->mr, RNN__KC) + 16;
+    return (size_t)((m + ar->mr - 1) / ar->mr + 2) * rnn__pstride(ar->mr, RNN__KC) + 16;
+}
+
+/* The rows rnn__gemm_bp gives the 4-row kernel: the last 4 when m leaves 4
+   over a multiple of mr, the last 8 when it leaves 2 (an edge tile of mr
+   rows would do mr rows' work for 2 or 4). */
+static int rnn__bp_tail(const rnn__arch *ar, int m) {
+    int rem = m % ar->mr;
+    if (!ar->kernel4 || ar->mr <= 4) return 0;
+    return rem == 4 ? 4 : rem == 2 && m >= 8 ? 8 : 0;
 }
 
 /* Columns [j0, j0 + n) of C = alpha·A·B + beta·C, A m×k row-major, B the
@@ -2380,18 +2393,37 @@ static size_t rnn__bp_scratch(int m) {
 static void rnn__gemm_bp_cols(float *ap, int m, int j0, int n, int k, int N, float alpha, const float *a,
                               int lda, const float *bp, float beta, float *c, int ldc) {
     const rnn__arch *ar = rnn__best_arch();
-    int mr = ar->mr, nr = ar->nr, np = (N + nr - 1) / nr, pc, jr, ir;
+    int mr = ar->mr, nr = ar->nr, np = (N + nr - 1) / nr, tail = rnn__bp_tail(ar, m), mm = m - tail, pc, jr, ir;
+    float *at;   /* the tail's 4-row panels, after the others */
     ap = (float *)(((uintptr_t)ap + 63) & ~(uintptr_t)63);
     for (pc = 0; pc < k; pc += RNN__KC) {
         int kc = k - pc < RNN__KC ? k - pc : RNN__KC;
         float be = pc == 0 ? beta : 1.0f;
         const float *blk = bp + (size_t)(pc / RNN__KC) * np * rnn__pstride(nr, RNN__KC);
-        rnn__pack_a(0, a, lda, 0, m, pc, kc, mr, ap);
-        for (jr = j0; jr < j0 + n; jr += nr)   /* a panel stays in L1 while every row tile reads it */
-            for (ir = 0; ir < m; ir += mr)
-                rnn__tile(ar, kc, ap + (size_t)(ir / mr) * rnn__pstride(mr, kc),
-                          blk + (size_t)(jr / nr) * rnn__pstride(nr, kc), nr, c + (size_t)ir * ldc + jr, ldc,
-                          m - ir < mr ? m - ir : mr, j0 + n - jr < nr ? j0 + n - jr : nr, alpha, be);
+        rnn__pack_a(0, a, lda, 0, mm, pc, kc, mr, ap);
+        at = ap + (size_t)((mm + mr - 1) / mr) * rnn__pstride(mr, kc);
+        if (tail) rnn__pack_a(0, a, lda, mm, tail, pc, kc, 4, at);
+        for (jr = j0; jr < j0 + n; jr += nr) {   /* a panel stays in L1 while every row tile reads it */
+            const float *bpan = blk + (size_t)(jr / nr) * rnn__pstride(nr, kc);
+            int cols = j0 + n - jr < nr ? j0 + n - jr : nr;
+            for (ir = 0; ir < mm; ir += mr)
+                rnn__tile(ar, kc, ap + (size_t)(ir / mr) * rnn__pstride(mr, kc), bpan, nr, c + (size_t)ir * ldc + jr,
+                          ldc, mm - ir < mr ? mm - ir : mr, cols, alpha, be);
+            for (ir = 0; ir < tail; ir += 4) {
+                float *ct = c + (size_t)(mm + ir) * ldc + jr, tmp[4 * 32];
+                int i, j;
+                if (cols == nr) {
+                    ar->kernel4(kc, at + (size_t)(ir / 4) * rnn__pstride(4, kc), bpan, nr, ct, ldc, alpha, be);
+                    continue;
+                }
+                ar->kernel4(kc, at + (size_t)(ir / 4) * rnn__pstride(4, kc), bpan, nr, tmp, nr, 1.0f, 0.0f);
+                for (i = 0; i < 4; i++)   /* an edge panel: as rnn__tile stores one */
+                    for (j = 0; j < cols; j++) {
+                        float *cij = ct + (size_t)i * ldc + j;
+                        *cij = alpha * tmp[i * nr + j] + (be == 0.0f ? 0.0f : be * *cij);
+                    }
+            }
+        }
     }
 }
 
@@ -3071,7 +3103,9 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
     c.r = r; c.valid = valid; c.B = B; c.g = (float *)g; c.hprev = hprev; c.cprev = cprev; c.cnew = (float *)cnew;
     c.hs = (float *)extra; c.extra = tmp; c.dgi = dgi; c.dgh = dgh; c.dh = dh; c.dc = dc;
     rnn__rows(&c, rnn__cell_bwd_rows);
-#ifndef RNN_USE_CBLAS
+#ifdef RNN_USE_CBLAS
+    (void)whp;
+#else
     if (whp) {   /* W_hh packed by rnn__rec_whh */
         if (r->cfg.cell == RNN_GRU_CHO) {
             rnn__gemm_bp(pk, B, H, H, 1.0f, dgh + 2 * H, GH, whp + rnn__bpack_floats(2 * H, H), 0.0f, tmp, H);
@@ -8539,7 +8573,7 @@ static const rnn__arch rnn__arch_sse2 = {
     "sse2", 4, 8, rnn__kernel_sse2, NULL,
     rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
     rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c,
-    rnn__tally_c, rnn__gather_c};
+    rnn__tally_c, rnn__gather_c, NULL};
 static const rnn__arch *rnn__sse2_paths(void) { return &rnn__arch_sse2; }
 #endif
 
@@ -8580,6 +8614,39 @@ static void rnn__kernel_avx2(int kc, const float *ap, const float *bp, int ldb,
     RNN__STORE_AVX2(0, c00, c01); RNN__STORE_AVX2(1, c10, c11); RNN__STORE_AVX2(2, c20, c21);
     RNN__STORE_AVX2(3, c30, c31); RNN__STORE_AVX2(4, c40, c41); RNN__STORE_AVX2(5, c50, c51);
 #undef RNN__STORE_AVX2
+}
+
+/* rnn__kernel_avx2 on 4 rows (A panels 4 wide): 8 accumulators, as many
+   independent FMA chains as two pipes of latency 4 keep busy. */
+RNN__TARGET_AVX2
+static void rnn__kernel4_avx2(int kc, const float *ap, const float *bp, int ldb,
+                              float *c, int ldc, float alpha, float beta) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    int p, r;
+    for (p = 0; p < kc; p++, ap += 4, bp += ldb) {
+        __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8), a;
+        a = _mm256_broadcast_ss(ap + 0);
+        c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(ap + 1);
+        c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(ap + 2);
+        c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(ap + 3);
+        c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+    }
+    for (r = 0; r < 4; r++) {
+        __m256 x0 = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30, x1 = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
+        float *cr = c + (size_t)r * ldc;
+        x0 = _mm256_mul_ps(va, x0);
+        x1 = _mm256_mul_ps(va, x1);
+        if (beta != 0.0f) {
+            x0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), x0);
+            x1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), x1);
+        }
+        _mm256_storeu_ps(cr, x0);
+        _mm256_storeu_ps(cr + 8, x1);
+    }
 }
 
 /* Sum of each of four vectors: {Σa0, Σa1, Σa2, Σa3}. */
@@ -8920,7 +8987,7 @@ static const rnn__arch rnn__arch_avx2 = {
     "avx2", 6, 16, rnn__kernel_avx2, rnn__dot_avx2,
     rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, rnn__gemv_n_avx2, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
     rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_avx2, rnn__weigh_avx2, rnn__cutsum_avx2,
-    rnn__tally_avx2, rnn__gather_avx2};
+    rnn__tally_avx2, rnn__gather_avx2, rnn__kernel4_avx2};
 static const rnn__arch *rnn__avx2_paths(void) { return &rnn__arch_avx2; }
 #endif
 
@@ -9334,7 +9401,7 @@ static const rnn__arch rnn__arch_avx512 = {
     "avx512", 8, 32, rnn__kernel_avx512, rnn__dot_avx512,
     rnn__sigmoid_avx512, rnn__tanh_avx512, rnn__exp_avx512, rnn__adam_avx512, rnn__gemv_n_avx512,
     rnn__lstm_fwd_avx512, rnn__lstm_bwd_avx512, rnn__gru_fwd_avx512, rnn__gru_bwd_avx512,
-    RNN__SAMPLE_PASSES_512};
+    RNN__SAMPLE_PASSES_512, NULL};
 #undef RNN__SAMPLE_PASSES_512
 static const rnn__arch *rnn__avx512_paths(void) { return &rnn__arch_avx512; }
 #if defined(__GNUC__) && !defined(__clang__)
@@ -9376,7 +9443,7 @@ static const rnn__arch rnn__arch_neon = {
     "neon", 8, 8, rnn__kernel_neon, NULL,
     rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
     rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c,
-    rnn__tally_c, rnn__gather_c};
+    rnn__tally_c, rnn__gather_c, NULL};
 static const rnn__arch *rnn__neon_paths(void) { return &rnn__arch_neon; }
 #endif
 

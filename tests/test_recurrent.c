@@ -401,11 +401,11 @@ static void test_recurrent_packed(void) {
             rnn_recurrent *r;
             rnn_rng rng;
             int L = shapes[sh][0], D = shapes[sh][1] ? 2 : 1, B = shapes[sh][2], H = shapes[sh][3], T = shapes[sh][4];
-            int I = 6, lens[9] = {4, 1, 3, 4, 2, 4, 3, 1, 4}, pass, i;
-            size_t nx = (size_t)T * B * I, ny = (size_t)T * B * D * H, ns = (size_t)L * D * B * H;
+            int NI = 6, lens[9] = {4, 1, 3, 4, 2, 4, 3, 1, 4}, pass, i;
+            size_t nx = (size_t)T * B * NI, ny = (size_t)T * B * D * H, ns = (size_t)L * D * B * H;
             float *x = (float *)malloc(nx * 4), *dy = (float *)malloc(ny * 4), *out[2];
             memset(&cfg, 0, sizeof cfg);
-            cfg.cell = (rnn_cell)cell; cfg.input_size = I; cfg.hidden_size = H; cfg.num_layers = L;
+            cfg.cell = (rnn_cell)cell; cfg.input_size = NI; cfg.hidden_size = H; cfg.num_layers = L;
             cfg.bidirectional = D == 2;
             if (rnn_recurrent_create(&r, &cfg, 3) != RNN_OK) { ok = 0; free(x); free(dy); continue; }
             rnn_rng_seed(&rng, 4);
