@@ -9015,10 +9015,112 @@ static void rnn__gemv_n_avx2(int n, int k, float alpha, const float *x, const fl
     }
 }
 
+RNN__TARGET_AVX2
+static __m256i rnn__mask8(int n) {   /* lanes [0, min(n, 8)) */
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* The point-wise passes of AVX-512 (rnn__lstm_fwd_avx512, ...) on 8 lanes. */
+
+/* rnn__lstm_fwd_c in one pass, 8 units a step: the same kernels and
+   operations, so the same values. */
+RNN__TARGET_AVX2
+static void rnn__lstm_fwd_avx2(int H, float *g, float *c, float *tc, float *h) {
+    int j;
+    for (j = 0; j < H; j += 8) {
+        __m256i mk = rnn__mask8(H - j);
+        __m256 i = rnn__sigmoid8(_mm256_maskload_ps(g + j, mk));
+        __m256 f = rnn__sigmoid8(_mm256_maskload_ps(g + H + j, mk));
+        __m256 gg = rnn__tanh8(_mm256_maskload_ps(g + 2 * H + j, mk));
+        __m256 o = rnn__sigmoid8(_mm256_maskload_ps(g + 3 * H + j, mk));
+        __m256 cn = _mm256_add_ps(_mm256_mul_ps(f, _mm256_maskload_ps(c + j, mk)), _mm256_mul_ps(i, gg));
+        __m256 t = rnn__tanh8(cn);
+        _mm256_maskstore_ps(g + j, mk, i);
+        _mm256_maskstore_ps(g + H + j, mk, f);
+        _mm256_maskstore_ps(g + 2 * H + j, mk, gg);
+        _mm256_maskstore_ps(g + 3 * H + j, mk, o);
+        _mm256_maskstore_ps(c + j, mk, cn);
+        if (tc) _mm256_maskstore_ps(tc + j, mk, t);
+        _mm256_maskstore_ps(h + j, mk, _mm256_mul_ps(t, o));
+    }
+}
+
+/* rnn__lstm_bwd_c with 8 units a step, the same operations in the same
+   order. */
+RNN__TARGET_AVX2
+static void rnn__lstm_bwd_avx2(int H, const float *gt, const float *tc, const float *cp, const float *dh,
+                                 float *dc, float *d) {
+    __m256 one = _mm256_set1_ps(1.0f);
+    int j;
+    for (j = 0; j < H; j += 8) {
+        __m256i mk = rnn__mask8(H - j);
+        __m256 i = _mm256_maskload_ps(gt + j, mk), f = _mm256_maskload_ps(gt + H + j, mk);
+        __m256 gg = _mm256_maskload_ps(gt + 2 * H + j, mk), o = _mm256_maskload_ps(gt + 3 * H + j, mk);
+        __m256 t = _mm256_maskload_ps(tc + j, mk), h = _mm256_maskload_ps(dh + j, mk);
+        __m256 dct = _mm256_add_ps(_mm256_maskload_ps(dc + j, mk),
+                                   _mm256_mul_ps(_mm256_mul_ps(h, o), _mm256_sub_ps(one, _mm256_mul_ps(t, t))));
+        __m256 c = _mm256_maskload_ps(cp + j, mk);
+#define RNN__MUL3(a, b, c) _mm256_mul_ps(_mm256_mul_ps(a, b), c)
+        _mm256_maskstore_ps(d + j, mk, _mm256_mul_ps(RNN__MUL3(dct, gg, i), _mm256_sub_ps(one, i)));
+        _mm256_maskstore_ps(d + H + j, mk, _mm256_mul_ps(RNN__MUL3(dct, c, f), _mm256_sub_ps(one, f)));
+        _mm256_maskstore_ps(d + 2 * H + j, mk,
+                              _mm256_mul_ps(_mm256_mul_ps(dct, i), _mm256_sub_ps(one, _mm256_mul_ps(gg, gg))));
+        _mm256_maskstore_ps(d + 3 * H + j, mk, _mm256_mul_ps(RNN__MUL3(h, t, o), _mm256_sub_ps(one, o)));
+#undef RNN__MUL3
+        _mm256_maskstore_ps(dc + j, mk, _mm256_mul_ps(dct, f));
+    }
+}
+
+/* rnn__gru_fwd_c in one pass, 8 units a step. */
+RNN__TARGET_AVX2
+static void rnn__gru_fwd_avx2(int H, float *g, const float *hp, float *hn, float *h) {
+    __m256 one = _mm256_set1_ps(1.0f);
+    int j;
+    for (j = 0; j < H; j += 8) {
+        __m256i mk = rnn__mask8(H - j);
+        __m256 r = rnn__sigmoid8(_mm256_add_ps(_mm256_maskload_ps(g + j, mk), _mm256_maskload_ps(hp + j, mk)));
+        __m256 z = rnn__sigmoid8(_mm256_add_ps(_mm256_maskload_ps(g + H + j, mk),
+                                                _mm256_maskload_ps(hp + H + j, mk)));
+        __m256 q = _mm256_maskload_ps(hp + 2 * H + j, mk);
+        __m256 n = rnn__tanh8(_mm256_add_ps(_mm256_maskload_ps(g + 2 * H + j, mk), _mm256_mul_ps(r, q)));
+        __m256 hv = _mm256_maskload_ps(h + j, mk);
+        _mm256_maskstore_ps(g + j, mk, r);
+        _mm256_maskstore_ps(g + H + j, mk, z);
+        _mm256_maskstore_ps(g + 2 * H + j, mk, n);
+        if (hn) _mm256_maskstore_ps(hn + j, mk, q);
+        _mm256_maskstore_ps(h + j, mk, _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(one, z), n), _mm256_mul_ps(z, hv)));
+    }
+}
+
+/* rnn__gru_bwd_c, 8 units a step. */
+RNN__TARGET_AVX2
+static void rnn__gru_bwd_avx2(int H, const float *gt, const float *hprev, const float *hn, float *dh,
+                                float *di, float *dq) {
+    __m256 one = _mm256_set1_ps(1.0f);
+    int j;
+    for (j = 0; j < H; j += 8) {
+        __m256i mk = rnn__mask8(H - j);
+        __m256 r = _mm256_maskload_ps(gt + j, mk), z = _mm256_maskload_ps(gt + H + j, mk);
+        __m256 n = _mm256_maskload_ps(gt + 2 * H + j, mk), d = _mm256_maskload_ps(dh + j, mk);
+        __m256 dn = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_sub_ps(one, z)), _mm256_sub_ps(one, _mm256_mul_ps(n, n)));
+        __m256 dz = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(d, _mm256_sub_ps(_mm256_maskload_ps(hprev + j, mk), n)), z),
+                                  _mm256_sub_ps(one, z));
+        __m256 dr = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dn, _mm256_maskload_ps(hn + j, mk)), r),
+                                  _mm256_sub_ps(one, r));
+        _mm256_maskstore_ps(di + j, mk, dr);
+        _mm256_maskstore_ps(dq + j, mk, dr);
+        _mm256_maskstore_ps(di + H + j, mk, dz);
+        _mm256_maskstore_ps(dq + H + j, mk, dz);
+        _mm256_maskstore_ps(di + 2 * H + j, mk, dn);
+        _mm256_maskstore_ps(dq + 2 * H + j, mk, _mm256_mul_ps(dn, r));
+        _mm256_maskstore_ps(dh + j, mk, _mm256_mul_ps(d, z));
+    }
+}
+
 static const rnn__arch rnn__arch_avx2 = {
     "avx2", 6, 16, rnn__kernel_avx2, rnn__dot_avx2,
-    rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, rnn__gemv_n_avx2, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
-    rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_avx2, rnn__weigh_avx2, rnn__cutsum_avx2,
+    rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, rnn__gemv_n_avx2, rnn__lstm_fwd_avx2,
+    rnn__lstm_bwd_avx2, rnn__gru_fwd_avx2, rnn__gru_bwd_avx2, rnn__maxfin_avx2, rnn__weigh_avx2, rnn__cutsum_avx2,
     rnn__tally_avx2, rnn__gather_avx2, rnn__kernel4_avx2};
 static const rnn__arch *rnn__avx2_paths(void) { return &rnn__arch_avx2; }
 #endif
