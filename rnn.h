@@ -9573,9 +9573,76 @@ static void rnn__kernel_neon(int kc, const float *ap, const float *bp, int ldb,
     }
 }
 
+/* C = alpha·A·Bᵀ + beta·C for few rows of A (a token's product where no
+   panels are kept): each row of B once from memory, straight through, dotted
+   with every row of A while it sits in L1; 4 accumulators. */
+static void rnn__dot_neon(int m, int n, int k, float alpha, const float *a, int lda,
+                          const float *b, int ldb, float beta, float *c, int ldc) {
+    int i, j, p;
+    for (j = 0; j < n; j++) {
+        const float *bj = b + (size_t)j * ldb;
+        for (i = 0; i < m; i++) {
+            const float *ai = a + (size_t)i * lda;
+            float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
+            float s, *cij = c + (size_t)i * ldc + j;
+            for (p = 0; p + 16 <= k; p += 16) {
+                s0 = vfmaq_f32(s0, vld1q_f32(ai + p), vld1q_f32(bj + p));
+                s1 = vfmaq_f32(s1, vld1q_f32(ai + p + 4), vld1q_f32(bj + p + 4));
+                s2 = vfmaq_f32(s2, vld1q_f32(ai + p + 8), vld1q_f32(bj + p + 8));
+                s3 = vfmaq_f32(s3, vld1q_f32(ai + p + 12), vld1q_f32(bj + p + 12));
+            }
+            for (; p + 4 <= k; p += 4) s0 = vfmaq_f32(s0, vld1q_f32(ai + p), vld1q_f32(bj + p));
+            s = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
+            for (; p < k; p++) s += ai[p] * bj[p];
+            *cij = alpha * s + (beta == 0.0f ? 0.0f : beta * *cij);
+        }
+    }
+}
+
+/* y[0..n) = alpha·x·B + beta·y (B k×n, row stride ldb): 32 columns at a
+   time in 8 accumulators over the k rows, the rest 4 and then 1 at a time. */
+static void rnn__gemv_n_neon(int n, int k, float alpha, const float *x, const float *b, int ldb, float beta,
+                             float *y) {
+    float32x4_t va = vdupq_n_f32(alpha), vb = vdupq_n_f32(beta);
+    int j = 0, p, q;
+    for (; j + 32 <= n; j += 32) {
+        float32x4_t acc[8];
+        for (q = 0; q < 8; q++) acc[q] = vdupq_n_f32(0.0f);
+        for (p = 0; p < k; p++) {
+            const float *bp = b + (size_t)p * ldb + j;
+            float32x4_t xv = vdupq_n_f32(x[p]);
+            acc[0] = vfmaq_f32(acc[0], vld1q_f32(bp), xv);
+            acc[1] = vfmaq_f32(acc[1], vld1q_f32(bp + 4), xv);
+            acc[2] = vfmaq_f32(acc[2], vld1q_f32(bp + 8), xv);
+            acc[3] = vfmaq_f32(acc[3], vld1q_f32(bp + 12), xv);
+            acc[4] = vfmaq_f32(acc[4], vld1q_f32(bp + 16), xv);
+            acc[5] = vfmaq_f32(acc[5], vld1q_f32(bp + 20), xv);
+            acc[6] = vfmaq_f32(acc[6], vld1q_f32(bp + 24), xv);
+            acc[7] = vfmaq_f32(acc[7], vld1q_f32(bp + 28), xv);
+        }
+        for (q = 0; q < 8; q++) {
+            float32x4_t r = vmulq_f32(va, acc[q]);
+            if (beta != 0.0f) r = vfmaq_f32(r, vb, vld1q_f32(y + j + 4 * q));
+            vst1q_f32(y + j + 4 * q, r);
+        }
+    }
+    for (; j + 4 <= n; j += 4) {
+        float32x4_t acc = vdupq_n_f32(0.0f), r;
+        for (p = 0; p < k; p++) acc = vfmaq_f32(acc, vld1q_f32(b + (size_t)p * ldb + j), vdupq_n_f32(x[p]));
+        r = vmulq_f32(va, acc);
+        if (beta != 0.0f) r = vfmaq_f32(r, vb, vld1q_f32(y + j));
+        vst1q_f32(y + j, r);
+    }
+    for (; j < n; j++) {
+        float s = 0.0f;
+        for (p = 0; p < k; p++) s += x[p] * b[(size_t)p * ldb + j];
+        y[j] = alpha * s + (beta == 0.0f ? 0.0f : beta * y[j]);
+    }
+}
+
 static const rnn__arch rnn__arch_neon = {
-    "neon", 8, 8, rnn__kernel_neon, NULL,
-    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
+    "neon", 8, 8, rnn__kernel_neon, rnn__dot_neon,
+    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, rnn__gemv_n_neon, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
     rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c,
     rnn__tally_c, rnn__gather_c, NULL};
 static const rnn__arch *rnn__neon_paths(void) { return &rnn__arch_neon; }
