@@ -9020,7 +9020,15 @@ static __m256i rnn__mask8(int n) {   /* lanes [0, min(n, 8)) */
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* The point-wise passes of AVX-512 (rnn__lstm_fwd_avx512, ...) on 8 lanes. */
+/* The point-wise passes of AVX-512 (rnn__lstm_fwd_avx512, ...) on 8 lanes,
+   masked loads and stores only at the tail (AMD's vmaskmovps store is
+   microcoded). */
+#define RNN__LD8(p) (full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mk))
+#define RNN__ST8(p, v)                                              \
+    do {                                                            \
+        if (full) _mm256_storeu_ps(p, v);                           \
+        else _mm256_maskstore_ps(p, mk, v);                         \
+    } while (0)
 
 /* rnn__lstm_fwd_c in one pass, 8 units a step: the same kernels and
    operations, so the same values. */
@@ -9029,19 +9037,20 @@ static void rnn__lstm_fwd_avx2(int H, float *g, float *c, float *tc, float *h) {
     int j;
     for (j = 0; j < H; j += 8) {
         __m256i mk = rnn__mask8(H - j);
-        __m256 i = rnn__sigmoid8(_mm256_maskload_ps(g + j, mk));
-        __m256 f = rnn__sigmoid8(_mm256_maskload_ps(g + H + j, mk));
-        __m256 gg = rnn__tanh8(_mm256_maskload_ps(g + 2 * H + j, mk));
-        __m256 o = rnn__sigmoid8(_mm256_maskload_ps(g + 3 * H + j, mk));
-        __m256 cn = _mm256_add_ps(_mm256_mul_ps(f, _mm256_maskload_ps(c + j, mk)), _mm256_mul_ps(i, gg));
+        int full = H - j >= 8;
+        __m256 i = rnn__sigmoid8(RNN__LD8(g + j));
+        __m256 f = rnn__sigmoid8(RNN__LD8(g + H + j));
+        __m256 gg = rnn__tanh8(RNN__LD8(g + 2 * H + j));
+        __m256 o = rnn__sigmoid8(RNN__LD8(g + 3 * H + j));
+        __m256 cn = _mm256_add_ps(_mm256_mul_ps(f, RNN__LD8(c + j)), _mm256_mul_ps(i, gg));
         __m256 t = rnn__tanh8(cn);
-        _mm256_maskstore_ps(g + j, mk, i);
-        _mm256_maskstore_ps(g + H + j, mk, f);
-        _mm256_maskstore_ps(g + 2 * H + j, mk, gg);
-        _mm256_maskstore_ps(g + 3 * H + j, mk, o);
-        _mm256_maskstore_ps(c + j, mk, cn);
-        if (tc) _mm256_maskstore_ps(tc + j, mk, t);
-        _mm256_maskstore_ps(h + j, mk, _mm256_mul_ps(t, o));
+        RNN__ST8(g + j, i);
+        RNN__ST8(g + H + j, f);
+        RNN__ST8(g + 2 * H + j, gg);
+        RNN__ST8(g + 3 * H + j, o);
+        RNN__ST8(c + j, cn);
+        if (tc) RNN__ST8(tc + j, t);
+        RNN__ST8(h + j, _mm256_mul_ps(t, o));
     }
 }
 
@@ -9054,20 +9063,21 @@ static void rnn__lstm_bwd_avx2(int H, const float *gt, const float *tc, const fl
     int j;
     for (j = 0; j < H; j += 8) {
         __m256i mk = rnn__mask8(H - j);
-        __m256 i = _mm256_maskload_ps(gt + j, mk), f = _mm256_maskload_ps(gt + H + j, mk);
-        __m256 gg = _mm256_maskload_ps(gt + 2 * H + j, mk), o = _mm256_maskload_ps(gt + 3 * H + j, mk);
-        __m256 t = _mm256_maskload_ps(tc + j, mk), h = _mm256_maskload_ps(dh + j, mk);
-        __m256 dct = _mm256_add_ps(_mm256_maskload_ps(dc + j, mk),
+        int full = H - j >= 8;
+        __m256 i = RNN__LD8(gt + j), f = RNN__LD8(gt + H + j);
+        __m256 gg = RNN__LD8(gt + 2 * H + j), o = RNN__LD8(gt + 3 * H + j);
+        __m256 t = RNN__LD8(tc + j), h = RNN__LD8(dh + j);
+        __m256 dct = _mm256_add_ps(RNN__LD8(dc + j),
                                    _mm256_mul_ps(_mm256_mul_ps(h, o), _mm256_sub_ps(one, _mm256_mul_ps(t, t))));
-        __m256 c = _mm256_maskload_ps(cp + j, mk);
+        __m256 c = RNN__LD8(cp + j);
 #define RNN__MUL3(a, b, c) _mm256_mul_ps(_mm256_mul_ps(a, b), c)
-        _mm256_maskstore_ps(d + j, mk, _mm256_mul_ps(RNN__MUL3(dct, gg, i), _mm256_sub_ps(one, i)));
-        _mm256_maskstore_ps(d + H + j, mk, _mm256_mul_ps(RNN__MUL3(dct, c, f), _mm256_sub_ps(one, f)));
-        _mm256_maskstore_ps(d + 2 * H + j, mk,
+        RNN__ST8(d + j, _mm256_mul_ps(RNN__MUL3(dct, gg, i), _mm256_sub_ps(one, i)));
+        RNN__ST8(d + H + j, _mm256_mul_ps(RNN__MUL3(dct, c, f), _mm256_sub_ps(one, f)));
+        RNN__ST8(d + 2 * H + j,
                               _mm256_mul_ps(_mm256_mul_ps(dct, i), _mm256_sub_ps(one, _mm256_mul_ps(gg, gg))));
-        _mm256_maskstore_ps(d + 3 * H + j, mk, _mm256_mul_ps(RNN__MUL3(h, t, o), _mm256_sub_ps(one, o)));
+        RNN__ST8(d + 3 * H + j, _mm256_mul_ps(RNN__MUL3(h, t, o), _mm256_sub_ps(one, o)));
 #undef RNN__MUL3
-        _mm256_maskstore_ps(dc + j, mk, _mm256_mul_ps(dct, f));
+        RNN__ST8(dc + j, _mm256_mul_ps(dct, f));
     }
 }
 
@@ -9078,17 +9088,18 @@ static void rnn__gru_fwd_avx2(int H, float *g, const float *hp, float *hn, float
     int j;
     for (j = 0; j < H; j += 8) {
         __m256i mk = rnn__mask8(H - j);
-        __m256 r = rnn__sigmoid8(_mm256_add_ps(_mm256_maskload_ps(g + j, mk), _mm256_maskload_ps(hp + j, mk)));
-        __m256 z = rnn__sigmoid8(_mm256_add_ps(_mm256_maskload_ps(g + H + j, mk),
-                                                _mm256_maskload_ps(hp + H + j, mk)));
-        __m256 q = _mm256_maskload_ps(hp + 2 * H + j, mk);
-        __m256 n = rnn__tanh8(_mm256_add_ps(_mm256_maskload_ps(g + 2 * H + j, mk), _mm256_mul_ps(r, q)));
-        __m256 hv = _mm256_maskload_ps(h + j, mk);
-        _mm256_maskstore_ps(g + j, mk, r);
-        _mm256_maskstore_ps(g + H + j, mk, z);
-        _mm256_maskstore_ps(g + 2 * H + j, mk, n);
-        if (hn) _mm256_maskstore_ps(hn + j, mk, q);
-        _mm256_maskstore_ps(h + j, mk, _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(one, z), n), _mm256_mul_ps(z, hv)));
+        int full = H - j >= 8;
+        __m256 r = rnn__sigmoid8(_mm256_add_ps(RNN__LD8(g + j), RNN__LD8(hp + j)));
+        __m256 z = rnn__sigmoid8(_mm256_add_ps(RNN__LD8(g + H + j),
+                                                RNN__LD8(hp + H + j)));
+        __m256 q = RNN__LD8(hp + 2 * H + j);
+        __m256 n = rnn__tanh8(_mm256_add_ps(RNN__LD8(g + 2 * H + j), _mm256_mul_ps(r, q)));
+        __m256 hv = RNN__LD8(h + j);
+        RNN__ST8(g + j, r);
+        RNN__ST8(g + H + j, z);
+        RNN__ST8(g + 2 * H + j, n);
+        if (hn) RNN__ST8(hn + j, q);
+        RNN__ST8(h + j, _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(one, z), n), _mm256_mul_ps(z, hv)));
     }
 }
 
@@ -9100,22 +9111,26 @@ static void rnn__gru_bwd_avx2(int H, const float *gt, const float *hprev, const 
     int j;
     for (j = 0; j < H; j += 8) {
         __m256i mk = rnn__mask8(H - j);
-        __m256 r = _mm256_maskload_ps(gt + j, mk), z = _mm256_maskload_ps(gt + H + j, mk);
-        __m256 n = _mm256_maskload_ps(gt + 2 * H + j, mk), d = _mm256_maskload_ps(dh + j, mk);
+        int full = H - j >= 8;
+        __m256 r = RNN__LD8(gt + j), z = RNN__LD8(gt + H + j);
+        __m256 n = RNN__LD8(gt + 2 * H + j), d = RNN__LD8(dh + j);
         __m256 dn = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_sub_ps(one, z)), _mm256_sub_ps(one, _mm256_mul_ps(n, n)));
-        __m256 dz = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(d, _mm256_sub_ps(_mm256_maskload_ps(hprev + j, mk), n)), z),
+        __m256 dz = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(d, _mm256_sub_ps(RNN__LD8(hprev + j), n)), z),
                                   _mm256_sub_ps(one, z));
-        __m256 dr = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dn, _mm256_maskload_ps(hn + j, mk)), r),
+        __m256 dr = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dn, RNN__LD8(hn + j)), r),
                                   _mm256_sub_ps(one, r));
-        _mm256_maskstore_ps(di + j, mk, dr);
-        _mm256_maskstore_ps(dq + j, mk, dr);
-        _mm256_maskstore_ps(di + H + j, mk, dz);
-        _mm256_maskstore_ps(dq + H + j, mk, dz);
-        _mm256_maskstore_ps(di + 2 * H + j, mk, dn);
-        _mm256_maskstore_ps(dq + 2 * H + j, mk, _mm256_mul_ps(dn, r));
-        _mm256_maskstore_ps(dh + j, mk, _mm256_mul_ps(d, z));
+        RNN__ST8(di + j, dr);
+        RNN__ST8(dq + j, dr);
+        RNN__ST8(di + H + j, dz);
+        RNN__ST8(dq + H + j, dz);
+        RNN__ST8(di + 2 * H + j, dn);
+        RNN__ST8(dq + 2 * H + j, _mm256_mul_ps(dn, r));
+        RNN__ST8(dh + j, _mm256_mul_ps(d, z));
     }
 }
+
+#undef RNN__LD8
+#undef RNN__ST8
 
 static const rnn__arch rnn__arch_avx2 = {
     "avx2", 6, 16, rnn__kernel_avx2, rnn__dot_avx2,
