@@ -8586,29 +8586,25 @@ static const rnn__arch *rnn__sse2_paths(void) { return &rnn__arch_sse2; }
 /* ---- AVX2 + FMA: 6×16 tile -------------------------------------------- */
 #ifdef RNN__HAVE_AVX2
 RNN__TARGET_AVX2
-static void rnn__kernel_avx2(int kc, const float *ap, const float *bp, int ldb,
-                             float *c, int ldc, float alpha, float beta) {
+static RNN__INLINE void rnn__kernel_rows_avx2(const int R, int kc, const float *ap, const float *bp, int ldb,
+                                              float *c, int ldc, float alpha, float beta) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     int p;
-    for (p = 0; p < kc; p++, ap += 6, bp += ldb) {
+    for (p = 0; p < kc; p++, ap += R, bp += ldb) {
         __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8), a;
-        a = _mm256_broadcast_ss(ap + 0);
-        c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
-        a = _mm256_broadcast_ss(ap + 1);
-        c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
-        a = _mm256_broadcast_ss(ap + 2);
-        c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
-        a = _mm256_broadcast_ss(ap + 3);
-        c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
-        a = _mm256_broadcast_ss(ap + 4);
-        c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
-        a = _mm256_broadcast_ss(ap + 5);
-        c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+#define RNN__ROW(r, x0, x1)                                                             \
+        if (R > r) {                                                                    \
+            a = _mm256_broadcast_ss(ap + r);                                            \
+            x0 = _mm256_fmadd_ps(a, b0, x0); x1 = _mm256_fmadd_ps(a, b1, x1);           \
+        }
+        RNN__ROW(0, c00, c01) RNN__ROW(1, c10, c11) RNN__ROW(2, c20, c21)
+        RNN__ROW(3, c30, c31) RNN__ROW(4, c40, c41) RNN__ROW(5, c50, c51)
+#undef RNN__ROW
     }
 #define RNN__STORE_AVX2(row, x0, x1)                                                    \
-    do {                                                                                \
+    if (R > row) {                                                                      \
         float *cr = c + (row) * ldc;                                                    \
         __m256 r0 = _mm256_mul_ps(va, x0), r1 = _mm256_mul_ps(va, x1);                  \
         if (beta != 0.0f) {                                                             \
@@ -8616,10 +8612,15 @@ static void rnn__kernel_avx2(int kc, const float *ap, const float *bp, int ldb,
             r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), r1);                      \
         }                                                                               \
         _mm256_storeu_ps(cr, r0); _mm256_storeu_ps(cr + 8, r1);                         \
-    } while (0)
-    RNN__STORE_AVX2(0, c00, c01); RNN__STORE_AVX2(1, c10, c11); RNN__STORE_AVX2(2, c20, c21);
-    RNN__STORE_AVX2(3, c30, c31); RNN__STORE_AVX2(4, c40, c41); RNN__STORE_AVX2(5, c50, c51);
+    }
+    RNN__STORE_AVX2(0, c00, c01) RNN__STORE_AVX2(1, c10, c11) RNN__STORE_AVX2(2, c20, c21)
+    RNN__STORE_AVX2(3, c30, c31) RNN__STORE_AVX2(4, c40, c41) RNN__STORE_AVX2(5, c50, c51)
 #undef RNN__STORE_AVX2
+}
+RNN__TARGET_AVX2
+static void rnn__kernel_avx2(int kc, const float *ap, const float *bp, int ldb,
+                             float *c, int ldc, float alpha, float beta) {
+    rnn__kernel_rows_avx2(6, kc, ap, bp, ldb, c, ldc, alpha, beta);
 }
 
 /* rnn__kernel_avx2 on 4 rows (A panels 4 wide): 8 accumulators, as many
@@ -8627,32 +8628,7 @@ static void rnn__kernel_avx2(int kc, const float *ap, const float *bp, int ldb,
 RNN__TARGET_AVX2
 static void rnn__kernel4_avx2(int kc, const float *ap, const float *bp, int ldb,
                               float *c, int ldc, float alpha, float beta) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-    int p, r;
-    for (p = 0; p < kc; p++, ap += 4, bp += ldb) {
-        __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8), a;
-        a = _mm256_broadcast_ss(ap + 0);
-        c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
-        a = _mm256_broadcast_ss(ap + 1);
-        c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
-        a = _mm256_broadcast_ss(ap + 2);
-        c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
-        a = _mm256_broadcast_ss(ap + 3);
-        c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
-    }
-    for (r = 0; r < 4; r++) {
-        __m256 x0 = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30, x1 = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
-        float *cr = c + (size_t)r * ldc;
-        x0 = _mm256_mul_ps(va, x0);
-        x1 = _mm256_mul_ps(va, x1);
-        if (beta != 0.0f) {
-            x0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), x0);
-            x1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), x1);
-        }
-        _mm256_storeu_ps(cr, x0);
-        _mm256_storeu_ps(cr + 8, x1);
-    }
+    rnn__kernel_rows_avx2(4, kc, ap, bp, ldb, c, ldc, alpha, beta);
 }
 
 RNN__TARGET_AVX2
