@@ -23,6 +23,18 @@ static inline int cmp_double(const void *a, const void *b) {
 }
 
 /* The median of v[0..n) (sorts v). */
+/* The recurrent benches' arguments after CELL: H [LAYERS I T B REPS]
+   (those not given keep their values); 0 if one is out of range. */
+static inline int recurrent_args(int argc, char **argv, int *H, int *L, int *I, int *T, int *B, int *reps) {
+    *H = atoi(argv[2]);
+    if (argc > 3) *L = atoi(argv[3]);
+    if (argc > 4) *I = atoi(argv[4]);
+    if (argc > 5) *T = atoi(argv[5]);
+    if (argc > 6) *B = atoi(argv[6]);
+    if (argc > 7) *reps = atoi(argv[7]);
+    return *H > 0 && *L >= 1 && *L <= 8 && *I > 0 && *T > 0 && *B > 0 && *reps >= 1 && *reps <= 64;
+}
+
 static inline double median(double *v, int n) {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);

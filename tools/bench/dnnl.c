@@ -159,13 +159,7 @@ int main(int argc, char **argv) {
     }
     lstm = !strcmp(argv[1], "lstm");
     G = lstm ? 4 : 3;
-    H = atoi(argv[2]);
-    if (argc > 3) L = atoi(argv[3]);
-    if (argc > 4) I = atoi(argv[4]);
-    if (argc > 5) T = atoi(argv[5]);
-    if (argc > 6) B = atoi(argv[6]);
-    if (argc > 7) reps = atoi(argv[7]);
-    if (H <= 0 || L < 1 || L > 8 || I <= 0 || T <= 0 || B <= 0 || reps < 1 || reps > 64) {
+    if (!recurrent_args(argc, argv, &H, &L, &I, &T, &B, &reps)) {
         fprintf(stderr, "bad arguments\n");
         return 2;
     }

@@ -30,13 +30,7 @@ int main(int argc, char **argv) {
     }
     if (argc < 3) { fprintf(stderr, "usage: %s CELL H [LAYERS I T B REPS] | fma\n", argv[0]); return 2; }
     for (i = 0; i < 5; i++) if (!strcmp(argv[1], cells[i])) c = RNN_TANH + i;
-    H = atoi(argv[2]);
-    if (argc > 3) L = atoi(argv[3]);
-    if (argc > 4) I = atoi(argv[4]);
-    if (argc > 5) T = atoi(argv[5]);
-    if (argc > 6) B = atoi(argv[6]);
-    if (argc > 7) reps = atoi(argv[7]);
-    if (c < 0 || H <= 0 || reps < 1 || reps > 64) { fprintf(stderr, "bad arguments\n"); return 2; }
+    if (c < 0 || !recurrent_args(argc, argv, &H, &L, &I, &T, &B, &reps)) { fprintf(stderr, "bad arguments\n"); return 2; }
     memset(&cfg, 0, sizeof cfg);
     cfg.cell = (rnn_cell)c; cfg.input_size = I; cfg.hidden_size = H; cfg.num_layers = L;
     if (rnn_recurrent_create(&r, &cfg, 1) != RNN_OK) return 1;
