@@ -6183,7 +6183,7 @@ static uint32_t rnn__fkey(float x) {
    weight (weigh 1: top-p). */
 
 #define RNN__SAMPLE_STACK 2048
-#define RNN__CUT_LEFT 48   /* the bisection stops with this many candidates or fewer */
+#define RNN__CUT_LEFT 16   /* the bisection stops with this many candidates or fewer */
 
 static double rnn__key_value(uint32_t k, int weigh) {
     float f;
