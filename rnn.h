@@ -945,7 +945,7 @@ RNNDEF rnn_status rnn_s2s_decode(rnn_s2s *s, const int *src, int src_len, int be
    most likely (0: all) and then to the smallest set whose probability
    reaches top_p (1: all), renormalised (tokens of equal weight at a cut are
    kept together).
-   No allocation (about 25 KB of stack). Bad arguments (n <= 0, temperature < 0, top_k < 0, top_p
+   No allocation (about 17 KB of stack). Bad arguments (n <= 0, temperature < 0, top_k < 0, top_p
    outside (0, 1], NaN logits, no rng when one is needed) get
    RNN_ERR_INVALID_ARGUMENT. */
 RNNDEF rnn_status rnn_sample(const float *logits, int n, float temperature, int top_k, float top_p,
@@ -1592,17 +1592,18 @@ static float rnn__maxfin_c(const float *x, size_t n, int *bad) {
     return mx;
 }
 
-/* w[i] = e^((z[i] − mx)·it) (0 below e^−87: no denormals), and bs[j] = the
-   float sum of block j of w (lanes added as the vector paths add them:
-   element i to lane i mod 8, lanes folded 0+4, 1+5, ... then pairwise).
-   The vector paths use a shorter e^x for x ≤ 0 (rnn__wexp8). Returns the
-   smallest w. */
-static void rnn__lanesum8(const float *w, size_t n, float *out) {
-    float l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+/* bs[j] = the float sum of block j's w[i] ≥ cut (the others count 0). */
+static void rnn__cutsum_c(const float *w, size_t n, float cut, float *bs) {
     size_t i;
-    for (i = 0; i < n; i++) l[i % 8] += w[i];
-    *out = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+    for (i = 0; i < n; i++) {
+        if (i % RNN__SBLOCK == 0) bs[i / RNN__SBLOCK] = 0.0f;
+        bs[i / RNN__SBLOCK] += w[i] >= cut ? w[i] : 0.0f;
+    }
 }
+
+/* w[i] = e^((z[i] − mx)·it) (0 below e^−87: no denormals), and bs[j] = the
+   float sum of block j of w. The vector paths use a shorter e^x for x ≤ 0
+   (rnn__wexp8) and add a block in lanes. Returns the smallest w. */
 static float rnn__weigh_c(float *w, const float *z, size_t n, float mx, float it, float *bs) {
     size_t i;
     float lo = 1.0f;
@@ -1610,20 +1611,8 @@ static float rnn__weigh_c(float *w, const float *z, size_t n, float mx, float it
         w[i] = (z[i] - mx) * it < -87.0f ? 0.0f : rnn__exp1((z[i] - mx) * it);
         lo = w[i] < lo ? w[i] : lo;
     }
-    for (i = 0; i < n; i += RNN__SBLOCK)
-        rnn__lanesum8(w + i, n - i < RNN__SBLOCK ? n - i : RNN__SBLOCK, bs + i / RNN__SBLOCK);
+    rnn__cutsum_c(w, n, 0.0f, bs);
     return lo;
-}
-
-/* bs[j] = the sum of block j's w[i] ≥ cut (the others count 0). */
-static void rnn__cutsum_c(const float *w, size_t n, float cut, float *bs) {
-    float t[RNN__SBLOCK];
-    size_t i, j;
-    for (i = 0; i < n; i += RNN__SBLOCK) {
-        size_t m = n - i < RNN__SBLOCK ? n - i : RNN__SBLOCK;
-        for (j = 0; j < m; j++) t[j] = w[i + j] >= cut ? w[i + j] : 0.0f;
-        rnn__lanesum8(t, m, bs + i / RNN__SBLOCK);
-    }
 }
 
 /* The w[i] ≥ t: *mass their sum, *count how many. */
@@ -3135,14 +3124,11 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
     }
 }
 
+/* 1 if no x[i] is NaN or infinite (the check of rnn__maxfin_c, in vectors
+   where the CPU has them). */
 static int rnn__finite(const float *x, size_t n) {
-    size_t i;
-    uint32_t bad = 0;
-    for (i = 0; i < n; i++) {   /* NaN and infinity have every exponent bit set (a loop compilers vectorise) */
-        uint32_t u;
-        memcpy(&u, x + i, 4);
-        bad |= (uint32_t)((u & 0x7F800000u) == 0x7F800000u);
-    }
+    int bad = 0;
+    if (n) rnn__best_arch()->maxfin(x, n, &bad);
     return !bad;
 }
 
@@ -6185,31 +6171,26 @@ static uint32_t rnn__fkey(float x) {
 #define RNN__SAMPLE_STACK 2048
 #define RNN__CUT_LEFT 16   /* the bisection stops with this many candidates or fewer */
 
-static double rnn__key_value(uint32_t k, int weigh) {
-    float f;
-    memcpy(&f, &k, 4);
-    return weigh ? (double)f : 1.0;
-}
-
-/* Short rows (up to 128): quickselect in place, expected 2-3 passes. */
-static uint32_t rnn__quick_cut(uint32_t *k, int n, int weigh, uint32_t floor, double want, double *kept) {
+/* The last candidates (weights w ≥ 0, compared as floats, which order as
+   their bits do): quickselect in place, expected 2-3 passes. */
+static float rnn__quick_cut(float *k, int n, int weigh, float floor, double want, double *kept) {
     int lo = 0, hi = n;
     double below = 0;   /* the mass kept above the candidates [lo, hi) */
     while (lo < hi) {
-        uint32_t a = k[lo], b = k[lo + (hi - lo) / 2], c = k[hi - 1], p;
+        float a = k[lo], b = k[lo + (hi - lo) / 2], c = k[hi - 1], p;
         int lt = lo, i = lo, gt = hi;   /* [lo, lt) > p, [lt, i) == p, [gt, hi) < p */
         double mhi = 0, meq = 0;
         p = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);   /* median of three */
         while (i < gt) {
-            uint32_t x = k[i];
+            float x = k[i];
             if (x > p) {
                 k[i] = k[lt]; k[lt] = x;
-                mhi += rnn__key_value(x, weigh); lt++; i++;
+                mhi += weigh ? (double)x : 1.0; lt++; i++;
             } else if (x < p) {
                 gt--;
                 k[i] = k[gt]; k[gt] = x;
             } else {
-                meq += rnn__key_value(x, weigh); i++;
+                meq += weigh ? (double)x : 1.0; i++;
             }
         }
         if (mhi >= want) hi = lt;                       /* the cut lies above the pivot */
@@ -6224,18 +6205,17 @@ static uint32_t rnn__quick_cut(uint32_t *k, int n, int weigh, uint32_t floor, do
    bisection on the key between lo and hi, one vector pass (tally) each,
    while more than RNN__CUT_LEFT entries lie between; once a quarter of the
    row or fewer do, they are first copied to buf (gather) and the passes read
-   only them. Then the quickselect over the last candidates' keys (in k).
+   only them. Then the quickselect over the last candidates, copied to buf.
    lo: a key whose entries and above reach want (the floor), c_lo: how many
    they are; hi: a key above every entry. The vector passes add in float
    lanes, so the cut is exact up to a float rounding of the sums. *kept gets
    the mass the cut keeps. */
 static uint32_t rnn__sample_cut(const rnn__arch *A, const float *w, int n, int weigh, uint32_t lo, double c_lo,
-                                uint32_t hi, double want, float *buf, uint32_t *k, double *kept) {
+                                uint32_t hi, double want, float *buf, double *kept) {
     const float *v = w;
     size_t nv = (size_t)n;
     double s_hi = 0, c_hi = 0, s_top = 0, c_top = 0, rest, s, c;   /* top: what lies above buf's entries */
-    float t, th;
-    int m;
+    float t, th, cut;
     while (c_lo - c_hi > RNN__CUT_LEFT && hi - lo > 1) {   /* (interpolating on the sums measured no better) */
         uint32_t mid = lo + (hi - lo) / 2;
         if (v == w && 4 * (c_lo - c_hi) <= n) {
@@ -6256,10 +6236,9 @@ static uint32_t rnn__sample_cut(const rnn__arch *A, const float *w, int n, int w
     }
     memcpy(&t, &lo, 4);
     memcpy(&th, &hi, 4);
-    m = A->gather(v, nv, t, th, buf);
-    memcpy(k, buf, sizeof(float) * (size_t)m);
-    lo = rnn__quick_cut(k, m, weigh, lo, want - s_hi, &rest);
+    cut = rnn__quick_cut(buf, A->gather(v, nv, t, th, buf), weigh, t, want - s_hi, &rest);
     *kept = s_hi + rest;
+    memcpy(&lo, &cut, 4);
     return lo;
 }
 
@@ -6322,7 +6301,7 @@ static int rnn__sample_long(const float *logits, int n, float mx, float temperat
 RNNDEF rnn_status rnn_sample(const float *logits, int n, float temperature, int top_k, float top_p,
                              rnn_rng *rng, int *token) {
     float w[RNN__SAMPLE_STACK], buf[RNN__SAMPLE_STACK], bs[RNN__SAMPLE_STACK / RNN__SBLOCK], mx, it, wlo, cw = 0.0f;
-    uint32_t pk[RNN__SAMPLE_STACK], cut, top;
+    uint32_t cut, top;
     const rnn__arch *A = rnn__best_arch();
     int i, j, nb, best = 0, bad = 0;
     double total = 0, u, acc = 0, kept = 0;
@@ -6347,7 +6326,7 @@ RNNDEF rnn_status rnn_sample(const float *logits, int n, float temperature, int 
     memcpy(&cut, &wlo, 4);
     kept = n;
     top = 0x3F800001u;   /* the key above 1 */
-    if (top_k > 0 && top_k < n) cut = rnn__sample_cut(A, w, n, 0, cut, kept, top, (double)top_k, buf, pk, &kept);
+    if (top_k > 0 && top_k < n) cut = rnn__sample_cut(A, w, n, 0, cut, kept, top, (double)top_k, buf, &kept);
     if (top_p < 1.0f) {   /* the largest cut whose mass reaches top_p of what top-k kept */
         if (top_k > 0 && top_k < n) {   /* (what it keeps: kept entries, total weight) */
             double c;
@@ -6356,7 +6335,7 @@ RNNDEF rnn_status rnn_sample(const float *logits, int n, float temperature, int 
         } else {
             for (j = 0; j < nb; j++) total += bs[j];
         }
-        cut = rnn__sample_cut(A, w, n, 1, cut, kept, top, (double)top_p * total, buf, pk, &kept);
+        cut = rnn__sample_cut(A, w, n, 1, cut, kept, top, (double)top_p * total, buf, &kept);
     }
     memcpy(&cw, &cut, 4);
     if (cw > wlo) A->cutsum(w, (size_t)n, cw, bs);

@@ -134,7 +134,7 @@ static uint32_t ref_cut(const uint32_t *keys, const float *w, int n, uint32_t fl
 static void test_sample_cuts(void) {
     static float logits[5000], w[5000], buf[5000], bs[5000 / RNN__SBLOCK + 1];
     static double wd[5000];
-    static uint32_t pk[5000], keys[5000];
+    static uint32_t keys[5000];
     const rnn__arch *paths[2];
     rnn_rng rng;
     int row, i, a, ok = 1, rows = 0;
@@ -167,14 +167,14 @@ static void test_sample_cuts(void) {
                 memcpy(keys + i, w + i, 4);
                 ok &= keys[i] >= klo;
             }
-            ck = rnn__sample_cut(A, w, n, 0, klo, n, 0x3F800001u, (double)k, buf, pk, &kept);
+            ck = rnn__sample_cut(A, w, n, 0, klo, n, 0x3F800001u, (double)k, buf, &kept);
             rk = ref_cut(keys, NULL, n, 0, (double)k);
             for (i = 0, c = 0; i < n; i++) c += keys[i] >= ck;
             ok &= ck == rk && kept == c;
             memcpy(&cf, &ck, 4);
             A->tally(w, (size_t)n, cf, &all, &c);
             ok &= c == kept;
-            cp = rnn__sample_cut(A, w, n, 1, ck, kept, 0x3F800001u, p * all, buf, pk, &kp);
+            cp = rnn__sample_cut(A, w, n, 1, ck, kept, 0x3F800001u, p * all, buf, &kp);
             for (i = 0; i < n; i++) {
                 if (keys[i] > cp && keys[i] >= ck) above += w[i];
                 if (keys[i] == cp) at += w[i];
