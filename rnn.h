@@ -8784,7 +8784,7 @@ static float rnn__maxfin_avx2(const float *x, size_t n, int *bad) {
         m = _mm256_max_ps(m, v);
     }
     _mm256_storeu_ps(t, m);
-    mx = rnn__maxfin_c(x + i, n - i > 0 ? n - i : 1, &tb);   /* the tail (or x[0] again) */
+    mx = rnn__maxfin_c(i < n ? x + i : x, i < n ? n - i : 1, &tb);   /* the tail (or x[0] again) */
     for (j = 0; j < 8; j++) mx = t[j] > mx ? t[j] : mx;
     *bad = tb | !_mm256_testz_si256(b, b);
     return mx;
