@@ -701,6 +701,7 @@ typedef struct rnn_lm {
     struct rnn_vocab *vocab;/* the tokens' text, saved with the model; NULL: plain ids */
     struct rnn_words *words;/* or its words (rnn_lm_set_words) */
     uint64_t version;       /* bumped when the weights change (see rnn_lm_weights_changed) */
+    struct rnn_q8 *q8;      /* the int8 weights rnn_lm_step reads (rnn_lm_quantize), or NULL */
 } rnn_lm;
 
 /* Creates a language model with weights from seed. */
@@ -732,6 +733,7 @@ typedef struct rnn_lm_state {
     float *x, *logits;      /* [E], [V] */
     float *wt;              /* gate table and head in panels (NULL: not used) */
     uint64_t version;       /* the model version wt was copied from */
+    int quantized;          /* made for an int8 model (rnn_lm_quantize) */
 } rnn_lm_state;
 
 /* Allocates a zeroed one-token state. */
@@ -744,8 +746,21 @@ RNNDEF void rnn_lm_state_reset(const rnn_lm *m, rnn_lm_state *s);
    rnn_lm_train_step or rnn_lm_load), so inference states refresh. */
 RNNDEF void rnn_lm_weights_changed(rnn_lm *m);
 /* Feeds one token and returns the logits of the next [V] (inside s; valid
-   until the next call), or NULL for a token outside 0..V-1. No allocation. */
+   until the next call), or NULL for a token outside 0..V-1, or for a state
+   made before rnn_lm_quantize. No allocation. */
 RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token);
+
+/* Quantizes the model for inference: each matrix (embedding, every W_ih
+   and W_hh, head) to int8 with one F32 scale a row; biases stay F32.
+   rnn_lm_step then multiplies int8 weights by each token's activations
+   quantized to int8 (a quarter of the bytes to read), the gate math in
+   F32. The float weights become the values the int8 ones stand for (so
+   rnn_lm_eval measures them, with float activations), rnn_lm_save writes
+   an int8 checkpoint (I8 tensors, a quarter of the size), and training
+   refuses the model. Make inference states again after it. */
+RNNDEF rnn_status rnn_lm_quantize(rnn_lm *m);
+/* 1 if m's weights are int8 (rnn_lm_quantize, or read from an int8 file). */
+RNNDEF int rnn_lm_is_quantized(const rnn_lm *m);
 
 /* ============================================================================
    Models: classifier
@@ -1223,14 +1238,16 @@ RNNDEF const rnn_st_tensor *rnn_st_find(const rnn_st_file *f, const char *name);
    must be dims[0..ndim) (RNN_ERR_SHAPE otherwise, or when missing); another
    dtype is RNN_ERR_DTYPE; NaN or infinity is RNN_ERR_FORMAT. */
 RNNDEF rnn_status rnn_st_read(rnn_st_file *f, const char *name, int ndim, const int *dims, float *dst);
+/* Reads an I8 tensor into dst, its shape checked as rnn_st_read does. */
+RNNDEF rnn_status rnn_st_read_i8(rnn_st_file *f, const char *name, int ndim, const int *dims, int8_t *dst);
 /* The bytes of one element of a dtype (0: not a safetensors dtype). */
 RNNDEF int rnn_st_dtype_size(const char *dtype);
 
-/* A file being written: zero it, add metadata and F32 tensors, save. The
-   data pointers must stay valid until rnn_st_save. */
+/* A file being written: zero it, add metadata and F32 (or I8) tensors,
+   save. The data pointers must stay valid until rnn_st_save. */
 typedef struct rnn_st_writer {
     rnn_st_tensor *tensors;     /* stb_ds array (offsets filled in by rnn_st_save) */
-    const float **data;         /* stb_ds array, one per tensor */
+    const void **data;          /* stb_ds array, one per tensor */
     rnn_st_meta *meta;          /* stb_ds array */
     rnn_status status;          /* the first failure of a put, returned by rnn_st_save */
     char error[200];
@@ -1242,6 +1259,9 @@ RNNDEF void rnn_st_put_meta(rnn_st_writer *w, const char *key, const char *value
    the data is not). */
 RNNDEF void rnn_st_put_tensor(rnn_st_writer *w, const char *name, const float *data, int ndim,
                               const int *dims);
+/* The same for an I8 tensor (int8 weights). */
+RNNDEF void rnn_st_put_tensor_i8(rnn_st_writer *w, const char *name, const int8_t *data, int ndim,
+                                 const int *dims);
 /* Writes the file atomically: a temporary file beside path, flushed and
    synced, then renamed over it, so a crash never leaves half a file. */
 RNNDEF rnn_status rnn_st_save(rnn_st_writer *w, const char *path);
@@ -1374,6 +1394,29 @@ int fileno(FILE *stream);
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* One int8 matrix W [n][k] in the int8 kernels' panels (rnn_lm_quantize;
+   the layout and the arithmetic are described at rnn__q8_init). */
+typedef struct rnn__q8 {
+    int n, k;           /* rows, columns */
+    int kg;             /* groups of 4 columns, ⌈k/4⌉ */
+    int split;          /* rows of the first part (GRU_CHO's W_hh: 2H); n: one part */
+    int panels;         /* panels of 32 rows in all */
+    signed char *w;     /* [panels][kg][32][4] */
+    int32_t *wsum;      /* [panels·32] each row's sum (the VNNI kernel's offset) */
+    float *scale;       /* [n] W[j][i] ≈ scale[j]·q[j][i] */
+    void *mem;          /* the one allocation */
+} rnn__q8;
+static void rnn__q8_gemv(const rnn__q8 *q, int row0, int rows, const float *x, float *y, void *scratch);
+/* An int8 language model's weights: one rnn__q8 a matrix of its registry. */
+struct rnn_q8 {
+    rnn__q8 *mat;       /* [registry size], in registry order; n = 0: a vector (F32) */
+    int count;
+    int emb, head;      /* registry indexes */
+    int *layer;         /* [L][2]: the registry indexes of W_ih, W_hh */
+    size_t scratch;     /* bytes the largest product's scratch needs */
+};
+
 
 /* ============================================================================
    Core: status codes, random numbers
@@ -2897,7 +2940,8 @@ static void rnn__gemv_panels(const float *x, int k, const float *p, int n, float
    padding keeps rows 4 KiB apart out of the same L1 sets: 1.4x at H = 256),
    or for one row (B = 1, panels = 1) in panels, GRU_CHO's candidate rows as
    a second panel set after the first 2H columns, or (panels = 2) packed by
-   rnn__rec_whh (columns j0 = 0 or, GRU_CHO, 2H); NULL: W_hh read in place
+   rnn__rec_whh (columns j0 = 0 or, GRU_CHO, 2H), or (panels = 3) whhT is
+   really the layer's int8 W_hh (const rnn__q8 *); NULL: W_hh read in place
    (rnn_recurrent_step: dot products). bias = 0: out already holds b_hh
    (and more) and the product adds to it. */
 static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int B, int j0, int n,
@@ -2906,6 +2950,7 @@ static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int 
     int b;
     for (b = 0; b < B && bias; b++) memcpy(out + (size_t)b * GH + j0, w->b_hh + j0, sizeof(float) * n);
     if (whhT && panels == 1) rnn__gemv_panels(in, H, whhT + (size_t)j0 * H, n, out + j0);
+    else if (panels == 3) rnn__q8_gemv((const rnn__q8 *)(const void *)whhT, j0, n, in, out + j0, pk);
 #ifndef RNN_USE_CBLAS
     else if (whhT && panels == 2)
         rnn__gemm_bp(pk, B, n, H, 1.0f, in, H, whhT + (j0 ? rnn__bpack_floats(H, j0) : 0), 1.0f, out + j0, GH);
@@ -3456,8 +3501,10 @@ static void rnn__state_refresh(const rnn_recurrent *r, rnn_recurrent_state *s) {
 
 /* One position through every layer, the one-step path of rnn_recurrent_step
    and rnn_lm_step: layer 0 reads x [B][I], or (g0 not NULL) takes its gates
-   (input projection plus gate bias) [B][G·H] as given. */
-static void rnn__state_step(const rnn_recurrent *r, rnn_recurrent_state *s, const float *x, const float *g0) {
+   (input projection plus gate bias) [B][G·H] as given. z: an int8 model's
+   weights (B = 1; scratch: z->scratch bytes), or NULL. */
+static void rnn__state_step(const rnn_recurrent *r, rnn_recurrent_state *s, const float *x, const float *g0,
+                            const struct rnn_q8 *z, void *scratch) {
     int L = r->cfg.num_layers, H = r->cfg.hidden_size, GH = r->gates * H, B = s->batch, l, b;
     size_t H_B = (size_t)B * H;
     const float *in = x;
@@ -3468,6 +3515,9 @@ static void rnn__state_step(const rnn_recurrent *r, rnn_recurrent_state *s, cons
         rnn__state_carve(r, B, s->by_rows, s->wt != NULL, l, rnn__after(s + 1), &p);
         if (l == 0 && g0) {
             memcpy(p.g, g0, sizeof(float) * B * GH);
+        } else if (z) {   /* int8 W_ih times the input quantized */
+            rnn__gate_bias(r, w, p.g);
+            rnn__q8_gemv(&z->mat[z->layer[2 * l]], 0, GH, in, p.g, scratch);
         } else if (s->wt) {   /* one row times W_ihᵀ in panels */
             memcpy(p.g, p.bias, sizeof(float) * GH);
             rnn__gemv_panels(in, w->in_size, p.wih, GH, p.g);
@@ -3475,8 +3525,13 @@ static void rnn__state_step(const rnn_recurrent *r, rnn_recurrent_state *s, cons
             for (b = 0; b < B; b++) rnn__gate_bias(r, w, p.g + (size_t)b * GH);
             rnn_sgemm(0, 1, B, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih, w->in_size, 1.0f, p.g, GH);
         }
-        rnn__cell_forward(r, w, B, NULL, p.g, p.hp, p.h + (size_t)l * H_B, p.c ? p.c + (size_t)l * H_B : NULL,
-                          NULL, p.extra, p.whh, s->wt != NULL, NULL, 0);
+        if (z)
+            rnn__cell_forward(r, w, B, NULL, p.g, p.hp, p.h + (size_t)l * H_B, p.c ? p.c + (size_t)l * H_B : NULL,
+                              NULL, p.extra, (const float *)(const void *)&z->mat[z->layer[2 * l + 1]], 3,
+                              (float *)scratch, 0);
+        else
+            rnn__cell_forward(r, w, B, NULL, p.g, p.hp, p.h + (size_t)l * H_B, p.c ? p.c + (size_t)l * H_B : NULL,
+                              NULL, p.extra, p.whh, s->wt != NULL, NULL, 0);
         in = p.h + (size_t)l * H_B;
     }
 }
@@ -3484,7 +3539,7 @@ static void rnn__state_step(const rnn_recurrent *r, rnn_recurrent_state *s, cons
 RNNDEF rnn_status rnn_recurrent_step(const rnn_recurrent *r, rnn_recurrent_state *s,
                                      const float *x, float *y) {
     if (!r || !s || !x || r->dirs != 1 || s->by_rows) return RNN_ERR_INVALID_ARGUMENT;
-    rnn__state_step(r, s, x, NULL);
+    rnn__state_step(r, s, x, NULL, NULL, NULL);
     if (y) memcpy(y, s->h + (size_t)(r->cfg.num_layers - 1) * s->batch * r->cfg.hidden_size,
                   sizeof(float) * s->batch * r->cfg.hidden_size);
     return RNN_OK;
@@ -4776,8 +4831,11 @@ RNNDEF rnn_status rnn_encoder_backward(rnn_encoder *e, const float *dy, float *d
    Models: language model
    ========================================================================== */
 
+static void rnn__lm_q8_free(struct rnn_q8 *z);
+
 RNNDEF void rnn_lm_free(rnn_lm *m) {
     if (!m) return;
+    rnn__lm_q8_free(m->q8);
     rnn_recurrent_free(m->rnn);
     stbds_arrfree(m->params);
     if (m->vocab) { rnn_vocab_free(m->vocab); RNN_FREE(m->vocab); }
@@ -4924,6 +4982,9 @@ RNNDEF rnn_status rnn_lm_train_step(rnn_lm *m, rnn_optimizer *opt, const int *in
     int frozen, by_token;
     rnn_status st;
     if (!m) return RNN_ERR_INVALID_ARGUMENT;
+    if (m->q8)
+        return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT,
+                        "the model is int8 (quantized): it runs (rnn_lm_step, rnn_lm_eval) but does not train");
     if ((st = rnn__lm_forward(m, inputs, targets, T, B, 1, &lossv, &p)) != RNN_OK) return st;
     frozen = m->embedding.frozen;
     by_token = m->rnn->x == NULL;
@@ -4958,16 +5019,21 @@ typedef struct rnn__step_plan {
     float *logits;      /* [V]      the next token's logits                    */
     float *table;       /* [V][G·H] panels: layer 0's gate table (NULL: does not fit) */
     float *head;        /* [H][V]   panels: W_headᵀ                            */
+    void *scratch;      /* int8 model: a product's scratch (64-aligned)        */
     size_t total;       /* floats in all                                       */
 } rnn__step_plan;
 
+/* panels: the float path's panels; an int8 model (m->q8) has none, but
+   keeps the gate table in F32 (one row of it a token) and its scratch. */
 static void rnn__step_carve(const rnn_lm *m, int panels, float *base, rnn__step_plan *p) {
     size_t V = (size_t)m->cfg.vocab_size, off = 0, ntab = 0;
-    if (panels && rnn__table_fits(m->rnn, m->cfg.vocab_size)) ntab = V * m->rnn->gates * m->cfg.hidden_size;
+    if ((panels || m->q8) && rnn__table_fits(m->rnn, m->cfg.vocab_size)) ntab = V * m->rnn->gates * m->cfg.hidden_size;
     p->x = rnn__at(base, off); off += (size_t)m->cfg.embed_size;
     p->logits = rnn__at(base, off); off += V;
     p->table = ntab ? rnn__at(base, off) : NULL; off += ntab;
     p->head = panels ? rnn__at(base, off) : NULL; off += panels ? (size_t)m->cfg.hidden_size * V : 0;
+    off = (off + 15) / 16 * 16;
+    p->scratch = m->q8 ? rnn__at(base, off) : NULL; off += m->q8 ? (m->q8->scratch + 3) / 4 : 0;
     p->total = off;
 }
 
@@ -4981,6 +5047,7 @@ static rnn_status rnn__lm_state_create(const rnn_lm *m, int panels, rnn_lm_state
     *out = NULL;
     if (!m) return RNN_ERR_INVALID_ARGUMENT;
     table = rnn__table_fits(m->rnn, m->cfg.vocab_size);
+    if (m->q8) panels = 0;   /* int8: its own layout, in the model */
     if (panels < 0) {   /* the whole model in panels at most 8 MB (see rnn__state_create) */
         rnn__state_plan sp;
         rnn__state_carve(m->rnn, 1, table, 1, 0, NULL, &sp);
@@ -4995,7 +5062,8 @@ static rnn_status rnn__lm_state_create(const rnn_lm *m, int panels, rnn_lm_state
     s->logits = p.logits;
     s->wt = panels ? p.table ? p.table : p.head : NULL;
     s->version = m->version - 1;   /* copy at the first step */
-    if ((st = rnn__state_create(m->rnn, 1, panels && table, panels, &s->rnn)) != RNN_OK) { RNN_FREE(s); return st; }
+    s->quantized = m->q8 != NULL;
+    if ((st = rnn__state_create(m->rnn, 1, p.table != NULL, panels, &s->rnn)) != RNN_OK) { RNN_FREE(s); return st; }
     *out = s;
     return RNN_OK;
 }
@@ -5024,10 +5092,24 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {
     int V, H, E;
     const float *h;
     rnn__step_plan p;
-    if (!m || !s || token < 0 || token >= m->cfg.vocab_size) return NULL;
+    if (!m || !s || token < 0 || token >= m->cfg.vocab_size || s->quantized != (m->q8 != NULL)) return NULL;
     V = m->cfg.vocab_size; H = m->cfg.hidden_size; E = m->cfg.embed_size;
     h = s->rnn->h + (size_t)(m->cfg.num_layers - 1) * H;
     memcpy(s->logits, m->head.bias, sizeof(float) * V);
+    if (m->q8) {
+        /* int8: layer 0's gates a row of the F32 gate table (if it fits),
+           each product int8 weights times the input quantized per token */
+        const struct rnn_q8 *z = m->q8;
+        rnn__step_carve(m, 0, rnn__after(s + 1), &p);
+        if (s->version != m->version) {
+            if (p.table) rnn__fill_table(m->rnn, m->embedding.weight, V, p.table, NULL, 0);
+            s->version = m->version;
+        }
+        if (!p.table) memcpy(s->x, m->embedding.weight + (size_t)token * E, sizeof(float) * E);
+        rnn__state_step(m->rnn, s->rnn, s->x, p.table ? p.table + (size_t)token * m->rnn->gates * H : NULL, z, p.scratch);
+        rnn__q8_gemv(&z->mat[z->head], 0, V, h, s->logits, p.scratch);
+        return s->logits;
+    }
     if (s->wt) {
         /* weights in panels: layer 0's gates are a row of the gate table (if
            it fits), the stack steps on its own panels, logits = h·W_headᵀ + b */
@@ -5038,15 +5120,296 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {
             s->version = m->version;
         }
         if (!p.table) memcpy(s->x, m->embedding.weight + (size_t)token * E, sizeof(float) * E);
-        rnn__state_step(m->rnn, s->rnn, s->x, p.table ? p.table + (size_t)token * m->rnn->gates * H : NULL);
+        rnn__state_step(m->rnn, s->rnn, s->x, p.table ? p.table + (size_t)token * m->rnn->gates * H : NULL, NULL, NULL);
         rnn__gemv_panels(h, H, p.head, V, s->logits);
         return s->logits;
     }
     memcpy(s->x, m->embedding.weight + (size_t)token * E, sizeof(float) * E);
-    rnn__state_step(m->rnn, s->rnn, s->x, NULL);
+    rnn__state_step(m->rnn, s->rnn, s->x, NULL, NULL, NULL);
     rnn_sgemm(0, 1, 1, V, H, 1.0f, h, H, m->head.weight, H, 1.0f, s->logits, V);
     return s->logits;
 }
+
+/* ============================================================================
+   Models: int8 inference (rnn_lm_quantize)
+
+   Each matrix a token reads (the embedding, every W_ih and W_hh, the head)
+   is kept as int8 q with one F32 scale a row, W[j][i] ≈ scale[j]·q[j][i],
+   scale[j] = max_i |W[j][i]| / 127 and q in -127..127 (never -128, so the
+   AVX2 kernel's sign trick cannot overflow). A token's input vector is
+   quantized the same way as a whole, x ≈ sx·qx, and then
+       y[j] += (sx·scale[j]) · Σ_i qx[i]·q[j][i]
+   where the sum is exact in int32 (|Σ| ≤ k·127² < 2^31 for k < 133,000):
+   every kernel and every thread count gives the same integers, so the
+   same floats. Biases and the point-wise gate math stay F32. Why one scale
+   a row rather than one per group of 32 or 64 inputs: README, "int8".
+
+   Layout: rows in panels of 32, each panel kg = ⌈k/4⌉ groups of 4 inputs,
+   a group the 32 rows' 4 bytes side by side ([panel][group][32][4]): one
+   group is 128 bytes that one broadcast of 4 input bytes multiplies, with
+   32 sums in registers and no reduction across lanes at the end.
+   ========================================================================== */
+
+#define RNN__Q8_ROWS 32
+#define RNN__Q8_LIMIT 133000   /* longest row whose int32 sums cannot overflow */
+
+/* The panel of row j: GRU_CHO's W_hh starts its candidate rows (row split
+   on) in a panel of their own, so each part is a product on its own. */
+static int rnn__q8_panel(const rnn__q8 *q, int j) {
+    return j < q->split ? j / RNN__Q8_ROWS
+                        : (q->split + RNN__Q8_ROWS - 1) / RNN__Q8_ROWS + (j - q->split) / RNN__Q8_ROWS;
+}
+/* Where q[j][i] sits in the panels. */
+static size_t rnn__q8_at(const rnn__q8 *q, int j, int i) {
+    int lane = (j < q->split ? j : j - q->split) % RNN__Q8_ROWS;
+    return (((size_t)rnn__q8_panel(q, j) * q->kg + i / 4) * RNN__Q8_ROWS + lane) * 4 + i % 4;
+}
+
+/* Rounds v·inv to the nearest integer in -127..127 (NaN: 0). */
+static signed char rnn__q8_round(float v) {
+    if (!(v > -127.0f)) return (signed char)(v == v ? -127 : 0);
+    if (v >= 127.0f) return 127;
+    return (signed char)(v >= 0.0f ? (int)(v + 0.5f) : -(int)(0.5f - v));
+}
+
+/* Quantizes W [n][k] a row at a time into q [n][k] and scale [n]. */
+static void rnn__q8_quantize_rows(const float *W, int n, int k, signed char *q, float *scale) {
+    int j, i;
+    for (j = 0; j < n; j++) {
+        const float *w = W + (size_t)j * k;
+        float amax = 0.0f, inv;
+        for (i = 0; i < k; i++) amax = fabsf(w[i]) > amax ? fabsf(w[i]) : amax;
+        inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+        for (i = 0; i < k; i++) q[(size_t)j * k + i] = rnn__q8_round(w[i] * inv);
+        scale[j] = amax / 127.0f;
+    }
+}
+
+static void rnn__q8_free(rnn__q8 *q) { if (q) { RNN_FREE(q->mem); memset(q, 0, sizeof *q); } }
+
+/* Fills q from int8 rows [n][k] (-127..127) and their scales; split: the
+   rows of the first part (n: one part). */
+static rnn_status rnn__q8_init(rnn__q8 *q, const signed char *rows, const float *scale, int n, int k, int split) {
+    size_t wbytes;
+    int j, i;
+    memset(q, 0, sizeof *q);
+    if (n <= 0 || k <= 0 || k > RNN__Q8_LIMIT || split <= 0 || split > n) return RNN_ERR_INVALID_ARGUMENT;
+    q->n = n; q->k = k; q->kg = (k + 3) / 4; q->split = split;
+    q->panels = rnn__q8_panel(q, n - 1) + 1;
+    wbytes = (size_t)q->panels * q->kg * 4 * RNN__Q8_ROWS;
+    q->mem = RNN_MALLOC(64 + wbytes + (size_t)q->panels * RNN__Q8_ROWS * sizeof(int32_t) + (size_t)n * sizeof(float));
+    if (!q->mem) return RNN_ERR_OUT_OF_MEMORY;
+    q->w = (signed char *)rnn__after(q->mem);
+    q->wsum = (int32_t *)(void *)(q->w + wbytes);
+    q->scale = (float *)(void *)(q->wsum + (size_t)q->panels * RNN__Q8_ROWS);
+    memset(q->w, 0, wbytes + (size_t)q->panels * RNN__Q8_ROWS * sizeof(int32_t));
+    for (j = 0; j < n; j++) {
+        size_t lane = rnn__q8_at(q, j, 0) / 4 % RNN__Q8_ROWS + (size_t)rnn__q8_panel(q, j) * RNN__Q8_ROWS;
+        for (i = 0; i < k; i++) {
+            q->w[rnn__q8_at(q, j, i)] = rows[(size_t)j * k + i];
+            q->wsum[lane] += rows[(size_t)j * k + i];
+        }
+    }
+    memcpy(q->scale, scale, sizeof(float) * n);
+    return RNN_OK;
+}
+
+/* The rows back as [n][k] int8 (for a checkpoint). */
+static void rnn__q8_unpack(const rnn__q8 *q, signed char *rows) {
+    int j, i;
+    for (j = 0; j < q->n; j++)
+        for (i = 0; i < q->k; i++) rows[(size_t)j * q->k + i] = q->w[rnn__q8_at(q, j, i)];
+}
+
+/* W [n][k] = scale·q: the float weights the int8 ones stand for. */
+static void rnn__q8_dequantize(const rnn__q8 *q, float *W) {
+    int j, i;
+    for (j = 0; j < q->n; j++)
+        for (i = 0; i < q->k; i++) W[(size_t)j * q->k + i] = q->scale[j] * (float)q->w[rnn__q8_at(q, j, i)];
+}
+
+/* Bytes of scratch a product by q needs (rnn__q8_gemv). */
+static size_t rnn__q8_scratch(const rnn__q8 *q) {
+    return ((size_t)q->kg * 4 + 63) / 64 * 64 + (size_t)q->panels * RNN__Q8_ROWS * sizeof(int32_t);
+}
+
+/* qx [4·kg] = x [k] quantized as a whole (zeros past k); returns sx. */
+static float rnn__q8_vector(const float *x, int k, int kg, signed char *qx) {
+    float amax = 0.0f, inv;
+    int i;
+    for (i = 0; i < k; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
+    inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    for (i = 0; i < k; i++) qx[i] = rnn__q8_round(x[i] * inv);
+    for (; i < 4 * kg; i++) qx[i] = 0;
+    return amax / 127.0f;
+}
+
+/* The kernel: acc[32·p + lane] = Σ_i qx[i]·q[row][i] for np panels from w
+   (wsum: the panels' row sums, for kernels that offset qx to unsigned).
+   This plain C is the specification the SIMD kernels match exactly. */
+typedef void (*rnn__q8_fn)(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
+                           int32_t *acc);
+static void rnn__q8_dot_c(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
+                          int32_t *acc) {
+    int p, g, j;
+    (void)wsum;
+    for (p = 0; p < np; p++, acc += RNN__Q8_ROWS) {
+        for (j = 0; j < RNN__Q8_ROWS; j++) acc[j] = 0;
+        for (g = 0; g < kg; g++, w += 4 * RNN__Q8_ROWS)
+            for (j = 0; j < RNN__Q8_ROWS; j++)
+                acc[j] += w[4 * j] * qx[4 * g] + w[4 * j + 1] * qx[4 * g + 1] + w[4 * j + 2] * qx[4 * g + 2] +
+                          w[4 * j + 3] * qx[4 * g + 3];
+    }
+}
+
+#ifdef RNN__HAVE_AVX512
+static int rnn__q8_has_vnni(void);
+static void rnn__q8_dot_vnni(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
+                             int32_t *acc);
+#endif
+#ifdef RNN__HAVE_AVX2
+static void rnn__q8_dot_avx2(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
+                             int32_t *acc);
+#endif
+#ifdef RNN__HAVE_NEON
+static void rnn__q8_dot_neon(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
+                             int32_t *acc);
+#endif
+
+/* The best int8 kernel this CPU runs: AVX-512 VNNI, AVX2, NEON (sdot when
+   compiled for a CPU that has it), else plain C. */
+static rnn__q8_fn rnn__q8_kernel(const char **name) {
+#ifdef RNN__HAVE_AVX512
+    if (rnn__q8_has_vnni()) { if (name) *name = "avx512-vnni"; return rnn__q8_dot_vnni; }
+#endif
+#ifdef RNN__HAVE_AVX2
+    if (__builtin_cpu_supports("avx2")) { if (name) *name = "avx2"; return rnn__q8_dot_avx2; }
+#endif
+#ifdef RNN__HAVE_NEON
+#ifdef __ARM_FEATURE_DOTPROD
+    if (name) *name = "neon-sdot";
+#else
+    if (name) *name = "neon";
+#endif
+    return rnn__q8_dot_neon;
+#endif
+    if (name) *name = "scalar";
+    return rnn__q8_dot_c;
+}
+
+typedef struct rnn__q8_job {
+    const rnn__q8 *q;
+    const signed char *qx;
+    int32_t *acc;
+    rnn__q8_fn fn;
+    int p0, np, step;
+} rnn__q8_job;
+
+static void rnn__q8_task(void *ctx, int part) {
+    const rnn__q8_job *g = (const rnn__q8_job *)ctx;
+    int p = part * g->step, n = g->np - p < g->step ? g->np - p : g->step;
+    size_t at = (size_t)(g->p0 + p) * RNN__Q8_ROWS;
+    g->fn(n, g->q->kg, g->q->w + at * 4 * g->q->kg, g->q->wsum + at, g->qx, g->acc + (size_t)p * RNN__Q8_ROWS);
+}
+
+/* y[0..rows) += W[row0..row0+rows)·x for one part of q (row0 0, or q->split
+   with rows the rest); scratch: rnn__q8_scratch(q) bytes, 64-aligned. With
+   tasks, whole panels are shared out; the sums are exact either way. */
+static void rnn__q8_gemv(const rnn__q8 *q, int row0, int rows, const float *x, float *y, void *scratch) {
+    signed char *qx = (signed char *)scratch;
+    int32_t *acc = (int32_t *)(void *)(qx + ((size_t)q->kg * 4 + 63) / 64 * 64);
+    float sx = rnn__q8_vector(x, q->k, q->kg, qx);
+    const float *scale = q->scale + row0;
+    rnn__q8_job g;
+    int j;
+    g.q = q; g.qx = qx; g.acc = acc; g.fn = rnn__q8_kernel(NULL);
+    g.p0 = rnn__q8_panel(q, row0);
+    g.np = rnn__q8_panel(q, row0 + rows - 1) + 1 - g.p0;
+    g.step = rnn__par_worth(1, rows, q->k / 4.0) ? rnn__cut(g.np, 1, 1) : 0;
+    if (!g.step) g.step = g.np;
+    rnn__run(rnn__q8_task, &g, (g.np + g.step - 1) / g.step);
+    for (j = 0; j < rows; j++) y[j] += (float)acc[j] * (sx * scale[j]);
+}
+
+/* ---- the model's int8 weights ------------------------------------------ */
+
+static void rnn__lm_q8_free(struct rnn_q8 *z) {
+    int i;
+    if (!z) return;
+    for (i = 0; i < z->count; i++) rnn__q8_free(&z->mat[i]);
+    RNN_FREE(z->mat);
+    RNN_FREE(z->layer);
+    RNN_FREE(z);
+}
+
+/* The int8 form of every matrix of m, from int8 rows got(i) hands over
+   (quantized floats, or a file's tensors): i the registry index. */
+typedef rnn_status (*rnn__q8_rows_fn)(void *ctx, int i, signed char *rows, float *scale);
+
+static rnn_status rnn__lm_q8_build(rnn_lm *m, rnn__q8_rows_fn got, void *ctx) {
+    struct rnn_q8 *z;
+    ptrdiff_t np = stbds_arrlen(m->params), i;
+    rnn_status st = RNN_OK;
+    int l, L = m->cfg.num_layers;
+    z = (struct rnn_q8 *)RNN_MALLOC(sizeof *z);
+    if (!z) return RNN_ERR_OUT_OF_MEMORY;
+    memset(z, 0, sizeof *z);
+    z->mat = (rnn__q8 *)RNN_MALLOC(sizeof(rnn__q8) * (size_t)np);
+    z->layer = (int *)RNN_MALLOC(sizeof(int) * 2 * (size_t)L);
+    if (!z->mat || !z->layer) { rnn__lm_q8_free(z); return RNN_ERR_OUT_OF_MEMORY; }
+    memset(z->mat, 0, sizeof(rnn__q8) * (size_t)np);
+    z->count = (int)np;
+    for (i = 0; i < np && st == RNN_OK; i++) {
+        const rnn_param *p = &m->params[i];
+        size_t n = (size_t)p->rows * p->cols;
+        signed char *rows;
+        float *scale;
+        int split = p->rows;
+        if (!p->cols) continue;
+        if (p->cols > RNN__Q8_LIMIT) { st = RNN_ERR_INVALID_ARGUMENT; break; }
+        for (l = 0; l < L; l++) {
+            if (p->value == m->rnn->w[l].w_ih) z->layer[2 * l] = (int)i;
+            if (p->value == m->rnn->w[l].w_hh) {
+                z->layer[2 * l + 1] = (int)i;
+                if (m->cfg.cell == RNN_GRU_CHO) split = 2 * m->cfg.hidden_size;
+            }
+        }
+        if (p->value == m->embedding.weight) z->emb = (int)i;
+        if (p->value == m->head.weight) z->head = (int)i;
+        rows = (signed char *)RNN_MALLOC((n + 3) / 4 * 4 + sizeof(float) * p->rows);
+        if (!rows) { st = RNN_ERR_OUT_OF_MEMORY; break; }
+        scale = (float *)(void *)(rows + (n + 3) / 4 * 4);
+        if ((st = got(ctx, (int)i, rows, scale)) == RNN_OK &&
+            (st = rnn__q8_init(&z->mat[i], rows, scale, p->rows, p->cols, split)) == RNN_OK) {
+            size_t need = rnn__q8_scratch(&z->mat[i]);
+            rnn__q8_dequantize(&z->mat[i], p->value);   /* the floats are what the int8 says */
+            if (need > z->scratch) z->scratch = need;
+        }
+        RNN_FREE(rows);
+    }
+    if (st != RNN_OK) { rnn__lm_q8_free(z); return st; }
+    rnn__lm_q8_free(m->q8);
+    m->q8 = z;
+    rnn_lm_weights_changed(m);   /* inference states copy the tables again */
+    return RNN_OK;
+}
+
+static rnn_status rnn__q8_rows_of(void *ctx, int i, signed char *rows, float *scale) {
+    const rnn_param *p = &((rnn_lm *)ctx)->params[i];
+    rnn__q8_quantize_rows(p->value, p->rows, p->cols, rows, scale);
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_lm_quantize(rnn_lm *m) {
+    rnn_status st;
+    if (!m) return RNN_ERR_INVALID_ARGUMENT;
+    if (m->q8) return RNN_OK;   /* already: quantizing again would change nothing */
+    if ((st = rnn__lm_q8_build(m, rnn__q8_rows_of, m)) != RNN_OK)
+        return rnn__err(m->error, sizeof m->error, st, "quantize: %s", rnn_strerror(st));
+    return RNN_OK;
+}
+
+RNNDEF int rnn_lm_is_quantized(const rnn_lm *m) { return m && m->q8; }
 
 /* ============================================================================
    Models: classifier
@@ -7162,8 +7525,9 @@ RNNDEF void rnn_st_put_meta(rnn_st_writer *w, const char *key, const char *value
     stbds_arrput(w->meta, e);
 }
 
-RNNDEF void rnn_st_put_tensor(rnn_st_writer *w, const char *name, const float *data, int ndim,
-                              const int *dims) {
+/* rnn_st_put_tensor for a dtype of es bytes an element. */
+static void rnn__st_put(rnn_st_writer *w, const char *name, const void *data, int ndim, const int *dims,
+                        const char *dtype, int es) {
     rnn_st_tensor t;
     uint64_t count = 1;
     ptrdiff_t i;
@@ -7180,21 +7544,37 @@ RNNDEF void rnn_st_put_tensor(rnn_st_writer *w, const char *name, const float *d
     }
     if (count && !data) { rnn__st_refuse(w, RNN_ERR_INVALID_ARGUMENT, "no data for tensor", name); return; }
     if (!(t.name = rnn__strdup(name))) { rnn__st_refuse(w, RNN_ERR_OUT_OF_MEMORY, "out of memory at tensor", name); return; }
-    memcpy(t.dtype, "F32", 4);
+    snprintf(t.dtype, sizeof t.dtype, "%s", dtype);
     t.ndim = ndim;
-    t.end = 4 * count;   /* the size until rnn_st_save lays the data out */
+    t.end = (uint64_t)es * count;   /* the size until rnn_st_save lays the data out */
     stbds_arrput(w->tensors, t);
     stbds_arrput(w->data, data);
 }
 
+RNNDEF void rnn_st_put_tensor(rnn_st_writer *w, const char *name, const float *data, int ndim,
+                              const int *dims) {
+    rnn__st_put(w, name, data, ndim, dims, "F32", 4);
+}
+
+RNNDEF void rnn_st_put_tensor_i8(rnn_st_writer *w, const char *name, const int8_t *data, int ndim,
+                                 const int *dims) {
+    rnn__st_put(w, name, data, ndim, dims, "I8", 1);
+}
+
 /* The tensors' data as little-endian bytes, 4 KiB at a time, into the CRC
-   (f NULL) or into f. 0 on a write error. */
+   (f NULL) or into f (I8: as they are). 0 on a write error. */
 static int rnn__st_emit(const rnn_st_writer *w, FILE *f, uint32_t *crc) {
     unsigned char buf[4096];
     ptrdiff_t i;
     for (i = 0; i < stbds_arrlen(w->tensors); i++) {
-        const float *src = w->data[i];
+        const float *src = (const float *)w->data[i];
         size_t n = (size_t)(w->tensors[i].end - w->tensors[i].begin) / 4, j, k, q;
+        if (!strcmp(w->tensors[i].dtype, "I8")) {
+            n = (size_t)(w->tensors[i].end - w->tensors[i].begin);
+            if (!f) *crc = rnn_crc32(*crc, w->data[i], n);
+            else if (fwrite(w->data[i], 1, n, f) != n) return 0;
+            continue;
+        }
         for (j = 0; j < n; j += k) {
             k = n - j < sizeof buf / 4 ? n - j : sizeof buf / 4;
             for (q = 0; q < k; q++) {
@@ -7241,7 +7621,9 @@ RNNDEF rnn_status rnn_st_save(rnn_st_writer *w, const char *path) {
         uint64_t bytes = t->end - t->begin;
         rnn__puts(&hdr, ",");
         rnn__put_json_string(&hdr, t->name, strlen(t->name));
-        rnn__puts(&hdr, ":{\"dtype\":\"F32\",\"shape\":[");
+        rnn__puts(&hdr, ":{\"dtype\":\"");
+        rnn__puts(&hdr, t->dtype);
+        rnn__puts(&hdr, "\",\"shape\":[");
         for (d = 0; d < t->ndim; d++) {
             snprintf(num, sizeof num, d ? ",%llu" : "%llu", (unsigned long long)t->dims[d]);
             rnn__puts(&hdr, num);
@@ -7640,23 +8022,50 @@ static float rnn__half_to_float(unsigned h) {
     return x;
 }
 
-RNNDEF rnn_status rnn_st_read(rnn_st_file *f, const char *name, int ndim, const int *dims, float *dst) {
+/* The tensor name, checked to have shape dims[0..ndim); *count its elements. */
+static rnn_status rnn__st_shaped(rnn_st_file *f, const char *name, int ndim, const int *dims,
+                                 const rnn_st_tensor **out, size_t *count) {
     const rnn_st_tensor *t;
-    const unsigned char *q;
     rnn_status st = RNN_OK;
-    char *err;
-    size_t i, count = 1, errcap;
-    int d, es;
-    if (!f || !name || (ndim && !dims) || !dst) return RNN_ERR_INVALID_ARGUMENT;
-    err = f->error; errcap = sizeof f->error;
+    char *err = f->error;
+    size_t errcap = sizeof f->error;
+    int d;
+    *count = 1;
     if (!(t = rnn_st_find(f, name))) RNN__FAIL(RNN_ERR_SHAPE, "tensor %.60s is missing", name);
     if (t->ndim != ndim) RNN__FAIL(RNN_ERR_SHAPE, "tensor %.60s has %d dimensions, the model needs %d", name, t->ndim, ndim);
     for (d = 0; d < ndim; d++) {
         if (t->dims[d] != (uint64_t)dims[d])
             RNN__FAIL(RNN_ERR_SHAPE, "tensor %.60s: dimension %d is %llu, the model needs %d", name, d,
                       (unsigned long long)t->dims[d], dims[d]);
-        count *= (size_t)dims[d];
+        *count *= (size_t)dims[d];
     }
+    *out = t;
+fail:
+    return st;
+}
+
+RNNDEF rnn_status rnn_st_read_i8(rnn_st_file *f, const char *name, int ndim, const int *dims, int8_t *dst) {
+    const rnn_st_tensor *t;
+    rnn_status st;
+    size_t count;
+    if (!f || !name || (ndim && !dims) || !dst) return RNN_ERR_INVALID_ARGUMENT;
+    if ((st = rnn__st_shaped(f, name, ndim, dims, &t, &count)) != RNN_OK) return st;
+    if (strcmp(t->dtype, "I8") != 0)
+        return rnn__err(f->error, sizeof f->error, RNN_ERR_DTYPE, "tensor %.60s is %s, not I8", name, t->dtype);
+    memcpy(dst, f->data + t->begin, count);
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_st_read(rnn_st_file *f, const char *name, int ndim, const int *dims, float *dst) {
+    const rnn_st_tensor *t;
+    const unsigned char *q;
+    rnn_status st = RNN_OK;
+    char *err;
+    size_t i, count, errcap;
+    int es;
+    if (!f || !name || (ndim && !dims) || !dst) return RNN_ERR_INVALID_ARGUMENT;
+    err = f->error; errcap = sizeof f->error;
+    if ((st = rnn__st_shaped(f, name, ndim, dims, &t, &count)) != RNN_OK) return st;
     es = rnn_st_dtype_size(t->dtype);
     q = f->data + t->begin;
     if (!strcmp(t->dtype, "F32")) {
@@ -7672,7 +8081,8 @@ RNNDEF rnn_status rnn_st_read(rnn_st_file *f, const char *name, int ndim, const 
             memcpy(dst + i, &u, 4);
         }
     } else {
-        RNN__FAIL(RNN_ERR_DTYPE, "tensor %.60s is %s (%d bytes each); rnn.h reads F32, F16 and BF16", name, t->dtype, es);
+        RNN__FAIL(RNN_ERR_DTYPE, "tensor %.60s is %s (%d bytes each); rnn.h reads F32, F16 and BF16 as floats%s", name,
+                  t->dtype, es, strcmp(t->dtype, "I8") ? "" : " (I8: int8 weights, with NAME.scale beside)");
     }
     if (!rnn__finite(dst, count)) RNN__FAIL(RNN_ERR_FORMAT, "tensor %.60s holds NaN or infinity", name);
 fail:
@@ -7792,12 +8202,21 @@ RNNDEF rnn_status rnn_lm_save(rnn_lm *m, const rnn_optimizer *opt, const char *p
     rnn__buf vj = {0, 0, 0, 0}, wj = {0, 0, 0, 0};
     ptrdiff_t i, np;
     rnn_status st;
+    signed char *q8 = NULL;
+    size_t nq = 0;
     if (!m || !path) return RNN_ERR_INVALID_ARGUMENT;
     np = stbds_arrlen(m->params);
+    if (m->q8 && opt)
+        return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT,
+                        "save: an int8 model has no training state; save it with opt NULL");
     if ((st = rnn__save_check(m->params, opt, m->error, sizeof m->error)) != RNN_OK) return st;
+    for (i = 0; m->q8 && i < np; i++) nq += m->params[i].cols ? m->params[i].count : 0;
+    if (nq && !(q8 = (signed char *)RNN_MALLOC(nq)))
+        return rnn__err(m->error, sizeof m->error, RNN_ERR_OUT_OF_MEMORY, "save: out of memory");
     memset(&w, 0, sizeof w);
     rnn_st_put_meta(&w, "format", "rnn.h");
     rnn_st_put_meta(&w, "model", "lm");
+    if (m->q8) rnn_st_put_meta(&w, "quantized", "int8");
     rnn_st_put_meta(&w, "cell", rnn__cell_names[m->cfg.cell]);
     rnn__meta_num(&w, "vocab_size", m->cfg.vocab_size, 1);
     rnn__meta_num(&w, "embed_size", m->cfg.embed_size, 1);
@@ -7807,7 +8226,21 @@ RNNDEF rnn_status rnn_lm_save(rnn_lm *m, const rnn_optimizer *opt, const char *p
     rnn__meta_num(&w, "freeze_embedding", m->cfg.freeze_embedding, 1);
     rnn__put_vocab(&w, "vocab", m->vocab, &vj);
     rnn__put_words(&w, m->words, &wj);
-    for (i = 0; i < np; i++) rnn__put_param(&w, m->params[i].name, &m->params[i], m->params[i].value);
+    for (i = 0, nq = 0; i < np; i++) {
+        const rnn_param *p = &m->params[i];
+        if (m->q8 && p->cols) {   /* int8: NAME as I8, NAME.scale as F32 [rows] */
+            char nm[96];
+            int dims[2];
+            dims[0] = p->rows; dims[1] = p->cols;
+            rnn__q8_unpack(&m->q8->mat[i], q8 + nq);
+            rnn_st_put_tensor_i8(&w, p->name, (const int8_t *)(q8 + nq), 2, dims);
+            snprintf(nm, sizeof nm, "%s.scale", p->name);
+            rnn_st_put_tensor(&w, nm, m->q8->mat[i].scale, 1, dims);
+            nq += p->count;
+        } else {
+            rnn__put_param(&w, p->name, p, p->value);
+        }
+    }
     if (opt) {
         rnn__put_optimizer(&w, opt, m->params, &m->rng);
         if (m->state_batch > 0) {
@@ -7822,6 +8255,7 @@ RNNDEF rnn_status rnn_lm_save(rnn_lm *m, const rnn_optimizer *opt, const char *p
     rnn_st_writer_free(&w);
     RNN_FREE(vj.p);
     RNN_FREE(wj.p);
+    RNN_FREE(q8);
     return st;
 }
 
@@ -8081,15 +8515,17 @@ fail:
     return st;
 }
 
-/* Reads every parameter of a registry from the tensor of its name, and
-   freezes the ones metadata "frozen" names (a JSON array of names). */
-static rnn_status rnn__st_params(rnn_st_file *f, rnn_param *params) {
+/* Reads every parameter of a registry from the tensor of its name (int8:
+   only the vectors, the matrices being I8), and freezes the ones metadata
+   "frozen" names (a JSON array of names). */
+static rnn_status rnn__st_params(rnn_st_file *f, rnn_param *params, int int8) {
     ptrdiff_t i;
     rnn_status st;
     const char *s;
     for (i = 0; i < stbds_arrlen(params); i++) {
         const rnn_param *p = &params[i];
         int dims[2];
+        if (int8 && p->cols) continue;
         dims[0] = p->rows; dims[1] = p->cols;
         if ((st = rnn_st_read(f, p->name, p->cols ? 2 : 1, dims, p->value)) != RNN_OK) return st;
     }
@@ -8112,22 +8548,68 @@ static rnn_status rnn__st_params(rnn_st_file *f, rnn_param *params) {
     return RNN_OK;
 }
 
+/* An int8 checkpoint's matrix i: its I8 rows and F32 NAME.scale, checked
+   (-128 and negative or huge scales are not what rnn.h writes). */
+typedef struct rnn__q8_file { rnn_st_file *f; const rnn_lm *m; } rnn__q8_file;
+static rnn_status rnn__q8_rows_file(void *ctx, int i, signed char *rows, float *scale) {
+    const rnn__q8_file *c = (const rnn__q8_file *)ctx;
+    const rnn_param *p = &c->m->params[i];
+    rnn_st_file *f = c->f;
+    rnn_status st;
+    char nm[96];
+    int dims[2];
+    size_t j, n = (size_t)p->rows * p->cols;
+    dims[0] = p->rows; dims[1] = p->cols;
+    if ((st = rnn_st_read_i8(f, p->name, 2, dims, (int8_t *)rows)) != RNN_OK) return st;
+    snprintf(nm, sizeof nm, "%s.scale", p->name);
+    if ((st = rnn_st_read(f, nm, 1, dims, scale)) != RNN_OK) return st;
+    for (j = 0; j < n; j++)
+        if (rows[j] == -128)
+            return rnn__err(f->error, sizeof f->error, RNN_ERR_FORMAT, "tensor %.60s holds -128; int8 weights are -127..127", p->name);
+    for (j = 0; j < (size_t)p->rows; j++)
+        if (!(scale[j] >= 0.0f && scale[j] <= 2.0e36f))
+            return rnn__err(f->error, sizeof f->error, RNN_ERR_FORMAT, "tensor %.60s: scale %g is outside 0..2e36", nm, scale[j]);
+    return RNN_OK;
+}
+
+/* 1 if the file holds an int8 model: metadata "quantized" (which must say
+   int8), else an I8 embedding. -1: a "quantized" rnn.h cannot read. */
+static int rnn__st_int8(rnn_st_file *f) {
+    const char *s = rnn_st_meta_get(f, "quantized");
+    const rnn_st_tensor *t = rnn_st_find(f, "embedding.weight");
+    if (s) return strcmp(s, "int8") ? -1 : 1;
+    return t && !strcmp(t->dtype, "I8");
+}
+
 RNNDEF rnn_status rnn_lm_from_st(rnn_lm **out, rnn_optimizer **optp, rnn_st_file *f) {
     rnn_lm *m = NULL;
     rnn_optimizer *opt = NULL;
     rnn_lm_config lc;
     rnn_status st;
     const char *s;
+    int int8;
     if (out) *out = NULL;
     if (optp) *optp = NULL;
     if (!out || !f) return RNN_ERR_INVALID_ARGUMENT;
     if ((st = rnn__lm_config(f, &lc)) != RNN_OK) return st;
+    if ((int8 = rnn__st_int8(f)) < 0)
+        return rnn__err(f->error, sizeof f->error, RNN_ERR_METADATA, "metadata: quantized is \"%.20s\"; rnn.h reads \"int8\"",
+                        rnn_st_meta_get(f, "quantized"));
     if ((st = rnn_lm_create(&m, &lc, 0)) != RNN_OK)
         return rnn__err(f->error, sizeof f->error, st, "cannot create the model: %s", rnn_strerror(st));
-    if ((st = rnn__st_params(f, m->params)) != RNN_OK) goto fail;
+    if ((st = rnn__st_params(f, m->params, int8)) != RNN_OK) goto fail;
+    if (int8) {
+        rnn__q8_file c;
+        c.f = f; c.m = m;
+        f->error[0] = 0;
+        if ((st = rnn__lm_q8_build(m, rnn__q8_rows_file, &c)) != RNN_OK) {
+            if (!f->error[0]) rnn__err(f->error, sizeof f->error, st, "int8 weights: %s", rnn_strerror(st));
+            goto fail;
+        }
+    }
     if ((s = rnn_st_meta_get(f, "vocab")) && (st = rnn__st_vocab(f, s, lc.vocab_size, &m->vocab)) != RNN_OK) goto fail;
     if ((s = rnn_st_meta_get(f, "words")) && (st = rnn__st_words(f, s, lc.vocab_size, &m->words)) != RNN_OK) goto fail;
-    if (optp && rnn_st_meta_get(f, "optim_kind") && (st = rnn__lm_optimizer(f, m, &opt)) != RNN_OK) goto fail;
+    if (optp && !int8 && rnn_st_meta_get(f, "optim_kind") && (st = rnn__lm_optimizer(f, m, &opt)) != RNN_OK) goto fail;
     *out = m;
     if (optp) *optp = opt;
     return RNN_OK;
@@ -8382,7 +8864,7 @@ RNNDEF rnn_status rnn_clf_from_st(rnn_clf **out, rnn_optimizer **optp, rnn_st_fi
     if ((st = rnn__clf_config(f, &cc)) != RNN_OK) return st;
     if ((st = rnn_clf_create(&c, &cc, 0)) != RNN_OK)
         return rnn__err(f->error, sizeof f->error, st, "cannot create the model: %s", rnn_strerror(st));
-    if ((st = rnn__st_params(f, c->params)) != RNN_OK) goto fail;
+    if ((st = rnn__st_params(f, c->params, 0)) != RNN_OK) goto fail;
     c->embedding.frozen = c->params[0].frozen;   /* embedding.weight: a frozen table gets no gradient either */
     if (c->rnn) rnn_recurrent_weights_changed(c->rnn);
     if ((s = rnn_st_meta_get(f, "vocab")) && (st = rnn__st_vocab(f, s, cc.vocab_size, &c->vocab)) != RNN_OK) goto fail;
@@ -8482,7 +8964,7 @@ RNNDEF rnn_status rnn_s2s_from_st(rnn_s2s **out, rnn_optimizer **optp, rnn_st_fi
     if ((st = rnn__s2s_config(f, &sc)) != RNN_OK) return st;
     if ((st = rnn_s2s_create(&s, &sc, 0)) != RNN_OK)
         return rnn__err(f->error, sizeof f->error, st, "cannot create the model: %s", rnn_strerror(st));
-    if ((st = rnn__st_params(f, s->params)) != RNN_OK) goto fail;
+    if ((st = rnn__st_params(f, s->params, 0)) != RNN_OK) goto fail;
     rnn_recurrent_weights_changed(s->dec);
     if ((m = rnn_st_meta_get(f, "src_chars")) && (st = rnn__st_vocab(f, m, sc.src_vocab, &s->src_text)) != RNN_OK)
         goto fail;
@@ -9087,6 +9569,38 @@ static void rnn__gru_bwd_avx2(int H, const float *gt, const float *hprev, const 
 #undef RNN__LD8
 #undef RNN__ST8
 
+/* The int8 kernel (rnn__q8_dot_c's contract). vpmaddubsw multiplies
+   unsigned by signed bytes, so each product is taken as |x|·(w·sign x)
+   (vpabsb, vpsignb: exact, as no byte is -128); a pair of them stays in
+   int16 (2·127² < 2^15), and vpmaddwd by ones adds the pairs into int32.
+   One group of 4 inputs: 4 registers of 8 rows × 4 bytes. */
+RNN__TARGET_AVX2
+static void rnn__q8_dot_avx2(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
+                             int32_t *acc) {
+    const __m256i one = _mm256_set1_epi16(1);
+    int p, g;
+    (void)wsum;
+    for (p = 0; p < np; p++, acc += RNN__Q8_ROWS) {
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+        for (g = 0; g < kg; g++, w += 4 * RNN__Q8_ROWS) {
+            int32_t x4;
+            __m256i xb, ax;
+            memcpy(&x4, qx + 4 * g, 4);
+            xb = _mm256_set1_epi32(x4);
+            ax = _mm256_abs_epi8(xb);
+#define RNN__Q8_STEP(a, o)                                                                                   \
+    a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(                    \
+                                 _mm256_loadu_si256((const __m256i *)(const void *)(w + (o))), xb)), one))
+            RNN__Q8_STEP(a0, 0); RNN__Q8_STEP(a1, 32); RNN__Q8_STEP(a2, 64); RNN__Q8_STEP(a3, 96);
+#undef RNN__Q8_STEP
+        }
+        _mm256_storeu_si256((__m256i *)(void *)acc, a0);
+        _mm256_storeu_si256((__m256i *)(void *)(acc + 8), a1);
+        _mm256_storeu_si256((__m256i *)(void *)(acc + 16), a2);
+        _mm256_storeu_si256((__m256i *)(void *)(acc + 24), a3);
+    }
+}
+
 static const rnn__arch rnn__arch_avx2 = {
     "avx2", 6, 16, rnn__kernel_avx2, rnn__dot_avx2,
     rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, rnn__gemv_n_avx2, rnn__lstm_fwd_avx2,
@@ -9508,6 +10022,51 @@ static const rnn__arch rnn__arch_avx512 = {
     RNN__SAMPLE_PASSES_512, NULL};
 #undef RNN__SAMPLE_PASSES_512
 static const rnn__arch *rnn__avx512_paths(void) { return &rnn__arch_avx512; }
+
+/* The int8 kernel with AVX-512 VNNI (rnn__q8_dot_c's contract): vpdpbusd
+   adds 4 products of unsigned by signed bytes into each int32 lane, so the
+   input goes in offset to unsigned, qx + 128 (qx XOR 0x80), and each row's
+   sum loses 128·Σ_i q[j][i] (wsum) at the end. Two groups of 4 inputs in
+   flight (4 chains) hide the instruction's latency. */
+#define RNN__TARGET_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+static int rnn__q8_has_vnni(void) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vnni");
+}
+RNN__TARGET_VNNI
+static __m512i rnn__q8_bcast_u8(const signed char *qx) {
+    uint32_t x4;
+    memcpy(&x4, qx, 4);
+    return _mm512_set1_epi32((int)(x4 ^ 0x80808080u));
+}
+RNN__TARGET_VNNI
+static void rnn__q8_dot_vnni(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
+                             int32_t *acc) {
+    int p, g;
+    for (p = 0; p < np; p++, acc += RNN__Q8_ROWS, wsum += RNN__Q8_ROWS) {
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, b0 = a0, b1 = a0, x0, x1;
+        for (g = 0; g + 1 < kg; g += 2, w += 8 * RNN__Q8_ROWS) {
+            x0 = rnn__q8_bcast_u8(qx + 4 * g);
+            x1 = rnn__q8_bcast_u8(qx + 4 * g + 4);
+            a0 = _mm512_dpbusd_epi32(a0, x0, _mm512_loadu_si512((const void *)w));
+            a1 = _mm512_dpbusd_epi32(a1, x0, _mm512_loadu_si512((const void *)(w + 64)));
+            b0 = _mm512_dpbusd_epi32(b0, x1, _mm512_loadu_si512((const void *)(w + 128)));
+            b1 = _mm512_dpbusd_epi32(b1, x1, _mm512_loadu_si512((const void *)(w + 192)));
+        }
+        if (g < kg) {
+            x0 = rnn__q8_bcast_u8(qx + 4 * g);
+            a0 = _mm512_dpbusd_epi32(a0, x0, _mm512_loadu_si512((const void *)w));
+            a1 = _mm512_dpbusd_epi32(a1, x0, _mm512_loadu_si512((const void *)(w + 64)));
+            w += 4 * RNN__Q8_ROWS;
+        }
+        a0 = _mm512_sub_epi32(_mm512_add_epi32(a0, b0), _mm512_slli_epi32(_mm512_loadu_si512((const void *)wsum), 7));
+        a1 = _mm512_sub_epi32(_mm512_add_epi32(a1, b1),
+                              _mm512_slli_epi32(_mm512_loadu_si512((const void *)(wsum + 16)), 7));
+        _mm512_storeu_si512((void *)acc, a0);
+        _mm512_storeu_si512((void *)(acc + 16), a1);
+    }
+}
+#undef RNN__TARGET_VNNI
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -9616,6 +10175,47 @@ static const rnn__arch rnn__arch_neon = {
     rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c,
     rnn__tally_c, rnn__gather_c, NULL};
 static const rnn__arch *rnn__neon_paths(void) { return &rnn__arch_neon; }
+
+/* The int8 kernel (rnn__q8_dot_c's contract). One group of 4 inputs is 8
+   registers of 4 rows × 4 bytes. With the dot-product extension (sdot,
+   ARMv8.2, compiled in when the target has it) each adds its rows' 4
+   products at once; without, vmull_s8 multiplies 2 rows' bytes into int16
+   (127² fits) and vpadalq_s16 adds them in pairs into int32, two lanes a
+   row, summed by vpaddq_s32 at the end. */
+static void rnn__q8_dot_neon(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
+                             int32_t *acc) {
+    int p, g, j;
+    (void)wsum;
+    for (p = 0; p < np; p++, acc += RNN__Q8_ROWS) {
+#ifdef __ARM_FEATURE_DOTPROD
+        int32x4_t a[8];
+        for (j = 0; j < 8; j++) a[j] = vdupq_n_s32(0);
+        for (g = 0; g < kg; g++, w += 4 * RNN__Q8_ROWS) {
+            int32_t x4;
+            int8x16_t xb;
+            memcpy(&x4, qx + 4 * g, 4);
+            xb = vreinterpretq_s8_s32(vdupq_n_s32(x4));
+            for (j = 0; j < 8; j++) a[j] = vdotq_s32(a[j], vld1q_s8(w + 16 * j), xb);
+        }
+        for (j = 0; j < 8; j++) vst1q_s32(acc + 4 * j, a[j]);
+#else
+        int32x4_t lo[8], hi[8];
+        for (j = 0; j < 8; j++) lo[j] = hi[j] = vdupq_n_s32(0);
+        for (g = 0; g < kg; g++, w += 4 * RNN__Q8_ROWS) {
+            int32_t x4;
+            int8x8_t xb;
+            memcpy(&x4, qx + 4 * g, 4);
+            xb = vreinterpret_s8_s32(vdup_n_s32(x4));
+            for (j = 0; j < 8; j++) {
+                int8x16_t wv = vld1q_s8(w + 16 * j);
+                lo[j] = vpadalq_s16(lo[j], vmull_s8(vget_low_s8(wv), xb));
+                hi[j] = vpadalq_s16(hi[j], vmull_s8(vget_high_s8(wv), xb));
+            }
+        }
+        for (j = 0; j < 8; j++) vst1q_s32(acc + 4 * j, vpaddq_s32(lo[j], hi[j]));
+#endif
+    }
+}
 #endif
 
 #if defined(RNN__HAVE_AVX512) && !defined(RNN_USE_CBLAS)

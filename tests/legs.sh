@@ -10,7 +10,7 @@ mkdir -p build
 STB=$(pkg-config --cflags-only-I stb 2>/dev/null | sed 's/-I/-isystem /g')
 [ -n "$STB" ] || STB="-isystem /usr/include/stb"
 STRICT="-std=c99 -pedantic -Wall -Wextra -Werror"
-ALL="gcc clang tcc g++ asan nosimd avx2 sse2 native cblas aarch64 threads tsan examples"
+ALL="gcc clang tcc g++ asan nosimd avx2 sse2 native cblas aarch64 aarch64dot threads tsan examples"
 LEGS=${*:-$ALL}
 
 total_pass=0; total_fail=0; bad=0; broken=0; LIBS=; ARGS=
@@ -59,8 +59,11 @@ for l in $LEGS; do
              else echo "SKIPPED cblas: cblas.h not installed (make deps installs libopenblas-dev)"; [ "${CI:-}" = true ] && bad=1; fi ;;
     aarch64) # under emulation every section but the two whose learning checks take minutes there
              # (classifier, seq2seq: the same C on every CPU; their kernels are the sections' own)
-             ARGS="core kernels recurrent training text checkpoints decoding attention threads"
+             ARGS="core kernels recurrent training text checkpoints decoding attention threads int8"
              leg aarch64 aarch64-linux-gnu-gcc qemu-aarch64 aarch64-linux-gnu-gcc $STRICT -O2 -static $STB; ARGS= ;;
+    aarch64dot) # the int8 kernel's sdot form (ARMv8.2 dot product; qemu's default CPU has it)
+             ARGS=int8
+             leg aarch64dot aarch64-linux-gnu-gcc qemu-aarch64 aarch64-linux-gnu-gcc $STRICT -O2 -static -march=armv8.2-a+dotprod $STB; ARGS= ;;
     threads) LIBS=-pthread; leg threads gcc - gcc $STRICT -O2 -DRNN_THREADS $STB; LIBS= ;;
     tsan)    # ThreadSanitizer over the pool (the threads section: the pool's regions in training)
              LIBS=-pthread; ARGS=threads

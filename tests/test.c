@@ -37,12 +37,14 @@ static void *count_realloc(void *p, size_t n) { g_allocs++; return realloc(p, n)
 #include "test_classifier.c"
 #include "test_seq2seq.c"
 #include "test_threads.c"
+#include "test_int8.c"
 
 static const struct { const char *name; void (*run)(void); } sections[] = {
     {"core", test_core},           {"kernels", test_kernels},         {"recurrent", test_recurrent},
     {"training", test_training},   {"text", test_text},               {"checkpoints", test_checkpoints},
     {"decoding", test_decoding},     {"attention", test_attention},
     {"classifier", test_classifier}, {"seq2seq", test_seq2seq},   {"threads", test_threads},
+    {"int8", test_int8},
 };
 #define NSECTIONS (int)(sizeof sections / sizeof sections[0])
 

@@ -1,0 +1,275 @@
+/* tests/test_int8.c - int8 inference: the kernels against plain C, the
+   quantized language model against the float one, its checkpoints. */
+#include "check.h"
+
+/* The tested kernel's sums against a row-major loop over the same int8
+   values, on shapes that cover partial panels, partial groups and the
+   GRU_CHO split; extreme values probe overflow (the AVX2 sign trick). */
+static void test_int8_kernels(void) {
+    static const int shapes[][3] = {{1, 1, 1},    {31, 3, 31},   {32, 4, 32},    {33, 5, 20},
+                                    {100, 63, 64}, {96, 300, 64}, {70, 257, 40}, {64, 1000, 64}};
+    const char *kname;
+    rnn__q8_fn fn = rnn__q8_kernel(&kname);
+    rnn_rng r;
+    int s, ok = 1, okc = 1, okq = 1, extreme;
+    double worstq = 0;
+    char name[96];
+    rnn_rng_seed(&r, 81);
+    for (extreme = 0; extreme < 2; extreme++)
+        for (s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
+            int n = shapes[s][0], k = shapes[s][1], split = shapes[s][2], j, i;
+            signed char *rows = (signed char *)malloc((size_t)n * k), *qx = (signed char *)malloc((size_t)k + 8);
+            float *scale = (float *)malloc(sizeof(float) * n);
+            rnn__q8 q;
+            int32_t *acc, *acc_c;
+            for (j = 0; j < n * k; j++) rows[j] = (signed char)(extreme ? (j % 3 ? 127 : -127) : (int)(rnn_rng_u64(&r) % 255) - 127);
+            for (i = 0; i < k; i++) qx[i] = (signed char)(extreme ? -127 : (int)(rnn_rng_u64(&r) % 255) - 127);
+            for (; i < 4 * ((k + 3) / 4); i++) qx[i] = 0;
+            for (j = 0; j < n; j++) scale[j] = 1.0f;
+            if (rnn__q8_init(&q, rows, scale, n, k, split) != RNN_OK) { ok = 0; continue; }
+            acc = (int32_t *)malloc(sizeof(int32_t) * q.panels * 32);
+            acc_c = (int32_t *)malloc(sizeof(int32_t) * q.panels * 32);
+            fn(q.panels, q.kg, q.w, q.wsum, qx, acc);
+            rnn__q8_dot_c(q.panels, q.kg, q.w, q.wsum, qx, acc_c);
+            for (j = 0; j < n; j++) {
+                int at = rnn__q8_panel(&q, j) * 32 + (j < split ? j : j - split) % 32;
+                int64_t want = 0;
+                for (i = 0; i < k; i++) want += (int64_t)rows[(size_t)j * k + i] * qx[i];
+                if (acc[at] != want) ok = 0;
+                if (acc_c[at] != want) okc = 0;
+            }
+            {   /* the round trip of the layout */
+                signed char *back = (signed char *)malloc((size_t)n * k);
+                rnn__q8_unpack(&q, back);
+                if (memcmp(back, rows, (size_t)n * k)) okc = 0;
+                free(back);
+            }
+            rnn__q8_free(&q);
+            free(rows); free(qx); free(scale); free(acc); free(acc_c);
+        }
+    check(okc, "int8: plain C sums = a row-major loop (8 shapes, layout round trip)", 0);
+    snprintf(name, sizeof name, "int8: %s kernel sums = the exact sums (incl. ±127 everywhere)", kname);
+    check(ok, name, 0);
+    {   /* quantizing rows: in -127..127, each row's largest at ±127, error <= scale/2 */
+        float w[5 * 37], sc[5];
+        signed char qq[5 * 37];
+        int j, i;
+        for (i = 0; i < 5 * 37; i++) w[i] = frand(&r, -3, 3) * (float)(1 + i / 37);
+        for (i = 0; i < 37; i++) w[4 * 37 + i] = 0.0f;   /* a zero row: scale 0 */
+        rnn__q8_quantize_rows(w, 5, 37, qq, sc);
+        for (j = 0; j < 5; j++) {
+            int top = 0;
+            for (i = 0; i < 37; i++) {
+                double e = fabs(sc[j] * qq[j * 37 + i] - w[j * 37 + i]);
+                if (qq[j * 37 + i] < -127 || (j < 4 && e > 0.5001 * sc[j])) okq = 0;
+                if (abs(qq[j * 37 + i]) == 127) top = 1;
+                if (j < 4 && e / sc[j] > worstq) worstq = e / sc[j];
+            }
+            if (j < 4 && !top) okq = 0;
+            if (j == 4 && sc[j] != 0.0f) okq = 0;
+        }
+        check(okq, "int8: rows quantize to -127..127, error <= scale/2 (in scales)", worstq);
+    }
+}
+
+static void q8_serial(void *user, rnn_task_fn task, void *ctx, int n) {
+    int i;
+    (void)user;
+    for (i = n - 1; i >= 0; i--) task(ctx, i);
+}
+
+/* Feeds the same 40 tokens to both models; the worst logit difference. */
+static double q8_run(const rnn_lm *a, const rnn_lm *b, double *scale, int *bad) {
+    rnn_lm_state *sa, *sb;
+    double worst = 0, mx = 0;
+    int t, v;
+    *bad = 0;
+    if (rnn_lm_state_create(a, &sa) != RNN_OK || rnn_lm_state_create(b, &sb) != RNN_OK) { *bad = 1; return 0; }
+    for (t = 0; t < 40; t++) {
+        int tok = (t * 7 + 3) % a->cfg.vocab_size;
+        const float *la = rnn_lm_step(a, sa, tok), *lb = rnn_lm_step(b, sb, tok);
+        if (!la || !lb) { *bad = 1; break; }
+        for (v = 0; v < a->cfg.vocab_size; v++) {
+            if (fabs(la[v] - lb[v]) > worst || la[v] != la[v]) worst = la[v] == la[v] ? fabs(la[v] - lb[v]) : 1e9;
+            if (fabs(lb[v]) > mx) mx = fabs(lb[v]);
+        }
+    }
+    rnn_lm_state_free(sa);
+    rnn_lm_state_free(sb);
+    *scale = mx;
+    return worst;
+}
+
+/* Copies every tensor and metadata entry of f into a new file at path,
+   with one change: an I8 byte set to -128 (what 1), a scale made negative
+   (2), a scale tensor left out (3), metadata quantized = "int4" (4). */
+static int q8_mutate(rnn_st_file *f, const char *path, int what) {
+    rnn_st_writer w;
+    void **bufs = NULL;
+    ptrdiff_t i;
+    int d, ok;
+    memset(&w, 0, sizeof w);
+    for (i = 0; i < stbds_arrlen(f->meta); i++)
+        if (strcmp(f->meta[i].key, "writer") && strcmp(f->meta[i].key, "crc32"))
+            rnn_st_put_meta(&w, f->meta[i].key, what == 4 && !strcmp(f->meta[i].key, "quantized") ? "int4" : f->meta[i].value);
+    for (i = 0; i < stbds_arrlen(f->tensors); i++) {
+        const rnn_st_tensor *t = &f->tensors[i];
+        int dims[8];
+        size_t count = 1;
+        void *b;
+        for (d = 0; d < t->ndim; d++) { dims[d] = (int)t->dims[d]; count *= t->dims[d]; }
+        if (what == 3 && !strcmp(t->name, "head.weight.scale")) continue;
+        b = malloc(count * 4 + 1);
+        stbds_arrput(bufs, b);
+        if (!strcmp(t->dtype, "I8")) {
+            rnn_st_read_i8(f, t->name, t->ndim, dims, (int8_t *)b);
+            if (what == 1 && !strcmp(t->name, "rnn.weight_hh_l0")) ((int8_t *)b)[5] = -128;
+            rnn_st_put_tensor_i8(&w, t->name, (const int8_t *)b, t->ndim, dims);
+        } else {
+            rnn_st_read(f, t->name, t->ndim, dims, (float *)b);
+            if (what == 2 && !strcmp(t->name, "rnn.weight_ih_l0.scale")) ((float *)b)[1] = -0.5f;
+            rnn_st_put_tensor(&w, t->name, (const float *)b, t->ndim, dims);
+        }
+    }
+    ok = rnn_st_save(&w, path) == RNN_OK;
+    rnn_st_writer_free(&w);
+    for (i = 0; i < stbds_arrlen(bufs); i++) free(bufs[i]);
+    stbds_arrfree(bufs);
+    return ok;
+}
+
+static long q8_file_size(const char *path) {
+    FILE *f = fopen(path, "rb");
+    long n;
+    if (!f) return -1;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+static void test_int8_lm(void) {
+    /* every cell; a vocabulary with the gate table and one without;
+       H = 20 puts GRU_CHO's candidate rows (from 40) in a panel of their own */
+    static const struct { rnn_cell cell; int V, E, H, L; } cases[] = {
+        {RNN_LSTM, 40, 16, 64, 2}, {RNN_GRU, 40, 16, 48, 2},  {RNN_GRU_CHO, 30, 12, 20, 2},
+        {RNN_TANH, 25, 8, 33, 1},  {RNN_RELU, 25, 8, 40, 2},  {RNN_LSTM, 9000, 24, 40, 2},
+        {RNN_GRU_CHO, 9000, 10, 36, 1}};
+    const char *path = "build/test-int8.safetensors", *fpath = "build/test-int8-f32.safetensors";
+    const char *bad = "build/test-int8-bad.safetensors";
+    int c;
+    for (c = 0; c < (int)(sizeof cases / sizeof cases[0]); c++) {
+        rnn_lm_config cfg;
+        rnn_lm *a = NULL, *b = NULL, *ld = NULL;
+        rnn_lm_state *early = NULL;
+        double worst, mx, worst_t;
+        int badrun, okl, oks, okf = 1, okt;
+        char name[128], err[200];
+        long before;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.vocab_size = cases[c].V; cfg.embed_size = cases[c].E; cfg.hidden_size = cases[c].H;
+        cfg.num_layers = cases[c].L; cfg.cell = cases[c].cell;
+        if (rnn_lm_create(&a, &cfg, 5 + c) != RNN_OK || rnn_lm_create(&b, &cfg, 5 + c) != RNN_OK) {
+            check(0, "int8: models", 0); rnn_lm_free(a); rnn_lm_free(b); continue;
+        }
+        rnn_lm_save(a, NULL, fpath);
+        rnn_lm_state_create(a, &early);
+        if (rnn_lm_quantize(a) != RNN_OK || !rnn_lm_is_quantized(a) || rnn_lm_is_quantized(b)) okf = 0;
+        if (rnn_lm_step(a, early, 1) != NULL) okf = 0;   /* a state of the float model */
+        rnn_lm_state_free(early);
+        /* b: the float model with the very weights the int8 ones stand for */
+        {
+            ptrdiff_t i;
+            for (i = 0; i < stbds_arrlen(a->params); i++)
+                memcpy(b->params[i].value, a->params[i].value, sizeof(float) * a->params[i].count);
+            rnn_lm_weights_changed(b);
+        }
+        /* what differs is only each token's activations rounded to int8 */
+        worst = q8_run(a, b, &mx, &badrun);
+        snprintf(name, sizeof name, "int8 %s V%d H%d L%d: logits = float ones (same weights) within 1%%",
+                 cell_name(cases[c].cell), cases[c].V, cases[c].H, cases[c].L);
+        check(!badrun && worst <= 0.01 * (1 + mx), name, worst / (1 + mx));
+        /* tasks: whole panels shared out, the same sums */
+        rnn_set_parallel(q8_serial, NULL, 3);
+        worst_t = q8_run(a, a, &mx, &badrun);
+        {
+            rnn_lm_state *s1 = NULL, *s3 = NULL;
+            int t, v;
+            okt = !badrun && rnn_lm_state_create(a, &s1) == RNN_OK && rnn_lm_state_create(a, &s3) == RNN_OK;
+            for (t = 0; okt && t < 20; t++) {
+                const float *l3, *l1;
+                float keep[9000];
+                rnn_set_parallel(q8_serial, NULL, 3);
+                l3 = rnn_lm_step(a, s3, t % cases[c].V);
+                memcpy(keep, l3, sizeof(float) * cases[c].V);
+                rnn_set_parallel(NULL, NULL, 1);
+                l1 = rnn_lm_step(a, s1, t % cases[c].V);
+                for (v = 0; v < cases[c].V; v++) okt &= l1[v] == keep[v];
+            }
+            if (okt) {   /* and no allocation a token */
+                before = g_allocs;
+                for (t = 0; t < 10; t++) rnn_lm_step(a, s1, t % cases[c].V);
+                okt = g_allocs == before;
+            }
+            rnn_lm_state_free(s1); rnn_lm_state_free(s3);
+            rnn_set_parallel(NULL, NULL, 1);
+        }
+        snprintf(name, sizeof name, "int8 %s V%d: 3 tasks = 1 bit for bit, no allocation a token", cell_name(cases[c].cell),
+                 cases[c].V);
+        check(okt && worst_t == 0, name, worst_t);
+        /* the checkpoint: I8 + scales, about a quarter, read back exactly */
+        oks = rnn_lm_save(a, NULL, path) == RNN_OK;
+        okl = oks && rnn_lm_load(&ld, NULL, path, err, sizeof err) == RNN_OK && rnn_lm_is_quantized(ld);
+        worst = okl ? q8_run(a, ld, &mx, &badrun) : 1;
+        snprintf(name, sizeof name, "int8 %s V%d: saved and loaded, the same logits bit for bit (%.0f%% of F32)",
+                 cell_name(cases[c].cell), cases[c].V, 100.0 * q8_file_size(path) / q8_file_size(fpath));
+        {   /* the data: n·(k + 4) bytes a matrix (I8 and the scales), 4 a vector value; then the header */
+            ptrdiff_t i;
+            long data = 0, got = q8_file_size(path);
+            for (i = 0; i < stbds_arrlen(a->params); i++)
+                data += a->params[i].cols ? (long)a->params[i].rows * (a->params[i].cols + 4) : 4L * (long)a->params[i].count;
+            check(okl && !badrun && worst == 0 && got > data && got < data + 8192, name, worst);
+        }
+        {   /* training refuses; the optimizer state is not saved with it */
+            int in[4] = {1, 2, 3, 4}, tg[4] = {2, 3, 4, 5};
+            float loss;
+            rnn_optimizer *opt = NULL;
+            rnn_optimizer_config oc;
+            memset(&oc, 0, sizeof oc);
+            okf &= rnn_lm_train_step(a, NULL, in, tg, 2, 2, &loss) == RNN_ERR_INVALID_ARGUMENT && said(a->error, "int8");
+            okf &= ld && rnn_lm_train_step(ld, NULL, in, tg, 2, 2, &loss) == RNN_ERR_INVALID_ARGUMENT;
+            okf &= rnn_lm_eval(a, in, tg, 2, 2, &loss) == RNN_OK && loss == loss;
+            rnn_optimizer_create(&opt, &oc, a->params);
+            okf &= rnn_lm_save(a, opt, bad) == RNN_ERR_INVALID_ARGUMENT && said(a->error, "int8");
+            rnn_optimizer_free(opt);
+        }
+        snprintf(name, sizeof name, "int8 %s: training and saving an optimizer refused, eval runs", cell_name(cases[c].cell));
+        check(okf, name, 0);
+        if (c == 0) {   /* bad int8 files: each fault named */
+            static const struct { int what; rnn_status st; const char *part; } faults[] = {
+                {1, RNN_ERR_FORMAT, "-128"}, {2, RNN_ERR_FORMAT, "scale"}, {3, RNN_ERR_SHAPE, "head.weight.scale"},
+                {4, RNN_ERR_METADATA, "int4"}};
+            rnn_st_file f;
+            int k, okb = 1;
+            memset(&f, 0, sizeof f);
+            okb = rnn_st_open(&f, path) == RNN_OK;
+            for (k = 0; okb && k < 4; k++) {
+                rnn_lm *x = NULL;
+                rnn_status st;
+                okb &= q8_mutate(&f, bad, faults[k].what);
+                st = rnn_lm_load(&x, NULL, bad, err, sizeof err);
+                if (st != faults[k].st || !said(err, faults[k].part) || x) { okb = 0; printf("       %d: %s\n", k, err); }
+                rnn_lm_free(x);
+            }
+            rnn_st_close(&f);
+            check(okb, "int8: bad files (-128, negative scale, no scale, int4) refused by name", 0);
+        }
+        rnn_lm_free(a); rnn_lm_free(b); rnn_lm_free(ld);
+    }
+    remove(path); remove(fpath); remove(bad);
+}
+
+static void test_int8(void) {
+    test_int8_kernels();
+    test_int8_lm();
+}
