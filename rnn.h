@@ -5165,11 +5165,14 @@ static size_t rnn__q8_at(const rnn__q8 *q, int j, int i) {
     return (((size_t)rnn__q8_panel(q, j) * q->kg + i / 4) * RNN__Q8_ROWS + lane) * 4 + i % 4;
 }
 
-/* Rounds v·inv to the nearest integer in -127..127 (NaN: 0). */
+/* v clamped to -127..127 (NaN: -127) and rounded to the nearest integer,
+   ties to even (adding and taking away 1.5·2^23 leaves v rounded as the
+   FPU rounds: what the SIMD conversions do). */
 static signed char rnn__q8_round(float v) {
-    if (!(v > -127.0f)) return (signed char)(v == v ? -127 : 0);
-    if (v >= 127.0f) return 127;
-    return (signed char)(v >= 0.0f ? (int)(v + 0.5f) : -(int)(0.5f - v));
+    if (!(v >= -127.0f)) v = -127.0f;
+    if (v > 127.0f) v = 127.0f;
+    v = (v + 12582912.0f) - 12582912.0f;
+    return (signed char)(int)v;
 }
 
 /* Quantizes W [n][k] a row at a time into q [n][k] and scale [n]. */
@@ -5234,7 +5237,7 @@ static size_t rnn__q8_scratch(const rnn__q8 *q) {
 }
 
 /* qx [4·kg] = x [k] quantized as a whole (zeros past k); returns sx. */
-static float rnn__q8_vector(const float *x, int k, int kg, signed char *qx) {
+static float rnn__q8_vector_c(const float *x, int k, int kg, signed char *qx) {
     float amax = 0.0f, inv;
     int i;
     for (i = 0; i < k; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
@@ -5244,11 +5247,25 @@ static float rnn__q8_vector(const float *x, int k, int kg, signed char *qx) {
     return amax / 127.0f;
 }
 
+/* y[j] += acc[j]·(sx·scale[j]) for j < n (a multiply, then an add: no
+   fused form, so every path rounds alike). */
+static void rnn__q8_finish_c(int n, const int32_t *acc, float sx, const float *scale, float *y) {
+    int j;
+    for (j = 0; j < n; j++) y[j] += (float)acc[j] * (sx * scale[j]);
+}
+
 /* The kernel: acc[32·p + lane] = Σ_i qx[i]·q[row][i] for np panels from w
    (wsum: the panels' row sums, for kernels that offset qx to unsigned).
    This plain C is the specification the SIMD kernels match exactly. */
 typedef void (*rnn__q8_fn)(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
                            int32_t *acc);
+/* A path's three parts: the kernel, the vector's quantization, the finish. */
+typedef struct rnn__q8_ops {
+    const char *name;
+    rnn__q8_fn dot;
+    float (*vector)(const float *x, int k, int kg, signed char *qx);
+    void (*finish)(int n, const int32_t *acc, float sx, const float *scale, float *y);
+} rnn__q8_ops;
 static void rnn__q8_dot_c(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
                           int32_t *acc) {
     int p, g, j;
@@ -5270,31 +5287,41 @@ static void rnn__q8_dot_vnni(int np, int kg, const signed char *w, const int32_t
 #ifdef RNN__HAVE_AVX2
 static void rnn__q8_dot_avx2(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
                              int32_t *acc);
+static float rnn__q8_vector_avx2(const float *x, int k, int kg, signed char *qx);
+static void rnn__q8_finish_avx2(int n, const int32_t *acc, float sx, const float *scale, float *y);
 #endif
 #ifdef RNN__HAVE_NEON
 static void rnn__q8_dot_neon(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
                              int32_t *acc);
 #endif
 
-/* The best int8 kernel this CPU runs: AVX-512 VNNI, AVX2, NEON (sdot when
+/* The best int8 path this CPU runs: AVX-512 VNNI, AVX2, NEON (sdot when
    compiled for a CPU that has it), else plain C. */
-static rnn__q8_fn rnn__q8_kernel(const char **name) {
+static const rnn__q8_ops *rnn__q8_best(void) {
 #ifdef RNN__HAVE_AVX512
-    if (rnn__q8_has_vnni()) { if (name) *name = "avx512-vnni"; return rnn__q8_dot_vnni; }
+    static const rnn__q8_ops vnni = {"avx512-vnni", rnn__q8_dot_vnni, rnn__q8_vector_avx2, rnn__q8_finish_avx2};
 #endif
 #ifdef RNN__HAVE_AVX2
-    if (__builtin_cpu_supports("avx2")) { if (name) *name = "avx2"; return rnn__q8_dot_avx2; }
+    static const rnn__q8_ops avx2 = {"avx2", rnn__q8_dot_avx2, rnn__q8_vector_avx2, rnn__q8_finish_avx2};
 #endif
 #ifdef RNN__HAVE_NEON
 #ifdef __ARM_FEATURE_DOTPROD
-    if (name) *name = "neon-sdot";
+    static const rnn__q8_ops neon = {"neon-sdot", rnn__q8_dot_neon, rnn__q8_vector_c, rnn__q8_finish_c};
 #else
-    if (name) *name = "neon";
+    static const rnn__q8_ops neon = {"neon", rnn__q8_dot_neon, rnn__q8_vector_c, rnn__q8_finish_c};
 #endif
-    return rnn__q8_dot_neon;
 #endif
-    if (name) *name = "scalar";
-    return rnn__q8_dot_c;
+    static const rnn__q8_ops plain = {"scalar", rnn__q8_dot_c, rnn__q8_vector_c, rnn__q8_finish_c};
+#ifdef RNN__HAVE_AVX512
+    if (rnn__q8_has_vnni()) return &vnni;
+#endif
+#ifdef RNN__HAVE_AVX2
+    if (__builtin_cpu_supports("avx2")) return &avx2;
+#endif
+#ifdef RNN__HAVE_NEON
+    return &neon;
+#endif
+    return &plain;
 }
 
 typedef struct rnn__q8_job {
@@ -5318,17 +5345,16 @@ static void rnn__q8_task(void *ctx, int part) {
 static void rnn__q8_gemv(const rnn__q8 *q, int row0, int rows, const float *x, float *y, void *scratch) {
     signed char *qx = (signed char *)scratch;
     int32_t *acc = (int32_t *)(void *)(qx + ((size_t)q->kg * 4 + 63) / 64 * 64);
-    float sx = rnn__q8_vector(x, q->k, q->kg, qx);
-    const float *scale = q->scale + row0;
+    const rnn__q8_ops *ops = rnn__q8_best();
+    float sx = ops->vector(x, q->k, q->kg, qx);
     rnn__q8_job g;
-    int j;
-    g.q = q; g.qx = qx; g.acc = acc; g.fn = rnn__q8_kernel(NULL);
+    g.q = q; g.qx = qx; g.acc = acc; g.fn = ops->dot;
     g.p0 = rnn__q8_panel(q, row0);
     g.np = rnn__q8_panel(q, row0 + rows - 1) + 1 - g.p0;
     g.step = rnn__par_worth(1, rows, q->k / 4.0) ? rnn__cut(g.np, 1, 1) : 0;
     if (!g.step) g.step = g.np;
     rnn__run(rnn__q8_task, &g, (g.np + g.step - 1) / g.step);
-    for (j = 0; j < rows; j++) y[j] += (float)acc[j] * (sx * scale[j]);
+    ops->finish(rows, acc, sx, q->scale + row0, y);
 }
 
 /* ---- the model's int8 weights ------------------------------------------ */
@@ -9599,6 +9625,46 @@ static void rnn__q8_dot_avx2(int np, int kg, const signed char *w, const int32_t
         _mm256_storeu_si256((__m256i *)(void *)(acc + 16), a2);
         _mm256_storeu_si256((__m256i *)(void *)(acc + 24), a3);
     }
+}
+
+/* rnn__q8_vector_c on 8 lanes: the same largest |x| (max(|x|, m) keeps m
+   where x is NaN, as the C comparison does), the same clamp (NaN to -127)
+   and round to nearest even (vcvtps2dq), packed to bytes. */
+RNN__TARGET_AVX2
+static float rnn__q8_vector_avx2(const float *x, int k, int kg, signed char *qx) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 m = _mm256_setzero_ps(), inv, lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
+    __m128 h;
+    float amax, fi;
+    int i;
+    for (i = 0; i + 8 <= k; i += 8) m = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i), absmask), m);
+    h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+    amax = _mm_cvtss_f32(h);
+    for (; i < k; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
+    fi = amax > 0.0f ? 127.0f / amax : 0.0f;
+    inv = _mm256_set1_ps(fi);
+    for (i = 0; i + 8 <= k; i += 8) {
+        __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), inv), lo), hi);
+        __m256i n = _mm256_cvtps_epi32(v);
+        __m128i s = _mm_packs_epi32(_mm256_castsi256_si128(n), _mm256_extracti128_si256(n, 1));
+        _mm_storel_epi64((__m128i *)(void *)(qx + i), _mm_packs_epi16(s, s));
+    }
+    for (; i < k; i++) qx[i] = rnn__q8_round(x[i] * fi);
+    for (; i < 4 * kg; i++) qx[i] = 0;
+    return amax / 127.0f;
+}
+
+RNN__TARGET_AVX2
+static void rnn__q8_finish_avx2(int n, const int32_t *acc, float sx, const float *scale, float *y) {
+    __m256 s = _mm256_set1_ps(sx);
+    int j;
+    for (j = 0; j + 8 <= n; j += 8) {
+        __m256 a = _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(const void *)(acc + j)));
+        _mm256_storeu_ps(y + j, _mm256_add_ps(_mm256_loadu_ps(y + j), _mm256_mul_ps(a, _mm256_mul_ps(s, _mm256_loadu_ps(scale + j)))));
+    }
+    for (; j < n; j++) y[j] += (float)acc[j] * (sx * scale[j]);
 }
 
 static const rnn__arch rnn__arch_avx2 = {

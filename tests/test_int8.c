@@ -8,8 +8,8 @@
 static void test_int8_kernels(void) {
     static const int shapes[][3] = {{1, 1, 1},    {31, 3, 31},   {32, 4, 32},    {33, 5, 20},
                                     {100, 63, 64}, {96, 300, 64}, {70, 257, 40}, {64, 1000, 64}};
-    const char *kname;
-    rnn__q8_fn fn = rnn__q8_kernel(&kname);
+    const char *kname = rnn__q8_best()->name;
+    rnn__q8_fn fn = rnn__q8_best()->dot;
     rnn_rng r;
     int s, ok = 1, okc = 1, okq = 1, extreme;
     double worstq = 0;
