@@ -240,6 +240,9 @@ RNNDEF void rnn_sgemm_builtin(int trans_a, int trans_b, int m, int n, int k,
 RNNDEF void rnn_set_sgemm(rnn_sgemm_fn fn);
 /* The SIMD path in use: "avx512", "avx2", "sse2", "neon" or "scalar". */
 RNNDEF const char *rnn_simd_name(void);
+/* The int8 kernel this CPU runs (rnn_lm_quantize): "avx512-vnni", "avx2",
+   "neon-sdot", "neon" or "scalar". */
+RNNDEF const char *rnn_int8_simd_name(void);
 
 /* Threads. rnn.h starts none by itself. Hand it a job system with
    rnn_set_parallel (as rnn_set_sgemm hands it a BLAS), or compile the
@@ -5436,6 +5439,8 @@ RNNDEF rnn_status rnn_lm_quantize(rnn_lm *m) {
 }
 
 RNNDEF int rnn_lm_is_quantized(const rnn_lm *m) { return m && m->q8; }
+
+RNNDEF const char *rnn_int8_simd_name(void) { return rnn__q8_best()->name; }
 
 /* ============================================================================
    Models: classifier

@@ -50,6 +50,7 @@ static int is_dir(const char *p) { (void)p; return 0; }
 static const char *usage =
     "usage: textgen train CORPUS -o MODEL [options]\n"
     "       textgen sample MODEL [options]\n"
+    "       textgen quantize MODEL -o INT8_MODEL [--check CORPUS [--val F] [--tokens N]]\n"
     "\n"
     "train options (defaults in brackets):\n"
     "  -o, --output FILE    checkpoint to write (atomically, every --save-every steps and at the end)\n"
@@ -90,6 +91,13 @@ static const char *usage =
     "  --length N           characters (or words) to generate, 1..1000000 [500]\n"
     "  --seed S             [1]\n"
     "  --threads N          threads for each token's product, 1..64 [1]; the same text on any number\n"
+    "quantize options:\n"
+    "  -o, --output FILE    the int8 model to write (every matrix int8 with a scale a row:\n"
+    "                       about a quarter of the size; textgen sample reads it)\n"
+    "  --check CORPUS       compare the two models on CORPUS's validation part (the last\n"
+    "                       --val of it, as train splits it): loss, and how often their\n"
+    "                       most likely next token agrees\n"
+    "  --val F              [0.05]    --tokens N   at most N tokens of it [20000]\n"
     "Ctrl-C while training saves a checkpoint and stops.\n";
 
 static volatile sig_atomic_t g_stop = 0;
@@ -361,6 +369,120 @@ static int cmd_sample(int argc, char **argv) {
     }
     free(ids);
     rnn_lm_free(m);
+    return rc;
+}
+
+static long file_size(const char *path) {
+    FILE *f = fopen(path, "rb");
+    long n = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0) n = ftell(f);
+    if (f) fclose(f);
+    return n;
+}
+
+/* The next-token loss of both models over ids[0..n) from a zero state, and
+   how often their most likely next token is the same. */
+static int compare_models(const rnn_lm *a, const rnn_lm *b, const int *ids, size_t n, double loss[2], double *agree) {
+    rnn_lm_state *s[2] = {NULL, NULL};
+    const rnn_lm *m[2];
+    size_t t, same = 0;
+    int k, v, V = a->cfg.vocab_size, rc = 0;
+    m[0] = a; m[1] = b;
+    loss[0] = loss[1] = 0;
+    if (rnn_lm_state_create(a, &s[0]) != RNN_OK || rnn_lm_state_create(b, &s[1]) != RNN_OK) rc = 1;
+    for (t = 0; !rc && t + 1 < n; t++) {
+        int best[2] = {0, 0};
+        for (k = 0; k < 2; k++) {
+            const float *l = rnn_lm_step(m[k], s[k], ids[t]);
+            double mx, z = 0;
+            if (!l) { rc = 1; break; }
+            for (v = 1; v < V; v++) if (l[v] > l[best[k]]) best[k] = v;
+            mx = l[best[k]];
+            for (v = 0; v < V; v++) z += exp(l[v] - mx);
+            loss[k] += mx + log(z) - l[ids[t + 1]];
+        }
+        same += best[0] == best[1];
+    }
+    if (n > 1) { loss[0] /= (double)(n - 1); loss[1] /= (double)(n - 1); }
+    *agree = n > 1 ? (double)same / (double)(n - 1) : 1;
+    rnn_lm_state_free(s[0]);
+    rnn_lm_state_free(s[1]);
+    return rc;
+}
+
+static int cmd_quantize(int argc, char **argv) {
+    cli_opt o[] = {
+        {"--output", "-o", CLI_STR, 0, 0, 0, NULL, 0},
+        {"--check", NULL, CLI_STR, 0, 0, 0, NULL, 0},
+        {"--val", NULL, CLI_NUM, 1e-6, 0.5, 0.05, NULL, 0},
+        {"--tokens", NULL, CLI_INT, 2, 1e9, 20000, NULL, 0},
+    };
+    int no = (int)(sizeof o / sizeof o[0]), npos, rc = 1;
+    const char *pos[1], *out, *corpus;
+    rnn_lm *m = NULL, *q = NULL;
+    char err[256];
+    rnn_status st;
+    if (cli_parse("textgen quantize", argc, argv, 2, o, no, pos, 1, &npos)) return 2;
+    if (npos != 1) { fprintf(stderr, "textgen quantize: which model? (textgen quantize MODEL -o INT8_MODEL)\n"); return 2; }
+    if (!(out = cli_get(o, no, "--output")->str)) { fprintf(stderr, "textgen quantize: -o INT8_MODEL is required\n"); return 2; }
+    if (same_file(out, pos[0]) || !strcmp(out, pos[0])) {
+        fprintf(stderr, "textgen quantize: -o %s is the model itself: write the int8 model beside it\n", out);
+        return 2;
+    }
+    if ((st = rnn_lm_load(&m, NULL, pos[0], err, sizeof err)) != RNN_OK ||
+        (st = rnn_lm_load(&q, NULL, pos[0], err, sizeof err)) != RNN_OK) {
+        fprintf(stderr, "textgen: %s\n", err[0] ? err : rnn_strerror(st));
+        goto done;
+    }
+    if (rnn_lm_is_quantized(m)) { fprintf(stderr, "textgen quantize: %s is already int8\n", pos[0]); goto done; }
+    if (check_writable("model", out)) goto done;
+    if ((st = rnn_lm_quantize(q)) != RNN_OK || (st = rnn_lm_save(q, NULL, out)) != RNN_OK) {
+        fprintf(stderr, "textgen: %s\n", q->error[0] ? q->error : rnn_strerror(st));
+        goto done;
+    }
+    {   /* against the F32 weights alone (a checkpoint of train also holds Adam's two moments) */
+        double f32 = 0;
+        ptrdiff_t i;
+        for (i = 0; i < stbds_arrlen(m->params); i++) f32 += 4.0 * (double)m->params[i].count;
+        printf("textgen: %s: int8 weights (%s kernel), %.2f MB = %.0f%% of the F32 weights (%.2f MB; %s is %.2f MB)\n", out,
+               rnn_int8_simd_name(), file_size(out) / 1e6, 100.0 * (double)file_size(out) / f32, f32 / 1e6, pos[0],
+               file_size(pos[0]) / 1e6);
+    }
+    if ((corpus = cli_get(o, no, "--check")->str)) {
+        size_t len = 0, n = 0, bad = 0, from;
+        const char *why;
+        char *text = read_all(corpus, &len, &why);
+        int *ids = NULL;
+        double loss[2], agree;
+        if (!text) { fprintf(stderr, "textgen: cannot read the corpus %s: %s\n", corpus, why); goto done; }
+        if (m->words) {
+            ids = encode_lines(m->words, text, len, 1, 0, &n, &bad);
+        } else if (m->vocab) {
+            ids = (int *)malloc(sizeof(int) * (len + 1));
+            if (ids && (st = rnn_vocab_encode(m->vocab, text, len, ids, len + 1, &n, &bad)) != RNN_OK) { free(ids); ids = NULL; }
+        } else {
+            fprintf(stderr, "textgen: %s has no vocabulary to read %s with\n", pos[0], corpus);
+            free(text);
+            goto done;
+        }
+        free(text);
+        if (!ids) {
+            fprintf(stderr, "textgen: %s at byte %lu: not UTF-8, or a character the model does not know\n", corpus, (unsigned long)bad);
+            goto done;
+        }
+        from = rnn_batcher_split(n, (float)cli_get(o, no, "--val")->num);
+        if (n - from > (size_t)cli_get(o, no, "--tokens")->num) n = from + (size_t)cli_get(o, no, "--tokens")->num;
+        if (n - from < 2) { fprintf(stderr, "textgen: %s: too short to check on\n", corpus); free(ids); goto done; }
+        if (compare_models(m, q, ids + from, n - from, loss, &agree)) { fprintf(stderr, "textgen: the check failed\n"); free(ids); goto done; }
+        printf("textgen: on %lu tokens of %s's validation part: loss FP32 %.4f, int8 %.4f (%+.2f%%); "
+               "the most likely next token agrees %.2f%% of the time\n",
+               (unsigned long)(n - from), corpus, loss[0], loss[1], 100 * (loss[1] - loss[0]) / loss[0], 100 * agree);
+        free(ids);
+    }
+    rc = 0;
+done:
+    rnn_lm_free(m);
+    rnn_lm_free(q);
     return rc;
 }
 
@@ -790,7 +912,8 @@ int main(int argc, char **argv) {
     int help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
     if (argc >= 2 && !strcmp(argv[1], "train")) return cmd_train(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "sample")) return cmd_sample(argc, argv);
-    if (argc >= 2 && !help) fprintf(stderr, "textgen: unknown command \"%s\" (train or sample)\n", argv[1]);
+    if (argc >= 2 && !strcmp(argv[1], "quantize")) return cmd_quantize(argc, argv);
+    if (argc >= 2 && !help) fprintf(stderr, "textgen: unknown command \"%s\" (train, sample or quantize)\n", argv[1]);
     fprintf(help ? stdout : stderr, usage, rnn_cpu_count());
     return help ? 0 : 2;
 }

@@ -41,6 +41,9 @@ static void print_lm(const rnn_lm *m, const rnn_optimizer *opt) {
     }
     for (i = 0; i < stbds_arrlen(m->params); i++) total += m->params[i].count;
     printf("  parameters: %zu (%.2f MB as F32)\n", total, total * 4.0 / 1e6);
+    if (rnn_lm_is_quantized(m))
+        printf("  int8: every matrix int8 with one F32 scale a row (inference only; this CPU's kernel: %s)\n",
+               rnn_int8_simd_name());
     if (opt)
         printf("  optimizer: %s, step %lld, lr %g, clip_norm %g\n",
                opt->cfg.kind == RNN_SGD ? "sgd" : opt->cfg.kind == RNN_ADAMW ? "adamw" : "adam",
