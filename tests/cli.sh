@@ -129,6 +129,24 @@ t "sample: a missing model"                    1 "No such file or directory" $TG
 t "sample: no model"                           2 "which model"   $TG sample --length 5
 t "sample: --help"                             0 "usage"         $TG --help
 
+# --- quantize -------------------------------------------------------------------------
+Q=$D/q8.safetensors
+t "quantize: writes an int8 model"             0 "int8 weights"  $TG quantize $D/m.keep -o $Q
+t "quantize: --check compares on validation"   0 "agrees"        $TG quantize $D/m.keep -o $Q --check $D/corpus.txt --val 0.2
+t "quantize: the int8 model samples"           0 ""              $TG sample $Q --length 20 --temperature 0.7
+t "quantize: ... and beam-searches"            0 "beam 2"        $TG sample $Q --beam 2 --length 10
+t "quantize: names runs from an int8 model"    0 ""              $NM $Q 3
+t "quantize: rnn-info says int8"               0 "int8: every matrix" build/rnn-info $Q
+t "quantize: an int8 model does not train"     1 "no optimizer state" $TG train $D/corpus.txt -o $Q --resume --steps 1 $S
+cp $Q $D/q8.keep
+t "quantize: an int8 model again is refused"   1 "already int8"  $TG quantize $Q -o $D/q8b.safetensors
+t "quantize: -o the model itself is refused"   2 "the model itself" $TG quantize $D/m.keep -o $D/m.keep
+t "quantize: no -o"                            2 "-o INT8_MODEL is required" $TG quantize $D/m.keep
+t "quantize: --check a missing corpus"         1 "No such file or directory" $TG quantize $D/m.keep -o $Q --check $D/none.txt
+printf 'Q\342\202\254 costs 5\342\202\254\n' > $D/euro.txt
+t "quantize: --check a corpus of other characters" 1 "does not know" $TG quantize $D/m.keep -o $Q --check $D/euro.txt
+same "quantize: the int8 model is untouched by the refusals" $Q $D/q8.keep
+
 # --- a word-level model ------------------------------------------------------------
 W=$D/w.safetensors
 t "words: train a word model"                  0 "words and line ends" $TG train $D/corpus.txt -o $W --words --steps 20 --val 0 $S
