@@ -65,6 +65,7 @@ int main(int argc, char **argv) {
     text = (char *)malloc((size_t)len + 1);
     if (fread(text, 1, (size_t)len, f) != (size_t)len) return 1;
     fclose(f);
+    printf("int8 kernel: %s; up to 20,000 tokens of the validation part\n", rnn_int8_simd_name());
     printf("%-28s %-14s %9s %8s %9s\n", "model", "weights", "loss", "vs FP32", "top-1 =");
     for (a = 2; a < argc; a++) {
         rnn_lm *m[4];

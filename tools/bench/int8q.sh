@@ -27,5 +27,5 @@ for cell in lstm gru; do
         models="$models build/int8q/$cell-$H.best.safetensors"
     done
 done
-echo "corpus $corpus ($(wc -c < "$corpus") bytes); int8 kernel: $(build/rnn-info $m 2>/dev/null | sed -n 's/.*kernel: \(.*\))/\1/p')"
+echo "corpus $corpus ($(wc -c < "$corpus") bytes)"
 build/bench-int8q "$corpus" $models
