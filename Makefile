@@ -7,6 +7,7 @@
 #   make topics     word-level classifiers of the notes on the topics of fortunes
 #   make test       every test leg; installs the compilers and emulators it needs
 #   make bench      speed against OpenBLAS and PyTorch; installs them
+#   make int8-quality  what int8 weights cost in loss and agreement (trains six models)
 # The install steps run apt-get (as root or through sudo) and say what they add.
 CC      ?= cc
 STB     := $(shell pkg-config --cflags-only-I stb 2>/dev/null | sed 's/-I/-isystem /g' || true)
@@ -17,9 +18,9 @@ CFLAGS  ?= -O2
 WARN    := -std=c99 -pedantic -Wall -Wextra -Werror
 
 EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
-BENCHES  := build/bench-sgemm build/bench-recurrent build/bench-dnnl build/bench-lm build/bench-sample build/bench-attention build/bench-clf build/bench-s2s
+BENCHES  := build/bench-sgemm build/bench-recurrent build/bench-dnnl build/bench-lm build/bench-sample build/bench-attention build/bench-clf build/bench-s2s build/bench-int8 build/bench-int8q
 
-.PHONY: ab all stb-check demo names langid addition adding topics test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
+.PHONY: int8-quality ab all stb-check demo names langid addition adding topics test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
 
 all: stb-check examples tools
 
@@ -110,9 +111,15 @@ bench: deps-bench
 	sh tools/bench/recurrent.sh
 	sh tools/bench/lm.sh
 	build/bench-sample
+	build/bench-int8
 	sh tools/bench/attention.sh
 	sh tools/bench/models.sh clf 'classifier %-11s training, B=32, T=66..128' gru transformer
 	sh tools/bench/models.sh s2s 'seq2seq %-9s training, B=128, 7 -> 4' keras attention
+
+# what int8 weights cost in quality: six char LMs trained (about 50 minutes
+# the first time), FP32 against int8 on the validation text
+int8-quality: deps-demo
+	sh tools/bench/int8q.sh
 
 # this tree's rnn.h against REV's (default HEAD) in one process, turn by turn
 REV ?= HEAD
