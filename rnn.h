@@ -67,6 +67,11 @@
              char ch[8];  ch[rnn_vocab_decode(&v, &tok, 1, ch, 8)] = 0;  fputs(ch, stdout);
          }
 
+     For generation only, rnn_lm_quantize(lm) makes every matrix int8 (one
+     scale a row): a quarter of the bytes a token reads and a quarter of the
+     checkpoint; rnn_lm_step then runs int8 kernels (AVX-512 VNNI, AVX2,
+     NEON, plain C), and rnn_lm_load reads such a file back.
+
      Every function that can fail returns an rnn_status (rnn_strerror names
      it); objects keep the detail in their error field.
 
@@ -84,7 +89,8 @@
      Attention  rnn_attention_* (scaled dot-product, masks, Keras form),
                 rnn_mha_* (nn.MultiheadAttention), rnn_layernorm_*,
                 rnn_positional_encoding, rnn_encoder_* (Transformer encoder)
-     Models     rnn_lm_* : embedding → recurrent stack → dense;
+     Models     rnn_lm_* : embedding → recurrent stack → dense, and
+                rnn_lm_quantize: its int8 form for inference;
                 rnn_clf_* : embedding → recurrent stack or Transformer
                 encoder → pooling → dense → softmax or sigmoid;
                 rnn_s2s_* : encoder-decoder (teacher forcing, Luong
