@@ -6,7 +6,8 @@ rnn.h's metadata: format "rnn.h", model "lm", cell, vocab_size, embed_size,
 hidden_size, num_layers (decimal strings), vocab (a JSON array of one-
 character strings, as a string), writer "rnn.h" and crc32: the CRC-32 of
 the header with these 8 hex digits written "00000000", followed by the
-data. read() takes F32, F16 and BF16 tensors (as float32).
+data. read() takes F32, F16 and BF16 tensors (as float32), and I8 tensors
+with their NAME.scale (rnn.h's int8 models) as the floats they stand for.
 """
 import json
 import struct
@@ -64,7 +65,12 @@ def read(path):
             a = np.frombuffer(data[b:e], dtype="<f2").astype(np.float32)
         elif t["dtype"] == "BF16":
             a = (np.frombuffer(data[b:e], dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+        elif t["dtype"] == "I8":
+            a = np.frombuffer(data[b:e], dtype="i1").astype(np.float32)
         else:
             raise ValueError("%s: %s is %s" % (path, name, t["dtype"]))
         out[name] = a.reshape(t["shape"]).copy()
+    for name, t in header.items():   # int8 rows times their scales (rnn_lm_quantize)
+        if t["dtype"] == "I8":
+            out[name] = out[name] * out.pop(name + ".scale")[:, None]
     return out, meta
