@@ -8082,7 +8082,7 @@ fail:
 }
 
 RNNDEF rnn_status rnn_st_read_i8(rnn_st_file *f, const char *name, int ndim, const int *dims, int8_t *dst) {
-    const rnn_st_tensor *t;
+    const rnn_st_tensor *t = NULL;
     rnn_status st;
     size_t count;
     if (!f || !name || (ndim && !dims) || !dst) return RNN_ERR_INVALID_ARGUMENT;
@@ -8094,7 +8094,7 @@ RNNDEF rnn_status rnn_st_read_i8(rnn_st_file *f, const char *name, int ndim, con
 }
 
 RNNDEF rnn_status rnn_st_read(rnn_st_file *f, const char *name, int ndim, const int *dims, float *dst) {
-    const rnn_st_tensor *t;
+    const rnn_st_tensor *t = NULL;
     const unsigned char *q;
     rnn_status st = RNN_OK;
     char *err;
