@@ -2972,7 +2972,8 @@ static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int 
    simply added (Elman, LSTM), b_ih for GRU (its b_hn sits inside r⊙(..)). */
 static void rnn__gate_bias(const rnn_recurrent *r, const rnn_recurrent_weights *w, float *dst) {
     int j, GH = r->gates * r->cfg.hidden_size;
-    for (j = 0; j < GH; j++) dst[j] = w->b_ih[j] + (rnn__is_gru(r->cfg.cell) ? 0.0f : w->b_hh[j]);
+    if (rnn__is_gru(r->cfg.cell)) memcpy(dst, w->b_ih, sizeof(float) * GH);
+    else for (j = 0; j < GH; j++) dst[j] = w->b_ih[j] + w->b_hh[j];
 }
 
 /* Fills tab [V][G·H] = E·W_ih0ᵀ + gate bias for an embedding E [V][I]

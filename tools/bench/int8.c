@@ -8,6 +8,10 @@
    bytes take at the read bandwidth measured over written memory of the
    same size in the same rounds (so from the cache level they come from):
    "of bw" is that time over the token's, 100% being the memory limit.
+   The int8 kernel can also be the limit (AVX2 multiplies bytes on few
+   ports): its speed on weights that sit in L1 is measured first, and the
+   last figure is the token's time over the larger of its bytes' time and
+   its multiply-adds' time at that speed.
    Usage: bench-int8 [CELL [H ...]]   (lstm or gru; default: both, H 128 256 512) */
 #define _POSIX_C_SOURCE 200809L
 #define RNN_IMPLEMENTATION
@@ -37,14 +41,51 @@ static double token_bytes(const rnn_lm *m, const rnn_lm_state *s) {
 
 static double median9(double *v) { qsort(v, 9, sizeof(double), cmp_double); return v[4]; }
 
+/* The int8 kernel's speed, GB/s of weights (one multiply-add a byte), on
+   a 256 × 64 matrix (16 KiB, in L1): best of 7 × 20,000 products. */
+static double kernel_limit(void) {
+    static signed char rows[256 * 64], qx[64];
+    static int32_t acc[256];
+    float scale[256];
+    rnn__q8 q;
+    double best = 1e9;
+    int i, r;
+    for (i = 0; i < 256 * 64; i++) rows[i] = (signed char)(i % 251 - 125);
+    for (i = 0; i < 64; i++) qx[i] = (signed char)(i * 3 - 90);
+    for (i = 0; i < 256; i++) scale[i] = 1;
+    rnn__q8_init(&q, rows, scale, 256, 64, 256);
+    for (r = 0; r < 7; r++) {
+        double t = now();
+        for (i = 0; i < 20000; i++) rnn__q8_best()->dot(q.panels, q.kg, q.w, q.wsum, qx, acc);
+        t = now() - t;
+        if (t < best) best = t;
+    }
+    rnn__q8_free(&q);
+    return 256.0 * 64 * 20000 / best / 1e9 + (acc[0] == 12345 ? 1e-9 : 0);
+}
+
+/* Multiply-adds of a token's int8 products (the bytes of its matrices). */
+static double token_macs(const rnn_lm *m) {
+    double n = 0;
+    int l;
+    for (l = 0; l < 2 * m->cfg.num_layers; l++) {
+        const rnn__q8 *q = &m->q8->mat[m->q8->layer[l]];
+        if (l > 0 || !rnn__table_fits(m->rnn, m->cfg.vocab_size)) n += (double)q->panels * q->kg * 128;
+    }
+    return n + (double)m->q8->mat[m->q8->head].panels * m->q8->mat[m->q8->head].kg * 128;
+}
+
 int main(int argc, char **argv) {
     int hs[16] = {128, 256, 512}, nh = 3;
     const char *kname = rnn__q8_best()->name;
     int c, hi;
     if (argc > 2)
         for (nh = 0; nh + 2 < argc && nh < 16; nh++) hs[nh] = atoi(argv[nh + 2]);
+    double klim;
     printf("int8 kernel: %s; FP32 path: %s\n", kname, rnn_simd_name());
     bench_print_levels();
+    klim = kernel_limit();
+    printf("int8 kernel on weights in L1: %.1f GB/s (= G multiply-adds/s)\n", klim);
     for (c = 1; c < (argc > 1 ? 2 : 3); c++) {
         const char *cell = argc > 1 ? argv[c] : c == 1 ? "lstm" : "gru";
         for (hi = 0; hi < nh; hi++) {
@@ -81,10 +122,13 @@ int main(int argc, char **argv) {
             printf("%-4s H=%-3d FP32 %7.2f us/token, int8 %7.2f us -> %5.2fx | bytes a token: FP32 %.2f MB, int8 %.2f MB (%.0f%%)\n",
                    cell, hs[hi], t[0] * 1e6, t[1] * 1e6, t[0] / t[1], bytes[0] / 1e6, bytes[1] / 1e6,
                    100 * bytes[1] / bytes[0]);
-            printf("           read bw at those sizes: FP32 %.1f GB/s, int8 %.1f GB/s; of bw: FP32 %.0f%%, int8 %.0f%% "
-                   "(int8 time / its bytes' time %.2fx)\n",
-                   median9(bw[0]), median9(bw[1]), 100 * median9(share[0]), 100 * median9(share[1]),
-                   1 / median9(share[1]));
+            {
+                double tb = bytes[1] / (median9(bw[1]) * 1e9), tm = token_macs(m[1]) / (klim * 1e9);
+                printf("           read bw at those sizes: FP32 %.1f GB/s, int8 %.1f GB/s; of bw: FP32 %.0f%%, int8 %.0f%% "
+                       "(int8 time / its bytes' time %.2fx; / max(bytes, kernel) time %.2fx)\n",
+                       median9(bw[0]), median9(bw[1]), 100 * median9(share[0]), 100 * median9(share[1]),
+                       1 / median9(share[1]), t[1] / (tb > tm ? tb : tm));
+            }
             for (q = 0; q < 2; q++) { rnn_lm_state_free(s[q]); rnn_lm_free(m[q]); free(buf[q]); }
         }
     }
