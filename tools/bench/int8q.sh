@@ -8,15 +8,15 @@ set -eu
 cd "$(dirname "$0")/../.."
 minutes=${1:-6}
 make --no-print-directory build/textgen build/bench-int8q >/dev/null
-corpus=build/demo-corpus.txt
-if [ ! -f "$corpus" ]; then   # the demo's corpus, as tools/demo.sh makes it
+mkdir -p build/int8q
+corpus=build/int8q/corpus.txt
+if [ ! -f "$corpus" ]; then   # the demo's corpus, as tools/demo.sh makes it (on this machine)
     if ls /usr/share/games/fortunes/*.dat >/dev/null 2>&1; then
         for f in /usr/share/games/fortunes/*.dat; do cat "${f%.dat}"; done | grep -v '^%$' > "$corpus"
     else
         for f in /usr/share/common-licenses/*; do [ -f "$f" ] && [ ! -L "$f" ] && cat "$f"; done | tr -s ' ' > "$corpus"
     fi
 fi
-mkdir -p build/int8q
 models=
 for cell in lstm gru; do
     for H in 128 256 512; do
