@@ -269,7 +269,25 @@ static void test_int8_lm(void) {
     remove(path); remove(fpath); remove(bad);
 }
 
+/* tests/data/lm_int8.safetensors: lm_torch.safetensors through `textgen
+   quantize`, committed. Reading it must give the model that quantizing
+   lm_torch in memory gives, bit for bit: the format and the rounding stay
+   as they were written. */
+static void test_int8_fixture(void) {
+    rnn_lm *a = NULL, *b = NULL;
+    char err[200];
+    double worst = 1, mx;
+    int bad = 1, ok = rnn_lm_load(&a, NULL, "tests/data/lm_int8.safetensors", err, sizeof err) == RNN_OK &&
+                      rnn_lm_load(&b, NULL, "tests/data/lm_torch.safetensors", err, sizeof err) == RNN_OK &&
+                      rnn_lm_is_quantized(a) && rnn_lm_quantize(b) == RNN_OK;
+    if (ok) worst = q8_run(a, b, &mx, &bad);
+    check(ok && !bad && worst == 0, "int8: the committed int8 file = lm_torch quantized now, bit for bit", worst);
+    rnn_lm_free(a);
+    rnn_lm_free(b);
+}
+
 static void test_int8(void) {
     test_int8_kernels();
     test_int8_lm();
+    test_int8_fixture();
 }
