@@ -67,7 +67,7 @@
              char ch[8];  ch[rnn_vocab_decode(&v, &tok, 1, ch, 8)] = 0;  fputs(ch, stdout);
          }
 
-     For generation only, rnn_lm_quantize(lm) makes every matrix int8 (one
+     For generation only, rnn_lm_quantize(lm, NULL, 0) makes every matrix int8 (one
      scale a row): a quarter of the bytes a token reads and a quarter of the
      checkpoint; rnn_lm_step then runs int8 kernels (AVX-512 VNNI, AVX2,
      NEON, plain C), and rnn_lm_load reads such a file back.
@@ -766,8 +766,12 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token);
    F32. The float weights become the values the int8 ones stand for (so
    rnn_lm_eval measures them, with float activations), rnn_lm_save writes
    an int8 checkpoint (I8 tensors, a quarter of the size), and training
-   refuses the model. Make inference states again after it. */
-RNNDEF rnn_status rnn_lm_quantize(rnn_lm *m);
+   refuses the model. Make inference states again after it.
+   tokens [n] (NULL, 0: none), text like the training text, calibrate:
+   the float model reads them first, and each bias then absorbs the mean
+   error its row's rounding makes over them, Σ_i (W − Ŵ)[j][i]·mean(x_i)
+   (bias correction; not for layer 0's input side, which reads tokens). */
+RNNDEF rnn_status rnn_lm_quantize(rnn_lm *m, const int *tokens, size_t n);
 /* 1 if m's weights are int8 (rnn_lm_quantize, or read from an int8 file). */
 RNNDEF int rnn_lm_is_quantized(const rnn_lm *m);
 
@@ -5382,7 +5386,21 @@ static void rnn__lm_q8_free(struct rnn_q8 *z) {
    (quantized floats, or a file's tensors): i the registry index. */
 typedef rnn_status (*rnn__q8_rows_fn)(void *ctx, int i, signed char *rows, float *scale);
 
-static rnn_status rnn__lm_q8_build(rnn_lm *m, rnn__q8_rows_fn got, void *ctx) {
+/* The bias a matrix's rounding error goes into, and the mean of its input
+   (mean: [L][H] of each layer's h, from rnn__lm_q8_means): W_ih of layer
+   l ≥ 1 reads h of l−1, W_hh of l its own h, the head the top h. */
+static float *rnn__q8_target(const rnn_lm *m, const rnn_param *p, const double *mean, const double **x) {
+    int l, H = m->cfg.hidden_size, L = m->cfg.num_layers;
+    if (!mean) return NULL;
+    if (p->value == m->head.weight) { *x = mean + (size_t)(L - 1) * H; return m->head.bias; }
+    for (l = 0; l < L; l++) {
+        if (l > 0 && p->value == m->rnn->w[l].w_ih) { *x = mean + (size_t)(l - 1) * H; return m->rnn->w[l].b_ih; }
+        if (p->value == m->rnn->w[l].w_hh) { *x = mean + (size_t)l * H; return m->rnn->w[l].b_hh; }
+    }
+    return NULL;
+}
+
+static rnn_status rnn__lm_q8_build(rnn_lm *m, rnn__q8_rows_fn got, void *ctx, const double *mean) {
     struct rnn_q8 *z;
     ptrdiff_t np = stbds_arrlen(m->params), i;
     rnn_status st = RNN_OK;
@@ -5418,12 +5436,28 @@ static rnn_status rnn__lm_q8_build(rnn_lm *m, rnn__q8_rows_fn got, void *ctx) {
         if ((st = got(ctx, (int)i, rows, scale)) == RNN_OK &&
             (st = rnn__q8_init(&z->mat[i], rows, scale, p->rows, p->cols, split)) == RNN_OK) {
             size_t need = rnn__q8_scratch(&z->mat[i]);
-            rnn__q8_dequantize(&z->mat[i], p->value);   /* the floats are what the int8 says */
             if (need > z->scratch) z->scratch = need;
         }
         RNN_FREE(rows);
     }
     if (st != RNN_OK) { rnn__lm_q8_free(z); return st; }
+    /* all made: only now the model's floats change (a failure above left them as they were) */
+    for (i = 0; i < np; i++) {
+        const rnn_param *p = &m->params[i];
+        const rnn__q8 *q = &z->mat[i];
+        const double *x = NULL;
+        float *bias = p->cols ? rnn__q8_target(m, p, mean, &x) : NULL;
+        int j, k;
+        /* bias correction: b[j] += Σ_k (W − scale·q)[j][k]·mean(x_k); GRU_CHO's
+           candidate rows read r⊙h, whose mean is not h's: left out */
+        for (j = 0; bias && j < q->split; j++) {
+            double c = 0;
+            for (k = 0; k < q->k; k++)
+                c += ((double)p->value[(size_t)j * q->k + k] - (double)q->scale[j] * q->w[rnn__q8_at(q, j, k)]) * x[k];
+            bias[j] += (float)c;
+        }
+        if (p->cols) rnn__q8_dequantize(q, p->value);   /* the floats are what the int8 says */
+    }
     rnn__lm_q8_free(m->q8);
     m->q8 = z;
     rnn_lm_weights_changed(m);   /* inference states copy the tables again */
@@ -5436,12 +5470,42 @@ static rnn_status rnn__q8_rows_of(void *ctx, int i, signed char *rows, float *sc
     return RNN_OK;
 }
 
-RNNDEF rnn_status rnn_lm_quantize(rnn_lm *m) {
+/* mean [L][H]: each layer's h averaged over the float model reading tokens
+   from a zero state. */
+static rnn_status rnn__lm_q8_means(const rnn_lm *m, const int *tokens, size_t n, double *mean) {
+    rnn_lm_state *s;
     rnn_status st;
-    if (!m) return RNN_ERR_INVALID_ARGUMENT;
-    if (m->q8) return RNN_OK;   /* already: quantizing again would change nothing */
-    if ((st = rnn__lm_q8_build(m, rnn__q8_rows_of, m)) != RNN_OK)
-        return rnn__err(m->error, sizeof m->error, st, "quantize: %s", rnn_strerror(st));
+    size_t t, i, LH = (size_t)m->cfg.num_layers * m->cfg.hidden_size;
+    if ((st = rnn_lm_state_create(m, &s)) != RNN_OK) return st;
+    memset(mean, 0, sizeof(double) * LH);
+    for (t = 0; t < n; t++) {
+        rnn_lm_step(m, s, tokens[t]);
+        for (i = 0; i < LH; i++) mean[i] += s->rnn->h[i];
+    }
+    for (i = 0; i < LH; i++) mean[i] /= (double)n;
+    rnn_lm_state_free(s);
+    return RNN_OK;
+}
+
+RNNDEF rnn_status rnn_lm_quantize(rnn_lm *m, const int *tokens, size_t n) {
+    rnn_status st;
+    double *mean = NULL;
+    size_t t;
+    if (!m || (n && !tokens)) return RNN_ERR_INVALID_ARGUMENT;
+    if (m->q8) return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT, "quantize: the model is int8 already");
+    for (t = 0; t < n; t++)
+        if (tokens[t] < 0 || tokens[t] >= m->cfg.vocab_size)
+            return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT,
+                            "quantize: calibration token %lu is %d, outside 0..%d", (unsigned long)t, tokens[t],
+                            m->cfg.vocab_size - 1);
+    if (n) {
+        if (!(mean = (double *)RNN_MALLOC(sizeof(double) * m->cfg.num_layers * m->cfg.hidden_size)))
+            return rnn__err(m->error, sizeof m->error, RNN_ERR_OUT_OF_MEMORY, "quantize: out of memory");
+        if ((st = rnn__lm_q8_means(m, tokens, n, mean)) != RNN_OK) { RNN_FREE(mean); return st; }
+    }
+    st = rnn__lm_q8_build(m, rnn__q8_rows_of, m, mean);
+    RNN_FREE(mean);
+    if (st != RNN_OK) return rnn__err(m->error, sizeof m->error, st, "quantize: %s", rnn_strerror(st));
     return RNN_OK;
 }
 
@@ -8640,7 +8704,7 @@ RNNDEF rnn_status rnn_lm_from_st(rnn_lm **out, rnn_optimizer **optp, rnn_st_file
         rnn__q8_file c;
         c.f = f; c.m = m;
         f->error[0] = 0;
-        if ((st = rnn__lm_q8_build(m, rnn__q8_rows_file, &c)) != RNN_OK) {
+        if ((st = rnn__lm_q8_build(m, rnn__q8_rows_file, &c, NULL)) != RNN_OK) {
             if (!f->error[0]) rnn__err(f->error, sizeof f->error, st, "int8 weights: %s", rnn_strerror(st));
             goto fail;
         }

@@ -50,7 +50,7 @@ static int is_dir(const char *p) { (void)p; return 0; }
 static const char *usage =
     "usage: textgen train CORPUS -o MODEL [options]\n"
     "       textgen sample MODEL [options]\n"
-    "       textgen quantize MODEL -o INT8_MODEL [--check CORPUS [--val F] [--tokens N]]\n"
+    "       textgen quantize MODEL -o INT8_MODEL [--calibrate CORPUS] [--check CORPUS [--val F] [--tokens N]]\n"
     "\n"
     "train options (defaults in brackets):\n"
     "  -o, --output FILE    checkpoint to write (atomically, every --save-every steps and at the end)\n"
@@ -98,6 +98,8 @@ static const char *usage =
     "                       --val of it, as train splits it): loss, and how often their\n"
     "                       most likely next token agrees\n"
     "  --val F              [0.05]    --tokens N   at most N tokens of it [20000]\n"
+    "  --calibrate CORPUS   correct each bias for the mean rounding error of its row over\n"
+    "                       the first 20000 tokens of CORPUS (a training text)\n"
     "Ctrl-C while training saves a checkpoint and stops.\n";
 
 static volatile sig_atomic_t g_stop = 0;
@@ -410,12 +412,37 @@ static int compare_models(const rnn_lm *a, const rnn_lm *b, const int *ids, size
     return rc;
 }
 
+/* The text of path as the model's tokens (malloc'd; *n the count), or
+   NULL with a message. */
+static int *encode_corpus(const rnn_lm *m, const char *path, size_t *n) {
+    size_t len = 0, bad = 0;
+    const char *why;
+    char *text = read_all(path, &len, &why);
+    int *ids = NULL;
+    *n = 0;
+    if (!text) { fprintf(stderr, "textgen: cannot read the corpus %s: %s\n", path, why); return NULL; }
+    if (m->words) {
+        ids = encode_lines(m->words, text, len, 1, 0, n, &bad);
+    } else if (m->vocab) {
+        ids = (int *)malloc(sizeof(int) * (len + 1));
+        if (ids && rnn_vocab_encode(m->vocab, text, len, ids, len + 1, n, &bad) != RNN_OK) { free(ids); ids = NULL; }
+    } else {
+        fprintf(stderr, "textgen: the model has no vocabulary to read %s with\n", path);
+        free(text);
+        return NULL;
+    }
+    free(text);
+    if (!ids) fprintf(stderr, "textgen: %s at byte %lu: not UTF-8, or a character the model does not know\n", path, (unsigned long)bad);
+    return ids;
+}
+
 static int cmd_quantize(int argc, char **argv) {
     cli_opt o[] = {
         {"--output", "-o", CLI_STR, 0, 0, 0, NULL, 0},
         {"--check", NULL, CLI_STR, 0, 0, 0, NULL, 0},
         {"--val", NULL, CLI_NUM, 1e-6, 0.5, 0.05, NULL, 0},
         {"--tokens", NULL, CLI_INT, 2, 1e9, 20000, NULL, 0},
+        {"--calibrate", NULL, CLI_STR, 0, 0, 0, NULL, 0},
     };
     int no = (int)(sizeof o / sizeof o[0]), npos, rc = 1;
     const char *pos[1], *out, *corpus;
@@ -436,9 +463,19 @@ static int cmd_quantize(int argc, char **argv) {
     }
     if (rnn_lm_is_quantized(m)) { fprintf(stderr, "textgen quantize: %s is already int8\n", pos[0]); goto done; }
     if (check_writable("model", out)) goto done;
-    if ((st = rnn_lm_quantize(q)) != RNN_OK || (st = rnn_lm_save(q, NULL, out)) != RNN_OK) {
-        fprintf(stderr, "textgen: %s\n", q->error[0] ? q->error : rnn_strerror(st));
-        goto done;
+    {   /* calibration: the first 20,000 tokens of a training text */
+        const char *cal = cli_get(o, no, "--calibrate")->str;
+        size_t nc = 0;
+        int *cids = cal ? encode_corpus(m, cal, &nc) : NULL;
+        if (cal && !cids) goto done;
+        if (nc > 20000) nc = 20000;
+        st = rnn_lm_quantize(q, cids, nc);
+        free(cids);
+        if (st != RNN_OK || (st = rnn_lm_save(q, NULL, out)) != RNN_OK) {
+            fprintf(stderr, "textgen: %s\n", q->error[0] ? q->error : rnn_strerror(st));
+            goto done;
+        }
+        if (cal) printf("textgen: biases corrected for the mean rounding error over %lu tokens of %s\n", (unsigned long)nc, cal);
     }
     {   /* against the F32 weights alone (a checkpoint of train also holds Adam's two moments) */
         double f32 = 0;
@@ -449,27 +486,10 @@ static int cmd_quantize(int argc, char **argv) {
                file_size(pos[0]) / 1e6);
     }
     if ((corpus = cli_get(o, no, "--check")->str)) {
-        size_t len = 0, n = 0, bad = 0, from;
-        const char *why;
-        char *text = read_all(corpus, &len, &why);
-        int *ids = NULL;
+        size_t n = 0, from;
+        int *ids = encode_corpus(m, corpus, &n);
         double loss[2], agree;
-        if (!text) { fprintf(stderr, "textgen: cannot read the corpus %s: %s\n", corpus, why); goto done; }
-        if (m->words) {
-            ids = encode_lines(m->words, text, len, 1, 0, &n, &bad);
-        } else if (m->vocab) {
-            ids = (int *)malloc(sizeof(int) * (len + 1));
-            if (ids && (st = rnn_vocab_encode(m->vocab, text, len, ids, len + 1, &n, &bad)) != RNN_OK) { free(ids); ids = NULL; }
-        } else {
-            fprintf(stderr, "textgen: %s has no vocabulary to read %s with\n", pos[0], corpus);
-            free(text);
-            goto done;
-        }
-        free(text);
-        if (!ids) {
-            fprintf(stderr, "textgen: %s at byte %lu: not UTF-8, or a character the model does not know\n", corpus, (unsigned long)bad);
-            goto done;
-        }
+        if (!ids) goto done;
         from = rnn_batcher_split(n, (float)cli_get(o, no, "--val")->num);
         if (n - from > (size_t)cli_get(o, no, "--tokens")->num) n = from + (size_t)cli_get(o, no, "--tokens")->num;
         if (n - from < 2) { fprintf(stderr, "textgen: %s: too short to check on\n", corpus); free(ids); goto done; }

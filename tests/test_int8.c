@@ -174,7 +174,8 @@ static void test_int8_lm(void) {
         }
         rnn_lm_save(a, NULL, fpath);
         rnn_lm_state_create(a, &early);
-        if (rnn_lm_quantize(a) != RNN_OK || !rnn_lm_is_quantized(a) || rnn_lm_is_quantized(b)) okf = 0;
+        if (rnn_lm_quantize(a, NULL, 0) != RNN_OK || !rnn_lm_is_quantized(a) || rnn_lm_is_quantized(b)) okf = 0;
+        if (rnn_lm_quantize(a, NULL, 0) != RNN_ERR_INVALID_ARGUMENT || !said(a->error, "int8 already")) okf = 0;
         if (rnn_lm_step(a, early, 1) != NULL) okf = 0;   /* a state of the float model */
         rnn_lm_state_free(early);
         /* b: the float model with the very weights the int8 ones stand for */
@@ -279,15 +280,65 @@ static void test_int8_fixture(void) {
     double worst = 1, mx;
     int bad = 1, ok = rnn_lm_load(&a, NULL, "tests/data/lm_int8.safetensors", err, sizeof err) == RNN_OK &&
                       rnn_lm_load(&b, NULL, "tests/data/lm_torch.safetensors", err, sizeof err) == RNN_OK &&
-                      rnn_lm_is_quantized(a) && rnn_lm_quantize(b) == RNN_OK;
+                      rnn_lm_is_quantized(a) && rnn_lm_quantize(b, NULL, 0) == RNN_OK;
     if (ok) worst = q8_run(a, b, &mx, &bad);
     check(ok && !bad && worst == 0, "int8: the committed int8 file = lm_torch quantized now, bit for bit", worst);
     rnn_lm_free(a);
     rnn_lm_free(b);
 }
 
+/* Bias correction: calibrated on tokens, each bias takes the mean error of
+   its row's rounding over them, so over those same tokens the int8 model's
+   logits sit closer to the float model's (summed squares), for every cell;
+   a bad token is refused by position and nothing changes. */
+static void test_int8_calibration(void) {
+    static const rnn_cell cells[] = {RNN_LSTM, RNN_GRU, RNN_GRU_CHO, RNN_TANH};
+    int c, ok = 1, tok[400], i;
+    double worst = 0;
+    for (i = 0; i < 400; i++) tok[i] = (i * 7 + i / 13) % 20;
+    for (c = 0; c < 4; c++) {
+        rnn_lm_config cfg;
+        rnn_lm *f = NULL, *plain = NULL, *cal = NULL;
+        double e[2] = {0, 0};
+        int k, t, v;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.vocab_size = 20; cfg.embed_size = 8; cfg.hidden_size = 24; cfg.num_layers = 2; cfg.cell = cells[c];
+        rnn_lm_create(&f, &cfg, 9); rnn_lm_create(&plain, &cfg, 9); rnn_lm_create(&cal, &cfg, 9);
+        {   /* push the states off zero: larger biases, as training leaves them */
+            ptrdiff_t p;
+            for (p = 0; p < stbds_arrlen(f->params); p++)
+                if (!f->params[p].cols) {
+                    size_t j;
+                    for (j = 0; j < f->params[p].count; j++)
+                        f->params[p].value[j] = plain->params[p].value[j] = cal->params[p].value[j] = 0.4f + 0.02f * (float)(j % 7);
+                }
+        }
+        if (c == 0) {
+            int badtok[3] = {1, 20, 2};
+            ok &= rnn_lm_quantize(cal, badtok, 3) == RNN_ERR_INVALID_ARGUMENT && said(cal->error, "token 1 is 20") &&
+                  !rnn_lm_is_quantized(cal);
+        }
+        ok &= rnn_lm_quantize(plain, NULL, 0) == RNN_OK && rnn_lm_quantize(cal, tok, 400) == RNN_OK;
+        for (k = 0; k < 2; k++) {
+            rnn_lm_state *sf, *sq;
+            rnn_lm_state_create(f, &sf);
+            rnn_lm_state_create(k ? cal : plain, &sq);
+            for (t = 0; t < 400; t++) {
+                const float *lf = rnn_lm_step(f, sf, tok[t]), *lq = rnn_lm_step(k ? cal : plain, sq, tok[t]);
+                for (v = 0; v < 20; v++) e[k] += (double)(lf[v] - lq[v]) * (lf[v] - lq[v]);
+            }
+            rnn_lm_state_free(sf); rnn_lm_state_free(sq);
+        }
+        if (!(e[1] < e[0])) { ok = 0; printf("       %s: calibrated %g, plain %g\n", cell_name(cells[c]), e[1], e[0]); }
+        if (e[1] / e[0] > worst) worst = e[1] / e[0];
+        rnn_lm_free(f); rnn_lm_free(plain); rnn_lm_free(cal);
+    }
+    check(ok, "int8: bias correction brings the logits closer (4 cells), bad token refused", worst);
+}
+
 static void test_int8(void) {
     test_int8_kernels();
+    test_int8_calibration();
     test_int8_lm();
     test_int8_fixture();
 }

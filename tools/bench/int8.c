@@ -101,7 +101,7 @@ int main(int argc, char **argv) {
             lc.cell = !strcmp(cell, "gru") ? RNN_GRU : RNN_LSTM;
             for (q = 0; q < 2; q++) {
                 rnn_lm_create(&m[q], &lc, 1);
-                if (q) rnn_lm_quantize(m[q]);
+                if (q) rnn_lm_quantize(m[q], NULL, 0);
                 rnn_lm_state_create(m[q], &s[q]);
                 bytes[q] = token_bytes(m[q], s[q]);
                 nf[q] = (size_t)bytes[q] / 4 / 64 * 64 + 64;

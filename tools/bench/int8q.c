@@ -4,6 +4,9 @@
 
      int8 per row   rnn.h's int8 path (rnn_lm_quantize: weights and each
                     token's activations in int8, one scale a weight row)
+     int8 + bias    the same with the biases corrected for the mean
+                    rounding error over the first 20,000 tokens of CORPUS
+                    (training text; textgen quantize --calibrate)
      weights/row    only the weights rounded, one scale a row (the float
                     path with the weights int8 stands for)
      weights/64     only the weights rounded, one scale a group of 64
@@ -68,12 +71,12 @@ int main(int argc, char **argv) {
     printf("int8 kernel: %s; up to 20,000 tokens of the validation part\n", rnn_int8_simd_name());
     printf("%-28s %-14s %9s %8s %9s\n", "model", "weights", "loss", "vs FP32", "top-1 =");
     for (a = 2; a < argc; a++) {
-        rnn_lm *m[4];
+        rnn_lm *m[5];
         size_t n = 0, from;
         int *ids, *top, k;
         double base = 0, agree;
-        static const char *names[4] = {"FP32", "int8 per row", "weights/row", "weights/64"};
-        for (k = 0; k < 4; k++)
+        static const char *names[5] = {"FP32", "int8 per row", "int8 + bias", "weights/row", "weights/64"};
+        for (k = 0; k < 5; k++)
             if (rnn_lm_load(&m[k], NULL, argv[a], err, sizeof err) != RNN_OK) { fprintf(stderr, "%s: %s\n", argv[a], err); return 1; }
         ids = (int *)malloc(sizeof(int) * ((size_t)len + 1));
         if (!m[0]->vocab || rnn_vocab_encode(m[0]->vocab, text, (size_t)len, ids, (size_t)len + 1, &n, NULL) != RNN_OK) {
@@ -83,23 +86,24 @@ int main(int argc, char **argv) {
         from = rnn_batcher_split(n, 0.05f);
         if (n - from > 20000) n = from + 20000;
         top = (int *)malloc(sizeof(int) * n);
-        rnn_lm_quantize(m[1]);
+        rnn_lm_quantize(m[1], NULL, 0);
+        rnn_lm_quantize(m[2], ids, from < 20000 ? from : 20000);
         {   /* weights/row: the floats rnn_lm_quantize left, in a float model */
             ptrdiff_t i;
-            for (i = 0; i < stbds_arrlen(m[2]->params); i++)
-                memcpy(m[2]->params[i].value, m[1]->params[i].value, sizeof(float) * m[1]->params[i].count);
             for (i = 0; i < stbds_arrlen(m[3]->params); i++)
-                if (m[3]->params[i].cols) round_groups(&m[3]->params[i], 64);
-            rnn_lm_weights_changed(m[2]);
+                memcpy(m[3]->params[i].value, m[1]->params[i].value, sizeof(float) * m[1]->params[i].count);
+            for (i = 0; i < stbds_arrlen(m[4]->params); i++)
+                if (m[4]->params[i].cols) round_groups(&m[4]->params[i], 64);
             rnn_lm_weights_changed(m[3]);
+            rnn_lm_weights_changed(m[4]);
         }
-        for (k = 0; k < 4; k++) {
+        for (k = 0; k < 5; k++) {
             double l = run(m[k], ids + from, n - from, top, k ? top : NULL, &agree);
             if (!k) base = l;
             printf("%-28s %-14s %9.4f %+7.2f%% %8.2f%%\n", k ? "" : strrchr(argv[a], '/') ? strrchr(argv[a], '/') + 1 : argv[a],
                    names[k], l, 100 * (l - base) / base, k ? 100 * agree : 100.0);
         }
-        for (k = 0; k < 4; k++) rnn_lm_free(m[k]);
+        for (k = 0; k < 5; k++) rnn_lm_free(m[k]);
         free(ids); free(top);
     }
     free(text);
