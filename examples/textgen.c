@@ -445,10 +445,12 @@ static int cmd_quantize(int argc, char **argv) {
         {"--calibrate", NULL, CLI_STR, 0, 0, 0, NULL, 0},
     };
     int no = (int)(sizeof o / sizeof o[0]), npos, rc = 1;
-    const char *pos[1], *out, *corpus;
+    const char *pos[1], *out, *corpus, *cal;
     rnn_lm *m = NULL, *q = NULL;
     char err[256];
     rnn_status st;
+    int *cids = NULL, *ids = NULL;
+    size_t nc = 0, n = 0;
     if (cli_parse("textgen quantize", argc, argv, 2, o, no, pos, 1, &npos)) return 2;
     if (npos != 1) { fprintf(stderr, "textgen quantize: which model? (textgen quantize MODEL -o INT8_MODEL)\n"); return 2; }
     if (!(out = cli_get(o, no, "--output")->str)) { fprintf(stderr, "textgen quantize: -o INT8_MODEL is required\n"); return 2; }
@@ -463,14 +465,13 @@ static int cmd_quantize(int argc, char **argv) {
     }
     if (rnn_lm_is_quantized(m)) { fprintf(stderr, "textgen quantize: %s is already int8\n", pos[0]); goto done; }
     if (check_writable("model", out)) goto done;
+    /* both texts read before anything is written: a bad one leaves -o as it was */
+    cal = cli_get(o, no, "--calibrate")->str;
+    corpus = cli_get(o, no, "--check")->str;
+    if ((cal && !(cids = encode_corpus(m, cal, &nc))) || (corpus && !(ids = encode_corpus(m, corpus, &n)))) goto done;
     {   /* calibration: the first 20,000 tokens of a training text */
-        const char *cal = cli_get(o, no, "--calibrate")->str;
-        size_t nc = 0;
-        int *cids = cal ? encode_corpus(m, cal, &nc) : NULL;
-        if (cal && !cids) goto done;
         if (nc > 20000) nc = 20000;
         st = rnn_lm_quantize(q, cids, nc);
-        free(cids);
         if (st != RNN_OK || (st = rnn_lm_save(q, NULL, out)) != RNN_OK) {
             fprintf(stderr, "textgen: %s\n", q->error[0] ? q->error : rnn_strerror(st));
             goto done;
@@ -485,22 +486,20 @@ static int cmd_quantize(int argc, char **argv) {
                rnn_int8_simd_name(), file_size(out) / 1e6, 100.0 * (double)file_size(out) / f32, f32 / 1e6, pos[0],
                file_size(pos[0]) / 1e6);
     }
-    if ((corpus = cli_get(o, no, "--check")->str)) {
-        size_t n = 0, from;
-        int *ids = encode_corpus(m, corpus, &n);
+    if (corpus) {
+        size_t from = rnn_batcher_split(n, (float)cli_get(o, no, "--val")->num);
         double loss[2], agree;
-        if (!ids) goto done;
-        from = rnn_batcher_split(n, (float)cli_get(o, no, "--val")->num);
         if (n - from > (size_t)cli_get(o, no, "--tokens")->num) n = from + (size_t)cli_get(o, no, "--tokens")->num;
-        if (n - from < 2) { fprintf(stderr, "textgen: %s: too short to check on\n", corpus); free(ids); goto done; }
-        if (compare_models(m, q, ids + from, n - from, loss, &agree)) { fprintf(stderr, "textgen: the check failed\n"); free(ids); goto done; }
+        if (n - from < 2) { fprintf(stderr, "textgen: %s: too short to check on\n", corpus); goto done; }
+        if (compare_models(m, q, ids + from, n - from, loss, &agree)) { fprintf(stderr, "textgen: the check failed\n"); goto done; }
         printf("textgen: on %lu tokens of %s's validation part: loss FP32 %.4f, int8 %.4f (%+.2f%%); "
                "the most likely next token agrees %.2f%% of the time\n",
                (unsigned long)(n - from), corpus, loss[0], loss[1], 100 * (loss[1] - loss[0]) / loss[0], 100 * agree);
-        free(ids);
     }
     rc = 0;
 done:
+    free(cids);
+    free(ids);
     rnn_lm_free(m);
     rnn_lm_free(q);
     return rc;
