@@ -768,9 +768,11 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token);
    an int8 checkpoint (I8 tensors, a quarter of the size), and training
    refuses the model. Make inference states again after it.
    tokens [n] (NULL, 0: none), text like the training text, calibrate:
-   the float model reads them first, and each bias then absorbs the mean
-   error its row's rounding makes over them, Σ_i (W − Ŵ)[j][i]·mean(x_i)
-   (bias correction; not for layer 0's input side, which reads tokens). */
+   the float model reads them first; each row is then rounded so that its
+   error over those inputs stays small (GPTQ, for H and E up to 1024), and
+   each bias absorbs the mean error its row's rounding leaves over them,
+   Σ_i (W − Ŵ)[j][i]·mean(x_i) (bias correction; not for layer 0's input
+   side, which reads tokens). */
 RNNDEF rnn_status rnn_lm_quantize(rnn_lm *m, const int *tokens, size_t n);
 /* 1 if m's weights are int8 (rnn_lm_quantize, or read from an int8 file). */
 RNNDEF int rnn_lm_is_quantized(const rnn_lm *m);
@@ -5464,32 +5466,151 @@ static rnn_status rnn__lm_q8_build(rnn_lm *m, rnn__q8_rows_fn got, void *ctx, co
     return RNN_OK;
 }
 
+/* Cholesky factor of the symmetric positive definite A [k][k], in place
+   (lower triangle; A = L·Lᵀ). 0 if A is not positive definite. */
+static int rnn__cholesky(double *A, int k) {
+    int i, j, c;
+    for (j = 0; j < k; j++) {
+        double d = A[(size_t)j * k + j];
+        for (c = 0; c < j; c++) d -= A[(size_t)j * k + c] * A[(size_t)j * k + c];
+        if (!(d > 0)) return 0;
+        A[(size_t)j * k + j] = d = sqrt(d);
+        for (i = j + 1; i < k; i++) {
+            double s = A[(size_t)i * k + j];
+            for (c = 0; c < j; c++) s -= A[(size_t)i * k + c] * A[(size_t)j * k + c];
+            A[(size_t)i * k + j] = s / d;
+        }
+    }
+    return 1;
+}
+
+/* Rounds rows [0, rows) of W [rows][k] (their scales given) a column at a
+   time, spreading each rounding error over the columns not yet rounded, so
+   that the error of the row times inputs whose second moments are A [k][k]
+   stays small (GPTQ, Frantar et al. 2022). With U the upper Cholesky factor
+   of (A + 1% of its mean diagonal)⁻¹, after column i:
+       w[c] -= (w[i] − s·q[i]) / U[i][i] · U[i][c]    for c > i.
+   Inputs that never vary leave plain rounding. scratch: 2k² + k doubles.
+   0 (q untouched) if A has no positive diagonal. */
+static int rnn__q8_gptq(const float *W, int rows, int k, const double *A, const float *scale, signed char *q,
+                        double *scratch) {
+    double *M = scratch, *U = scratch + (size_t)k * k, *w = U + (size_t)k * k, damp = 0;
+    int i, j, c;
+    for (i = 0; i < k; i++) damp += A[(size_t)i * k + i];
+    if (!(damp > 0)) return 0;
+    damp = 0.01 * damp / k;
+    memcpy(M, A, sizeof(double) * k * k);
+    for (i = 0; i < k; i++) M[(size_t)i * k + i] += damp;
+    if (!rnn__cholesky(M, k)) return 0;
+    /* U ← (A + damp)⁻¹ by two triangular solves a column at a time (kept as rows: it is symmetric) */
+    for (j = 0; j < k; j++) {
+        double *x = U + (size_t)j * k;
+        for (i = 0; i < k; i++) {
+            double s = i == j;
+            for (c = 0; c < i; c++) s -= M[(size_t)i * k + c] * x[c];
+            x[i] = s / M[(size_t)i * k + i];
+        }
+        for (i = k - 1; i >= 0; i--) {
+            double s = x[i];
+            for (c = i + 1; c < k; c++) s -= M[(size_t)c * k + i] * x[c];
+            x[i] = s / M[(size_t)i * k + i];
+        }
+    }
+    if (!rnn__cholesky(U, k)) return 0;   /* U's lower triangle L: (A + damp)⁻¹ = L·Lᵀ, and Lᵀ is the U above */
+    for (j = 0; j < rows; j++) {
+        float s = scale[j];
+        if (!(s > 0)) continue;
+        for (i = 0; i < k; i++) w[i] = W[(size_t)j * k + i];
+        for (i = 0; i < k; i++) {
+            signed char qi = rnn__q8_round((float)(w[i] / s));
+            double err = (w[i] - (double)s * qi) / U[(size_t)i * k + i];
+            q[(size_t)j * k + i] = qi;
+            for (c = i + 1; c < k; c++) w[c] -= err * U[(size_t)c * k + i];
+        }
+    }
+    return 1;
+}
+
+/* Calibration: from the float model reading tokens, each layer's mean h
+   [L][H] (bias correction), and where H ≤ RNN__GPTQ_MAX the second moments
+   E[h·hᵀ] [L][H][H] and, where E is, the embedding rows' E[e·eᵀ] [E][E]
+   (GPTQ). Moments NULL: none. */
+#define RNN__GPTQ_MAX 1024
+typedef struct rnn__q8_calib {
+    const rnn_lm *m;
+    double *mean, *mom, *emom;
+    double *scratch;    /* 2k² + k doubles for rnn__q8_gptq */
+} rnn__q8_calib;
+
 static rnn_status rnn__q8_rows_of(void *ctx, int i, signed char *rows, float *scale) {
-    const rnn_param *p = &((rnn_lm *)ctx)->params[i];
+    const rnn__q8_calib *c = (const rnn__q8_calib *)ctx;
+    const rnn_lm *m = c->m;
+    const rnn_param *p = &m->params[i];
+    const double *A = NULL;
+    int l, L = m->cfg.num_layers, H = m->cfg.hidden_size, n = p->rows;
     rnn__q8_quantize_rows(p->value, p->rows, p->cols, rows, scale);
+    if (c->mom) {   /* the input's moments: as rnn__q8_target's means, and the embedding's for W_ih0 */
+        if (p->value == m->head.weight) A = c->mom + (size_t)(L - 1) * H * H;
+        for (l = 0; l < L; l++) {
+            if (l > 0 && p->value == m->rnn->w[l].w_ih) A = c->mom + (size_t)(l - 1) * H * H;
+            if (l == 0 && p->value == m->rnn->w[0].w_ih) A = c->emom;
+            if (p->value == m->rnn->w[l].w_hh) {
+                A = c->mom + (size_t)l * H * H;
+                if (m->cfg.cell == RNN_GRU_CHO) n = 2 * H;   /* its candidate rows read r⊙h */
+            }
+        }
+    }
+    if (A) rnn__q8_gptq(p->value, n, p->cols, A, scale, rows, c->scratch);
     return RNN_OK;
 }
 
-/* mean [L][H]: each layer's h averaged over the float model reading tokens
-   from a zero state. */
-static rnn_status rnn__lm_q8_means(const rnn_lm *m, const int *tokens, size_t n, double *mean) {
+/* Fills c from the float model reading tokens [n] from a zero state. */
+static rnn_status rnn__lm_q8_calibrate(const rnn_lm *m, const int *tokens, size_t n, rnn__q8_calib *c) {
     rnn_lm_state *s;
     rnn_status st;
-    size_t t, i, LH = (size_t)m->cfg.num_layers * m->cfg.hidden_size;
-    if ((st = rnn_lm_state_create(m, &s)) != RNN_OK) return st;
-    memset(mean, 0, sizeof(double) * LH);
-    for (t = 0; t < n; t++) {
-        rnn_lm_step(m, s, tokens[t]);
-        for (i = 0; i < LH; i++) mean[i] += s->rnn->h[i];
+    int L = m->cfg.num_layers, H = m->cfg.hidden_size, E = m->cfg.embed_size, l, i, j;
+    int big = H > E ? H : E;
+    size_t t, LH = (size_t)L * H;
+    if (!(c->mean = (double *)RNN_MALLOC(sizeof(double) * LH))) return RNN_ERR_OUT_OF_MEMORY;
+    memset(c->mean, 0, sizeof(double) * LH);
+    if (H <= RNN__GPTQ_MAX && E <= RNN__GPTQ_MAX) {
+        c->mom = (double *)RNN_MALLOC(sizeof(double) * (LH * H + (size_t)E * E + 2 * (size_t)big * big + big));
+        if (c->mom) {
+            c->emom = c->mom + LH * H;
+            c->scratch = c->emom + (size_t)E * E;
+            memset(c->mom, 0, sizeof(double) * (LH * H + (size_t)E * E));
+        }
     }
-    for (i = 0; i < LH; i++) mean[i] /= (double)n;
+    if ((st = rnn_lm_state_create(m, &s)) != RNN_OK) return st;
+    for (t = 0; t < n; t++) {
+        const float *e = m->embedding.weight + (size_t)tokens[t] * E;
+        rnn_lm_step(m, s, tokens[t]);
+        for (l = 0; l < L; l++) {
+            const float *h = s->rnn->h + (size_t)l * H;
+            for (i = 0; i < H; i++) {
+                c->mean[(size_t)l * H + i] += h[i];
+                for (j = 0; c->mom && j <= i; j++) c->mom[((size_t)l * H + i) * H + j] += (double)h[i] * h[j];
+            }
+        }
+        for (i = 0; c->mom && i < E; i++)
+            for (j = 0; j <= i; j++) c->emom[(size_t)i * E + j] += (double)e[i] * e[j];
+    }
     rnn_lm_state_free(s);
+    for (i = 0; i < (int)LH; i++) c->mean[i] /= (double)n;
+    if (c->mom) {   /* the upper triangles mirror the lower ones */
+        for (l = 0; l <= L; l++) {
+            double *A = l < L ? c->mom + (size_t)l * H * H : c->emom;
+            int k = l < L ? H : E;
+            for (i = 0; i < k; i++)
+                for (j = 0; j <= i; j++) A[(size_t)j * k + i] = A[(size_t)i * k + j] /= (double)n;
+        }
+    }
     return RNN_OK;
 }
 
 RNNDEF rnn_status rnn_lm_quantize(rnn_lm *m, const int *tokens, size_t n) {
-    rnn_status st;
-    double *mean = NULL;
+    rnn_status st = RNN_OK;
+    rnn__q8_calib c;
     size_t t;
     if (!m || (n && !tokens)) return RNN_ERR_INVALID_ARGUMENT;
     if (m->q8) return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT, "quantize: the model is int8 already");
@@ -5498,13 +5619,12 @@ RNNDEF rnn_status rnn_lm_quantize(rnn_lm *m, const int *tokens, size_t n) {
             return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT,
                             "quantize: calibration token %lu is %d, outside 0..%d", (unsigned long)t, tokens[t],
                             m->cfg.vocab_size - 1);
-    if (n) {
-        if (!(mean = (double *)RNN_MALLOC(sizeof(double) * m->cfg.num_layers * m->cfg.hidden_size)))
-            return rnn__err(m->error, sizeof m->error, RNN_ERR_OUT_OF_MEMORY, "quantize: out of memory");
-        if ((st = rnn__lm_q8_means(m, tokens, n, mean)) != RNN_OK) { RNN_FREE(mean); return st; }
-    }
-    st = rnn__lm_q8_build(m, rnn__q8_rows_of, m, mean);
-    RNN_FREE(mean);
+    memset(&c, 0, sizeof c);
+    c.m = m;
+    if (n) st = rnn__lm_q8_calibrate(m, tokens, n, &c);
+    if (st == RNN_OK) st = rnn__lm_q8_build(m, rnn__q8_rows_of, &c, c.mean);
+    RNN_FREE(c.mean);
+    RNN_FREE(c.mom);
     if (st != RNN_OK) return rnn__err(m->error, sizeof m->error, st, "quantize: %s", rnn_strerror(st));
     return RNN_OK;
 }

@@ -98,8 +98,9 @@ static const char *usage =
     "                       --val of it, as train splits it): loss, and how often their\n"
     "                       most likely next token agrees\n"
     "  --val F              [0.05]    --tokens N   at most N tokens of it [20000]\n"
-    "  --calibrate CORPUS   correct each bias for the mean rounding error of its row over\n"
-    "                       the first 20000 tokens of CORPUS (a training text)\n"
+    "  --calibrate CORPUS   round each row for small error over what the model sees on the\n"
+    "                       first 20000 tokens of CORPUS (a training text), and correct each\n"
+    "                       bias for its row's mean rounding error there\n"
     "Ctrl-C while training saves a checkpoint and stops.\n";
 
 static volatile sig_atomic_t g_stop = 0;
@@ -476,7 +477,7 @@ static int cmd_quantize(int argc, char **argv) {
             fprintf(stderr, "textgen: %s\n", q->error[0] ? q->error : rnn_strerror(st));
             goto done;
         }
-        if (cal) printf("textgen: biases corrected for the mean rounding error over %lu tokens of %s\n", (unsigned long)nc, cal);
+        if (cal) printf("textgen: calibrated on %lu tokens of %s (rows rounded for them, biases corrected)\n", (unsigned long)nc, cal);
     }
     {   /* against the F32 weights alone (a checkpoint of train also holds Adam's two moments) */
         double f32 = 0;

@@ -133,7 +133,7 @@ t "sample: --help"                             0 "usage"         $TG --help
 Q=$D/q8.safetensors
 t "quantize: writes an int8 model"             0 "int8 weights"  $TG quantize $D/m.keep -o $Q
 t "quantize: --check compares on validation"   0 "agrees"        $TG quantize $D/m.keep -o $Q --check $D/corpus.txt --val 0.2
-t "quantize: --calibrate corrects the biases"  0 "biases corrected" $TG quantize $D/m.keep -o $Q --calibrate $D/corpus.txt
+t "quantize: --calibrate calibrates"          0 "calibrated on" $TG quantize $D/m.keep -o $Q --calibrate $D/corpus.txt
 t "quantize: --calibrate a missing corpus"     1 "No such file or directory" $TG quantize $D/m.keep -o $D/q8c.safetensors --calibrate $D/none.txt
 t "quantize: ... and wrote nothing"            0 ""              sh -c "[ ! -e $D/q8c.safetensors ]"
 t "quantize: the int8 model samples"           0 ""              $TG sample $Q --length 20 --temperature 0.7

@@ -287,10 +287,10 @@ static void test_int8_fixture(void) {
     rnn_lm_free(b);
 }
 
-/* Bias correction: calibrated on tokens, each bias takes the mean error of
-   its row's rounding over them, so over those same tokens the int8 model's
-   logits sit closer to the float model's (summed squares), for every cell;
-   a bad token is refused by position and nothing changes. */
+/* Calibration (GPTQ rounding, then bias correction): over the tokens it
+   read, the int8 model's logits sit closer to the float model's (summed
+   squares), for every cell; a bad token is refused by position and
+   nothing changes. */
 static void test_int8_calibration(void) {
     static const rnn_cell cells[] = {RNN_LSTM, RNN_GRU, RNN_GRU_CHO, RNN_TANH};
     int c, ok = 1, tok[400], i;
@@ -333,11 +333,50 @@ static void test_int8_calibration(void) {
         if (e[1] / e[0] > worst) worst = e[1] / e[0];
         rnn_lm_free(f); rnn_lm_free(plain); rnn_lm_free(cal);
     }
-    check(ok, "int8: bias correction brings the logits closer (4 cells), bad token refused", worst);
+    check(ok, "int8: calibration brings the logits closer (4 cells), bad token refused", worst);
+}
+
+/* GPTQ rounding: over the inputs whose moments it was given, a row's
+   error is smaller than nearest rounding's; with moments of independent
+   unit inputs (A = I) it is nearest rounding. */
+static void test_int8_gptq(void) {
+    enum { R = 6, K = 24, N = 300 };
+    static float W[R * K], X[N * K], sc[R];
+    static double A[K * K], I[K * K], scratch[2 * K * K + K];
+    static signed char near[R * K], g[R * K], gi[R * K];
+    rnn_rng r;
+    double e[2] = {0, 0};
+    int i, j, t, k, same;
+    rnn_rng_seed(&r, 17);
+    for (i = 0; i < R * K; i++) W[i] = frand(&r, -1, 1);
+    for (t = 0; t < N; t++) {   /* correlated inputs: a shared part and a private one */
+        float common = frand(&r, -1, 1);
+        for (i = 0; i < K; i++) X[t * K + i] = 0.8f * common + 0.3f * frand(&r, -1, 1) + (i % 3 == 0 ? 0.5f : 0.0f);
+    }
+    for (i = 0; i < K; i++)
+        for (j = 0; j < K; j++) {
+            for (t = 0; t < N; t++) A[i * K + j] += (double)X[t * K + i] * X[t * K + j] / N;
+            I[i * K + j] = i == j;
+        }
+    rnn__q8_quantize_rows(W, R, K, near, sc);
+    memcpy(g, near, sizeof g);
+    memcpy(gi, near, sizeof gi);
+    rnn__q8_gptq(W, R, K, A, sc, g, scratch);
+    rnn__q8_gptq(W, R, K, I, sc, gi, scratch);
+    for (k = 0; k < 2; k++)
+        for (j = 0; j < R; j++)
+            for (t = 0; t < N; t++) {
+                double d = 0;
+                for (i = 0; i < K; i++) d += ((double)W[j * K + i] - sc[j] * (k ? g : near)[j * K + i]) * X[t * K + i];
+                e[k] += d * d;
+            }
+    same = !memcmp(gi, near, sizeof near);
+    check(e[1] < 0.8 * e[0] && same, "int8: GPTQ rounding beats nearest on its inputs; = nearest for A = I", e[1] / e[0]);
 }
 
 static void test_int8(void) {
     test_int8_kernels();
+    test_int8_gptq();
     test_int8_calibration();
     test_int8_lm();
     test_int8_fixture();

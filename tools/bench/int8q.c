@@ -4,9 +4,9 @@
 
      int8 per row   rnn.h's int8 path (rnn_lm_quantize: weights and each
                     token's activations in int8, one scale a weight row)
-     int8 + bias    the same with the biases corrected for the mean
-                    rounding error over the first 20,000 tokens of CORPUS
-                    (training text; textgen quantize --calibrate)
+     int8 calib.    the same calibrated on the first 20,000 tokens of
+                    CORPUS (training text; textgen quantize --calibrate):
+                    rows rounded by GPTQ, biases corrected
      weights/row    only the weights rounded, one scale a row (the float
                     path with the weights int8 stands for)
      weights/64     only the weights rounded, one scale a group of 64
@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
         size_t n = 0, from;
         int *ids, *top, k;
         double base = 0, agree;
-        static const char *names[5] = {"FP32", "int8 per row", "int8 + bias", "weights/row", "weights/64"};
+        static const char *names[5] = {"FP32", "int8 per row", "int8 calib.", "weights/row", "weights/64"};
         for (k = 0; k < 5; k++)
             if (rnn_lm_load(&m[k], NULL, argv[a], err, sizeof err) != RNN_OK) { fprintf(stderr, "%s: %s\n", argv[a], err); return 1; }
         ids = (int *)malloc(sizeof(int) * ((size_t)len + 1));
