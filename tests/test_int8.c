@@ -342,7 +342,7 @@ static void test_int8_calibration(void) {
 static void test_int8_gptq(void) {
     enum { R = 6, K = 24, N = 300 };
     static float W[R * K], X[N * K], sc[R];
-    static double A[K * K], I[K * K], scratch[2 * K * K + K];
+    static double A[K * K], eye[K * K], scratch[2 * K * K + K];
     static signed char near[R * K], g[R * K], gi[R * K];
     rnn_rng r;
     double e[2] = {0, 0};
@@ -356,13 +356,13 @@ static void test_int8_gptq(void) {
     for (i = 0; i < K; i++)
         for (j = 0; j < K; j++) {
             for (t = 0; t < N; t++) A[i * K + j] += (double)X[t * K + i] * X[t * K + j] / N;
-            I[i * K + j] = i == j;
+            eye[i * K + j] = i == j;
         }
     rnn__q8_quantize_rows(W, R, K, near, sc);
     memcpy(g, near, sizeof g);
     memcpy(gi, near, sizeof gi);
     rnn__q8_gptq(W, R, K, A, sc, g, scratch);
-    rnn__q8_gptq(W, R, K, I, sc, gi, scratch);
+    rnn__q8_gptq(W, R, K, eye, sc, gi, scratch);
     for (k = 0; k < 2; k++)
         for (j = 0; j < R; j++)
             for (t = 0; t < N; t++) {
