@@ -5388,18 +5388,25 @@ static void rnn__lm_q8_free(struct rnn_q8 *z) {
    (quantized floats, or a file's tensors): i the registry index. */
 typedef rnn_status (*rnn__q8_rows_fn)(void *ctx, int i, signed char *rows, float *scale);
 
-/* The bias a matrix's rounding error goes into, and the mean of its input
-   (mean: [L][H] of each layer's h, from rnn__lm_q8_means): W_ih of layer
-   l ≥ 1 reads h of l−1, W_hh of l its own h, the head the top h. */
-static float *rnn__q8_target(const rnn_lm *m, const rnn_param *p, const double *mean, const double **x) {
-    int l, H = m->cfg.hidden_size, L = m->cfg.num_layers;
-    if (!mean) return NULL;
-    if (p->value == m->head.weight) { *x = mean + (size_t)(L - 1) * H; return m->head.bias; }
+/* What a matrix reads, for calibration: the layer whose h is its input
+   (W_ih of layer l ≥ 1: l−1; W_hh of l: l; the head: the top layer), L for
+   W_ih0 (embedding rows), -1 for the embedding itself. *bias: the bias its
+   rounding error goes into (NULL for W_ih0); *rows: the rows whose input
+   that is (GRU_CHO's candidate rows of W_hh read r⊙h instead: left out). */
+static int rnn__q8_input(const rnn_lm *m, const rnn_param *p, float **bias, int *rows) {
+    int l, L = m->cfg.num_layers;
+    *bias = NULL;
+    *rows = p->rows;
+    if (p->value == m->head.weight) { *bias = m->head.bias; return L - 1; }
     for (l = 0; l < L; l++) {
-        if (l > 0 && p->value == m->rnn->w[l].w_ih) { *x = mean + (size_t)(l - 1) * H; return m->rnn->w[l].b_ih; }
-        if (p->value == m->rnn->w[l].w_hh) { *x = mean + (size_t)l * H; return m->rnn->w[l].b_hh; }
+        if (p->value == m->rnn->w[l].w_ih) { *bias = l ? m->rnn->w[l].b_ih : NULL; return l ? l - 1 : L; }
+        if (p->value == m->rnn->w[l].w_hh) {
+            if (m->cfg.cell == RNN_GRU_CHO) *rows = 2 * m->cfg.hidden_size;
+            *bias = m->rnn->w[l].b_hh;
+            return l;
+        }
     }
-    return NULL;
+    return -1;
 }
 
 static rnn_status rnn__lm_q8_build(rnn_lm *m, rnn__q8_rows_fn got, void *ctx, const double *mean) {
@@ -5447,12 +5454,11 @@ static rnn_status rnn__lm_q8_build(rnn_lm *m, rnn__q8_rows_fn got, void *ctx, co
     for (i = 0; i < np; i++) {
         const rnn_param *p = &m->params[i];
         const rnn__q8 *q = &z->mat[i];
-        const double *x = NULL;
-        float *bias = p->cols ? rnn__q8_target(m, p, mean, &x) : NULL;
-        int j, k;
-        /* bias correction: b[j] += Σ_k (W − scale·q)[j][k]·mean(x_k); GRU_CHO's
-           candidate rows read r⊙h, whose mean is not h's: left out */
-        for (j = 0; bias && j < q->split; j++) {
+        float *bias = NULL;
+        int j, k, n = 0, in = p->cols && mean ? rnn__q8_input(m, p, &bias, &n) : -1;
+        const double *x = in >= 0 && in < m->cfg.num_layers ? mean + (size_t)in * q->k : NULL;
+        /* bias correction: b[j] += Σ_k (W − scale·q)[j][k]·mean(x_k) */
+        for (j = 0; bias && x && j < n; j++) {
             double c = 0;
             for (k = 0; k < q->k; k++)
                 c += ((double)p->value[(size_t)j * q->k + k] - (double)q->scale[j] * q->w[rnn__q8_at(q, j, k)]) * x[k];
@@ -5546,21 +5552,11 @@ static rnn_status rnn__q8_rows_of(void *ctx, int i, signed char *rows, float *sc
     const rnn__q8_calib *c = (const rnn__q8_calib *)ctx;
     const rnn_lm *m = c->m;
     const rnn_param *p = &m->params[i];
-    const double *A = NULL;
-    int l, L = m->cfg.num_layers, H = m->cfg.hidden_size, n = p->rows;
+    float *bias;
+    int n, L = m->cfg.num_layers, H = m->cfg.hidden_size, in;
     rnn__q8_quantize_rows(p->value, p->rows, p->cols, rows, scale);
-    if (c->mom) {   /* the input's moments: as rnn__q8_target's means, and the embedding's for W_ih0 */
-        if (p->value == m->head.weight) A = c->mom + (size_t)(L - 1) * H * H;
-        for (l = 0; l < L; l++) {
-            if (l > 0 && p->value == m->rnn->w[l].w_ih) A = c->mom + (size_t)(l - 1) * H * H;
-            if (l == 0 && p->value == m->rnn->w[0].w_ih) A = c->emom;
-            if (p->value == m->rnn->w[l].w_hh) {
-                A = c->mom + (size_t)l * H * H;
-                if (m->cfg.cell == RNN_GRU_CHO) n = 2 * H;   /* its candidate rows read r⊙h */
-            }
-        }
-    }
-    if (A) rnn__q8_gptq(p->value, n, p->cols, A, scale, rows, c->scratch);
+    if (c->mom && (in = rnn__q8_input(m, p, &bias, &n)) >= 0)   /* its input's second moments */
+        rnn__q8_gptq(p->value, n, p->cols, in < L ? c->mom + (size_t)in * H * H : c->emom, scale, rows, c->scratch);
     return RNN_OK;
 }
 

@@ -8,7 +8,7 @@
 static void test_int8_kernels(void) {
     static const int shapes[][3] = {{1, 1, 1},    {31, 3, 31},   {32, 4, 32},    {33, 5, 20},
                                     {100, 63, 64}, {96, 300, 64}, {70, 257, 40}, {64, 1000, 64}};
-    const char *kname = rnn__q8_best()->name;
+    const char *kname = rnn_int8_simd_name();
     rnn__q8_fn fn = rnn__q8_best()->dot;
     rnn_rng r;
     int s, ok = 1, okc = 1, okq = 1, extreme;
@@ -47,7 +47,7 @@ static void test_int8_kernels(void) {
             rnn__q8_free(&q);
             free(rows); free(qx); free(scale); free(acc); free(acc_c);
         }
-    check(okc, "int8: plain C sums = a row-major loop (8 shapes, layout round trip)", 0);
+    check(okc && kname == rnn__q8_best()->name, "int8: plain C sums = a row-major loop (8 shapes, layout round trip)", 0);
     snprintf(name, sizeof name, "int8: %s kernel sums = the exact sums (incl. ±127 everywhere)", kname);
     check(ok, name, 0);
     {   /* quantizing rows: in -127..127, each row's largest at ±127, error <= scale/2 */
@@ -262,8 +262,16 @@ static void test_int8_lm(void) {
                 if (st != faults[k].st || !said(err, faults[k].part) || x) { okb = 0; printf("       %d: %s\n", k, err); }
                 rnn_lm_free(x);
             }
+            {   /* the generic floor: I8 read as I8 only, and not as floats */
+                int8_t b8[4];
+                float fl[4];
+                int d[2];
+                d[0] = cases[c].V; d[1] = cases[c].E;
+                okb &= rnn_st_read_i8(&f, "head.bias", 1, d, b8) == RNN_ERR_DTYPE;
+                okb &= rnn_st_read(&f, "embedding.weight", 2, d, fl) == RNN_ERR_DTYPE && said(f.error, "I8");
+            }
             rnn_st_close(&f);
-            check(okb, "int8: bad files (-128, negative scale, no scale, int4) refused by name", 0);
+            check(okb, "int8: bad files (-128, negative scale, no scale, int4) refused by name; I8 read as I8 only", 0);
         }
         rnn_lm_free(a); rnn_lm_free(b); rnn_lm_free(ld);
     }
