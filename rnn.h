@@ -1351,6 +1351,8 @@ RNNDEF rnn_status rnn_s2s_from_st(rnn_s2s **out, rnn_optimizer **opt, rnn_st_fil
 int fsync(int fd);
 int fileno(FILE *stream);
 #endif
+#elif defined(_WIN32)
+#include <io.h>      /* _commit: the same flush to disk on Windows */
 #endif
 
 #if defined(RNN_MALLOC) && defined(RNN_REALLOC) && defined(RNN_FREE)
@@ -7872,11 +7874,18 @@ RNNDEF rnn_status rnn_st_save(rnn_st_writer *w, const char *path) {
         st = RNN_ERR_IO;
 #if defined(__unix__) || defined(__APPLE__)
     if (st == RNN_OK && fsync(fileno(f)) != 0) st = RNN_ERR_IO;
+#elif defined(_WIN32)
+    if (st == RNN_OK && _commit(_fileno(f)) != 0) st = RNN_ERR_IO;
 #endif
     if (fclose(f) != 0) st = RNN_ERR_IO;
     f = NULL;
     if (st != RNN_OK) { remove(tmp); RNN__FAIL(RNN_ERR_IO, "%.150s: write failed (disk full?)", tmp); }
-    if (rename(tmp, path) != 0) { remove(tmp); RNN__FAIL(RNN_ERR_IO, "%.150s: cannot rename over it", path); }
+#ifdef _WIN32   /* rename() will not replace a file on Windows; this replaces it in one step */
+    if (!MoveFileExA(tmp, path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+#else
+    if (rename(tmp, path) != 0)
+#endif
+    { remove(tmp); RNN__FAIL(RNN_ERR_IO, "%.150s: cannot rename over it", path); }
 fail:
     RNN_FREE(tmp);
     RNN_FREE(hdr.p);
@@ -8179,8 +8188,14 @@ RNNDEF rnn_status rnn_st_open(rnn_st_file *f, const char *path) {
     memset(f, 0, sizeof *f);
     if (!path) return rnn__err(f->error, sizeof f->error, RNN_ERR_INVALID_ARGUMENT, "no path");
     errno = 0;
-    if (!(fp = fopen(path, "rb")))
-        return rnn__err(f->error, sizeof f->error, RNN_ERR_IO, "%.150s: %s", path, strerror(errno));
+    if (!(fp = fopen(path, "rb"))) {
+        const char *why = strerror(errno);
+#ifdef _WIN32   /* Windows refuses to open a directory ("Permission denied"); say what it is */
+        DWORD a = GetFileAttributesA(path);
+        if (a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY)) why = "Is a directory";
+#endif
+        return rnn__err(f->error, sizeof f->error, RNN_ERR_IO, "%.150s: %s", path, why);
+    }
     /* one byte first: a directory opens, but does not read */
     errno = 0;
     if ((c = fgetc(fp)) == EOF && ferror(fp)) {

@@ -10,10 +10,10 @@ mkdir -p build
 STB=$(pkg-config --cflags-only-I stb 2>/dev/null | sed 's/-I/-isystem /g')
 [ -n "$STB" ] || STB="-isystem /usr/include/stb"
 STRICT="-std=c99 -pedantic -Wall -Wextra -Werror"
-ALL="gcc clang tcc g++ asan nosimd avx2 sse2 native cblas aarch64 aarch64dot threads tsan examples"
+ALL="gcc clang tcc g++ asan nosimd avx2 sse2 native cblas aarch64 aarch64dot threads tsan win64 examples"
 LEGS=${*:-$ALL}
 
-total_pass=0; total_fail=0; bad=0; broken=0; LIBS=; ARGS=
+total_pass=0; total_fail=0; bad=0; broken=0; LIBS=; ARGS=; EXE=
 
 # leg NAME TOOL RUNNER COMPILE...   (RUNNER is "-" for native execution)
 leg() {
@@ -23,17 +23,17 @@ leg() {
         [ "${CI:-}" = true ] && bad=1
         return
     fi
-    exe=build/test-$name
+    exe=build/test-$name$EXE
     if ! "$@" tests/test.c -o "$exe" $LIBS -lm > "build/test-$name.log" 2>&1; then
         echo "FAILED  $name: does not compile ($*):"; sed 's/^/    /' "build/test-$name.log" | head -20
         bad=1; broken=$((broken + 1)); return
     fi
     if [ "$runner" = - ]; then ./"$exe" $ARGS >> "build/test-$name.log" 2>&1; else $runner ./"$exe" $ARGS >> "build/test-$name.log" 2>&1; fi
     rc=$?
-    last=$(tail -n 1 "build/test-$name.log")
+    last=$(tail -n 1 "build/test-$name.log" | tr -d '\r')
     p=$(echo "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
     f=$(echo "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-    simd=$(sed -n 's/^ *simd path: //p' "build/test-$name.log" | head -n 1)
+    simd=$(sed -n 's/^ *simd path: //p' "build/test-$name.log" | tr -d '\r' | head -n 1)
     if [ -z "$p" ]; then
         echo "FAILED  $name: the runner crashed (exit $rc); end of build/test-$name.log:"
         tail -n 15 "build/test-$name.log" | sed 's/^/    /'; bad=1; broken=$((broken + 1)); return
@@ -68,6 +68,23 @@ for l in $LEGS; do
     tsan)    # ThreadSanitizer over the pool (the threads section: the pool's regions in training)
              LIBS=-pthread; ARGS=threads
              leg tsan clang - clang $STRICT -O1 -g -fsanitize=thread -DRNN_THREADS $STB; LIBS=; ARGS= ;;
+    win64)   # Windows: MinGW-w64 builds the tests with rnn.h's Win32 pool, Wine runs them; then
+             # textgen on Windows trains on 2 threads, resumes, samples, quantizes, and names.c reads it
+             EXE=.exe; LIBS=; export WINEDEBUG=-all
+             leg win64 x86_64-w64-mingw32-gcc-win32 wine x86_64-w64-mingw32-gcc-win32 $STRICT -O2 -DRNN_THREADS $STB; EXE=
+             if [ -x build/test-win64.exe ] && command -v wine >/dev/null 2>&1; then
+                 w=build/win64; wm=build/win64.safetensors; small="--hidden 32 --embed 16 --seq 16 --batch 4"
+                 if x86_64-w64-mingw32-gcc-win32 $STRICT -O2 $STB examples/textgen.c -o $w-textgen.exe -lm > $w.log 2>&1 &&
+                    x86_64-w64-mingw32-gcc-win32 $STRICT -O2 $STB examples/names.c -o $w-names.exe -lm >> $w.log 2>&1 &&
+                    wine $w-textgen.exe train README.md -o $wm --steps 30 --threads 2 $small >> $w.log 2>&1 &&
+                    wine $w-textgen.exe train README.md -o $wm --steps 10 --resume $small >> $w.log 2>&1 &&
+                    grep -q 'steps 30 -> 40' $w.log && grep -q '2 threads' $w.log &&
+                    wine $w-textgen.exe sample $wm --length 40 >> $w.log 2>&1 &&
+                    wine $w-textgen.exe quantize $wm -o $w-int8.safetensors >> $w.log 2>&1 &&
+                    wine $w-names.exe $w-int8.safetensors 3 >> $w.log 2>&1; then
+                     total_pass=$((total_pass + 1)); echo "win64    textgen: train on 2 threads, resume, sample, quantize; names: ok   ($w.log)"
+                 else total_fail=$((total_fail + 1)); bad=1; echo "    NOT OK win64 textgen/names (see $w.log)"; tail -5 $w.log | sed 's/^/    /'; fi
+             fi ;;
     examples)  # every example and tool builds warning-free and runs
              p=0; f=0
              for src in examples/*.c; do

@@ -351,7 +351,7 @@ static void test_int8_gptq(void) {
     enum { R = 6, K = 24, N = 300 };
     static float W[R * K], X[N * K], sc[R];
     static double A[K * K], eye[K * K], scratch[2 * K * K + K];
-    static signed char near[R * K], g[R * K], gi[R * K];
+    static signed char nearest[R * K], g[R * K], gi[R * K];
     rnn_rng r;
     double e[2] = {0, 0};
     int i, j, t, k, same;
@@ -366,19 +366,19 @@ static void test_int8_gptq(void) {
             for (t = 0; t < N; t++) A[i * K + j] += (double)X[t * K + i] * X[t * K + j] / N;
             eye[i * K + j] = i == j;
         }
-    rnn__q8_quantize_rows(W, R, K, near, sc);
-    memcpy(g, near, sizeof g);
-    memcpy(gi, near, sizeof gi);
+    rnn__q8_quantize_rows(W, R, K, nearest, sc);
+    memcpy(g, nearest, sizeof g);
+    memcpy(gi, nearest, sizeof gi);
     rnn__q8_gptq(W, R, K, A, sc, g, scratch);
     rnn__q8_gptq(W, R, K, eye, sc, gi, scratch);
     for (k = 0; k < 2; k++)
         for (j = 0; j < R; j++)
             for (t = 0; t < N; t++) {
                 double d = 0;
-                for (i = 0; i < K; i++) d += ((double)W[j * K + i] - sc[j] * (k ? g : near)[j * K + i]) * X[t * K + i];
+                for (i = 0; i < K; i++) d += ((double)W[j * K + i] - sc[j] * (k ? g : nearest)[j * K + i]) * X[t * K + i];
                 e[k] += d * d;
             }
-    same = !memcmp(gi, near, sizeof near);
+    same = !memcmp(gi, nearest, sizeof nearest);
     check(e[1] < 0.8 * e[0] && same, "int8: GPTQ rounding beats nearest on its inputs; = nearest for A = I", e[1] / e[0]);
 }
 

@@ -6,7 +6,7 @@
 set -u
 langid="fortunes fortunes-de fortunes-es fortunes-it fortunes-br fortunes-pl fortunes-cs fortunes-ru wamerican wngerman wfrench wspanish witalian wportuguese wdutch wpolish wswedish"
 case ${1:-test} in
-test)  pkgs="pkg-config libstb-dev gcc g++ clang libclang-rt-14-dev tcc libopenblas-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user $langid" ;;
+test)  pkgs="pkg-config libstb-dev gcc g++ clang libclang-rt-14-dev tcc libopenblas-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gcc-mingw-w64-x86-64-win32 wine wine64 $langid" ;;
 demo)  pkgs="pkg-config libstb-dev gcc" ;;
 names) pkgs="pkg-config libstb-dev gcc wamerican" ;;
 langid) pkgs="pkg-config libstb-dev gcc $langid" ;;
