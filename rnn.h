@@ -1869,6 +1869,8 @@ static int rnn__par_n = 1;
 #ifndef RNN_USE_CBLAS
 static float *rnn__scr[RNN__MAX_TASKS];
 static size_t rnn__scr_cap[RNN__MAX_TASKS];
+static float *rnn__shared;   /* a product's op(B), packed once for every task */
+static size_t rnn__shared_cap;
 #endif
 
 #ifdef RNN_THREADS
@@ -1919,6 +1921,17 @@ static int rnn__scratch(int n, size_t floats) {
             rnn__scr[i] = p;
             rnn__scr_cap[i] = floats;
         }
+    return 1;
+}
+
+/* Makes the shared packing space at least floats long; 0 if memory runs out. */
+static int rnn__shared_space(size_t floats) {
+    if (rnn__shared_cap < floats) {
+        float *p = (float *)RNN_REALLOC(rnn__shared, floats * sizeof(float));
+        if (!p) return 0;
+        rnn__shared = p;
+        rnn__shared_cap = floats;
+    }
     return 1;
 }
 #endif
@@ -2376,9 +2389,9 @@ RNNDEF void rnn_sgemm_builtin(int ta, int tb, int m, int n, int k, float alpha, 
 }
 
 #ifndef RNN_USE_CBLAS
-/* A product cut into parts: part i is columns (or rows) [i·step, +step). */
+/* A product cut into parts: part i is columns [i·step, +step). */
 typedef struct rnn__gemm_part {
-    int ta, tb, m, n, k, lda, ldb, ldc, rows, step;
+    int ta, tb, m, n, k, lda, ldb, ldc, step;
     float alpha, beta;
     const float *a, *b;
     float *c;
@@ -2387,14 +2400,9 @@ typedef struct rnn__gemm_part {
 
 static void rnn__gemm_task(void *ctx, int i) {
     const rnn__gemm_part *g = (const rnn__gemm_part *)ctx;
-    int lo = i * g->step, len = (g->rows ? g->m : g->n) - lo;
+    int lo = i * g->step, len = g->n - lo;
     if (len > g->step) len = g->step;
-    if (len <= 0) return;
-    if (g->rows)
-        rnn__sgemm_core(rnn__scr[i], g->npk, g->ta, g->tb, len, g->n, g->k, g->alpha,
-                        g->ta ? g->a + lo : g->a + (size_t)lo * g->lda, g->lda, g->b, g->ldb, g->beta,
-                        g->c + (size_t)lo * g->ldc, g->ldc);
-    else
+    if (len > 0)
         rnn__sgemm_core(rnn__scr[i], g->npk, g->ta, g->tb, g->m, len, g->k, g->alpha, g->a, g->lda,
                         g->tb ? g->b + (size_t)lo * g->ldb : g->b + lo, g->ldb, g->beta, g->c + lo, g->ldc);
 }
@@ -2514,16 +2522,86 @@ static void rnn__gemm_bp(float *pk, int m, int n, int k, float alpha, const floa
     }
     rnn__gemm_bp_cols(pk, m, 0, n, k, n, alpha, a, lda, bp, beta, c, ldc);
 }
+
+/* ---- a large product cut between rows, op(B) packed once -----------------
+   Cut between columns, each part packs all of op(A); cut between rows, all
+   of op(B): at T·B = 2048 rows that redundant packing made dW = dGᵀ·X and
+   dX = dG·W no faster on two threads than on one. So a product with rows
+   enough for every part is made in two regions: the tasks pack op(B) once
+   together (rnn__bpack's layout, each a share of every block's panels),
+   then each makes its rows of C from its own rows of op(A), packed as
+   rnn__sgemm_packed packs them, and the shared panels, with its tiles. */
+typedef struct rnn__rows_part {
+    int ta, tb, m, n, k, lda, ldb, ldc, step, parts;
+    float alpha, beta;
+    const float *a, *b;
+    float *bp, *c;
+} rnn__rows_part;
+
+static void rnn__rows_pack_task(void *ctx, int i) {
+    const rnn__rows_part *g = (const rnn__rows_part *)ctx;
+    int nr = rnn__best_arch()->nr, np = (g->n + nr - 1) / nr, lo = np * i / g->parts, hi = np * (i + 1) / g->parts;
+    int pc, j0 = lo * nr, j1 = hi * nr < g->n ? hi * nr : g->n;
+    if (lo >= hi) return;
+    for (pc = 0; pc < g->k; pc += RNN__KC) {
+        int kc = g->k - pc < RNN__KC ? g->k - pc : RNN__KC;
+        rnn__pack_b(g->tb, g->b, g->ldb, pc, kc, j0, j1 - j0, nr,
+                    g->bp + (size_t)(pc / RNN__KC) * np * rnn__pstride(nr, RNN__KC) + (size_t)lo * rnn__pstride(nr, kc));
+    }
+}
+
+/* Rows [lo, lo + step) of C: sgemm_packed's loops over the shared op(B). */
+static void rnn__rows_task(void *ctx, int i) {
+    const rnn__rows_part *g = (const rnn__rows_part *)ctx;
+    const rnn__arch *ar = rnn__best_arch();
+    int mr = ar->mr, nr = ar->nr, np = (g->n + nr - 1) / nr, lo = i * g->step, len = g->m - lo, pc, jc, ir, jr;
+    float *ap = (float *)(((uintptr_t)rnn__scr[i] + 63) & ~(uintptr_t)63);
+    if (len > g->step) len = g->step;
+    if (len <= 0) return;
+    for (pc = 0; pc < g->k; pc += RNN__KC) {
+        int kc = g->k - pc < RNN__KC ? g->k - pc : RNN__KC;
+        float be = pc == 0 ? g->beta : 1.0f;
+        const float *blk = g->bp + (size_t)(pc / RNN__KC) * np * rnn__pstride(nr, RNN__KC);
+        rnn__pack_a(g->ta, g->a, g->lda, lo, len, pc, kc, mr, ap);
+        for (jc = 0; jc < g->n; jc += RNN__NC)   /* a block of B panels stays in L2 */
+            for (ir = 0; ir < len; ir += mr)
+                for (jr = jc; jr < g->n && jr < jc + RNN__NC; jr += nr)
+                    rnn__tile(ar, kc, ap + (size_t)(ir / mr) * rnn__pstride(mr, kc),
+                              blk + (size_t)(jr / nr) * rnn__pstride(nr, kc), nr,
+                              g->c + (size_t)(lo + ir) * g->ldc + jr, g->ldc, len - ir < mr ? len - ir : mr,
+                              g->n - jr < nr ? g->n - jr : nr, g->alpha, be);
+    }
+}
+
+/* C = alpha·op(A)·op(B) + beta·C in rows cut at whole micro-panels of step
+   rows (more than RNN__PANELWISE_M, so that uncut it takes the packed path
+   too); 0 if the packing space cannot be had (nothing was done). */
+static int rnn__gemm_rows(int step, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                          const float *b, int ldb, float beta, float *c, int ldc) {
+    const rnn__arch *ar = rnn__best_arch();
+    rnn__rows_part g;
+    g.parts = (m + step - 1) / step;
+    if (!rnn__shared_space(rnn__bpack_floats(k, n)) ||
+        !rnn__scratch(g.parts, (size_t)((step + ar->mr - 1) / ar->mr) * rnn__pstride(ar->mr, RNN__KC) + 16))
+        return 0;
+    g.ta = ta; g.tb = tb; g.m = m; g.n = n; g.k = k; g.lda = lda; g.ldb = ldb; g.ldc = ldc; g.step = step;
+    g.alpha = alpha; g.beta = beta; g.a = a; g.b = b; g.c = c; g.bp = rnn__shared;
+    rnn__run(rnn__rows_pack_task, &g, g.parts);
+    rnn__run(rnn__rows_task, &g, g.parts);
+    return 1;
+}
 #endif
 
 
 /* Every product of the library comes here: the hook if one is set, else
    the built-in with the caller's packing space (layers pass their
    workspace, so training steps after the first allocate nothing), cut
-   into parts when there are tasks: between columns at whole panels (nr),
-   else between rows at whole micro-panels (mr) with every part above the
-   row counts that choose a path, so each element is made by the same
-   kernel in the same order as uncut. A BLAS hook is called whole (it has
+   into parts when there are tasks: with more than RNN__PANELWISE_M rows a
+   part, between rows at whole micro-panels (mr), op(B) packed once
+   (rnn__gemm_rows); else between columns at whole panels (nr). Either way
+   each element is made by the same kernel in the same order as uncut.
+   Cut between columns, a part packs its columns of op(B) and all of op(A)
+   again: cheap for the few rows of a recurrent step. A BLAS hook is called whole (it has
    threads of its own, and its edges could round differently). */
 static void rnn__gemm(float *pack, size_t pack_floats, int ta, int tb, int m, int n, int k,
                       float alpha, const float *a, int lda, const float *b, int ldb, float beta,
@@ -2536,14 +2614,13 @@ static void rnn__gemm(float *pack, size_t pack_floats, int ta, int tb, int m, in
     if (rnn__par_n > 1 && m > 0 && n > 0 && k > 0 && rnn__par_worth(m, n, k)) {
         const rnn__arch *ar = rnn__best_arch();
         rnn__gemm_part g;
-        g.rows = 0;
-        if ((g.step = rnn__cut(n, ar->nr, 32)) == 0 && m > RNN__PANELWISE_M) {
-            g.step = rnn__cut(m, ar->mr, RNN__PANELWISE_M + 1);
-            g.rows = 1;
-        }
+        /* rows enough for every part: cut them, op(B) packed once */
+        int rstep = m > RNN__PANELWISE_M ? rnn__cut(m, ar->mr, RNN__PANELWISE_M + 1) : 0;
+        if (rstep && rnn__gemm_rows(rstep, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
+        g.step = rnn__cut(n, ar->nr, 32);
         if (g.step) {
-            int parts = ((g.rows ? m : n) + g.step - 1) / g.step;
-            g.npk = rnn__pack_floats(g.rows ? g.step : m, g.rows ? n : g.step, k);
+            int parts = (n + g.step - 1) / g.step;
+            g.npk = rnn__pack_floats(m, g.step, k);
             if (rnn__scratch(parts, g.npk)) {
                 g.ta = ta; g.tb = tb; g.m = m; g.n = n; g.k = k; g.lda = lda; g.ldb = ldb; g.ldc = ldc;
                 g.alpha = alpha; g.beta = beta; g.a = a; g.b = b; g.c = c;
@@ -3005,6 +3082,30 @@ static void rnn__fill_table(const rnn_recurrent *r, const float *E, int V, float
      CHO:   as GRU but hp_n = (r⊙h)·W_hnᵀ + b_hn, computed after r. */
 /* A step's point-wise work on rows [b0, b1), for a region's tasks (the
    rows are independent, so any cut gives the same values). */
+/* dst row i (n floats, rows n apart) = src row idx[i] (idx NULL: row 0)
+   for i < rows, cut among the tasks: a window's layer-0 gates from the
+   gate table, or every position's bias, 8 MB at T·B = 2048, G·H = 1024. */
+typedef struct rnn__copy_part {
+    float *dst;
+    const float *src;
+    const int *idx;
+    size_t rows, n, step;
+} rnn__copy_part;
+
+static void rnn__copy_task(void *ctx, int i) {
+    const rnn__copy_part *g = (const rnn__copy_part *)ctx;
+    size_t r = (size_t)i * g->step, end = r + g->step < g->rows ? r + g->step : g->rows;
+    for (; r < end; r++) memcpy(g->dst + r * g->n, g->src + (g->idx ? (size_t)g->idx[r] * g->n : 0), sizeof(float) * g->n);
+}
+
+static void rnn__copy_rows(float *dst, const float *src, const int *idx, size_t rows, size_t n) {
+    rnn__copy_part g;
+    int step = (double)rows * n >= 16.0 * RNN_PAR_MIN_VALUES && rows < 1u << 30 ? rnn__cut((int)rows, 1, 1) : 0;
+    g.dst = dst; g.src = src; g.idx = idx; g.rows = rows; g.n = n; g.step = step ? (size_t)step : rows;
+    if (step) rnn__run(rnn__copy_task, &g, (int)((rows + g.step - 1) / g.step));
+    else rnn__copy_task(&g, 0);
+}
+
 typedef struct rnn__cell_rows {
     const rnn_recurrent *r;
     const unsigned char *valid;
@@ -3240,17 +3341,15 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E,
         for (d = 0; d < D; d++) {
             const rnn_recurrent_weights *w = &r->w[l * D + d];
             const float *in;
-            size_t row;
             int k;
             rnn__rec_carve(r, l, d, &p);
             in = l == 0 ? x : p.below;
             if (l == 0 && !x) {   /* looked up in the gate table */
                 rnn__fill_table(r, E, V, p.table, p.pack, p.npack);
-                for (row = 0; row < TB; row++)
-                    memcpy(p.gates + row * GH, p.table + (size_t)tok[row] * GH, sizeof(float) * GH);
+                rnn__copy_rows(p.gates, p.table, tok, TB, GH);
             } else {              /* the input projection of every position at once */
                 rnn__gate_bias(r, w, p.hp);
-                for (row = 0; row < TB; row++) memcpy(p.gates + row * GH, p.hp, sizeof(float) * GH);
+                rnn__copy_rows(p.gates, p.hp, NULL, TB, GH);
                 rnn__gemm(p.pack, p.npack, 0, 1, (int)TB, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih,
                           w->in_size, 1.0f, p.gates, GH);
             }

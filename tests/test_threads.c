@@ -29,7 +29,7 @@ static void thread_run(rnn_cell cell, float *loss, uint32_t *crc) {
     rnn_lm *m = NULL;
     rnn_clf *c = NULL;
     rnn_optimizer *o = NULL, *o2 = NULL;
-    int in[8 * 8], tg[8 * 8], len[8], lab[8], i, s;
+    int in[8 * 40], tg[8 * 40], len[8], lab[8], i, s;
     ptrdiff_t j;
     rnn_rng r;
     memset(&lc, 0, sizeof lc);
@@ -40,8 +40,9 @@ static void thread_run(rnn_cell cell, float *loss, uint32_t *crc) {
     rnn_optimizer_create(&o, &oc, m->params);
     rnn_rng_seed(&r, 5);
     for (s = 0; s < 3; s++) {
-        for (i = 0; i < 8 * 8; i++) { in[i] = (int)(rnn_rng_u64(&r) % 30); tg[i] = (int)(rnn_rng_u64(&r) % 30); }
-        rnn_lm_train_step(m, o, in, tg, 8, 8, &loss[s]);
+        /* 8 × 40 = 320 positions: the products over all of them are cut between rows */
+        for (i = 0; i < 8 * 40; i++) { in[i] = (int)(rnn_rng_u64(&r) % 30); tg[i] = (int)(rnn_rng_u64(&r) % 30); }
+        rnn_lm_train_step(m, o, in, tg, 8, 40, &loss[s]);
     }
     *crc = 0;
     for (j = 0; j < stbds_arrlen(m->params); j++)
@@ -57,6 +58,51 @@ static void thread_run(rnn_cell cell, float *loss, uint32_t *crc) {
         *crc = rnn_crc32(*crc, c->params[j].value, c->params[j].count * sizeof(float));
     rnn_optimizer_free(o); rnn_optimizer_free(o2);
     rnn_lm_free(m); rnn_clf_free(c);
+}
+
+/* Products with rows enough to be cut between rows (op(B) packed once, in
+   two regions): every transpose, edge sizes, beta 0 and 1, alpha 1 and
+   0.5, against one task, bit for bit. */
+static void thread_products(void) {
+    static const int ms[2] = {258, 517}, ns[3] = {7, 64, 300}, ks[2] = {5, 300};
+    float *a = (float *)malloc(sizeof(float) * 517 * 300), *b = (float *)malloc(sizeof(float) * 300 * 300);
+    float *init = (float *)malloc(sizeof(float) * 517 * 300), *want = (float *)malloc(sizeof(float) * 517 * 300);
+    float *got = (float *)malloc(sizeof(float) * 517 * 300);
+    int im, in, ik, t, tr, bi, same = 1, products = 0;
+    size_t i;
+    rnn_rng r;
+    rnn_rng_seed(&r, 17);
+    for (i = 0; i < 517 * 300; i++) a[i] = rnn_rng_uniform(&r) - 0.5f;
+    for (i = 0; i < 300 * 300; i++) b[i] = rnn_rng_uniform(&r) - 0.5f;
+    for (i = 0; i < 517 * 300; i++) init[i] = rnn_rng_uniform(&r);
+    g_regions = 0;
+    for (im = 0; im < 2; im++)
+        for (in = 0; in < 3; in++)
+            for (ik = 0; ik < 2; ik++)
+                for (tr = 0; tr < 4; tr++)
+                    for (bi = 0; bi < 2; bi++) {
+                        int m = ms[im], n = ns[in], k = ks[ik], ta = tr & 1, tb = tr >> 1;
+                        float alpha = bi ? 0.5f : 1.0f, beta = (float)bi;
+                        size_t bytes = sizeof(float) * (size_t)m * n;
+                        memcpy(want, init, bytes);   /* beta = 1 adds to what is there */
+                        rnn_set_parallel(NULL, NULL, 1);
+                        rnn_sgemm(ta, tb, m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, want, n);
+                        for (t = 2; t <= 5; t += t == 3 ? 2 : 1) {
+                            memcpy(got, init, bytes);
+                            rnn_set_parallel(serial_hook, NULL, t);
+                            rnn_sgemm(ta, tb, m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, got, n);
+                            same &= !memcmp(want, got, bytes);
+                        }
+                        products++;
+                    }
+    rnn_set_parallel(NULL, NULL, 1);
+#ifdef RNN_USE_CBLAS
+    same &= g_regions == 0;   /* the BLAS gets each product whole */
+#else
+    same &= g_regions >= products;
+#endif
+    check(same, "products cut between rows (op(B) packed once): 2, 3, 5 tasks = 1, bit for bit, every transpose", 0);
+    free(a); free(b); free(init); free(want); free(got);
 }
 
 /* One token at a time: a model whose products are split gives the same
@@ -127,6 +173,7 @@ static void test_threads(void) {
     check(rnn_set_threads(2) == RNN_ERR_INVALID_ARGUMENT && rnn_parallel_tasks() == 1 && rnn_set_threads(1) == RNN_OK,
           "without RNN_THREADS, rnn_set_threads(2) says no and stays on one thread", 0);
 #endif
+    thread_products();
     thread_generate();
     check(rnn_cpu_count() >= 1, "rnn_cpu_count is at least 1", 0);
 }
