@@ -71,6 +71,8 @@
      scale a row): a quarter of the bytes a token reads and a quarter of the
      checkpoint; rnn_lm_step then runs int8 kernels (AVX-512 VNNI, AVX2,
      NEON, plain C), and rnn_lm_load reads such a file back.
+     rnn_lm_int8_precise(lm, 1) trades half of that speed for each input in
+     two int8 levels, close to the F32 model's choices at small H.
 
      Every function that can fail returns an rnn_status (rnn_strerror names
      it); objects keep the detail in their error field.
@@ -776,6 +778,11 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token);
 RNNDEF rnn_status rnn_lm_quantize(rnn_lm *m, const int *tokens, size_t n);
 /* 1 if m's weights are int8 (rnn_lm_quantize, or read from an int8 file). */
 RNNDEF int rnn_lm_is_quantized(const rnn_lm *m);
+/* on = 1: each int8 product's input in two int8 levels (its rounding error
+   quantized again), about as precise as 16-bit inputs and twice the kernel
+   work a token; 0 (the default): one. An inference setting, not saved.
+   RNN_ERR_INVALID_ARGUMENT for a model that is not int8. */
+RNNDEF rnn_status rnn_lm_int8_precise(rnn_lm *m, int on);
 
 /* ============================================================================
    Models: classifier
@@ -1422,6 +1429,7 @@ typedef struct rnn__q8 {
     signed char *w;     /* [panels][kg][32][4] */
     int32_t *wsum;      /* [panels·32] each row's sum (the VNNI kernel's offset) */
     float *scale;       /* [n] W[j][i] ≈ scale[j]·q[j][i] */
+    int levels;         /* 1, or 2: the input in two int8 levels (rnn_lm_int8_precise) */
     void *mem;          /* the one allocation */
 } rnn__q8;
 static void rnn__q8_gemv(const rnn__q8 *q, int row0, int rows, const float *x, float *y, void *scratch);
@@ -5314,7 +5322,7 @@ static rnn_status rnn__q8_init(rnn__q8 *q, const signed char *rows, const float 
     int j, i;
     memset(q, 0, sizeof *q);
     if (n <= 0 || k <= 0 || k > RNN__Q8_LIMIT || split <= 0 || split > n) return RNN_ERR_INVALID_ARGUMENT;
-    q->n = n; q->k = k; q->kg = (k + 3) / 4; q->split = split;
+    q->n = n; q->k = k; q->kg = (k + 3) / 4; q->split = split; q->levels = 1;
     q->panels = rnn__q8_panel(q, n - 1) + 1;
     wbytes = (size_t)q->panels * q->kg * 4 * RNN__Q8_ROWS;
     q->mem = RNN_MALLOC(64 + wbytes + (size_t)q->panels * RNN__Q8_ROWS * sizeof(int32_t) + (size_t)n * sizeof(float));
@@ -5348,9 +5356,11 @@ static void rnn__q8_dequantize(const rnn__q8 *q, float *W) {
         for (i = 0; i < q->k; i++) W[(size_t)j * q->k + i] = q->scale[j] * (float)q->w[rnn__q8_at(q, j, i)];
 }
 
-/* Bytes of scratch a product by q needs (rnn__q8_gemv). */
+/* Bytes of scratch a product by q needs (rnn__q8_gemv): the quantized
+   input, the sums, the input's rounding error (two levels). */
 static size_t rnn__q8_scratch(const rnn__q8 *q) {
-    return ((size_t)q->kg * 4 + 63) / 64 * 64 + (size_t)q->panels * RNN__Q8_ROWS * sizeof(int32_t);
+    return ((size_t)q->kg * 4 + 63) / 64 * 64 + (size_t)q->panels * RNN__Q8_ROWS * sizeof(int32_t) +
+           (size_t)q->kg * 4 * sizeof(float);
 }
 
 /* qx [4·kg] = x [k] quantized as a whole (zeros past k); returns sx. */
@@ -5458,20 +5468,30 @@ static void rnn__q8_task(void *ctx, int part) {
 
 /* y[0..rows) += W[row0..row0+rows)·x for one part of q (row0 0, or q->split
    with rows the rest); scratch: rnn__q8_scratch(q) bytes, 64-aligned. With
-   tasks, whole panels are shared out; the sums are exact either way. */
+   tasks, whole panels are shared out; the sums are exact either way.
+   Two levels: x = sx·qx + r, then r ≈ sr·qr, and y gets both products:
+   the error left is r's rounding, |x − sx·qx − sr·qr| ≤ sr/2 ≤ sx/508. */
 static void rnn__q8_gemv(const rnn__q8 *q, int row0, int rows, const float *x, float *y, void *scratch) {
     signed char *qx = (signed char *)scratch;
     int32_t *acc = (int32_t *)(void *)(qx + ((size_t)q->kg * 4 + 63) / 64 * 64);
+    float *r = (float *)(void *)(acc + (size_t)q->panels * RNN__Q8_ROWS);
     const rnn__q8_ops *ops = rnn__q8_best();
     float sx = ops->vector(x, q->k, q->kg, qx);
+    int i, level;
     rnn__q8_job g;
     g.q = q; g.qx = qx; g.acc = acc; g.fn = ops->dot;
     g.p0 = rnn__q8_panel(q, row0);
     g.np = rnn__q8_panel(q, row0 + rows - 1) + 1 - g.p0;
     g.step = rnn__par_worth(1, rows, q->k / 4.0) ? rnn__cut(g.np, 1, 1) : 0;
     if (!g.step) g.step = g.np;
-    rnn__run(rnn__q8_task, &g, (g.np + g.step - 1) / g.step);
-    ops->finish(rows, acc, sx, q->scale + row0, y);
+    for (level = 0; level < q->levels; level++) {
+        if (level) {
+            for (i = 0; i < q->k; i++) r[i] = x[i] - sx * (float)qx[i];
+            sx = ops->vector(r, q->k, q->kg, qx);
+        }
+        rnn__run(rnn__q8_task, &g, (g.np + g.step - 1) / g.step);
+        ops->finish(rows, acc, sx, q->scale + row0, y);
+    }
 }
 
 /* ---- the model's int8 weights ------------------------------------------ */
@@ -5727,6 +5747,14 @@ RNNDEF rnn_status rnn_lm_quantize(rnn_lm *m, const int *tokens, size_t n) {
 }
 
 RNNDEF int rnn_lm_is_quantized(const rnn_lm *m) { return m && m->q8; }
+
+RNNDEF rnn_status rnn_lm_int8_precise(rnn_lm *m, int on) {
+    int i;
+    if (!m) return RNN_ERR_INVALID_ARGUMENT;
+    if (!m->q8) return rnn__err(m->error, sizeof m->error, RNN_ERR_INVALID_ARGUMENT, "int8_precise: not an int8 model (rnn_lm_quantize it first)");
+    for (i = 0; i < m->q8->count; i++) m->q8->mat[i].levels = on ? 2 : 1;
+    return RNN_OK;
+}
 
 RNNDEF const char *rnn_int8_simd_name(void) { return rnn__q8_best()->name; }
 

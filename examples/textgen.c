@@ -91,6 +91,8 @@ static const char *usage =
     "  --length N           characters (or words) to generate, 1..1000000 [500]\n"
     "  --seed S             [1]\n"
     "  --threads N          threads for each token's product, 1..64 [1]; the same text on any number\n"
+    "  --precise            an int8 model: each product's input in two int8 levels (closer to\n"
+    "                       F32, twice the multiply work a token)\n"
     "quantize options:\n"
     "  -o, --output FILE    the int8 model to write (every matrix int8 with a scale a row:\n"
     "                       about a quarter of the size; textgen sample reads it)\n"
@@ -336,6 +338,7 @@ static int cmd_sample(int argc, char **argv) {
         {"--length", NULL, CLI_INT, 1, 1000000, 500, NULL, 0},
         {"--seed", NULL, CLI_INT, 0, 9007199254740992.0, 1, NULL, 0},
         {"--threads", NULL, CLI_INT, 1, 64, 1, NULL, 0},
+        {"--precise", NULL, CLI_FLAG, 0, 1, 0, NULL, 0},
     };
     int no = (int)(sizeof o / sizeof o[0]), npos, rc;
     const char *pos[1], *prime;
@@ -353,6 +356,11 @@ static int cmd_sample(int argc, char **argv) {
         return 1;
     }
     if (!m->vocab && !m->words) { fprintf(stderr, "textgen: %s has no vocabulary (a model over plain ids)\n", pos[0]); rnn_lm_free(m); return 1; }
+    if (cli_get(o, no, "--precise")->given && rnn_lm_int8_precise(m, 1) != RNN_OK) {
+        fprintf(stderr, "textgen sample: --precise is for int8 models (textgen quantize); %s is F32\n", pos[0]);
+        rnn_lm_free(m);
+        return 2;
+    }
     prime = cli_get(o, no, "--prime")->str;
     if (!(ids = encode_prime(m, prime, cli_get(o, no, "--skip-unknown")->given, &np))) { rnn_lm_free(m); return 2; }
     if (np == 0) {   /* an empty prime: start after a newline (or the first character) */
@@ -496,6 +504,12 @@ static int cmd_quantize(int argc, char **argv) {
         printf("textgen: on %lu tokens of %s's validation part: loss FP32 %.4f, int8 %.4f (%+.2f%%); "
                "the most likely next token agrees %.2f%% of the time\n",
                (unsigned long)(n - from), corpus, loss[0], loss[1], 100 * (loss[1] - loss[0]) / loss[0], 100 * agree);
+        if (rnn_lm_int8_precise(q, 1) != RNN_OK || compare_models(m, q, ids + from, n - from, loss, &agree)) {
+            fprintf(stderr, "textgen: the check failed\n");
+            goto done;
+        }
+        printf("textgen: sampled with --precise (two int8 levels an input): int8 %.4f (%+.2f%%), agrees %.2f%%\n",
+               loss[1], 100 * (loss[1] - loss[0]) / loss[0], 100 * agree);
     }
     rc = 0;
 done:

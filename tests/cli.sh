@@ -133,11 +133,14 @@ t "sample: --help"                             0 "usage"         $TG --help
 Q=$D/q8.safetensors
 t "quantize: writes an int8 model"             0 "int8 weights"  $TG quantize $D/m.keep -o $Q
 t "quantize: --check compares on validation"   0 "agrees"        $TG quantize $D/m.keep -o $Q --check $D/corpus.txt --val 0.2
+t "quantize: --check reports --precise too"    0 "with --precise" $TG quantize $D/m.keep -o $Q --check $D/corpus.txt --val 0.2
 t "quantize: --calibrate calibrates"          0 "calibrated on" $TG quantize $D/m.keep -o $Q --calibrate $D/corpus.txt
 t "quantize: --calibrate a missing corpus"     1 "No such file or directory" $TG quantize $D/m.keep -o $D/q8c.safetensors --calibrate $D/none.txt
 t "quantize: ... and wrote nothing"            0 ""              sh -c "[ ! -e $D/q8c.safetensors ]"
 t "quantize: the int8 model samples"           0 ""              $TG sample $Q --length 20 --temperature 0.7
 t "quantize: ... and beam-searches"            0 "beam 2"        $TG sample $Q --beam 2 --length 10
+t "quantize: --precise samples"                0 ""              $TG sample $Q --precise --length 20
+t "quantize: --precise on an F32 model"        2 "for int8 models" $TG sample $D/m.keep --precise --length 5
 t "quantize: names runs from an int8 model"    0 ""              $NM $Q 3
 t "quantize: rnn-info says int8"               0 "int8: every matrix" build/rnn-info $Q
 t "quantize: an int8 model does not train"     1 "no optimizer state" $TG train $D/corpus.txt -o $Q --resume --steps 1 $S

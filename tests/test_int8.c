@@ -163,7 +163,7 @@ static void test_int8_lm(void) {
         rnn_lm *a = NULL, *b = NULL, *ld = NULL;
         rnn_lm_state *early = NULL;
         double worst, mx, worst_t;
-        int badrun, okl, oks, okf = 1, okt;
+        int badrun, okl, oks, okf = 1, okt, lv;
         char name[128], err[200];
         long before;
         memset(&cfg, 0, sizeof cfg);
@@ -190,7 +190,18 @@ static void test_int8_lm(void) {
         snprintf(name, sizeof name, "int8 %s V%d H%d L%d: logits = float ones (same weights) within 1%%",
                  cell_name(cases[c].cell), cases[c].V, cases[c].H, cases[c].L);
         check(!badrun && worst <= 0.01 * (1 + mx), name, worst / (1 + mx));
-        /* tasks: whole panels shared out, the same sums */
+        {   /* two levels: the input's rounding error quantized again, so far closer */
+            double mx2, worst2;
+            int bad2, okp = rnn_lm_int8_precise(a, 1) == RNN_OK && rnn_lm_int8_precise(b, 1) == RNN_ERR_INVALID_ARGUMENT &&
+                            said(b->error, "not an int8 model");
+            worst2 = q8_run(a, b, &mx2, &bad2);
+            snprintf(name, sizeof name, "int8 %s V%d: two levels (rnn_lm_int8_precise) 100x closer to the float logits",
+                     cell_name(cases[c].cell), cases[c].V);
+            check(okp && !bad2 && worst2 * 100 <= worst, name, worst2 / (worst + 1e-30));
+        }
+        /* tasks: whole panels shared out, the same sums (two levels, then one) */
+        for (lv = 2; lv >= 1; lv--) {
+        rnn_lm_int8_precise(a, lv == 2);
         rnn_set_parallel(q8_serial, NULL, 3);
         worst_t = q8_run(a, a, &mx, &badrun);
         {
@@ -215,9 +226,10 @@ static void test_int8_lm(void) {
             rnn_lm_state_free(s1); rnn_lm_state_free(s3);
             rnn_set_parallel(NULL, NULL, 1);
         }
-        snprintf(name, sizeof name, "int8 %s V%d: 3 tasks = 1 bit for bit, no allocation a token", cell_name(cases[c].cell),
-                 cases[c].V);
+        snprintf(name, sizeof name, "int8 %s V%d, %d level%s: 3 tasks = 1 bit for bit, no allocation a token",
+                 cell_name(cases[c].cell), cases[c].V, lv, lv > 1 ? "s" : "");
         check(okt && worst_t == 0, name, worst_t);
+        }
         /* the checkpoint: I8 + scales, about a quarter, read back exactly */
         oks = rnn_lm_save(a, NULL, path) == RNN_OK;
         okl = oks && rnn_lm_load(&ld, NULL, path, err, sizeof err) == RNN_OK && rnn_lm_is_quantized(ld);

@@ -11,7 +11,8 @@
    The int8 kernel can also be the limit (AVX2 multiplies bytes on few
    ports): its speed on weights that sit in L1 is measured first, and the
    last figure is the token's time over the larger of its bytes' time and
-   its multiply-adds' time at that speed.
+   its multiply-adds' time at that speed. Also timed in the same rounds:
+   int8 with two levels an input (rnn_lm_int8_precise).
    Usage: bench-int8 [CELL [H ...]]   (lstm or gru; default: both, H 128 256 512) */
 #define _POSIX_C_SOURCE 200809L
 #define RNN_IMPLEMENTATION
@@ -92,7 +93,7 @@ int main(int argc, char **argv) {
             rnn_lm_config lc;
             rnn_lm *m[2];
             rnn_lm_state *s[2];
-            double tok[2][9], bw[2][9], bytes[2], t[2], share[2][9];
+            double tok[2][9], bw[2][9], bytes[2], t[2], share[2][9], tokp[9];
             float *buf[2];
             size_t nf[2];
             int q, r, k;
@@ -117,11 +118,20 @@ int main(int argc, char **argv) {
                     if (bench_read_sum(buf[q], nf[q], 2000) == 1234.0f) printf(" ");
                     bw[q][r] = (double)nf[q] * 4 * 2000 / (now() - t0) / 1e9;
                     share[q][r] = bytes[q] / bw[q][r] / 1e9 / tok[q][r];
+                    if (q) {   /* and with two int8 levels an input (rnn_lm_int8_precise) */
+                        rnn_lm_int8_precise(m[1], 1);
+                        t0 = now();
+                        for (k = 0; k < 2000; k++) rnn_lm_step(m[1], s[1], (k * 7) % 96);
+                        tokp[r] = (now() - t0) / 2000;
+                        rnn_lm_int8_precise(m[1], 0);
+                    }
                 }
             for (q = 0; q < 2; q++) t[q] = median9(tok[q]);
             printf("%-4s H=%-3d FP32 %7.2f us/token, int8 %7.2f us -> %5.2fx | bytes a token: FP32 %.2f MB, int8 %.2f MB (%.0f%%)\n",
                    cell, hs[hi], t[0] * 1e6, t[1] * 1e6, t[0] / t[1], bytes[0] / 1e6, bytes[1] / 1e6,
                    100 * bytes[1] / bytes[0]);
+            printf("           int8 with two levels an input (rnn_lm_int8_precise): %7.2f us -> %5.2fx FP32\n",
+                   median9(tokp) * 1e6, t[0] / median9(tokp));
             {
                 double tb = bytes[1] / (median9(bw[1]) * 1e9), tm = token_macs(m[1]) / (klim * 1e9);
                 printf("           read bw at those sizes: FP32 %.1f GB/s, int8 %.1f GB/s; of bw: FP32 %.0f%%, int8 %.0f%% "

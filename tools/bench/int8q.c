@@ -7,6 +7,8 @@
      int8 calib.    the same calibrated on the first 20,000 tokens of
                     CORPUS (training text; textgen quantize --calibrate):
                     rows rounded by GPTQ, biases corrected
+     int8 calib. 2L the same run with two int8 levels an input
+                    (rnn_lm_int8_precise; textgen sample --precise)
      weights/row    only the weights rounded, one scale a row (the float
                     path with the weights int8 stands for)
      weights/64     only the weights rounded, one scale a group of 64
@@ -102,6 +104,10 @@ int main(int argc, char **argv) {
             if (!k) base = l;
             printf("%-28s %-14s %9.4f %+7.2f%% %8.2f%%\n", k ? "" : strrchr(argv[a], '/') ? strrchr(argv[a], '/') + 1 : argv[a],
                    names[k], l, 100 * (l - base) / base, k ? 100 * agree : 100.0);
+            if (k == 2 && rnn_lm_int8_precise(m[2], 1) == RNN_OK) {   /* and run with two levels an input */
+                l = run(m[2], ids + from, n - from, top, top, &agree);
+                printf("%-28s %-14s %9.4f %+7.2f%% %8.2f%%\n", "", "int8 calib. 2L", l, 100 * (l - base) / base, 100 * agree);
+            }
         }
         for (k = 0; k < 5; k++) rnn_lm_free(m[k]);
         free(ids); free(top);
