@@ -9656,9 +9656,22 @@ RNN__TARGET_AVX2
 static float rnn__weigh_avx2(float *w, const float *z, size_t n, float mx, float it, float *bs) {
     __m256 vm = _mm256_set1_ps(mx), vi = _mm256_set1_ps(it), lo = _mm256_set1_ps(1.0f);
     float l[8], low = 1.0f;
-    size_t i;
+    size_t i = 0;
     int j;
-    for (i = 0; i < n; i += 16) {
+    for (; i + 128 <= n; i += 128) {   /* 8 blocks, their sums made together (one sum a block cost half the pass) */
+        __m256 s[8];
+        for (j = 0; j < 8; j++) {
+            __m256 a = rnn__wexp8(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(z + i + 16 * j), vm), vi));
+            __m256 b = rnn__wexp8(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(z + i + 16 * j + 8), vm), vi));
+            _mm256_storeu_ps(w + i + 16 * j, a);
+            _mm256_storeu_ps(w + i + 16 * j + 8, b);
+            lo = _mm256_min_ps(lo, _mm256_min_ps(a, b));
+            s[j] = _mm256_add_ps(a, b);
+        }
+        _mm_storeu_ps(bs + i / 16, rnn__hsum4_avx2(s[0], s[1], s[2], s[3]));
+        _mm_storeu_ps(bs + i / 16 + 4, rnn__hsum4_avx2(s[4], s[5], s[6], s[7]));
+    }
+    for (; i < n; i += 16) {
         float t[16];
         const float *src = z + i;
         float *dst = w + i;
@@ -9710,25 +9723,42 @@ static void rnn__tally_avx2(const float *w, size_t n, float t, double *mass, dou
 }
 RNN__TARGET_AVX2
 static int rnn__gather_avx2(const float *w, size_t n, float lo, float hi, float *out) {
+    /* for each 4-lane mask: the set lanes' indices, a nibble each, and their count << 16 */
+    static const uint32_t lanes4[16] = {0x00000, 0x10000, 0x10001, 0x20010, 0x10002, 0x20020, 0x20021, 0x30210,
+                                        0x10003, 0x20030, 0x20031, 0x30310, 0x20032, 0x30320, 0x30321, 0x43210};
+    const __m256i nib = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
     __m256 vl = _mm256_set1_ps(lo), vh = _mm256_set1_ps(hi);
     size_t i = 0;
     int m = 0;
-    for (; i + 8 <= n; i += 8) {
+    for (; i + 8 <= n; i += 8) {   /* the kept lanes moved to the front, all 8 stored (out has room: m <= i) */
         __m256 a = _mm256_loadu_ps(w + i);
         unsigned bits = (unsigned)_mm256_movemask_ps(
             _mm256_and_ps(_mm256_cmp_ps(a, vl, _CMP_GE_OQ), _mm256_cmp_ps(a, vh, _CMP_LT_OQ)));
-        while (bits) {
-            out[m++] = w[i + (size_t)__builtin_ctz(bits)];
-            bits &= bits - 1;
-        }
+        uint32_t l, h, at;
+        if (!bits) continue;   /* (most blocks, when few are kept) */
+        l = lanes4[bits & 15]; h = lanes4[bits >> 4];
+        at = (l & 0xFFFFu) | (((h & 0xFFFFu) + 0x4444u) << (4 * (l >> 16)));   /* lanes 4..7 after 0..3 */
+        _mm256_storeu_ps(out + m, _mm256_permutevar8x32_ps(a, _mm256_srlv_epi32(_mm256_set1_epi32((int)at), nib)));
+        m += (int)(l >> 16) + (int)(h >> 16);
     }
     return m + rnn__gather_c(w + i, n - i, lo, hi, out + m);
 }
 RNN__TARGET_AVX2
 static void rnn__cutsum_avx2(const float *w, size_t n, float cut, float *bs) {
     __m256 c = _mm256_set1_ps(cut);
-    size_t i;
-    for (i = 0; i < n; i += 16) {
+    size_t i = 0;
+    int j;
+    for (; i + 128 <= n; i += 128) {   /* 8 blocks at a time, as rnn__weigh_avx2 */
+        __m256 s[8];
+        for (j = 0; j < 8; j++) {
+            __m256 a = _mm256_loadu_ps(w + i + 16 * j), b = _mm256_loadu_ps(w + i + 16 * j + 8);
+            s[j] = _mm256_add_ps(_mm256_and_ps(a, _mm256_cmp_ps(a, c, _CMP_GE_OQ)),
+                                 _mm256_and_ps(b, _mm256_cmp_ps(b, c, _CMP_GE_OQ)));
+        }
+        _mm_storeu_ps(bs + i / 16, rnn__hsum4_avx2(s[0], s[1], s[2], s[3]));
+        _mm_storeu_ps(bs + i / 16 + 4, rnn__hsum4_avx2(s[4], s[5], s[6], s[7]));
+    }
+    for (; i < n; i += 16) {
         float t[16] = {0};
         const float *src = w + i;
         __m256 a, b;

@@ -126,6 +126,18 @@ static uint32_t ref_cut(const uint32_t *keys, const float *w, int n, uint32_t fl
     return m ? e[m - 1].key : floor;
 }
 
+/* bs[j] = the sum of w's entries ≥ cut in block j (16 entries), to a float
+   rounding of the sum. */
+static int block_sums_ok(const float *w, int n, const float *bs, float cut) {
+    int j, i, ok = 1;
+    for (j = 0; j * RNN__SBLOCK < n; j++) {
+        double s = 0;
+        for (i = j * RNN__SBLOCK; i < n && i < (j + 1) * RNN__SBLOCK; i++) s += w[i] >= cut ? w[i] : 0.0;
+        ok &= fabs(bs[j] - s) <= 1e-6 * s + 1e-30;
+    }
+    return ok;
+}
+
 /* rnn_sample's cuts against the brute force: for rows up to 2048 the
    bisection and quickselect on the weights' bits (plain C and the vector
    passes; top-k exact, top-p up to a float rounding of the sums), for
@@ -167,6 +179,7 @@ static void test_sample_cuts(void) {
                 memcpy(keys + i, w + i, 4);
                 ok &= keys[i] >= klo;
             }
+            ok &= block_sums_ok(w, n, bs, 0.0f);   /* each block of 16 summed */
             ck = rnn__sample_cut(A, w, n, 0, klo, n, 0x3F800001u, (double)k, buf, &kept);
             rk = ref_cut(keys, NULL, n, 0, (double)k);
             for (i = 0, c = 0; i < n; i++) c += keys[i] >= ck;
@@ -181,6 +194,9 @@ static void test_sample_cuts(void) {
                 if (keys[i] >= cp && keys[i] >= ck) mass += w[i];
             }
             ok &= cp >= ck && above < p * all * (1 + 1e-5) && above + at >= p * all * (1 - 1e-5);
+            memcpy(&cf, &cp, 4);
+            A->cutsum(w, (size_t)n, cf, bs);   /* the blocks' sums of what the cut keeps */
+            ok &= block_sums_ok(w, n, bs, cf);
             ok &= fabs(mass - kp) <= 1e-5 * mass;
         }
         if (n > RNN__SAMPLE_STACK) {   /* the radix select (double weights): the mass cut by its definition */
