@@ -18,7 +18,7 @@ CFLAGS  ?= -O2
 WARN    := -std=c99 -pedantic -Wall -Wextra -Werror
 
 EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
-BENCHES  := build/bench-sgemm build/bench-recurrent build/bench-dnnl build/bench-lm build/bench-sample build/bench-attention build/bench-clf build/bench-s2s build/bench-int8 build/bench-int8q
+BENCHES  := build/bench-sgemm build/bench-recurrent build/bench-dnnl build/bench-lm build/bench-sample build/bench-attention build/bench-clf build/bench-s2s build/bench-int8 build/bench-int8q build/bench-split
 
 .PHONY: int8-quality ab all stb-check demo names langid addition adding topics test bench deps deps-test deps-demo deps-bench examples tools fuzz torch-roundtrip clean
 
@@ -44,6 +44,7 @@ build/bench-%: tools/bench/%.c tools/bench/bench.h rnn.h
 build/bench-sgemm: LIBS = -lopenblas
 build/textgen: LIBS = -pthread
 build/bench-lm: LIBS = -pthread
+build/bench-split: LIBS = -pthread
 build/bench-dnnl: LIBS = -ldnnl
 build/bench-sgemm: CFLAGS += -D_ISOC11_SOURCE
 
@@ -112,6 +113,7 @@ bench: deps-bench
 	sh tools/bench/lm.sh
 	build/bench-sample
 	build/bench-int8
+	build/bench-split lstm 256
 	sh tools/bench/attention.sh
 	sh tools/bench/models.sh clf 'classifier %-11s training, B=32, T=66..128' gru transformer
 	sh tools/bench/models.sh s2s 'seq2seq %-9s training, B=128, 7 -> 4' keras attention
