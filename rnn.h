@@ -2534,11 +2534,12 @@ static void rnn__gemm_bp(float *pk, int m, int n, int k, float alpha, const floa
 /* ---- a large product cut between rows, op(B) packed once -----------------
    Cut between columns, each part packs all of op(A); cut between rows, all
    of op(B): at T·B = 2048 rows that redundant packing made dW = dGᵀ·X and
-   dX = dG·W no faster on two threads than on one. So a product with rows
-   enough for every part is made in two regions: the tasks pack op(B) once
-   together (rnn__bpack's layout, each a share of every block's panels),
-   then each makes its rows of C from its own rows of op(A), packed as
-   rnn__sgemm_packed packs them, and the shared panels, with its tiles. */
+   dX = dG·W only 1.4–1.5× faster on two threads (1.7–1.9× this way, Zen 3,
+   bench-split). So a product with rows enough for every part is made in
+   two regions: the tasks pack op(B) once together (rnn__bpack's layout,
+   each a share of every block's panels), then each makes its rows of C
+   from its own rows of op(A), packed as rnn__sgemm_packed packs them, and
+   the shared panels, with its tiles. */
 typedef struct rnn__rows_part {
     int ta, tb, m, n, k, lda, ldb, ldc, step, parts;
     float alpha, beta;
@@ -2609,8 +2610,9 @@ static int rnn__gemm_rows(int step, int ta, int tb, int m, int n, int k, float a
    (rnn__gemm_rows); else between columns at whole panels (nr). Either way
    each element is made by the same kernel in the same order as uncut.
    Cut between columns, a part packs its columns of op(B) and all of op(A)
-   again: cheap for the few rows of a recurrent step. A BLAS hook is called whole (it has
-   threads of its own, and its edges could round differently). */
+   again: cheap for the few rows of a recurrent step. A BLAS hook is called
+   whole (it has threads of its own, and its edges could round
+   differently). */
 static void rnn__gemm(float *pack, size_t pack_floats, int ta, int tb, int m, int n, int k,
                       float alpha, const float *a, int lda, const float *b, int ldb, float beta,
                       float *c, int ldc) {
@@ -3078,18 +3080,6 @@ static void rnn__fill_table(const rnn_recurrent *r, const float *E, int V, float
     rnn__gemm(pk, npk, 0, 1, V, GH, in, 1.0f, E, in, w0->w_ih, in, 1.0f, tab, GH);
 }
 
-/* One step of the cell for B rows. g [B][G·H] holds the input projection
-   plus rnn__gate_bias and receives the gate activations; hs, cs [B][H] are
-   the state, updated where valid[b] (NULL: all). hp [B][G·H] is scratch
-   (GRU's recurrent term hp = h·W_hhᵀ + b_hh; Elman and LSTM add theirs to g
-   in the product itself). extra [B][H] receives hn (GRU) or r⊙h (GRU_CHO);
-   cnew [B][H] tanh(c') (LSTM).
-     Elman: h' = act(g + hp)
-     LSTM:  [i f g o] = [σ σ tanh σ](g + hp), c' = f⊙c + i⊙g, h' = o⊙tanh(c')
-     GRU:   r, z = σ(g_rz + hp_rz), n = tanh(g_n + r⊙hp_n), h' = (1−z)⊙n + z⊙h
-     CHO:   as GRU but hp_n = (r⊙h)·W_hnᵀ + b_hn, computed after r. */
-/* A step's point-wise work on rows [b0, b1), for a region's tasks (the
-   rows are independent, so any cut gives the same values). */
 /* dst row i (n floats, rows n apart) = src row idx[i] (idx NULL: row 0)
    for i < rows, cut among the tasks: a window's layer-0 gates from the
    gate table, or every position's bias, 8 MB at T·B = 2048, G·H = 1024. */
@@ -3114,6 +3104,18 @@ static void rnn__copy_rows(float *dst, const float *src, const int *idx, size_t 
     else rnn__copy_task(&g, 0);
 }
 
+/* One step of the cell for B rows. g [B][G·H] holds the input projection
+   plus rnn__gate_bias and receives the gate activations; hs, cs [B][H] are
+   the state, updated where valid[b] (NULL: all). hp [B][G·H] is scratch
+   (GRU's recurrent term hp = h·W_hhᵀ + b_hh; Elman and LSTM add theirs to g
+   in the product itself). extra [B][H] receives hn (GRU) or r⊙h (GRU_CHO);
+   cnew [B][H] tanh(c') (LSTM).
+     Elman: h' = act(g + hp)
+     LSTM:  [i f g o] = [σ σ tanh σ](g + hp), c' = f⊙c + i⊙g, h' = o⊙tanh(c')
+     GRU:   r, z = σ(g_rz + hp_rz), n = tanh(g_n + r⊙hp_n), h' = (1−z)⊙n + z⊙h
+     CHO:   as GRU but hp_n = (r⊙h)·W_hnᵀ + b_hn, computed after r. */
+/* A step's point-wise work on rows [b0, b1), for a region's tasks (the
+   rows are independent, so any cut gives the same values). */
 typedef struct rnn__cell_rows {
     const rnn_recurrent *r;
     const unsigned char *valid;
