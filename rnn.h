@@ -1945,23 +1945,41 @@ static int rnn__shared_space(size_t floats) {
 #endif
 
 #ifdef RNN_THREADS
-/* rnn.h's own pool: the calling thread runs tasks 0, n, 2n, ... and
-   worker k tasks k, k + n, ...: the same thread takes the same part of
-   every step's product, so each core keeps its slice of the weights in
-   its own cache. Between regions a worker spins a little (a training step
-   has regions tens of microseconds apart), then sleeps on a condition
-   variable. The caller writes a region (task, context, count), then
-   bumps gen; each worker reads it after seeing gen change and acknowledges
-   when its tasks are done; the caller touches the region again only after
-   every worker's acknowledgement. */
+/* rnn.h's own pool. Each task of a region is claimed once, by whichever
+   thread gets to it first: thread k (the caller is 0) tries task k first,
+   then the others. So the same thread takes the same part of every step's
+   product, and each core keeps its slice of the weights in its own cache;
+   but when a worker is late (the OS ran something else on its core), the
+   others take its part instead of waiting for it: with a busy program on
+   the other core, 2 threads took twice as long as 1 when every worker
+   had to do its own part.
+   A region: the caller marks seq odd, writes the task, context and count,
+   then makes seq even again (2 × the regions so far). A worker reads seq,
+   the three, and seq again: if seq moved, it reads again (all atomically,
+   as a late worker may read while the caller writes the next region).
+   claim[i] holds the seq of the region that last took task i; taking it
+   is a compare-and-swap to the region's seq, which fails once the region
+   is over. The caller returns when its count of finished tasks is full.
+   Between regions a worker spins a little (a training step has regions
+   tens of microseconds apart), then sleeps on a condition variable. */
 #if defined(__GNUC__) || defined(__clang__)
 #define RNN__LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define RNN__STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define RNN__ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_ACQ_REL)
+#define RNN__LOADP(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define RNN__STOREP(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+static int rnn__cas(unsigned *p, unsigned from, unsigned to) {
+    return __atomic_compare_exchange_n(p, &from, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
 #elif defined(_WIN32)
 #define RNN__LOAD(p) InterlockedCompareExchange((volatile LONG *)(p), 0, 0)
-#define RNN__STORE(p, v) InterlockedExchange((volatile LONG *)(p), (v))
+#define RNN__STORE(p, v) InterlockedExchange((volatile LONG *)(p), (LONG)(v))
 #define RNN__ADD(p, v) InterlockedExchangeAdd((volatile LONG *)(p), (v))
+#define RNN__LOADP(p) InterlockedCompareExchangePointer((PVOID volatile *)(p), NULL, NULL)
+#define RNN__STOREP(p, v) InterlockedExchangePointer((PVOID volatile *)(p), (PVOID)(v))
+static int rnn__cas(unsigned *p, unsigned from, unsigned to) {
+    return (unsigned)InterlockedCompareExchange((volatile LONG *)p, (LONG)to, (LONG)from) == from;
+}
 #else
 #error "rnn.h: RNN_THREADS needs gcc, clang or a Windows compiler (atomic operations)"
 #endif
@@ -1978,7 +1996,9 @@ static int rnn__shared_space(size_t floats) {
 
 typedef struct rnn__pool {
     int n;                  /* threads in all, the caller's included; 0: not running */
-    int gen, acks, ntasks, quit, sleepers;
+    unsigned seq;           /* 2 × the regions so far; odd while the caller writes the next */
+    unsigned claim[RNN__MAX_TASKS];   /* the seq of the region that last took each task */
+    int done, ntasks, quit, sleepers; /* done: the region's finished tasks */
     rnn_task_fn task;
     void *ctx;
 #ifdef _WIN32
@@ -2005,6 +2025,19 @@ static rnn__pool rnn__the_pool;
 #define RNN__WAKE(p) pthread_cond_broadcast(&(p)->cv)
 #endif
 
+/* Runs every task of region s this thread can still take, task k first. */
+static void rnn__pool_work(rnn__pool *p, unsigned s, int k, int n, rnn_task_fn task, void *ctx) {
+    int j;
+    for (j = 0; j < n; j++) {
+        int i = (k + j) % n;
+        unsigned v = RNN__LOAD(&p->claim[i]);
+        if (v != s && rnn__cas(&p->claim[i], v, s)) {
+            task(ctx, i);
+            RNN__ADD(&p->done, 1);
+        }
+    }
+}
+
 #ifdef _WIN32
 static DWORD WINAPI rnn__pool_main(LPVOID arg)
 #else
@@ -2012,21 +2045,29 @@ static void *rnn__pool_main(void *arg)
 #endif
 {
     rnn__pool *p = &rnn__the_pool;
-    int k = (int)(intptr_t)arg, seen = 0, i;   /* gen was 0 when the pool started: a region may come before this thread runs */
+    int k = (int)(intptr_t)arg;
+    unsigned seen = 0;   /* seq was 0 when the pool started: a region may come before this thread runs */
     for (;;) {
-        int spins = 0, g;
-        while ((g = RNN__LOAD(&p->gen)) == seen && ++spins < RNN__SPINS) RNN__PAUSE();
-        if (g == seen) {   /* nothing for a while: sleep until the next region */
+        int spins = 0, n;
+        unsigned s;
+        rnn_task_fn task;
+        void *ctx;
+        while ((s = RNN__LOAD(&p->seq)) == seen && ++spins < RNN__SPINS) RNN__PAUSE();
+        if (s == seen) {   /* nothing for a while: sleep until the next region */
             RNN__LOCK(p);
             p->sleepers++;
-            while ((g = RNN__LOAD(&p->gen)) == seen) RNN__WAIT(p);
+            while ((s = RNN__LOAD(&p->seq)) == seen) RNN__WAIT(p);
             p->sleepers--;
             RNN__UNLOCK(p);
         }
-        seen = g;
+        if (s & 1) { RNN__PAUSE(); continue; }   /* the caller is writing the region */
         if (RNN__LOAD(&p->quit)) break;
-        for (i = k; i < p->ntasks; i += p->n) p->task(p->ctx, i);
-        RNN__ADD(&p->acks, 1);
+        n = RNN__LOAD(&p->ntasks);
+        task = (rnn_task_fn)RNN__LOADP(&p->task);
+        ctx = RNN__LOADP(&p->ctx);
+        if (RNN__LOAD(&p->seq) != s) continue;   /* it moved while we read: read again */
+        seen = s;
+        rnn__pool_work(p, s, k, n, task, ctx);
     }
     return 0;
 }
@@ -2034,17 +2075,18 @@ static void *rnn__pool_main(void *arg)
 /* The pool as a job hook. */
 static void rnn__pool_run(void *user, rnn_task_fn task, void *ctx, int n) {
     rnn__pool *p = (rnn__pool *)user;
-    int i;
-    p->task = task;
-    p->ctx = ctx;
-    p->ntasks = n;
-    RNN__STORE(&p->acks, 0);
-    RNN__ADD(&p->gen, 1);
+    unsigned s = RNN__LOAD(&p->seq) + 2;   /* only the caller writes seq */
+    RNN__STORE(&p->seq, s - 1);
+    RNN__STORE(&p->done, 0);
+    RNN__STORE(&p->ntasks, n);
+    RNN__STOREP(&p->task, task);
+    RNN__STOREP(&p->ctx, ctx);
+    RNN__STORE(&p->seq, s);
     RNN__LOCK(p);
     if (p->sleepers) RNN__WAKE(p);
     RNN__UNLOCK(p);
-    for (i = 0; i < n; i += p->n) task(ctx, i);
-    while (RNN__LOAD(&p->acks) < p->n - 1) RNN__PAUSE();
+    rnn__pool_work(p, s, 0, n, task, ctx);
+    while (RNN__LOAD(&p->done) < n) RNN__PAUSE();   /* tasks others took and have not finished */
 }
 
 static void rnn__pool_stop(void) {
@@ -2052,7 +2094,7 @@ static void rnn__pool_stop(void) {
     int i;
     if (!p->n) return;
     RNN__STORE(&p->quit, 1);
-    RNN__ADD(&p->gen, 1);
+    RNN__STORE(&p->seq, RNN__LOAD(&p->seq) + 2);
     RNN__LOCK(p);
     RNN__WAKE(p);
     RNN__UNLOCK(p);
