@@ -2192,6 +2192,21 @@ static void rnn__pack_rows(const float *src, int ld, int rows, int kc, int width
             d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]; d[3] = s3[p];
         }
     }
+    for (; r + 2 <= rows; r += 2) {   /* a pair left (AVX2's 6-row panels): 2×4 blocks */
+        const float *s0 = src + (size_t)r * ld, *s1 = s0 + ld;
+        for (p = 0; p + 4 <= kc; p += 4) {
+            __m128 x0 = _mm_loadu_ps(s0 + p), x1 = _mm_loadu_ps(s1 + p);
+            __m128 lo = _mm_unpacklo_ps(x0, x1), hi = _mm_unpackhi_ps(x0, x1);
+            _mm_storel_pi((__m64 *)(void *)(dst + (size_t)p * width + r), lo);
+            _mm_storeh_pi((__m64 *)(void *)(dst + (size_t)(p + 1) * width + r), lo);
+            _mm_storel_pi((__m64 *)(void *)(dst + (size_t)(p + 2) * width + r), hi);
+            _mm_storeh_pi((__m64 *)(void *)(dst + (size_t)(p + 3) * width + r), hi);
+        }
+        for (; p < kc; p++) {
+            dst[(size_t)p * width + r] = s0[p];
+            dst[(size_t)p * width + r + 1] = s1[p];
+        }
+    }
 #endif
     for (; r < rows; r++)
         for (p = 0; p < kc; p++) dst[(size_t)p * width + r] = src[(size_t)r * ld + p];
@@ -2216,13 +2231,15 @@ static void rnn__pack_cols(const float *src, int ld, int n, int kc, int width, f
         const float *row = src + (size_t)p * ld;
         float *d = dst + (size_t)p * width;
         for (jb = 0; jb < full; jb += width, d += ps) {   /* every panel but a partial last */
-#ifdef RNN__HAVE_SSE2
-            if (width % 4 == 0) {
-                for (j = 0; j < width; j += 4) _mm_storeu_ps(d + j, _mm_loadu_ps(row + jb + j));
-                continue;
+            j = 0;
+#ifdef RNN__HAVE_SSE2   /* 4 at a time, then a pair (AVX2's 6-row panels) */
+            for (; j + 4 <= width; j += 4) _mm_storeu_ps(d + j, _mm_loadu_ps(row + jb + j));
+            if (j + 2 <= width) {
+                _mm_storel_pi((__m64 *)(void *)(d + j), _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(const void *)(row + jb + j)));
+                j += 2;
             }
 #endif
-            for (j = 0; j < width; j++) d[j] = row[jb + j];
+            for (; j < width; j++) d[j] = row[jb + j];
         }
         if (jb < n) {
             for (j = 0; j < n - jb; j++) d[j] = row[jb + j];
