@@ -2594,10 +2594,10 @@ static void rnn__gemm_bp(float *pk, int m, int n, int k, float alpha, const floa
 
 /* ---- a large product cut between rows, op(B) packed once -----------------
    Cut between columns, each part packs all of op(A); cut between rows, all
-   of op(B): at T·B = 2048 rows that redundant packing made dW = dGᵀ·X and
-   dX = dG·W only 1.4–1.5× faster on two threads (1.7–1.9× this way, Zen 3,
-   bench-split). So a product with rows enough for every part is made in
-   two regions: the tasks pack op(B) once together (rnn__bpack's layout,
+   of op(B). At T·B = 2048 that redundant packing made dX = dG·W cut in 8
+   parts 1.7–2.1 times the work of dX uncut (bench-split, one thread
+   running the parts in turn); this way it is 0.9–1.0 times. So a product
+   with rows enough for every part is made in two regions: the tasks pack op(B) once together (rnn__bpack's layout,
    each a share of every block's panels), then each makes its rows of C
    from its own rows of op(A), packed as rnn__sgemm_packed packs them, and
    the shared panels, with its tiles. */

@@ -12,7 +12,10 @@
    The first six go through rnn_sgemm, cut between rows with op(B) packed
    once by all tasks (rnn__gemm_rows); the steps between columns.
    Prints for each: ms with 1 thread, with 2, and the median over 21 pairs
-   of their ratio (the machine is shared: a pair runs back to back).
+   of their ratio (the machine is shared: a pair runs back to back). Then,
+   for the first four, the work a cut adds, which no load on the machine
+   moves much: one thread runs the parts of a cut in 2 and in 8 in turn
+   (through a serial job hook), against the product uncut (best of 15).
    Usage: bench-split [CELL [H]]   (lstm or gru; default lstm 256) */
 #define _POSIX_C_SOURCE 200809L
 #define RNN_IMPLEMENTATION
@@ -55,6 +58,32 @@ static void pair(const char *what, int steps, int ta, int tb, int m, int n, int 
     free(a); free(b); free(c); free(bp); free(pk);
 }
 
+static void serial(void *user, rnn_task_fn task, void *ctx, int n) {
+    int i;
+    (void)user;
+    for (i = 0; i < n; i++) task(ctx, i);
+}
+
+/* One thread, the product cut in 1, 2 and 8 parts run in turn: the time of each cut over the uncut one. */
+static void work(const char *what, int ta, int tb, int m, int n, int k) {
+    static const int parts[3] = {1, 2, 8};
+    float *a = filled((size_t)m * k), *b = filled((size_t)k * n), *c = filled((size_t)m * n);
+    double best[3] = {1e30, 1e30, 1e30};
+    int r, q;
+    for (r = 0; r < 15; r++)
+        for (q = 0; q < 3; q++) {
+            double t;
+            rnn_set_parallel(parts[q] > 1 ? serial : NULL, NULL, parts[q]);
+            t = now();
+            rnn_sgemm(ta, tb, m, n, k, 1.0f, a, ta ? m : k, b, tb ? k : n, 0.0f, c, n);
+            t = now() - t;
+            if (t < best[q]) best[q] = t;
+        }
+    rnn_set_parallel(NULL, NULL, 1);
+    printf("%-12s cut in 2: %.2fx the work of the uncut product; in 8: %.2fx\n", what, best[1] / best[0], best[2] / best[0]);
+    free(a); free(b); free(c);
+}
+
 int main(int argc, char **argv) {
     int H = argc > 2 ? atoi(argv[2]) : 256, G = argc > 1 && !strcmp(argv[1], "gru") ? 3 : 4, GH = G * H, TB = 64 * 32;
     if (H < 8 || H > 4096) { fprintf(stderr, "usage: %s [lstm|gru] [H]\n", argv[0]); return 2; }
@@ -69,5 +98,10 @@ int main(int argc, char **argv) {
     pair("step fwd", 1, 0, 0, 32, GH, H);
     pair("step bwd", 1, 0, 0, 32, H, GH);
     rnn_set_threads(1);
+    printf("the work a cut adds (one thread runs the parts in turn):\n");
+    work("X.W_ih^T", 0, 1, TB, GH, H);
+    work("dW", 1, 0, GH, H, TB);
+    work("dX", 0, 0, TB, H, GH);
+    work("head", 0, 1, TB, 100, H);
     return 0;
 }
