@@ -2027,13 +2027,16 @@ static rnn__pool rnn__the_pool;
 #define RNN__WAKE(p) pthread_cond_broadcast(&(p)->cv)
 #endif
 
-/* Runs every task of region s this thread can still take, task k first. */
+/* Runs every task of region s this thread can still take, task k first.
+   A task is taken only from a region before s (s − v in [1, 2^31): seq
+   wraps): a worker that read region s and was then held up must not take
+   a task of a later region, whose claim differs from s too. */
 static void rnn__pool_work(rnn__pool *p, unsigned s, int k, int n, rnn_task_fn task, void *ctx) {
     int j;
     for (j = 0; j < n; j++) {
         int i = (k + j) % n;
         unsigned v = RNN__LOAD(&p->claim[i]);
-        if (v != s && rnn__cas(&p->claim[i], v, s)) {
+        if (s - v - 1u < 0x7FFFFFFFu && rnn__cas(&p->claim[i], v, s)) {
             task(ctx, i);
             RNN__ADD(&p->done, 1);
         }

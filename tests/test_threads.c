@@ -105,6 +105,37 @@ static void thread_products(void) {
     free(a); free(b); free(init); free(want); free(got);
 }
 
+#ifdef RNN_THREADS
+/* The pool under many short regions, more threads than cores: each task of
+   a region runs once, with that region's context, whichever thread takes
+   it, and none after the region is over (a worker held up between reading
+   a region and taking its tasks once took a task of a later region). */
+typedef struct { int region, hits[6]; } pool_probe;
+static int g_pool_bad;
+static void probe_task(void *ctx, int i) {
+    pool_probe *p = (pool_probe *)ctx;
+    __atomic_fetch_add(&p->hits[i], 1, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&p->region, __ATOMIC_RELAXED) < 0) __atomic_fetch_add(&g_pool_bad, 1, __ATOMIC_RELAXED);
+}
+static void thread_pool_regions(void) {
+    int r, i, t, ok = 1;
+    for (t = 2; t <= 4; t++) {
+        ok &= rnn_set_threads(t) == RNN_OK;
+        for (r = 0; ok && r < 30000; r++) {
+            pool_probe pr;
+            int n = 2 + r % 5;
+            memset(&pr, 0, sizeof pr);
+            pr.region = r;
+            rnn__run(probe_task, &pr, n);
+            for (i = 0; i < 6; i++) ok &= __atomic_load_n(&pr.hits[i], __ATOMIC_RELAXED) == (i < n);
+            __atomic_store_n(&pr.region, -1, __ATOMIC_RELAXED);   /* over: a late task would see -1 */
+        }
+    }
+    rnn_set_threads(1);
+    check(ok && g_pool_bad == 0, "the pool: 2, 3, 4 threads, 30,000 regions each: every task once, none late", 0);
+}
+#endif
+
 /* One token at a time: a model whose products are split gives the same
    logits with tasks as without, and allocates nothing per token. */
 static void thread_generate(void) {
@@ -174,6 +205,9 @@ static void test_threads(void) {
           "without RNN_THREADS, rnn_set_threads(2) says no and stays on one thread", 0);
 #endif
     thread_products();
+#ifdef RNN_THREADS
+    thread_pool_regions();
+#endif
     thread_generate();
     check(rnn_cpu_count() >= 1, "rnn_cpu_count is at least 1", 0);
 }
