@@ -1569,6 +1569,11 @@ typedef struct rnn__arch {
     /* a 4×nr kernel, A in 4-row panels, for batches whose rows leave 2 or 4
        over a multiple of mr (AVX2's 6: 32 = 6·4 + 4·2); NULL: none */
     rnn__kernel_fn kernel4;
+    /* rows (1..mr) × nr of C from A read in place (row stride lda) and a B
+       panel: a recurrent step's product, whose few rows each task would
+       otherwise pack again every step; NULL: none */
+    void (*kernel_a)(int rows, int kc, const float *a, int lda, const float *bp, int ldb, float *c, int ldc,
+                     float alpha, float beta);
 } rnn__arch;
 
 /* ---- plain C: the specification ---------------------------------------- */
@@ -1800,7 +1805,7 @@ static const rnn__arch rnn__arch_c = {
     "scalar", RNN__MR_C, RNN__NR_C, rnn__kernel_c, NULL,
     rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
     rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c,
-    rnn__tally_c, rnn__gather_c, NULL};
+    rnn__tally_c, rnn__gather_c, NULL, NULL};
 
 /* The SIMD paths (SSE2, AVX2 + FMA, AVX-512, NEON) follow the same
    specification; they live together in the appendix at the end of the
@@ -2531,6 +2536,34 @@ static void rnn__gemm_bp_cols(float *ap, int m, int j0, int n, int k, int N, flo
     int mr = ar->mr, nr = ar->nr, np = (N + nr - 1) / nr, tail = rnn__bp_tail(ar, m), mm = m - tail, pc, jr, ir;
     float *at;   /* the tail's 4-row panels, after the others */
     ap = (float *)(((uintptr_t)ap + 63) & ~(uintptr_t)63);
+    if (ar->kernel_a) {   /* A read in place: no task packs it again (the same tiles, the same sums) */
+        for (pc = 0; pc < k; pc += RNN__KC) {
+            int kc = k - pc < RNN__KC ? k - pc : RNN__KC;
+            float be = pc == 0 ? beta : 1.0f;
+            const float *blk = bp + (size_t)(pc / RNN__KC) * np * rnn__pstride(nr, RNN__KC);
+            for (jr = j0; jr < j0 + n; jr += nr) {
+                const float *bpan = blk + (size_t)(jr / nr) * rnn__pstride(nr, kc);
+                int cols = j0 + n - jr < nr ? j0 + n - jr : nr;
+                for (ir = 0; ir < m; ir += ir < mm ? mr : 4) {
+                    int rows = ir < mm ? (mm - ir < mr ? mm - ir : mr) : 4;
+                    const float *ar0 = a + (size_t)ir * lda + pc;
+                    float *ct = c + (size_t)ir * ldc + jr, tmp[16 * 32];
+                    int i, j;
+                    if (cols == nr) {
+                        ar->kernel_a(rows, kc, ar0, lda, bpan, nr, ct, ldc, alpha, be);
+                        continue;
+                    }
+                    ar->kernel_a(rows, kc, ar0, lda, bpan, nr, tmp, nr, 1.0f, 0.0f);
+                    for (i = 0; i < rows; i++)   /* an edge panel: as rnn__tile stores one */
+                        for (j = 0; j < cols; j++) {
+                            float *cij = ct + (size_t)i * ldc + j;
+                            *cij = alpha * tmp[i * nr + j] + (be == 0.0f ? 0.0f : be * *cij);
+                        }
+                }
+            }
+        }
+        return;
+    }
     for (pc = 0; pc < k; pc += RNN__KC) {
         int kc = k - pc < RNN__KC ? k - pc : RNN__KC;
         float be = pc == 0 ? beta : 1.0f;
@@ -9466,24 +9499,26 @@ static const rnn__arch rnn__arch_sse2 = {
     "sse2", 4, 8, rnn__kernel_sse2, NULL,
     rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, NULL, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
     rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c,
-    rnn__tally_c, rnn__gather_c, NULL};
+    rnn__tally_c, rnn__gather_c, NULL, NULL};
 static const rnn__arch *rnn__sse2_paths(void) { return &rnn__arch_sse2; }
 #endif
 
 /* ---- AVX2 + FMA: 6×16 tile -------------------------------------------- */
 #ifdef RNN__HAVE_AVX2
 RNN__TARGET_AVX2
-static RNN__INLINE void rnn__kernel_rows_avx2(const int R, int kc, const float *ap, const float *bp, int ldb,
-                                              float *c, int ldc, float alpha, float beta) {
+/* A's row r at step p is ap[r·sr + p·sp]: packed panels (sr 1, sp R), or
+   A in place (sr lda, sp 1). */
+static RNN__INLINE void rnn__kernel_rows_avx2(const int R, int kc, const float *ap, const int sr, const int sp,
+                                              const float *bp, int ldb, float *c, int ldc, float alpha, float beta) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     int p;
-    for (p = 0; p < kc; p++, ap += R, bp += ldb) {
+    for (p = 0; p < kc; p++, ap += sp, bp += ldb) {
         __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8), a;
 #define RNN__ROW(r, x0, x1)                                                             \
         if (R > r) {                                                                    \
-            a = _mm256_broadcast_ss(ap + r);                                            \
+            a = _mm256_broadcast_ss(ap + r * sr);                                       \
             x0 = _mm256_fmadd_ps(a, b0, x0); x1 = _mm256_fmadd_ps(a, b1, x1);           \
         }
         RNN__ROW(0, c00, c01) RNN__ROW(1, c10, c11) RNN__ROW(2, c20, c21)
@@ -9507,7 +9542,7 @@ static RNN__INLINE void rnn__kernel_rows_avx2(const int R, int kc, const float *
 RNN__TARGET_AVX2
 static void rnn__kernel_avx2(int kc, const float *ap, const float *bp, int ldb,
                              float *c, int ldc, float alpha, float beta) {
-    rnn__kernel_rows_avx2(6, kc, ap, bp, ldb, c, ldc, alpha, beta);
+    rnn__kernel_rows_avx2(6, kc, ap, 1, 6, bp, ldb, c, ldc, alpha, beta);
 }
 
 /* rnn__kernel_avx2 on 4 rows (A panels 4 wide): 8 accumulators, as many
@@ -9515,7 +9550,22 @@ static void rnn__kernel_avx2(int kc, const float *ap, const float *bp, int ldb,
 RNN__TARGET_AVX2
 static void rnn__kernel4_avx2(int kc, const float *ap, const float *bp, int ldb,
                               float *c, int ldc, float alpha, float beta) {
-    rnn__kernel_rows_avx2(4, kc, ap, bp, ldb, c, ldc, alpha, beta);
+    rnn__kernel_rows_avx2(4, kc, ap, 1, 4, bp, ldb, c, ldc, alpha, beta);
+}
+
+/* The kernel with A read in place: each product element sums the same
+   terms in the same order as from packed panels, so the same value. */
+RNN__TARGET_AVX2
+static void rnn__kernel_a_avx2(int rows, int kc, const float *a, int lda, const float *bp, int ldb, float *c,
+                               int ldc, float alpha, float beta) {
+    switch (rows) {
+    case 6: rnn__kernel_rows_avx2(6, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+    case 5: rnn__kernel_rows_avx2(5, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+    case 4: rnn__kernel_rows_avx2(4, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+    case 3: rnn__kernel_rows_avx2(3, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+    case 2: rnn__kernel_rows_avx2(2, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+    default: rnn__kernel_rows_avx2(1, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+    }
 }
 
 RNN__TARGET_AVX2
@@ -10101,7 +10151,7 @@ static const rnn__arch rnn__arch_avx2 = {
     "avx2", 6, 16, rnn__kernel_avx2, rnn__dot_avx2,
     rnn__sigmoid_avx2, rnn__tanh_avx2, rnn__exp_avx2, rnn__adam_avx2, rnn__gemv_n_avx2, rnn__lstm_fwd_avx2,
     rnn__lstm_bwd_avx2, rnn__gru_fwd_avx2, rnn__gru_bwd_avx2, rnn__maxfin_avx2, rnn__weigh_avx2, rnn__cutsum_avx2,
-    rnn__tally_avx2, rnn__gather_avx2, rnn__kernel4_avx2};
+    rnn__tally_avx2, rnn__gather_avx2, rnn__kernel4_avx2, rnn__kernel_a_avx2};
 static const rnn__arch *rnn__avx2_paths(void) { return &rnn__arch_avx2; }
 #endif
 
@@ -10515,7 +10565,7 @@ static const rnn__arch rnn__arch_avx512 = {
     "avx512", 8, 32, rnn__kernel_avx512, rnn__dot_avx512,
     rnn__sigmoid_avx512, rnn__tanh_avx512, rnn__exp_avx512, rnn__adam_avx512, rnn__gemv_n_avx512,
     rnn__lstm_fwd_avx512, rnn__lstm_bwd_avx512, rnn__gru_fwd_avx512, rnn__gru_bwd_avx512,
-    RNN__SAMPLE_PASSES_512, NULL};
+    RNN__SAMPLE_PASSES_512, NULL, NULL};
 #undef RNN__SAMPLE_PASSES_512
 static const rnn__arch *rnn__avx512_paths(void) { return &rnn__arch_avx512; }
 
@@ -10669,7 +10719,7 @@ static const rnn__arch rnn__arch_neon = {
     "neon", 8, 8, rnn__kernel_neon, rnn__dot_neon,
     rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, rnn__gemv_n_neon, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
     rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c,
-    rnn__tally_c, rnn__gather_c, NULL};
+    rnn__tally_c, rnn__gather_c, NULL, NULL};
 static const rnn__arch *rnn__neon_paths(void) { return &rnn__arch_neon; }
 
 /* The int8 kernel (rnn__q8_dot_c's contract). One group of 4 inputs is 8
