@@ -3184,7 +3184,7 @@ typedef struct rnn__copy_part {
     float *dst;
     const float *src;
     const int *idx;
-    size_t rows, n, step;
+    size_t rows, n, step, drows;
 } rnn__copy_part;
 
 static void rnn__copy_task(void *ctx, int i) {
@@ -3193,10 +3193,34 @@ static void rnn__copy_task(void *ctx, int i) {
     for (; r < end; r++) memcpy(g->dst + r * g->n, g->src + (g->idx ? (size_t)g->idx[r] * g->n : 0), sizeof(float) * g->n);
 }
 
+/* dst [drows][n] = 0, then dst row idx[i] += src row i for i < rows (in
+   order), cut among the tasks between columns: layer 0's gate-table
+   gradient, dT[v] = Σ dG0 over the positions holding token v. */
+static void rnn__scatter_task(void *ctx, int t) {
+    const rnn__copy_part *g = (const rnn__copy_part *)ctx;
+    size_t j0 = (size_t)t * g->step, j1 = j0 + g->step < g->n ? j0 + g->step : g->n, r, j;
+    for (r = 0; r < g->drows; r++) memset(g->dst + r * g->n + j0, 0, sizeof(float) * (j1 - j0));
+    for (r = 0; r < g->rows; r++) {
+        float *d = g->dst + (size_t)g->idx[r] * g->n;
+        const float *s = g->src + r * g->n;
+        for (j = j0; j < j1; j++) d[j] += s[j];
+    }
+}
+
+static void rnn__scatter_rows(float *dst, size_t drows, const float *src, const int *idx, size_t rows, size_t n) {
+    rnn__copy_part g;
+    int step = (double)rows * n >= 16.0 * RNN_PAR_MIN_VALUES && n < 1u << 30 ? rnn__cut((int)n, 16, 64) : 0;
+    g.dst = dst; g.src = src; g.idx = idx; g.rows = rows; g.n = n; g.drows = drows;
+    g.step = step ? (size_t)step : n;
+    if (step) rnn__run(rnn__scatter_task, &g, (int)((n + g.step - 1) / g.step));
+    else rnn__scatter_task(&g, 0);
+}
+
 static void rnn__copy_rows(float *dst, const float *src, const int *idx, size_t rows, size_t n) {
     rnn__copy_part g;
     int step = (double)rows * n >= 16.0 * RNN_PAR_MIN_VALUES && rows < 1u << 30 ? rnn__cut((int)rows, 1, 1) : 0;
-    g.dst = dst; g.src = src; g.idx = idx; g.rows = rows; g.n = n; g.step = step ? (size_t)step : rows;
+    g.dst = dst; g.src = src; g.idx = idx; g.rows = rows; g.n = n; g.drows = 0;
+    g.step = step ? (size_t)step : rows;
     if (step) rnn__run(rnn__copy_task, &g, (int)((rows + g.step - 1) / g.step));
     else rnn__copy_task(&g, 0);
 }
@@ -3593,12 +3617,7 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
                           1.0f, dxl, w->in_size);
             if (by_token) {   /* the table's gradient dT (in the table's place), then W_ih0's and E's */
                 int V = r->tab_rows;
-                memset(p.table, 0, sizeof(float) * (size_t)V * GH);
-                for (i = 0; i < TB; i++) {
-                    float *dt = p.table + (size_t)r->tok[i] * GH;
-                    const float *g = p.dgi + i * GH;
-                    for (j = 0; j < GH; j++) dt[j] += g[j];
-                }
+                rnn__scatter_rows(p.table, (size_t)V, p.dgi, r->tok, TB, GH);
                 rnn__gemm(p.pack, p.npack, 1, 0, GH, in_size, V, 1.0f, p.table, GH, r->emb, in_size, 1.0f,
                           w->gw_ih, in_size);
                 if (dE)
