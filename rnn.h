@@ -2289,21 +2289,28 @@ static void rnn__pack_b(int tb, const float *b, int ldb, int k0, int kc, int j0,
     }
 }
 
+/* An edge tile's store: C[0..rows)[0..cols) = alpha·tmp + beta·C, tmp the
+   kernel's full tile (rows nr apart) made with alpha 1, beta 0. */
+static void rnn__store_edge(const float *tmp, int nr, float *c, int ldc, int rows, int cols, float alpha,
+                            float beta) {
+    int i, j;
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < cols; j++) {
+            float *cij = c + (size_t)i * ldc + j;
+            *cij = alpha * tmp[i * nr + j] + (beta == 0.0f ? 0.0f : beta * *cij);
+        }
+}
+
 /* One MR×NR tile; an edge tile goes through a local buffer. */
 static void rnn__tile(const rnn__arch *ar, int kc, const float *ap, const float *bp, int ldb,
                       float *c, int ldc, int rows, int cols, float alpha, float beta) {
     float tmp[16 * 32];   /* >= the largest MR·NR */
-    int i, j;
     if (rows == ar->mr && cols == ar->nr) {
         ar->kernel(kc, ap, bp, ldb, c, ldc, alpha, beta);
         return;
     }
     ar->kernel(kc, ap, bp, ldb, tmp, ar->nr, 1.0f, 0.0f);
-    for (i = 0; i < rows; i++)
-        for (j = 0; j < cols; j++) {
-            float *cij = c + (size_t)i * ldc + j;
-            *cij = alpha * tmp[i * ar->nr + j] + (beta == 0.0f ? 0.0f : beta * *cij);
-        }
+    rnn__store_edge(tmp, ar->nr, c, ldc, rows, cols, alpha, beta);
 }
 
 /* The textbook loop, used only if the packing buffer cannot be had. */
@@ -2548,17 +2555,12 @@ static void rnn__gemm_bp_cols(float *ap, int m, int j0, int n, int k, int N, flo
                     int rows = ir < mm ? (mm - ir < mr ? mm - ir : mr) : 4;
                     const float *ar0 = a + (size_t)ir * lda + pc;
                     float *ct = c + (size_t)ir * ldc + jr, tmp[16 * 32];
-                    int i, j;
                     if (cols == nr) {
                         ar->kernel_a(rows, kc, ar0, lda, bpan, nr, ct, ldc, alpha, be);
                         continue;
                     }
                     ar->kernel_a(rows, kc, ar0, lda, bpan, nr, tmp, nr, 1.0f, 0.0f);
-                    for (i = 0; i < rows; i++)   /* an edge panel: as rnn__tile stores one */
-                        for (j = 0; j < cols; j++) {
-                            float *cij = ct + (size_t)i * ldc + j;
-                            *cij = alpha * tmp[i * nr + j] + (be == 0.0f ? 0.0f : be * *cij);
-                        }
+                    rnn__store_edge(tmp, nr, ct, ldc, rows, cols, alpha, be);
                 }
             }
         }
@@ -2579,17 +2581,12 @@ static void rnn__gemm_bp_cols(float *ap, int m, int j0, int n, int k, int N, flo
                           ldc, mm - ir < mr ? mm - ir : mr, cols, alpha, be);
             for (ir = 0; ir < tail; ir += 4) {
                 float *ct = c + (size_t)(mm + ir) * ldc + jr, tmp[4 * 32];
-                int i, j;
                 if (cols == nr) {
                     ar->kernel4(kc, at + (size_t)(ir / 4) * rnn__pstride(4, kc), bpan, nr, ct, ldc, alpha, be);
                     continue;
                 }
                 ar->kernel4(kc, at + (size_t)(ir / 4) * rnn__pstride(4, kc), bpan, nr, tmp, nr, 1.0f, 0.0f);
-                for (i = 0; i < 4; i++)   /* an edge panel: as rnn__tile stores one */
-                    for (j = 0; j < cols; j++) {
-                        float *cij = ct + (size_t)i * ldc + j;
-                        *cij = alpha * tmp[i * nr + j] + (be == 0.0f ? 0.0f : be * *cij);
-                    }
+                rnn__store_edge(tmp, nr, ct, ldc, 4, cols, alpha, be);
             }
         }
     }
