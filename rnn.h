@@ -3222,6 +3222,15 @@ static void rnn__copy_rows(float *dst, const float *src, const int *idx, size_t 
     else rnn__copy_task(&g, 0);
 }
 
+/* What a training forward keeps of a step, written by the point-wise pass
+   (so by its tasks): the states before it, hprev and cprev [B][H] (cprev
+   NULL but for LSTM), and each row's new h at out + b·ld (zeros where the
+   row is padding). */
+typedef struct rnn__keep {
+    float *hprev, *cprev, *out;
+    size_t ld;
+} rnn__keep;
+
 /* One step of the cell for B rows. g [B][G·H] holds the input projection
    plus rnn__gate_bias and receives the gate activations; hs, cs [B][H] are
    the state, updated where valid[b] (NULL: all). hp [B][G·H] is scratch
@@ -3239,6 +3248,7 @@ typedef struct rnn__cell_rows {
     const unsigned char *valid;
     int B, step, phase;
     float *g, *hp, *hs, *cs, *cnew, *extra;                                   /* forward  */
+    const rnn__keep *keep;                                                    /* forward  */
     const float *hprev, *cprev;                                               /* backward */
     float *dgi, *dgh, *dh, *dc;
 } rnn__cell_rows;
@@ -3268,7 +3278,14 @@ static void rnn__cell_fwd_rows(void *ctx, int part) {
             for (j = 0; j < H; j++) rh[j] = gb[j] * h[j];
             continue;
         }
-        if (c->valid && !c->valid[b]) continue;
+        if (c->keep) {
+            memcpy(c->keep->hprev + (size_t)b * H, h, sizeof(float) * H);
+            if (c->keep->cprev) memcpy(c->keep->cprev + (size_t)b * H, c->cs + (size_t)b * H, sizeof(float) * H);
+        }
+        if (c->valid && !c->valid[b]) {
+            if (c->keep) memset(c->keep->out + b * c->keep->ld, 0, sizeof(float) * H);
+            continue;
+        }
         switch (cell) {
         case RNN_CELL_DEFAULT: /* resolved to LSTM at create */
         case RNN_TANH:
@@ -3288,18 +3305,20 @@ static void rnn__cell_fwd_rows(void *ctx, int part) {
             for (j = 0; j < H; j++) h[j] = (1.0f - gb[H + j]) * gb[2 * H + j] + gb[H + j] * h[j];
             break;
         }
+        if (c->keep) memcpy(c->keep->out + b * c->keep->ld, h, sizeof(float) * H);
     }
 }
 
 static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weights *w, int B,
                               const unsigned char *valid, float *g, float *hp, float *hs,
                               float *cs, float *cnew, float *extra, const float *whhT, int panels,
-                              float *pk, size_t npk) {
+                              float *pk, size_t npk, const rnn__keep *keep) {
     int H = r->cfg.hidden_size, GH = r->gates * H;
     rnn_cell cell = r->cfg.cell;
     rnn__cell_rows c;
     memset(&c, 0, sizeof c);
     c.r = r; c.valid = valid; c.B = B; c.g = g; c.hp = hp; c.hs = hs; c.cs = cs; c.cnew = cnew; c.extra = extra;
+    c.keep = keep;
     if (!rnn__is_gru(cell)) rnn__rec_product(w, H, GH, B, 0, GH, hs, whhT, panels, 0, g, pk, npk);
     else rnn__rec_product(w, H, GH, B, 0, cell == RNN_GRU_CHO ? 2 * H : GH, hs, whhT, panels, 1, hp, pk, npk);
     if (cell == RNN_GRU_CHO) {
@@ -3498,17 +3517,13 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E,
             for (s = 0; s < T; s++) {
                 int t = d ? T - 1 - s : s;
                 size_t at = (size_t)t * H_B;
+                rnn__keep keep;
                 for (b = 0; b < B; b++) valid[b] = (unsigned char)(t < r->len[b]);
-                memcpy(p.hprev + at, p.hs, sizeof(float) * H_B);
-                if (p.cprev) memcpy(p.cprev + at, p.cs, sizeof(float) * H_B);
+                keep.hprev = p.hprev + at; keep.cprev = p.cprev ? p.cprev + at : NULL;
+                keep.out = p.out + (size_t)t * B * D * H + (size_t)d * H; keep.ld = (size_t)D * H;
                 rnn__cell_forward(r, w, B, valid, p.gates + (size_t)t * B * GH, p.hp, p.hs, p.cs,
                                   p.cnew ? p.cnew + at : NULL, p.extra ? p.extra + at : NULL, p.whhT,
-                                  packed ? 2 : 0, p.pack, p.npack);
-                for (b = 0; b < B; b++) {
-                    float *o = p.out + ((size_t)t * B + b) * D * H + (size_t)d * H;
-                    if (valid[b]) memcpy(o, p.hs + (size_t)b * H, sizeof(float) * H);
-                    else memset(o, 0, sizeof(float) * H);
-                }
+                                  packed ? 2 : 0, p.pack, p.npack, &keep);
             }
             if (hn) memcpy(hn + (size_t)(l * D + d) * H_B, p.hs, sizeof(float) * H_B);
             if (cn && r->cfg.cell == RNN_LSTM) memcpy(cn + (size_t)(l * D + d) * H_B, p.cs, sizeof(float) * H_B);
@@ -3768,10 +3783,10 @@ static void rnn__state_step(const rnn_recurrent *r, rnn_recurrent_state *s, cons
         if (z)
             rnn__cell_forward(r, w, B, NULL, p.g, p.hp, p.h + (size_t)l * H_B, p.c ? p.c + (size_t)l * H_B : NULL,
                               NULL, p.extra, (const float *)(const void *)&z->mat[z->layer[2 * l + 1]], 3,
-                              (float *)scratch, 0);
+                              (float *)scratch, 0, NULL);
         else
             rnn__cell_forward(r, w, B, NULL, p.g, p.hp, p.h + (size_t)l * H_B, p.c ? p.c + (size_t)l * H_B : NULL,
-                              NULL, p.extra, p.whh, s->wt != NULL, NULL, 0);
+                              NULL, p.extra, p.whh, s->wt != NULL, NULL, 0, NULL);
         in = p.h + (size_t)l * H_B;
     }
 }

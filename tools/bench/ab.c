@@ -6,7 +6,8 @@
    by about 2%. Also says whether both versions computed the same losses
    (a refactor that should not change results must give equal ones).
 
-   Usage: ab CELL H ROUNDS     (CELL: 1 tanh, 3 lstm, 4 gru, 5 gru_cho)
+   Usage: ab CELL H ROUNDS [THREADS]   (CELL: 1 tanh, 3 lstm, 4 gru, 5 gru_cho;
+   THREADS: each side on its own pool, when built with RNN_THREADS)
    Prints one line: median old/new time ratio of training and generation
    (> 1: new is faster), with the quartiles. */
 #define _POSIX_C_SOURCE 200809L
@@ -19,7 +20,9 @@
 void *old_make(int V, int cell, int H, unsigned long long seed);
 float old_train(void *p, const int *in, const int *tg);
 float old_gen(void *p, int n);
+void old_threads(int n);
 void *new_make(int V, int cell, int H, unsigned long long seed);
+void new_threads(int n);
 float new_train(void *p, const int *in, const int *tg);
 float new_gen(void *p, int n);
 
@@ -28,11 +31,12 @@ int main(int argc, char **argv) {
     static int in[64 * 32], tg[64 * 32];
     double rt[1000], rg[1000];
     void *a, *b;
-    if (argc != 4 || (rounds = atoi(argv[3])) < 4 || rounds > 1000) {
-        fprintf(stderr, "usage: %s CELL H ROUNDS (4..1000)\n", argv[0]);
+    if (argc < 4 || argc > 5 || (rounds = atoi(argv[3])) < 4 || rounds > 1000) {
+        fprintf(stderr, "usage: %s CELL H ROUNDS (4..1000) [THREADS]\n", argv[0]);
         return 2;
     }
     cell = atoi(argv[1]); H = atoi(argv[2]);
+    if (argc == 5) { old_threads(atoi(argv[4])); new_threads(atoi(argv[4])); }
     a = old_make(V, cell, H, 7); b = new_make(V, cell, H, 7);
     if (!a || !b) { fprintf(stderr, "ab: cannot make the models\n"); return 1; }
     srand(1);

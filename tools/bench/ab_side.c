@@ -29,6 +29,16 @@ void *AB_FN(make)(int V, int cell, int H, unsigned long long seed) {
     return c;
 }
 
+/* Sets the side's thread count (its own pool; built with RNN_THREADS). */
+void AB_FN(threads)(int n);
+void AB_FN(threads)(int n) {
+#ifdef RNN_THREADS
+    rnn_set_threads(n);
+#else
+    (void)n;
+#endif
+}
+
 /* One training step on a window [64][32]; returns the loss. */
 float AB_FN(train)(void *p, const int *in, const int *tg);
 float AB_FN(train)(void *p, const int *in, const int *tg) {

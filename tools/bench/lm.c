@@ -15,6 +15,17 @@
 #define STB_DS_IMPLEMENTATION
 #include "../../rnn.h"
 #include "bench.h"
+#include <pthread.h>
+
+/* One training step of its own model on one thread: what each core does
+   when N separate trainings run at once (the limit of N cores for this
+   work, measured beside the pool). */
+typedef struct { rnn_lm *m; rnn_optimizer *o; const int *in, *tg; } solo;
+static void *solo_step(void *p) {
+    solo *s = (solo *)p;
+    rnn_lm_train_step(s->m, s->o, s->in, s->tg, 64, 32, NULL);
+    return NULL;
+}
 
 int main(int argc, char **argv) {
     FILE *f;
@@ -69,23 +80,42 @@ int main(int argc, char **argv) {
     }
     printf("train tok/s %.0f GFLOP/s %.1f\n", 64 * 32 / times[steps / 2], 3 * flops_tok * 64 * 32 / times[steps / 2] / 1e9);
     if (argc > 6 && atoi(argv[6]) > 1 && rnn_set_threads(atoi(argv[6])) == RNN_OK) {
-        /* the same steps on the pool, alternating with one thread so that
-           both see the same load: the median of each */
-        double t1[256], tn[256];
-        int k;
+        /* the same steps on the pool, alternating with one thread and with
+           N separate one-thread trainings at once (each its own model), so
+           that all three see the same load: the median of each. The third
+           is what these N cores give work that needs no sharing at all. */
+        double t1[256], tn[256], ts[256];
+        int k, N = atoi(argv[6]) < 16 ? atoi(argv[6]) : 16;
+        solo so[16];
+        pthread_t th[16];
+        for (k = 0; k < N; k++) {
+            so[k].in = in; so[k].tg = tg;
+            if (k == 0) { so[k].m = m; so[k].o = o; continue; }
+            rnn_lm_create(&so[k].m, &lc, 1 + k);
+            rnn_optimizer_create(&so[k].o, &oc, so[k].m->params);
+        }
         for (i = 0; i < steps + 2; i++) {
-            for (k = 0; k < 2; k++) {
+            for (k = 0; k < 3; k++) {
+                int j;
                 if (rnn_batcher_next(&bt, in, tg, NULL)) rnn_lm_reset_state(m);
-                rnn_set_threads(k ? atoi(argv[6]) : 1);
+                rnn_set_threads(k == 1 ? N : 1);
                 t = now();
-                rnn_lm_train_step(m, o, in, tg, 64, 32, &loss);
-                if (i >= 2) (k ? tn : t1)[i - 2] = now() - t;
+                if (k < 2) rnn_lm_train_step(m, o, in, tg, 64, 32, &loss);
+                else {
+                    for (j = 1; j < N; j++) pthread_create(&th[j], NULL, solo_step, &so[j]);
+                    solo_step(&so[0]);
+                    for (j = 1; j < N; j++) pthread_join(th[j], NULL);
+                }
+                if (i >= 2) (k == 0 ? t1 : k == 1 ? tn : ts)[i - 2] = now() - t;
             }
         }
         rnn_set_threads(1);
+        for (k = 1; k < N; k++) { rnn_optimizer_free(so[k].o); rnn_lm_free(so[k].m); }
         qsort(t1, (size_t)steps, sizeof(double), cmp_double);
         qsort(tn, (size_t)steps, sizeof(double), cmp_double);
-        printf("threads %d train tok/s %.0f one %.0f\n", atoi(argv[6]), 64 * 32 / tn[steps / 2], 64 * 32 / t1[steps / 2]);
+        qsort(ts, (size_t)steps, sizeof(double), cmp_double);
+        printf("threads %d train tok/s %.0f one %.0f separate %.0f\n", N, 64 * 32 / tn[steps / 2],
+               64 * 32 / t1[steps / 2], N * 64 * 32 / ts[steps / 2]);
     }
     if (valsteps > 0) {
         rnn_lm *m2;
