@@ -43,9 +43,14 @@ for cell in lstm gru; do
     printf '%-4s H=%-3s train: rnn.h %6s tok/s (%5s GFLOP/s, %s%% of FMA), PyTorch %6s tok/s (2 threads %s) -> %5sx\n' \
       $cell $H "$mt" "$gf" "$(echo "$gf $peak" | awk '{printf "%.0f", 100 * $1 / $2}')" "$best_t" "$t2" \
       "$(echo "$mt $best_t" | awk '{printf "%.2f", $1 / $2}')"
-    echo "$ours" | sed -n 's/^threads \([0-9]*\) train tok\/s \([0-9]*\) one \([0-9]*\)/\1 \2 \3/p' | while read n tn t1; do
+    # the limit of these cores for this work, in the same rounds: as many
+    # separate one-thread trainings at once as threads (each its own model)
+    echo "$ours" | sed -n 's/^threads \([0-9]*\) train tok\/s \([0-9]*\) one \([0-9]*\) separate \([0-9]*\)/\1 \2 \3 \4/p' |
+    while read n tn t1 ts; do
       printf '           train on %s threads: rnn.h %6s tok/s = %sx its one thread (%s tok/s, same run) -> %5sx PyTorch on %s threads\n' \
         "$n" "$tn" "$(echo "$tn $t1" | awk '{printf "%.2f", $1 / $2}')" "$t1" "$(echo "$tn $t2" | awk '{printf "%.2f", $1 / $2}')" "$n"
+      printf '           limit: %s separate one-thread trainings at once, %6s tok/s = %sx one; the pool reaches %s%% of it\n' \
+        "$n" "$ts" "$(echo "$ts $t1" | awk '{printf "%.2f", $1 / $2}')" "$(echo "$tn $ts" | awk '{printf "%.0f", 100 * $1 / $2}')"
     done
     # share of the read bandwidth: median over rounds that alternate generation
     # and a plain read of the same bytes (bench-lm), so both see the same load
