@@ -1968,13 +1968,19 @@ static int rnn__shared_space(size_t floats) {
    is a compare-and-swap to the region's seq, which fails once the region
    is over. The caller returns when its count of finished tasks is full.
    Between regions a worker spins a little (a training step has regions
-   tens of microseconds apart), then sleeps on a condition variable. */
-#if defined(__GNUC__) || defined(__clang__)
+   tens of microseconds apart), then sleeps on a condition variable.
+   Atomics: the __atomic builtins with gcc and clang (MinGW too), Windows'
+   Interlocked functions otherwise (MSVC); the test legs build the latter
+   with MinGW as well, defining RNN__INTERLOCKED. */
+typedef union rnn__fnptr { rnn_task_fn f; void *p; } rnn__fnptr;   /* the region's task */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(RNN__INTERLOCKED)
 #define RNN__LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define RNN__STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define RNN__ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_ACQ_REL)
 #define RNN__LOADP(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define RNN__STOREP(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define RNN__LOADF(u) __atomic_load_n(&(u)->f, __ATOMIC_ACQUIRE)
+#define RNN__STOREF(u, v) __atomic_store_n(&(u)->f, (v), __ATOMIC_RELEASE)
 static int rnn__cas(unsigned *p, unsigned from, unsigned to) {
     return __atomic_compare_exchange_n(p, &from, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
@@ -1987,6 +1993,20 @@ static int rnn__cas(unsigned *p, unsigned from, unsigned to) {
 static int rnn__cas(unsigned *p, unsigned from, unsigned to) {
     return (unsigned)InterlockedCompareExchange((volatile LONG *)p, (LONG)to, (LONG)from) == from;
 }
+/* a function pointer goes through the pointer-sized Interlocked calls as
+   the other member of a union (C has no cast between the two) */
+static rnn_task_fn rnn__loadf(rnn__fnptr *u) {
+    rnn__fnptr r;
+    r.p = InterlockedCompareExchangePointer((PVOID volatile *)&u->p, NULL, NULL);
+    return r.f;
+}
+static void rnn__storef(rnn__fnptr *u, rnn_task_fn f) {
+    rnn__fnptr r;
+    r.f = f;
+    InterlockedExchangePointer((PVOID volatile *)&u->p, r.p);
+}
+#define RNN__LOADF(u) rnn__loadf(u)
+#define RNN__STOREF(u, v) rnn__storef((u), (v))
 #else
 #error "rnn.h: RNN_THREADS needs gcc, clang or a Windows compiler (atomic operations)"
 #endif
@@ -2006,7 +2026,7 @@ typedef struct rnn__pool {
     unsigned seq;           /* 2 × the regions so far; odd while the caller writes the next */
     unsigned claim[RNN__MAX_TASKS];   /* the seq of the region that last took each task */
     int done, ntasks, quit, sleepers; /* done: the region's finished tasks */
-    rnn_task_fn task;
+    rnn__fnptr task;
     void *ctx;
 #ifdef _WIN32
     HANDLE th[RNN__MAX_TASKS];
@@ -2073,9 +2093,9 @@ static void *rnn__pool_main(void *arg)
         if (s & 1) { RNN__PAUSE(); continue; }   /* the caller is writing the region */
         if (RNN__LOAD(&p->quit)) break;
         n = RNN__LOAD(&p->ntasks);
-        task = (rnn_task_fn)RNN__LOADP(&p->task);
+        task = RNN__LOADF(&p->task);
         ctx = RNN__LOADP(&p->ctx);
-        if (RNN__LOAD(&p->seq) != s) continue;   /* it moved while we read: read again */
+        if ((unsigned)RNN__LOAD(&p->seq) != s) continue;   /* it moved while we read: read again */
         seen = s;
         rnn__pool_work(p, s, k, n, task, ctx);
     }
@@ -2089,7 +2109,7 @@ static void rnn__pool_run(void *user, rnn_task_fn task, void *ctx, int n) {
     RNN__STORE(&p->seq, s - 1);
     RNN__STORE(&p->done, 0);
     RNN__STORE(&p->ntasks, n);
-    RNN__STOREP(&p->task, task);
+    RNN__STOREF(&p->task, task);
     RNN__STOREP(&p->ctx, ctx);
     RNN__STORE(&p->seq, s);
     RNN__LOCK(p);

@@ -71,7 +71,11 @@ for l in $LEGS; do
     win64)   # Windows: MinGW-w64 builds the tests with rnn.h's Win32 pool, Wine runs them; then
              # textgen on Windows trains on 2 threads, resumes, samples, quantizes, and names.c reads it
              EXE=.exe; LIBS=; export WINEDEBUG=-all
-             leg win64 x86_64-w64-mingw32-gcc-win32 wine x86_64-w64-mingw32-gcc-win32 $STRICT -O2 -DRNN_THREADS $STB; EXE=
+             leg win64 x86_64-w64-mingw32-gcc-win32 wine x86_64-w64-mingw32-gcc-win32 $STRICT -O2 -DRNN_THREADS $STB
+             # the pool on Windows' Interlocked atomics (MSVC's branch), built by MinGW
+             ARGS=threads
+             leg win64i x86_64-w64-mingw32-gcc-win32 wine x86_64-w64-mingw32-gcc-win32 $STRICT -O2 -DRNN_THREADS -DRNN__INTERLOCKED $STB
+             ARGS=; EXE=
              if [ -x build/test-win64.exe ] && command -v wine >/dev/null 2>&1; then
                  w=build/win64; wm=build/win64.safetensors; small="--hidden 32 --embed 16 --seq 16 --batch 4"
                  if x86_64-w64-mingw32-gcc-win32 $STRICT -O2 $STB examples/textgen.c -o $w-textgen.exe -lm > $w.log 2>&1 &&
