@@ -1503,12 +1503,18 @@ RNNDEF float rnn_rng_normal(rnn_rng *rng) {
    registers, broadcasts MR values of a packed A micro-panel (k-major) and
    loads NR contiguous values of a B row panel for each k.
 
-     for pc in K by KC:          pack A[:, pc..] once (all rows, MR-panels)
-       for jc in N by NC:        pack B[pc.., jc..] once (KC×NC, stays in L2)
-         for ir in M by MR:      A micro-panel (MR×KC) stays in L1
-           for jr in NC by NR:   micro-kernel over KC
+     for jc in N by NC:
+       for pc in K by KC:        pack B[pc.., jc..] (KC×NC, stays in L2)
+         for ic in M by MC:      pack A[ic.., pc..] (MC×KC: written, read back in L2)
+           for ir in MC by MR:   A micro-panel (MR×KC) stays in L1
+             for jr in NC by NR: micro-kernel over KC
 
-   Every element is packed once. Small problems skip the packing: with
+   B is packed once; A once for each NC columns (once when N <= NC, as in
+   most products here). MC was all of M (A packed once, 2–8 MB, out of
+   L2, before its first use): MC = 96 made dX = dG·W at T·B = 2048, H =
+   256 about 5% faster on Zen 3, left the other products within the noise
+   (±3%) and training within ±1% (tools/bench/ab.sh, 1 and 2 threads,
+   bit-identical), and cut the packing space from megabytes to 96 KiB. Small problems skip the packing: with
    op(B) = Bᵀ and few rows (a batch of sequences times Wᵀ, the recurrent
    step of a layer) each C element is a dot product of two contiguous rows,
    computed 4×4 at a time with vectors along k; with op(B) = B and few rows
@@ -1522,7 +1528,7 @@ RNNDEF float rnn_rng_normal(rnn_rng *rng) {
 #define RNN__NC 512   /* columns of the packed B block: KC·NC·4 = 512 KiB    */
 #endif
 #ifndef RNN__MC
-#define RNN__MC 4096  /* rows of A packed at once                            */
+#define RNN__MC 96    /* rows of A packed at once (a multiple of every MR)    */
 #endif
 #ifndef RNN__DOT_M
 #define RNN__DOT_M 16 /* op(B) = Bᵀ and m <= this: the dot-product path      */
@@ -2345,6 +2351,27 @@ static void rnn__sgemm_naive(int ta, int tb, int m, int n, int k, float alpha, c
         }
 }
 
+/* Rows [i0, i0 + rows) of C, columns [j0, j0 + nc), at depth [pc, pc + kc):
+   the packed panels of op(B) for those columns start at bpanels. A is
+   packed RNN__MC rows at a time into ap, so that it is written and read
+   back in L2; each micro-panel of A then stays in L1 against every panel
+   of B, which come from L2. */
+static void rnn__rows_block(const rnn__arch *ar, int ta, const float *a, int lda, int i0, int rows, int pc, int kc,
+                            const float *bpanels, int j0, int nc, float alpha, float beta, float *c, int ldc,
+                            float *ap) {
+    int mr = ar->mr, nr = ar->nr, ic, ir, jr;
+    for (ic = i0; ic < i0 + rows; ic += RNN__MC) {
+        int mc = i0 + rows - ic < RNN__MC ? i0 + rows - ic : RNN__MC;
+        rnn__pack_a(ta, a, lda, ic, mc, pc, kc, mr, ap);
+        for (ir = 0; ir < mc; ir += mr)
+            for (jr = 0; jr < nc; jr += nr)
+                rnn__tile(ar, kc, ap + (size_t)(ir / mr) * rnn__pstride(mr, kc),
+                          bpanels + (size_t)(jr / nr) * rnn__pstride(nr, kc), nr,
+                          c + (size_t)(ic + ir) * ldc + j0 + jr, ldc, mc - ir < mr ? mc - ir : mr,
+                          nc - jr < nr ? nc - jr : nr, alpha, beta);
+    }
+}
+
 /* The packed path of rnn__sgemm_core, apart so that its fast paths (one
    token, few rows) do not pay for this one's 68 KiB stack frame, which
    compilers guarding against stack clash (the default on Ubuntu and
@@ -2379,6 +2406,18 @@ static void rnn__sgemm_packed(const rnn__arch *ar, float *pack, size_t pack_floa
     }
     ap = (float *)(((uintptr_t)ap + 63) & ~(uintptr_t)63);
     bp = ap + apsize;
+    if (!direct) {
+        for (jc = 0; jc < n; jc += RNN__NC) {
+            int nc = n - jc < RNN__NC ? n - jc : RNN__NC;
+            for (pc = 0; pc < k; pc += RNN__KC) {
+                int kc = k - pc < RNN__KC ? k - pc : RNN__KC;
+                rnn__pack_b(tb, b, ldb, pc, kc, jc, nc, nr, bp);
+                rnn__rows_block(ar, ta, a, lda, 0, m, pc, kc, bp, jc, nc, alpha, pc == 0 ? beta : 1.0f, c, ldc, ap);
+            }
+        }
+        if (buf) RNN_FREE(buf);
+        return;
+    }
     for (ic = 0; ic < m; ic += RNN__MC) {
         int mc = m - ic < RNN__MC ? m - ic : RNN__MC;
         for (pc = 0; pc < k; pc += RNN__KC) {
@@ -2396,25 +2435,17 @@ static void rnn__sgemm_packed(const rnn__arch *ar, float *pack, size_t pack_floa
                 }
                 continue;
             }
-            for (jc = 0; jc < n; jc += RNN__NC) {
-                int nc = n - jc < RNN__NC ? n - jc : RNN__NC;
-                if (!direct) rnn__pack_b(tb, b, ldb, pc, kc, jc, nc, nr, bp);
-                for (ir = 0; ir < mc; ir += mr) {
-                    const float *apanel = ap + (size_t)(ir / mr) * rnn__pstride(mr, kc);
-                    int rows = mc - ir < mr ? mc - ir : mr;
-                    for (jr = 0; jr < nc; jr += nr) {
-                        int cols = nc - jr < nr ? nc - jr : nr;
-                        float *ct = c + (size_t)(ic + ir) * ldc + jc + jr;
-                        if (!direct) {
-                            rnn__tile(ar, kc, apanel, bp + (size_t)(jr / nr) * rnn__pstride(nr, kc), nr, ct, ldc, rows, cols,
-                                      alpha, be);
-                        } else if (cols == nr) {
-                            rnn__tile(ar, kc, apanel, b + (size_t)pc * ldb + jc + jr, ldb, ct, ldc,
-                                      rows, cols, alpha, be);
-                        } else {
-                            if (ir == 0) rnn__pack_b(0, b, ldb, pc, kc, jc + jr, cols, nr, bp);
-                            rnn__tile(ar, kc, apanel, bp, nr, ct, ldc, rows, cols, alpha, be);
-                        }
+            for (ir = 0; ir < mc; ir += mr) {   /* B read in place but for a last partial panel */
+                const float *apanel = ap + (size_t)(ir / mr) * rnn__pstride(mr, kc);
+                int rows = mc - ir < mr ? mc - ir : mr;
+                for (jr = 0; jr < n; jr += nr) {
+                    int cols = n - jr < nr ? n - jr : nr;
+                    float *ct = c + (size_t)(ic + ir) * ldc + jr;
+                    if (cols == nr) {
+                        rnn__tile(ar, kc, apanel, b + (size_t)pc * ldb + jr, ldb, ct, ldc, rows, cols, alpha, be);
+                    } else {
+                        if (ir == 0) rnn__pack_b(0, b, ldb, pc, kc, jr, cols, nr, bp);
+                        rnn__tile(ar, kc, apanel, bp, nr, ct, ldc, rows, cols, alpha, be);
                     }
                 }
             }
@@ -2677,22 +2708,17 @@ static void rnn__rows_pack_task(void *ctx, int i) {
 static void rnn__rows_task(void *ctx, int i) {
     const rnn__rows_part *g = (const rnn__rows_part *)ctx;
     const rnn__arch *ar = rnn__best_arch();
-    int mr = ar->mr, nr = ar->nr, np = (g->n + nr - 1) / nr, lo = i * g->step, len = g->m - lo, pc, jc, ir, jr;
+    int nr = ar->nr, np = (g->n + nr - 1) / nr, lo = i * g->step, len = g->m - lo, pc, jc;
     float *ap = (float *)(((uintptr_t)rnn__scr[i] + 63) & ~(uintptr_t)63);
     if (len > g->step) len = g->step;
     if (len <= 0) return;
     for (pc = 0; pc < g->k; pc += RNN__KC) {
         int kc = g->k - pc < RNN__KC ? g->k - pc : RNN__KC;
-        float be = pc == 0 ? g->beta : 1.0f;
         const float *blk = g->bp + (size_t)(pc / RNN__KC) * np * rnn__pstride(nr, RNN__KC);
-        rnn__pack_a(g->ta, g->a, g->lda, lo, len, pc, kc, mr, ap);
         for (jc = 0; jc < g->n; jc += RNN__NC)   /* a block of B panels stays in L2 */
-            for (ir = 0; ir < len; ir += mr)
-                for (jr = jc; jr < g->n && jr < jc + RNN__NC; jr += nr)
-                    rnn__tile(ar, kc, ap + (size_t)(ir / mr) * rnn__pstride(mr, kc),
-                              blk + (size_t)(jr / nr) * rnn__pstride(nr, kc), nr,
-                              g->c + (size_t)(lo + ir) * g->ldc + jr, g->ldc, len - ir < mr ? len - ir : mr,
-                              g->n - jr < nr ? g->n - jr : nr, g->alpha, be);
+            rnn__rows_block(ar, g->ta, g->a, g->lda, lo, len, pc, kc, blk + (size_t)(jc / nr) * rnn__pstride(nr, kc),
+                            jc, g->n - jc < RNN__NC ? g->n - jc : RNN__NC, g->alpha, pc == 0 ? g->beta : 1.0f,
+                            g->c, g->ldc, ap);
     }
 }
 
@@ -2705,7 +2731,8 @@ static int rnn__gemm_rows(int step, int ta, int tb, int m, int n, int k, float a
     rnn__rows_part g;
     g.parts = (m + step - 1) / step;
     if (!rnn__shared_space(rnn__bpack_floats(k, n)) ||
-        !rnn__scratch(g.parts, (size_t)((step + ar->mr - 1) / ar->mr) * rnn__pstride(ar->mr, RNN__KC) + 16))
+        !rnn__scratch(g.parts, (size_t)(((step < RNN__MC ? step : RNN__MC) + ar->mr - 1) / ar->mr) *
+                                   rnn__pstride(ar->mr, RNN__KC) + 16))
         return 0;
     g.ta = ta; g.tb = tb; g.m = m; g.n = n; g.k = k; g.lda = lda; g.ldb = ldb; g.ldc = ldc; g.step = step;
     g.alpha = alpha; g.beta = beta; g.a = a; g.b = b; g.c = c; g.bp = rnn__shared;

@@ -56,12 +56,13 @@ static void test_sgemm(void) {
     const char *simd = rnn_simd_name();
     /* Shapes chosen to hit every path: m = 1 (one token), small m with both
        B layouts (the dot-product and in-place paths), edge tiles in both
-       directions, depth and column block boundaries (KC = 256, NC = 512). */
+       directions, depth, row and column block boundaries (KC = 256, MC = 96,
+       NC = 512). */
     static const int fixed[][3] = {
         {1, 1, 1}, {1, 1024, 256}, {1, 37, 300}, {1, 513, 17}, {2, 3, 4}, {4, 4, 16},
         {5, 7, 33}, {8, 64, 512}, {13, 33, 257}, {32, 128, 128}, {31, 100, 77},
         {48, 48, 48}, {49, 31, 65}, {64, 96, 130}, {65, 70, 20}, {12, 32, 256}, {24, 64, 513},
-        {100, 530, 260}, {37, 1030, 9}, {130, 40, 600}, {200, 200, 200}};
+        {100, 530, 260}, {37, 1030, 9}, {130, 40, 600}, {200, 200, 200}, {291, 520, 300}};
     rnn_rng_seed(&r, 7);
     check(strcmp(simd, "avx512") == 0 || strcmp(simd, "avx2") == 0 || strcmp(simd, "sse2") == 0 ||
               strcmp(simd, "neon") == 0 || strcmp(simd, "scalar") == 0,
