@@ -169,9 +169,9 @@ static void thread_generate(void) {
 }
 
 static void test_threads(void) {
-    static const rnn_cell cells[3] = {RNN_LSTM, RNN_GRU, RNN_GRU_CHO};
+    static const rnn_cell cells[5] = {RNN_LSTM, RNN_GRU, RNN_GRU_CHO, RNN_TANH, RNN_RELU};
     int k, t;
-    for (k = 0; k < 3; k++) {
+    for (k = 0; k < 5; k++) {
         float want[5], got[5];
         uint32_t wcrc, gcrc;
         char name[128];
