@@ -10726,6 +10726,55 @@ static void rnn__kernel_neon(int kc, const float *ap, const float *bp, int ldb,
     }
 }
 
+/* R (1..8) rows of rnn__kernel_neon's tile with A read in place (row r at
+   a + r·lda): a recurrent step's product, whose few rows no task then packs
+   again. A fused multiply-add by a broadcast value gives what the
+   lane-indexed one gives, so each element is the packed kernel's value. */
+static RNN__INLINE void rnn__kernel_rows_neon(const int R, int kc, const float *a, int lda, const float *bp, int ldb,
+                                              float *c, int ldc, float alpha, float beta) {
+    float32x4_t x00 = vdupq_n_f32(0.0f), x01 = x00, x10 = x00, x11 = x00, x20 = x00, x21 = x00, x30 = x00,
+                x31 = x00, x40 = x00, x41 = x00, x50 = x00, x51 = x00, x60 = x00, x61 = x00, x70 = x00, x71 = x00;
+    int p;
+    for (p = 0; p < kc; p++, a++, bp += ldb) {
+        float32x4_t b0 = vld1q_f32(bp), b1 = vld1q_f32(bp + 4);
+#define RNN__ROWN(r, x0, x1)                                                            \
+        if (R > r) {                                                                    \
+            float s = a[(size_t)(r) * lda];                                             \
+            x0 = vfmaq_n_f32(x0, b0, s); x1 = vfmaq_n_f32(x1, b1, s);                    \
+        }
+        RNN__ROWN(0, x00, x01) RNN__ROWN(1, x10, x11) RNN__ROWN(2, x20, x21) RNN__ROWN(3, x30, x31)
+        RNN__ROWN(4, x40, x41) RNN__ROWN(5, x50, x51) RNN__ROWN(6, x60, x61) RNN__ROWN(7, x70, x71)
+#undef RNN__ROWN
+    }
+#define RNN__STOREN(r, x0, x1)                                                          \
+    if (R > r) {                                                                        \
+        float *cr = c + (r) * ldc;                                                      \
+        float32x4_t r0 = vmulq_n_f32(x0, alpha), r1 = vmulq_n_f32(x1, alpha);           \
+        if (beta != 0.0f) {                                                             \
+            r0 = vfmaq_n_f32(r0, vld1q_f32(cr), beta);                                  \
+            r1 = vfmaq_n_f32(r1, vld1q_f32(cr + 4), beta);                              \
+        }                                                                               \
+        vst1q_f32(cr, r0); vst1q_f32(cr + 4, r1);                                       \
+    }
+    RNN__STOREN(0, x00, x01) RNN__STOREN(1, x10, x11) RNN__STOREN(2, x20, x21) RNN__STOREN(3, x30, x31)
+    RNN__STOREN(4, x40, x41) RNN__STOREN(5, x50, x51) RNN__STOREN(6, x60, x61) RNN__STOREN(7, x70, x71)
+#undef RNN__STOREN
+}
+
+static void rnn__kernel_a_neon(int rows, int kc, const float *a, int lda, const float *bp, int ldb, float *c,
+                               int ldc, float alpha, float beta) {
+    switch (rows) {
+    case 8: rnn__kernel_rows_neon(8, kc, a, lda, bp, ldb, c, ldc, alpha, beta); break;
+    case 7: rnn__kernel_rows_neon(7, kc, a, lda, bp, ldb, c, ldc, alpha, beta); break;
+    case 6: rnn__kernel_rows_neon(6, kc, a, lda, bp, ldb, c, ldc, alpha, beta); break;
+    case 5: rnn__kernel_rows_neon(5, kc, a, lda, bp, ldb, c, ldc, alpha, beta); break;
+    case 4: rnn__kernel_rows_neon(4, kc, a, lda, bp, ldb, c, ldc, alpha, beta); break;
+    case 3: rnn__kernel_rows_neon(3, kc, a, lda, bp, ldb, c, ldc, alpha, beta); break;
+    case 2: rnn__kernel_rows_neon(2, kc, a, lda, bp, ldb, c, ldc, alpha, beta); break;
+    default: rnn__kernel_rows_neon(1, kc, a, lda, bp, ldb, c, ldc, alpha, beta); break;
+    }
+}
+
 /* C = alpha·A·Bᵀ + beta·C for few rows of A (a token's product where no
    panels are kept): each row of B once from memory, straight through, dotted
    with every row of A while it sits in L1; 4 accumulators. */
@@ -10797,7 +10846,7 @@ static const rnn__arch rnn__arch_neon = {
     "neon", 8, 8, rnn__kernel_neon, rnn__dot_neon,
     rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, rnn__gemv_n_neon, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
     rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c,
-    rnn__tally_c, rnn__gather_c, NULL, NULL};
+    rnn__tally_c, rnn__gather_c, NULL, rnn__kernel_a_neon};
 static const rnn__arch *rnn__neon_paths(void) { return &rnn__arch_neon; }
 
 /* The int8 kernel (rnn__q8_dot_c's contract). One group of 4 inputs is 8

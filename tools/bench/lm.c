@@ -27,6 +27,15 @@ static void *solo_step(void *p) {
     return NULL;
 }
 
+/* One thread's share of a read of the weights' bytes (the read limit of
+   several cores, measured beside generation on as many threads). */
+typedef struct { const float *p; size_t n; int reps; float sum; } rd_part;
+static void *rd_share(void *v) {
+    rd_part *r = (rd_part *)v;
+    r->sum = bench_read_sum(r->p, r->n, r->reps);
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     FILE *f;
     char *text;
@@ -178,20 +187,39 @@ int main(int argc, char **argv) {
             for (q = r; q > 0 && ratio[q] < ratio[q - 1]; q--) { double t = ratio[q]; ratio[q] = ratio[q - 1]; ratio[q - 1] = t; }
         printf("generate us/token %.2f weights_bytes %.0f read_bw %.1f bw_share %.2f\n", best * 1e6, bytes, bw_best,
                ratio[4]);
-        if (argc > 6 && atoi(argv[6]) > 1) {   /* one token on the pool against one thread, alternating */
-            double g1[9], gn[9];
+        if (argc > 6 && atoi(argv[6]) > 1) {
+            /* one token on the pool against one thread, alternating with a
+               read of the same bytes by one thread and by N threads each
+               reading 1/N of them: what N cores can read, in the same rounds */
+            double g1[9], gn[9], b1[9], bn[9];
+            int N = atoi(argv[6]) < 16 ? atoi(argv[6]) : 16;
+            rd_part parts[16];
+            pthread_t th[16];
+            for (k = 0; k < N; k++) {
+                size_t lo = nf / 64 * k / N * 64, hi = nf / 64 * (k + 1) / N * 64;
+                parts[k].p = buf + lo; parts[k].n = hi - lo; parts[k].reps = 300;
+            }
             for (r = 0; r < 9; r++)
-                for (q = 0; q < 2; q++) {
+                for (q = 0; q < 4; q++) {
                     double t0;
-                    rnn_set_threads(q ? atoi(argv[6]) : 1);
+                    rnn_set_threads(q == 1 ? N : 1);
                     t0 = now();
-                    for (k = 0; k < 1000; k++) rnn_lm_step(m, s, ids[k % 1000]);
-                    (q ? gn : g1)[r] = (now() - t0) / 1000;
+                    if (q < 2) for (k = 0; k < 1000; k++) rnn_lm_step(m, s, ids[k % 1000]);
+                    else if (q == 2) { if (bench_read_sum(buf, nf, 300) == 1234.0f) printf(" "); }
+                    else {
+                        for (k = 1; k < N; k++) pthread_create(&th[k], NULL, rd_share, &parts[k]);
+                        rd_share(&parts[0]);
+                        for (k = 1; k < N; k++) pthread_join(th[k], NULL);
+                    }
+                    (q == 0 ? g1 : q == 1 ? gn : q == 2 ? b1 : bn)[r] = (now() - t0) / (q < 2 ? 1000 : 300);
                 }
             rnn_set_threads(1);
             qsort(g1, 9, sizeof(double), cmp_double);
             qsort(gn, 9, sizeof(double), cmp_double);
-            printf("threads %d generate us/token %.2f one %.2f\n", atoi(argv[6]), gn[4] * 1e6, g1[4] * 1e6);
+            qsort(b1, 9, sizeof(double), cmp_double);
+            qsort(bn, 9, sizeof(double), cmp_double);
+            printf("threads %d generate us/token %.2f one %.2f read_gain %.2f\n", N, gn[4] * 1e6, g1[4] * 1e6,
+                   b1[4] / bn[4]);
         }
         free(buf);
         rnn_lm_state_free(s);

@@ -57,9 +57,11 @@ for cell in lstm gru; do
     printf '           generate: rnn.h %7s us/token, PyTorch %7s us -> %5sx; weights %.1f MB at %s GB/s = %s%% of read bw (best %s GB/s)\n' \
       "$mg" "$best_g" "$(echo "$best_g $mg" | awk '{printf "%.1f", $1 / $2}')" "$(echo "$wb" | awk '{print $1 / 1e6}')" \
       "$(echo "$wb $mg" | awk '{printf "%.0f", $1 / $2 / 1000}')" "$(echo "$share" | awk '{printf "%.0f", 100 * $1}')" "$bw"
-    echo "$ours" | sed -n 's/^threads \([0-9]*\) generate us\/token \([0-9.]*\) one \([0-9.]*\)/\1 \2 \3/p' | while read n gn g1; do
-      printf '           generate on %s threads: rnn.h %7s us/token = %sx its one thread (%s us, same run)\n' \
-        "$n" "$gn" "$(echo "$g1 $gn" | awk '{printf "%.2f", $1 / $2}')" "$g1"
+    # and the limit: the same bytes read by as many threads, each a share
+    echo "$ours" | sed -n 's/^threads \([0-9]*\) generate us\/token \([0-9.]*\) one \([0-9.]*\) read_gain \([0-9.]*\)/\1 \2 \3 \4/p' |
+    while read n gn g1 rg; do
+      printf '           generate on %s threads: rnn.h %7s us/token = %sx its one thread (%s us, same run); %s threads read its bytes %sx as fast as one\n' \
+        "$n" "$gn" "$(echo "$g1 $gn" | awk '{printf "%.2f", $1 / $2}')" "$g1" "$n" "$rg"
     done
     if [ $vs -gt 0 ]; then
       echo "     validation loss after $vs steps: rnn.h $(echo "$ours" | sed -n 's/val loss \([0-9.]*\).*/\1/p'), PyTorch $best_v"
