@@ -124,9 +124,12 @@ int8-quality: deps-demo
 	sh tools/bench/int8q.sh
 
 # this tree's rnn.h against REV's (default HEAD) in one process, turn by turn
+# (AB_THREADS=2: each side on its own pool of 2 threads)
 REV ?= HEAD
+AB_ROUNDS ?= 40
+AB_THREADS ?= 1
 ab: deps-demo
-	sh tools/bench/ab.sh $(REV)
+	sh tools/bench/ab.sh $(REV) $(AB_ROUNDS) $(AB_THREADS)
 
 # libFuzzer on the safetensors reader / LM loader and the UTF-8 vocabulary,
 # seeded with the files in tests/data; FUZZ_SECONDS each (CI runs a short pass).

@@ -2646,34 +2646,44 @@ static void rnn__gemm_bp_cols(float *ap, int m, int j0, int n, int k, int N, flo
 typedef struct rnn__bp_part {
     int m, n, k, lda, ldc, step;
     float alpha, beta;
-    const float *a, *bp;
+    const float *a, *bp, *bias;
     float *c;
 } rnn__bp_part;
+
+/* Rows [0, m) of C, columns [j0, j0 + n), set to bias[j0..] first (bias NULL:
+   nothing), then rnn__gemm_bp_cols. */
+static void rnn__gemm_bp_part(float *pk, int m, int j0, int n, int k, int N, float alpha, const float *a, int lda,
+                              const float *bp, float beta, float *c, int ldc, const float *bias) {
+    int i;
+    for (i = 0; i < m && bias; i++) memcpy(c + (size_t)i * ldc + j0, bias + j0, sizeof(float) * n);
+    rnn__gemm_bp_cols(pk, m, j0, n, k, N, alpha, a, lda, bp, beta, c, ldc);
+}
 
 static void rnn__gemm_bp_task(void *ctx, int i) {
     const rnn__bp_part *g = (const rnn__bp_part *)ctx;
     int lo = i * g->step, len = g->n - lo;
     if (len > g->step) len = g->step;
-    if (len > 0) rnn__gemm_bp_cols(rnn__scr[i], g->m, lo, len, g->k, g->n, g->alpha, g->a, g->lda, g->bp, g->beta,
-                                   g->c, g->ldc);
+    if (len > 0) rnn__gemm_bp_part(rnn__scr[i], g->m, lo, len, g->k, g->n, g->alpha, g->a, g->lda, g->bp, g->beta,
+                                   g->c, g->ldc, g->bias);
 }
 
 /* C = alpha·A·B + beta·C with B from rnn__bpack (k×n), cut between
-   columns at whole panels when there are tasks, as rnn__gemm cuts. pk:
-   rnn__bp_scratch(m) floats. */
+   columns at whole panels when there are tasks, as rnn__gemm cuts; with
+   bias, C's rows are first set to it (by the tasks, each its columns: a
+   GRU step's b_hh). pk: rnn__bp_scratch(m) floats. */
 static void rnn__gemm_bp(float *pk, int m, int n, int k, float alpha, const float *a, int lda, const float *bp,
-                         float beta, float *c, int ldc) {
+                         float beta, float *c, int ldc, const float *bias) {
     if (rnn__par_n > 1 && rnn__par_worth(m, n, k)) {
         rnn__bp_part g;
         g.step = rnn__cut(n, rnn__best_arch()->nr, 32);
         if (g.step && rnn__scratch((n + g.step - 1) / g.step, rnn__bp_scratch(m))) {
             g.m = m; g.n = n; g.k = k; g.lda = lda; g.ldc = ldc; g.alpha = alpha; g.beta = beta;
-            g.a = a; g.bp = bp; g.c = c;
+            g.a = a; g.bp = bp; g.c = c; g.bias = bias;
             rnn__run(rnn__gemm_bp_task, &g, (n + g.step - 1) / g.step);
             return;
         }
     }
-    rnn__gemm_bp_cols(pk, m, 0, n, k, n, alpha, a, lda, bp, beta, c, ldc);
+    rnn__gemm_bp_part(pk, m, 0, n, k, n, alpha, a, lda, bp, beta, c, ldc, bias);
 }
 
 /* ---- a large product cut between rows, op(B) packed once -----------------
@@ -3193,13 +3203,16 @@ static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int 
                              const float *in, const float *whhT, int panels, int bias, float *out,
                              float *pk, size_t npk) {
     int b;
+#ifndef RNN_USE_CBLAS
+    if (whhT && panels == 2) {   /* the tasks copy b_hh into their own columns */
+        rnn__gemm_bp(pk, B, n, H, 1.0f, in, H, whhT + (j0 ? rnn__bpack_floats(H, j0) : 0), 1.0f, out + j0, GH,
+                     bias ? w->b_hh + j0 : NULL);
+        return;
+    }
+#endif
     for (b = 0; b < B && bias; b++) memcpy(out + (size_t)b * GH + j0, w->b_hh + j0, sizeof(float) * n);
     if (whhT && panels == 1) rnn__gemv_panels(in, H, whhT + (size_t)j0 * H, n, out + j0);
     else if (panels == 3) rnn__q8_gemv((const rnn__q8 *)(const void *)whhT, j0, n, in, out + j0, pk);
-#ifndef RNN_USE_CBLAS
-    else if (whhT && panels == 2)
-        rnn__gemm_bp(pk, B, n, H, 1.0f, in, H, whhT + (j0 ? rnn__bpack_floats(H, j0) : 0), 1.0f, out + j0, GH);
-#endif
     else if (whhT) rnn__gemm(pk, npk, 0, 0, B, n, H, 1.0f, in, H, whhT + j0, GH + RNN__ROWPAD, 1.0f, out + j0, GH);
     else rnn__gemm(pk, npk, 0, 1, B, n, H, 1.0f, in, H, w->w_hh + (size_t)j0 * H, H, 1.0f, out + j0, GH);
 }
@@ -3296,7 +3309,8 @@ typedef struct rnn__cell_rows {
     int B, step, phase;
     float *g, *hp, *hs, *cs, *cnew, *extra;                                   /* forward  */
     const rnn__keep *keep;                                                    /* forward  */
-    const float *hprev, *cprev;                                               /* backward */
+    const float *hprev, *cprev, *dy;                                          /* backward */
+    size_t ldy;                                                               /* backward */
     float *dgi, *dgh, *dh, *dc;
 } rnn__cell_rows;
 
@@ -3377,7 +3391,9 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
 }
 
 /* Backward of one step, rows b where valid. In: dh, dc [B][H] (the
-   gradient reaching h', c'), the cached activations g and states. Out:
+   gradient reaching h', c' from the step after; dy, rows ldy apart, the
+   gradient from the output, is added to dh first), the cached activations
+   g and states. Out:
    dgi, dgh [B][G·H], the gradients of the pre-activations on the input and
    recurrent side (equal but for GRU's n gate), and dh, dc replaced by the
    gradient reaching h, c. Padded rows get zero dgi, dgh and keep dh, dc.
@@ -3414,6 +3430,10 @@ static void rnn__cell_bwd_rows(void *ctx, int part) {
             if (dq != di) memset(dq, 0, sizeof(float) * GH);
             continue;
         }
+        if (c->dy) {   /* the gradient from the layer's output at this step */
+            const float *y = c->dy + b * c->ldy;
+            for (j = 0; j < H; j++) dhb[j] += y[j];
+        }
         switch (cell) {
         case RNN_CELL_DEFAULT: /* resolved to LSTM at create */
         case RNN_TANH:
@@ -3447,7 +3467,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
                                const unsigned char *valid, const float *g, const float *hprev,
                                const float *cprev, const float *cnew, const float *extra,
                                float *dgi, float *dgh, float *dh, float *dc, float *tmp,
-                               const float *whp, float *pk, size_t npk) {
+                               const float *whp, float *pk, size_t npk, const float *dy, size_t ldy) {
     int H = r->cfg.hidden_size, GH = r->gates * H;
     rnn__cell_rows c;
     memset(&c, 0, sizeof c);
@@ -3455,18 +3475,19 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
        hn, cnew LSTM's tanh(c'), extra GRU_CHO's d(r⊙h) */
     c.r = r; c.valid = valid; c.B = B; c.g = (float *)g; c.hprev = hprev; c.cprev = cprev; c.cnew = (float *)cnew;
     c.hs = (float *)extra; c.extra = tmp; c.dgi = dgi; c.dgh = dgh; c.dh = dh; c.dc = dc;
+    c.dy = dy; c.ldy = ldy;
     rnn__rows(&c, rnn__cell_bwd_rows);
 #ifdef RNN_USE_CBLAS
     (void)whp;
 #else
     if (whp) {   /* W_hh packed by rnn__rec_whh */
         if (r->cfg.cell == RNN_GRU_CHO) {
-            rnn__gemm_bp(pk, B, H, H, 1.0f, dgh + 2 * H, GH, whp + rnn__bpack_floats(2 * H, H), 0.0f, tmp, H);
+            rnn__gemm_bp(pk, B, H, H, 1.0f, dgh + 2 * H, GH, whp + rnn__bpack_floats(2 * H, H), 0.0f, tmp, H, NULL);
             c.phase = 1;
             rnn__rows(&c, rnn__cell_bwd_rows);
-            rnn__gemm_bp(pk, B, H, 2 * H, 1.0f, dgh, GH, whp, 1.0f, dh, H);
+            rnn__gemm_bp(pk, B, H, 2 * H, 1.0f, dgh, GH, whp, 1.0f, dh, H, NULL);
         } else {
-            rnn__gemm_bp(pk, B, H, GH, 1.0f, dgh, GH, whp, 1.0f, dh, H);
+            rnn__gemm_bp(pk, B, H, GH, 1.0f, dgh, GH, whp, 1.0f, dh, H, NULL);
         }
         return;
     }
@@ -3637,18 +3658,12 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
             for (s = T - 1; s >= 0; s--) {
                 int t = d ? T - 1 - s : s;
                 size_t at = (size_t)t * H_B;
-                for (b = 0; b < B; b++) {
-                    valid[b] = (unsigned char)(t < r->len[b]);
-                    if (valid[b]) {
-                        const float *g = dcur + ((size_t)t * B + b) * D * H + (size_t)d * H;
-                        for (j = 0; j < H; j++) p.dh[(size_t)b * H + j] += g[j];
-                    }
-                }
+                for (b = 0; b < B; b++) valid[b] = (unsigned char)(t < r->len[b]);
                 rnn__cell_backward(r, w, B, valid, p.gates + (size_t)t * B * GH, p.hprev + at,
                                    p.cprev ? p.cprev + at : NULL, p.cnew ? p.cnew + at : NULL,
                                    p.extra ? p.extra + at : NULL, p.dgi + (size_t)t * B * GH,
                                    p.dgh + (size_t)t * B * GH, p.dh, p.dc, p.tmp, packed ? p.whhT : NULL,
-                                   p.pack, p.npack);
+                                   p.pack, p.npack, dcur + (size_t)t * B * D * H + (size_t)d * H, (size_t)D * H);
             }
             if (dh0) memcpy(dh0 + ld, p.dh, sizeof(float) * H_B);
             if (dc0 && r->cfg.cell == RNN_LSTM) memcpy(dc0 + ld, p.dc, sizeof(float) * H_B);
