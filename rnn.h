@@ -1513,12 +1513,14 @@ RNNDEF float rnn_rng_normal(rnn_rng *rng) {
    most products here). MC was all of M (A packed once, 2–8 MB, out of
    L2, before its first use): MC = 96 made dX = dG·W at T·B = 2048, H =
    256 about 5% faster on Zen 3, left the other products within the noise
-   (±3%) and training within ±1% (tools/bench/ab.sh, 1 and 2 threads,
-   bit-identical), and cut A's packing space from up to 4 MiB to 96 KiB. Small problems skip the packing: with
-   op(B) = Bᵀ and few rows (a batch of sequences times Wᵀ, the recurrent
-   step of a layer) each C element is a dot product of two contiguous rows,
-   computed 4×4 at a time with vectors along k; with op(B) = B and few rows
-   the kernel reads B in place.
+   (±3%) and training within ±1–3% (tools/bench/ab.sh, 1 and 2 threads,
+   bit-identical), and cut A's packing space from up to 4 MiB to 96 KiB.
+
+   Small problems skip the packing: with op(B) = Bᵀ and few rows (a batch
+   of sequences times Wᵀ, the recurrent step of a layer) each C element is
+   a dot product of two contiguous rows, computed 4×4 at a time with
+   vectors along k; with op(B) = B and few rows the kernel reads B in
+   place.
    ========================================================================== */
 
 #ifndef RNN__KC
