@@ -3162,11 +3162,17 @@ static void rnn__panelize(float *dst, const float *w, int rows, int cols) {
     }
 }
 
-/* y[n] += x[k]·P for P [k][n] in panels (rnn__panelize of W [n][k]);
-   with tasks, whole panels are shared out (a large model's token reads its
-   weights from several cores' caches at once; each panel is the same call
-   either way). */
-typedef struct rnn__panels_job { const float *x, *p; float *y; int k, n, step; } rnn__panels_job;
+/* y[n] += x[k]·P for P [k][n] in panels (rnn__panelize of W [n][k]),
+   then, if p2, y2[n] += x2[k2]·P2 the same way (a layer's W_ih and W_hh in
+   one region: each panel of y gets its first sum, then its second, as two
+   calls would give it); with tasks, whole panels are shared out (a large
+   model's token reads its weights from several cores' caches at once;
+   each panel is the same call either way). */
+typedef struct rnn__panels_job {
+    const float *x, *p, *x2, *p2;
+    float *y, *y2;
+    int k, k2, n, step;
+} rnn__panels_job;
 
 static void rnn__panels_task(void *ctx, int part) {
     const rnn__panels_job *g = (const rnn__panels_job *)ctx;
@@ -3174,22 +3180,32 @@ static void rnn__panels_task(void *ctx, int part) {
     for (j0 = part * g->step; j0 < g->n && j0 < (part + 1) * g->step; j0 += RNN__PANEL) {
         int wd = g->n - j0 < RNN__PANEL ? g->n - j0 : RNN__PANEL;
         rnn__sgemm_core(NULL, 0, 0, 0, 1, wd, g->k, 1.0f, g->x, g->k, g->p + (size_t)j0 * g->k, wd, 1.0f, g->y + j0, wd);
+        if (g->p2)
+            rnn__sgemm_core(NULL, 0, 0, 0, 1, wd, g->k2, 1.0f, g->x2, g->k2, g->p2 + (size_t)j0 * g->k2, wd, 1.0f,
+                            g->y2 + j0, wd);
     }
 }
 
-static void rnn__gemv_panels(const float *x, int k, const float *p, int n, float *y) {
+static void rnn__gemv_panels2(const float *x, int k, const float *p, const float *x2, int k2, const float *p2, int n,
+                              float *y, float *y2) {
     rnn__panels_job g;
     g.x = x; g.p = p; g.y = y; g.k = k; g.n = n;
-    g.step = !rnn__sgemm_hook && rnn__par_worth(1, n, k) ? rnn__cut(n, RNN__PANEL, RNN__PANEL) : 0;
+    g.x2 = x2; g.p2 = p2; g.y2 = y2; g.k2 = p2 ? k2 : 0;
+    g.step = !rnn__sgemm_hook && rnn__par_worth(1, n, k + g.k2) ? rnn__cut(n, RNN__PANEL, RNN__PANEL) : 0;
     if (!g.step) {
         int j0;
         for (j0 = 0; j0 < n; j0 += RNN__PANEL) {
             int wd = n - j0 < RNN__PANEL ? n - j0 : RNN__PANEL;
             rnn_sgemm(0, 0, 1, wd, k, 1.0f, x, k, p + (size_t)j0 * k, wd, 1.0f, y + j0, wd);
+            if (p2) rnn_sgemm(0, 0, 1, wd, k2, 1.0f, x2, k2, p2 + (size_t)j0 * k2, wd, 1.0f, y2 + j0, wd);
         }
         return;
     }
     rnn__run(rnn__panels_task, &g, (n + g.step - 1) / g.step);
+}
+
+static void rnn__gemv_panels(const float *x, int k, const float *p, int n, float *y) {
+    rnn__gemv_panels2(x, k, p, NULL, 0, NULL, n, y, NULL);
 }
 
 /* out[:, j0..j0+n) = b_hh + in·W_hhᵀ over those gate columns (rows of out
@@ -3198,13 +3214,15 @@ static void rnn__gemv_panels(const float *x, int k, const float *p, int n, float
    or for one row (B = 1, panels = 1) in panels, GRU_CHO's candidate rows as
    a second panel set after the first 2H columns, or (panels = 2) packed by
    rnn__rec_whh (columns j0 = 0 or, GRU_CHO, 2H), or (panels = 3) whhT is
-   really the layer's int8 W_hh (const rnn__q8 *); NULL: W_hh read in place
-   (rnn_recurrent_step: dot products). bias = 0: out already holds b_hh
-   (and more) and the product adds to it. */
+   really the layer's int8 W_hh (const rnn__q8 *), or (panels = 4) the
+   caller has made it already, bias included (rnn__state_step, in W_ih's
+   region); NULL: W_hh read in place (rnn_recurrent_step: dot products).
+   bias = 0: out already holds b_hh (and more) and the product adds to it. */
 static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int B, int j0, int n,
                              const float *in, const float *whhT, int panels, int bias, float *out,
                              float *pk, size_t npk) {
     int b;
+    if (panels == 4) return;
 #ifndef RNN_USE_CBLAS
     if (whhT && panels == 2) {   /* the tasks copy b_hh into their own columns */
         rnn__gemm_bp(pk, B, n, H, 1.0f, in, H, whhT + (j0 ? rnn__bpack_floats(H, j0) : 0), 1.0f, out + j0, GH,
@@ -3831,12 +3849,21 @@ static void rnn__state_step(const rnn_recurrent *r, rnn_recurrent_state *s, cons
     if (s->wt && s->version != r->version) rnn__state_refresh(r, s);   /* the weights moved */
     for (l = 0; l < L; l++) {
         const rnn_recurrent_weights *w = &r->w[l];
+        int made = 0;   /* the recurrent product made with W_ih's */
         rnn__state_carve(r, B, s->by_rows, s->wt != NULL, l, rnn__after(s + 1), &p);
         if (l == 0 && g0) {
             memcpy(p.g, g0, sizeof(float) * B * GH);
         } else if (z) {   /* int8 W_ih times the input quantized */
             rnn__gate_bias(r, w, p.g);
             rnn__q8_gemv(&z->mat[z->layer[2 * l]], 0, GH, in, p.g, scratch);
+        } else if (s->wt && r->cfg.cell != RNN_GRU_CHO) {
+            /* one row times W_ihᵀ and h times W_hhᵀ, in panels, in one region
+               (GRU: h·W_hhᵀ + b_hh into hp; Elman, LSTM: both into g) */
+            float *q = r->cfg.cell == RNN_GRU ? p.hp : p.g;
+            memcpy(p.g, p.bias, sizeof(float) * GH);
+            if (q != p.g) memcpy(q, w->b_hh, sizeof(float) * GH);
+            rnn__gemv_panels2(in, w->in_size, p.wih, p.h + (size_t)l * H_B, H, p.whh, GH, p.g, q);
+            made = 1;
         } else if (s->wt) {   /* one row times W_ihᵀ in panels */
             memcpy(p.g, p.bias, sizeof(float) * GH);
             rnn__gemv_panels(in, w->in_size, p.wih, GH, p.g);
@@ -3850,7 +3877,7 @@ static void rnn__state_step(const rnn_recurrent *r, rnn_recurrent_state *s, cons
                               (float *)scratch, 0, NULL);
         else
             rnn__cell_forward(r, w, B, NULL, p.g, p.hp, p.h + (size_t)l * H_B, p.c ? p.c + (size_t)l * H_B : NULL,
-                              NULL, p.extra, p.whh, s->wt != NULL, NULL, 0, NULL);
+                              NULL, p.extra, p.whh, made ? 4 : s->wt != NULL, NULL, 0, NULL);
         in = p.h + (size_t)l * H_B;
     }
 }
