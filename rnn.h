@@ -3214,15 +3214,13 @@ static void rnn__gemv_panels(const float *x, int k, const float *p, int n, float
    or for one row (B = 1, panels = 1) in panels, GRU_CHO's candidate rows as
    a second panel set after the first 2H columns, or (panels = 2) packed by
    rnn__rec_whh (columns j0 = 0 or, GRU_CHO, 2H), or (panels = 3) whhT is
-   really the layer's int8 W_hh (const rnn__q8 *), or (panels = 4) the
-   caller has made it already, bias included (rnn__state_step, in W_ih's
-   region); NULL: W_hh read in place (rnn_recurrent_step: dot products).
-   bias = 0: out already holds b_hh (and more) and the product adds to it. */
+   really the layer's int8 W_hh (const rnn__q8 *); NULL: W_hh read in place
+   (rnn_recurrent_step: dot products). bias = 0: out already holds b_hh
+   (and more) and the product adds to it. */
 static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int B, int j0, int n,
                              const float *in, const float *whhT, int panels, int bias, float *out,
                              float *pk, size_t npk) {
     int b;
-    if (panels == 4) return;
 #ifndef RNN_USE_CBLAS
     if (whhT && panels == 2) {   /* the tasks copy b_hh into their own columns */
         rnn__gemm_bp(pk, B, n, H, 1.0f, in, H, whhT + (j0 ? rnn__bpack_floats(H, j0) : 0), 1.0f, out + j0, GH,
@@ -3390,24 +3388,31 @@ static void rnn__cell_fwd_rows(void *ctx, int part) {
     }
 }
 
+/* A step's point-wise pass over its rows, cut among the tasks: phase 1,
+   the gates and the new state, after the products; phase 0, GRU_CHO's r,
+   z and r⊙h, between its two products. */
+static void rnn__cell_pass(const rnn_recurrent *r, int B, const unsigned char *valid, float *g, float *hp,
+                           float *hs, float *cs, float *cnew, float *extra, const rnn__keep *keep, int phase) {
+    rnn__cell_rows c;
+    memset(&c, 0, sizeof c);
+    c.r = r; c.valid = valid; c.B = B; c.g = g; c.hp = hp; c.hs = hs; c.cs = cs; c.cnew = cnew; c.extra = extra;
+    c.keep = keep; c.phase = phase;
+    rnn__rows(&c, rnn__cell_fwd_rows);
+}
+
 static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weights *w, int B,
                               const unsigned char *valid, float *g, float *hp, float *hs,
                               float *cs, float *cnew, float *extra, const float *whhT, int panels,
                               float *pk, size_t npk, const rnn__keep *keep) {
     int H = r->cfg.hidden_size, GH = r->gates * H;
     rnn_cell cell = r->cfg.cell;
-    rnn__cell_rows c;
-    memset(&c, 0, sizeof c);
-    c.r = r; c.valid = valid; c.B = B; c.g = g; c.hp = hp; c.hs = hs; c.cs = cs; c.cnew = cnew; c.extra = extra;
-    c.keep = keep;
     if (!rnn__is_gru(cell)) rnn__rec_product(w, H, GH, B, 0, GH, hs, whhT, panels, 0, g, pk, npk);
     else rnn__rec_product(w, H, GH, B, 0, cell == RNN_GRU_CHO ? 2 * H : GH, hs, whhT, panels, 1, hp, pk, npk);
     if (cell == RNN_GRU_CHO) {
-        rnn__rows(&c, rnn__cell_fwd_rows);
+        rnn__cell_pass(r, B, valid, g, hp, hs, cs, cnew, extra, keep, 0);
         rnn__rec_product(w, H, GH, B, 2 * H, H, extra, whhT, panels, 1, hp, pk, npk);
     }
-    c.phase = 1;
-    rnn__rows(&c, rnn__cell_fwd_rows);
+    rnn__cell_pass(r, B, valid, g, hp, hs, cs, cnew, extra, keep, 1);
 }
 
 /* Backward of one step, rows b where valid. In: dh, dc [B][H] (the
@@ -3871,13 +3876,16 @@ static void rnn__state_step(const rnn_recurrent *r, rnn_recurrent_state *s, cons
             for (b = 0; b < B; b++) rnn__gate_bias(r, w, p.g + (size_t)b * GH);
             rnn_sgemm(0, 1, B, GH, w->in_size, 1.0f, in, w->in_size, w->w_ih, w->in_size, 1.0f, p.g, GH);
         }
-        if (z)
+        if (made)   /* the products are made: the point-wise pass only */
+            rnn__cell_pass(r, B, NULL, p.g, p.hp, p.h + (size_t)l * H_B, p.c ? p.c + (size_t)l * H_B : NULL, NULL,
+                           p.extra, NULL, 1);
+        else if (z)
             rnn__cell_forward(r, w, B, NULL, p.g, p.hp, p.h + (size_t)l * H_B, p.c ? p.c + (size_t)l * H_B : NULL,
                               NULL, p.extra, (const float *)(const void *)&z->mat[z->layer[2 * l + 1]], 3,
                               (float *)scratch, 0, NULL);
         else
             rnn__cell_forward(r, w, B, NULL, p.g, p.hp, p.h + (size_t)l * H_B, p.c ? p.c + (size_t)l * H_B : NULL,
-                              NULL, p.extra, p.whh, made ? 4 : s->wt != NULL, NULL, 0, NULL);
+                              NULL, p.extra, p.whh, s->wt != NULL, NULL, 0, NULL);
         in = p.h + (size_t)l * H_B;
     }
 }

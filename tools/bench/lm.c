@@ -36,6 +36,16 @@ static void *rd_share(void *v) {
     return NULL;
 }
 
+/* fn(item k) for k < n at once: item 0 on this thread, the others on
+   threads of their own; returns when all are done. */
+static void fan_out(void *(*fn)(void *), void *items, size_t size, int n) {
+    pthread_t th[16];
+    int k;
+    for (k = 1; k < n; k++) pthread_create(&th[k], NULL, fn, (char *)items + k * size);
+    fn(items);
+    for (k = 1; k < n; k++) pthread_join(th[k], NULL);
+}
+
 int main(int argc, char **argv) {
     FILE *f;
     char *text;
@@ -96,7 +106,6 @@ int main(int argc, char **argv) {
         double t1[256], tn[256], ts[256];
         int k, N = atoi(argv[6]) < 16 ? atoi(argv[6]) : 16;
         solo so[16];
-        pthread_t th[16];
         for (k = 0; k < N; k++) {
             so[k].in = in; so[k].tg = tg;
             if (k == 0) { so[k].m = m; so[k].o = o; continue; }
@@ -105,16 +114,11 @@ int main(int argc, char **argv) {
         }
         for (i = 0; i < steps + 2; i++) {
             for (k = 0; k < 3; k++) {
-                int j;
                 if (rnn_batcher_next(&bt, in, tg, NULL)) rnn_lm_reset_state(m);
                 rnn_set_threads(k == 1 ? N : 1);
                 t = now();
                 if (k < 2) rnn_lm_train_step(m, o, in, tg, 64, 32, &loss);
-                else {
-                    for (j = 1; j < N; j++) pthread_create(&th[j], NULL, solo_step, &so[j]);
-                    solo_step(&so[0]);
-                    for (j = 1; j < N; j++) pthread_join(th[j], NULL);
-                }
+                else fan_out(solo_step, so, sizeof so[0], N);
                 if (i >= 2) (k == 0 ? t1 : k == 1 ? tn : ts)[i - 2] = now() - t;
             }
         }
@@ -193,24 +197,20 @@ int main(int argc, char **argv) {
                reading 1/N of them: what N cores can read, in the same rounds */
             double g1[9], gn[9], b1[9], bn[9];
             int N = atoi(argv[6]) < 16 ? atoi(argv[6]) : 16;
-            rd_part parts[16];
-            pthread_t th[16];
+            rd_part parts[16], whole;
             for (k = 0; k < N; k++) {
                 size_t lo = nf / 64 * k / N * 64, hi = nf / 64 * (k + 1) / N * 64;
                 parts[k].p = buf + lo; parts[k].n = hi - lo; parts[k].reps = 300;
             }
+            whole.p = buf; whole.n = nf; whole.reps = 300;
             for (r = 0; r < 9; r++)
                 for (q = 0; q < 4; q++) {
                     double t0;
                     rnn_set_threads(q == 1 ? N : 1);
                     t0 = now();
                     if (q < 2) for (k = 0; k < 1000; k++) rnn_lm_step(m, s, ids[k % 1000]);
-                    else if (q == 2) { if (bench_read_sum(buf, nf, 300) == 1234.0f) printf(" "); }
-                    else {
-                        for (k = 1; k < N; k++) pthread_create(&th[k], NULL, rd_share, &parts[k]);
-                        rd_share(&parts[0]);
-                        for (k = 1; k < N; k++) pthread_join(th[k], NULL);
-                    }
+                    else if (q == 2) rd_share(&whole);
+                    else fan_out(rd_share, parts, sizeof parts[0], N);
                     (q == 0 ? g1 : q == 1 ? gn : q == 2 ? b1 : bn)[r] = (now() - t0) / (q < 2 ? 1000 : 300);
                 }
             rnn_set_threads(1);
