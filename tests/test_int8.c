@@ -4,7 +4,8 @@
 
 /* The tested kernel's sums against a row-major loop over the same int8
    values, on shapes that cover partial panels, partial groups and the
-   GRU_CHO split; extreme values probe overflow (the AVX2 sign trick). */
+   GRU_CHO split; extreme values probe overflow (the AVX2 kernel's int16
+   pairs): ±127 weights against inputs all -127, then of mixed signs. */
 static void test_int8_kernels(void) {
     static const int shapes[][3] = {{1, 1, 1},    {31, 3, 31},   {32, 4, 32},    {33, 5, 20},
                                     {100, 63, 64}, {96, 300, 64}, {70, 257, 40}, {64, 1000, 64}};
@@ -15,7 +16,7 @@ static void test_int8_kernels(void) {
     double worstq = 0;
     char name[96];
     rnn_rng_seed(&r, 81);
-    for (extreme = 0; extreme < 2; extreme++)
+    for (extreme = 0; extreme < 3; extreme++)
         for (s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
             int n = shapes[s][0], k = shapes[s][1], split = shapes[s][2], j, i;
             signed char *rows = (signed char *)malloc((size_t)n * k), *qx = (signed char *)malloc((size_t)k + 8);
@@ -23,7 +24,9 @@ static void test_int8_kernels(void) {
             rnn__q8 q;
             int32_t *acc, *acc_c;
             for (j = 0; j < n * k; j++) rows[j] = (signed char)(extreme ? (j % 3 ? 127 : -127) : (int)(rnn_rng_u64(&r) % 255) - 127);
-            for (i = 0; i < k; i++) qx[i] = (signed char)(extreme ? -127 : (int)(rnn_rng_u64(&r) % 255) - 127);
+            for (i = 0; i < k; i++)
+                qx[i] = (signed char)(extreme == 1 ? -127 : extreme ? (i % 4 < 2 ? 127 : -127) * (i % 5 ? 1 : -1)
+                                                          : (int)(rnn_rng_u64(&r) % 255) - 127);
             for (; i < 4 * ((k + 3) / 4); i++) qx[i] = 0;
             for (j = 0; j < n; j++) scale[j] = 1.0f;
             if (rnn__q8_init(&q, rows, scale, n, k, split) != RNN_OK) { ok = 0; continue; }
