@@ -9790,43 +9790,63 @@ static void rnn__dot_avx2(int m, int n, int k, float alpha, const float *a, int 
     }
 }
 
-/* e^x on 8 lanes, the same steps as rnn__exp1. */
+/* e^x on 8 lanes, the steps of rnn__exp1 with no compare and no blend:
+   x clamped to [-103.97, 89] (NaN passes both clamps and the arithmetic;
+   above 88.72 the scaling overflows to inf by itself), n rounded by the
+   1.5·2^23 trick, 2^n in two steps so that results down to the denormals
+   come out. */
+#define RNN__EXP8_POLY(p, r)                                         \
+    p = _mm256_set1_ps(1.0f / 5040);                                 \
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));           \
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));           \
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));            \
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));             \
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));                 \
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));                 \
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f))
+/* n = round(x·log2 e) (t keeps n in its low bits) and r = x - n·ln 2. */
+#define RNN__EXP8_REDUCE(t, n, r, xc)                                                     \
+    t = _mm256_fmadd_ps(xc, _mm256_set1_ps(1.44269504f), _mm256_set1_ps(12582912.0f));  \
+    n = _mm256_sub_ps(t, _mm256_set1_ps(12582912.0f));                                   \
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), xc);                           \
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860677e-6f), r)
 RNN__TARGET_AVX2
-static __m256 rnn__exp8(__m256 x) {
-    __m256 hi = _mm256_set1_ps(88.7228394f), lo = _mm256_set1_ps(-103.972084f);
-    __m256 big = _mm256_cmp_ps(x, hi, _CMP_GT_OQ), nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-    __m256 xc = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
-    __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(xc, _mm256_set1_ps(1.44269504f), _mm256_set1_ps(0.5f)));
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), xc), p;
+static RNN__INLINE __m256 rnn__exp8(__m256 x) {
+    __m256 xc = _mm256_max_ps(_mm256_set1_ps(-103.972084f), _mm256_min_ps(_mm256_set1_ps(89.0f), x)), t, n, r, p;
     __m256i i, h;
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860677e-6f), r);
-    p = _mm256_set1_ps(1.0f / 5040);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    i = _mm256_cvtps_epi32(n);
+    RNN__EXP8_REDUCE(t, n, r, xc);
+    RNN__EXP8_POLY(p, r);
+    i = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000));   /* n */
     h = _mm256_srai_epi32(i, 1);
     p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23)));
-    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(
         _mm256_add_epi32(_mm256_sub_epi32(i, h), _mm256_set1_epi32(127)), 23)));
-    p = _mm256_blendv_ps(p, _mm256_set1_ps(HUGE_VALF), big);
-    return _mm256_blendv_ps(p, x, nan);
 }
 
+/* e^x for x ≤ 88 (what sigmoid and tanh ask), as rnn__exp8 but 2^n in one
+   step: below -87.7 (n = -127, an exponent field of 0) the result is 0,
+   where the true one is under 2^-126. */
 RNN__TARGET_AVX2
-static __m256 rnn__sigmoid8(__m256 x) {
+static RNN__INLINE __m256 rnn__exp8s(__m256 x) {
+    __m256 xc = _mm256_max_ps(_mm256_set1_ps(-88.0f), x), t, n, r, p;
+    RNN__EXP8_REDUCE(t, n, r, xc);
+    RNN__EXP8_POLY(p, r);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127 - 0x4B400000)), 23)));
+}
+#undef RNN__EXP8_POLY
+#undef RNN__EXP8_REDUCE
+
+RNN__TARGET_AVX2
+static RNN__INLINE __m256 rnn__sigmoid8(__m256 x) {
     __m256 sign = _mm256_set1_ps(-0.0f);
-    __m256 e = rnn__exp8(_mm256_or_ps(x, sign));               /* e^-|x| */
+    __m256 e = rnn__exp8s(_mm256_or_ps(x, sign));              /* e^-|x| */
     __m256 s = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
     return _mm256_blendv_ps(s, _mm256_mul_ps(e, s), x);      /* sign bit of x picks e·s */
 }
 
 RNN__TARGET_AVX2
-static __m256 rnn__tanh8(__m256 x) {
+static RNN__INLINE __m256 rnn__tanh8(__m256 x) {
     __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
     __m256 a = _mm256_andnot_ps(sign, x), z = _mm256_mul_ps(a, a), p, e, t;
     p = _mm256_set1_ps(-5.704993808e-03f);
@@ -9835,7 +9855,7 @@ static __m256 rnn__tanh8(__m256 x) {
     p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.333144223e-01f));
     p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.333328194e-01f));
     p = _mm256_fmadd_ps(_mm256_mul_ps(a, z), p, a);
-    e = rnn__exp8(_mm256_mul_ps(_mm256_set1_ps(2.0f), _mm256_min_ps(a, _mm256_set1_ps(9.1f))));
+    e = rnn__exp8s(_mm256_mul_ps(_mm256_set1_ps(2.0f), _mm256_min_ps(a, _mm256_set1_ps(9.1f))));
     t = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
     t = _mm256_blendv_ps(t, p, _mm256_cmp_ps(a, _mm256_set1_ps(0.625f), _CMP_LT_OQ));
     t = _mm256_or_ps(t, _mm256_and_ps(x, sign));              /* tanh(-0) = -0 */
