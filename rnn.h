@@ -1432,7 +1432,8 @@ typedef struct rnn__q8 {
     int levels;         /* 1, or 2: the input in two int8 levels (rnn_lm_int8_precise) */
     void *mem;          /* the one allocation */
 } rnn__q8;
-static void rnn__q8_gemv(const rnn__q8 *q, int row0, int rows, const float *x, float *y, void *scratch);
+static void rnn__q8_gemv(const rnn__q8 *q, int row0, int rows, const float *x, float *y, const float *b0,
+                         const float *b1, void *scratch);
 /* An int8 language model's weights: one rnn__q8 a matrix of its registry. */
 struct rnn_q8 {
     rnn__q8 *mat;       /* [registry size], in registry order; n = 0: a vector (F32) */
@@ -3230,7 +3231,7 @@ static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int 
 #endif
     for (b = 0; b < B && bias; b++) memcpy(out + (size_t)b * GH + j0, w->b_hh + j0, sizeof(float) * n);
     if (whhT && panels == 1) rnn__gemv_panels(in, H, whhT + (size_t)j0 * H, n, out + j0);
-    else if (panels == 3) rnn__q8_gemv((const rnn__q8 *)(const void *)whhT, j0, n, in, out + j0, pk);
+    else if (panels == 3) rnn__q8_gemv((const rnn__q8 *)(const void *)whhT, j0, n, in, out + j0, NULL, NULL, pk);
     else if (whhT) rnn__gemm(pk, npk, 0, 0, B, n, H, 1.0f, in, H, whhT + j0, GH + RNN__ROWPAD, 1.0f, out + j0, GH);
     else rnn__gemm(pk, npk, 0, 1, B, n, H, 1.0f, in, H, w->w_hh + (size_t)j0 * H, H, 1.0f, out + j0, GH);
 }
@@ -3859,8 +3860,8 @@ static void rnn__state_step(const rnn_recurrent *r, rnn_recurrent_state *s, cons
         if (l == 0 && g0) {
             memcpy(p.g, g0, sizeof(float) * B * GH);
         } else if (z) {   /* int8 W_ih times the input quantized */
-            rnn__gate_bias(r, w, p.g);
-            rnn__q8_gemv(&z->mat[z->layer[2 * l]], 0, GH, in, p.g, scratch);
+            rnn__q8_gemv(&z->mat[z->layer[2 * l]], 0, GH, in, p.g, w->b_ih, rnn__is_gru(r->cfg.cell) ? NULL : w->b_hh,
+                         scratch);
         } else if (s->wt && r->cfg.cell != RNN_GRU_CHO) {
             /* one row times W_ihᵀ and h times W_hhᵀ, in panels, in one region
                (GRU: h·W_hhᵀ + b_hh into hp; Elman, LSTM: both into g) */
@@ -5461,7 +5462,7 @@ RNNDEF const float *rnn_lm_step(const rnn_lm *m, rnn_lm_state *s, int token) {
         }
         if (!p.table) memcpy(s->x, m->embedding.weight + (size_t)token * E, sizeof(float) * E);
         rnn__state_step(m->rnn, s->rnn, s->x, p.table ? p.table + (size_t)token * m->rnn->gates * H : NULL, z, p.scratch);
-        rnn__q8_gemv(&z->mat[z->head], 0, V, h, s->logits, p.scratch);
+        rnn__q8_gemv(&z->mat[z->head], 0, V, h, s->logits, NULL, NULL, p.scratch);
         return s->logits;
     }
     if (s->wt) {
@@ -5603,11 +5604,16 @@ static float rnn__q8_vector_c(const float *x, int k, int kg, signed char *qx) {
     return amax / 127.0f;
 }
 
-/* y[j] += acc[j]·(sx·scale[j]) for j < n (a multiply, then an add: no
-   fused form, so every path rounds alike). */
-static void rnn__q8_finish_c(int n, const int32_t *acc, float sx, const float *scale, float *y) {
+/* y[j] = base[j] + acc[j]·(sx·scale[j]) for j < n, base y itself (b0
+   NULL), b0, or b0 + b1 rounded first (as rnn__gate_bias sums them): a
+   multiply, then an add, no fused form, so every path rounds alike. */
+static float rnn__q8_base(const float *y, const float *b0, const float *b1, int j) {
+    return !b0 ? y[j] : b1 ? b0[j] + b1[j] : b0[j];
+}
+static void rnn__q8_finish_c(int n, const int32_t *acc, float sx, const float *scale, float *y, const float *b0,
+                             const float *b1) {
     int j;
-    for (j = 0; j < n; j++) y[j] += (float)acc[j] * (sx * scale[j]);
+    for (j = 0; j < n; j++) y[j] = rnn__q8_base(y, b0, b1, j) + (float)acc[j] * (sx * scale[j]);
 }
 
 /* The kernel: acc[32·p + lane] = Σ_i qx[i]·q[row][i] for np panels from w
@@ -5620,7 +5626,7 @@ typedef struct rnn__q8_ops {
     const char *name;
     rnn__q8_fn dot;
     float (*vector)(const float *x, int k, int kg, signed char *qx);
-    void (*finish)(int n, const int32_t *acc, float sx, const float *scale, float *y);
+    void (*finish)(int n, const int32_t *acc, float sx, const float *scale, float *y, const float *b0, const float *b1);
 } rnn__q8_ops;
 static void rnn__q8_dot_c(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
                           int32_t *acc) {
@@ -5644,7 +5650,8 @@ static void rnn__q8_dot_vnni(int np, int kg, const signed char *w, const int32_t
 static void rnn__q8_dot_avx2(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
                              int32_t *acc);
 static float rnn__q8_vector_avx2(const float *x, int k, int kg, signed char *qx);
-static void rnn__q8_finish_avx2(int n, const int32_t *acc, float sx, const float *scale, float *y);
+static void rnn__q8_finish_avx2(int n, const int32_t *acc, float sx, const float *scale, float *y, const float *b0,
+                                const float *b1);
 #endif
 #ifdef RNN__HAVE_NEON
 static void rnn__q8_dot_neon(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
@@ -5696,11 +5703,14 @@ static void rnn__q8_task(void *ctx, int part) {
 }
 
 /* y[0..rows) += W[row0..row0+rows)·x for one part of q (row0 0, or q->split
-   with rows the rest); scratch: rnn__q8_scratch(q) bytes, 64-aligned. With
+   with rows the rest), or with b0 given y = b0 (+ b1) + W·x, the gate bias
+   summed on the way instead of copied first (the same values);
+   scratch: rnn__q8_scratch(q) bytes, 64-aligned. With
    tasks, whole panels are shared out; the sums are exact either way.
    Two levels: x = sx·qx + r, then r ≈ sr·qr, and y gets both products:
    the error left is r's rounding, |x − sx·qx − sr·qr| ≤ sr/2 ≤ sx/508. */
-static void rnn__q8_gemv(const rnn__q8 *q, int row0, int rows, const float *x, float *y, void *scratch) {
+static void rnn__q8_gemv(const rnn__q8 *q, int row0, int rows, const float *x, float *y, const float *b0,
+                         const float *b1, void *scratch) {
     signed char *qx = (signed char *)scratch;
     int32_t *acc = (int32_t *)(void *)(qx + ((size_t)q->kg * 4 + 63) / 64 * 64);
     float *r = (float *)(void *)(acc + (size_t)q->panels * RNN__Q8_ROWS);
@@ -5719,7 +5729,7 @@ static void rnn__q8_gemv(const rnn__q8 *q, int row0, int rows, const float *x, f
             sx = ops->vector(r, q->k, q->kg, qx);
         }
         rnn__run(rnn__q8_task, &g, (g.np + g.step - 1) / g.step);
-        ops->finish(rows, acc, sx, q->scale + row0, y);
+        ops->finish(rows, acc, sx, q->scale + row0, y, level ? NULL : b0, b1);
     }
 }
 
@@ -10317,14 +10327,18 @@ static float rnn__q8_vector_avx2(const float *x, int k, int kg, signed char *qx)
 }
 
 RNN__TARGET_AVX2
-static void rnn__q8_finish_avx2(int n, const int32_t *acc, float sx, const float *scale, float *y) {
+static void rnn__q8_finish_avx2(int n, const int32_t *acc, float sx, const float *scale, float *y, const float *b0,
+                                const float *b1) {
     __m256 s = _mm256_set1_ps(sx);
     int j;
     for (j = 0; j + 8 <= n; j += 8) {
         __m256 a = _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(const void *)(acc + j)));
-        _mm256_storeu_ps(y + j, _mm256_add_ps(_mm256_loadu_ps(y + j), _mm256_mul_ps(a, _mm256_mul_ps(s, _mm256_loadu_ps(scale + j)))));
+        __m256 base = !b0 ? _mm256_loadu_ps(y + j)
+                    : b1  ? _mm256_add_ps(_mm256_loadu_ps(b0 + j), _mm256_loadu_ps(b1 + j))
+                          : _mm256_loadu_ps(b0 + j);
+        _mm256_storeu_ps(y + j, _mm256_add_ps(base, _mm256_mul_ps(a, _mm256_mul_ps(s, _mm256_loadu_ps(scale + j)))));
     }
-    for (; j < n; j++) y[j] += (float)acc[j] * (sx * scale[j]);
+    for (; j < n; j++) y[j] = rnn__q8_base(y, b0, b1, j) + (float)acc[j] * (sx * scale[j]);
 }
 
 static const rnn__arch rnn__arch_avx2 = {
