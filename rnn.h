@@ -10481,9 +10481,10 @@ static void rnn__dot_avx512(int m, int n, int k, float alpha, const float *a, in
 #undef RNN__LDT
 }
 
-/* e^x on 16 lanes, the same steps as rnn__exp1. */
+/* e^x on 16 lanes, the same steps as rnn__exp1. It and sigmoid, tanh are
+   inlined into their callers, as on AVX2 (there 1.7x as fast a call). */
 RNN__TARGET_AVX512
-static __m512 rnn__exp16(__m512 x) {
+static RNN__INLINE __m512 rnn__exp16(__m512 x) {
     __m512 hi = _mm512_set1_ps(88.7228394f), lo = _mm512_set1_ps(-103.972084f);
     __mmask16 big = _mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
     __m512 xc = _mm512_max_ps(_mm512_min_ps(x, hi), lo);
@@ -10510,7 +10511,7 @@ static __m512 rnn__exp16(__m512 x) {
 }
 
 RNN__TARGET_AVX512
-static __m512 rnn__sigmoid16(__m512 x) {
+static RNN__INLINE __m512 rnn__sigmoid16(__m512 x) {
     __m512 e = rnn__exp16(_mm512_or_ps(x, _mm512_set1_ps(-0.0f)));   /* e^-|x| */
     __m512 s = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
     __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
@@ -10518,7 +10519,7 @@ static __m512 rnn__sigmoid16(__m512 x) {
 }
 
 RNN__TARGET_AVX512
-static __m512 rnn__tanh16(__m512 x) {
+static RNN__INLINE __m512 rnn__tanh16(__m512 x) {
     __m512 sign = _mm512_set1_ps(-0.0f), one = _mm512_set1_ps(1.0f);
     __m512 a = _mm512_andnot_ps(sign, x), z = _mm512_mul_ps(a, a), p, e, t;
     p = _mm512_set1_ps(-5.704993808e-03f);
