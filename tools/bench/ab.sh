@@ -1,7 +1,8 @@
 #!/bin/sh
 # A/B: this working tree's rnn.h against the one at REV (default HEAD), both
 # in one process, timed turn by turn (tools/bench/ab.c): the char LM's
-# training step and one-token generation, 2 layers, for each cell and H.
+# training step and one-token generation (float, and int8 when REV has it),
+# 2 layers, for each cell and H.
 # Use it before landing a change that must not cost speed.
 # Usage: sh tools/bench/ab.sh [REV] [ROUNDS] [THREADS]
 # (THREADS > 1: both sides built with RNN_THREADS, each on its own pool)
@@ -19,6 +20,8 @@ mkdir -p build
 git show "$rev:rnn.h" > build/ab-old.h
 cp rnn.h build/ab-new.h
 F="-O2 -std=c99 -Wall -Wno-unused-function $STB -Ibuild"
+# int8 generation too, when REV has it (both sides must)
+if grep -q rnn_lm_quantize build/ab-old.h; then F="$F -DAB_INT8"; fi
 L=-lm
 if [ "$threads" -gt 1 ]; then F="$F -D_POSIX_C_SOURCE=200809L -DRNN_THREADS -pthread"; L="-lm -pthread"; fi
 # bench-ab: REV as old_, the tree as new_; bench-ab-swap: the other way round
@@ -34,12 +37,20 @@ for cell in 3 4; do
     n=$rounds; [ $H = 512 ] && n=$((rounds / 4 > 4 ? rounds / 4 : 4))
     a=$(build/bench-ab $cell $H $n $threads)
     b=$(build/bench-ab-swap $cell $H $n $threads)
-    # "train X (quartiles ..), generate Y (..); losses Z": the swapped run's ratios are new/old
-    echo "$a|$b" | awk -F'|' '{
-      nx = split($1, x, " "); ny = split($2, y, " ");
-      ta = x[8]; ga = x[13]; tb = y[8]; gb = y[13];
-      same = x[nx] == "bit-identical" && y[ny] == "bit-identical" ? "bit-identical" : "differ";
-      printf "cell %s H %-4s old/new time: train %.3f (REV first %.3f, second %.3f), generate %.3f (%.3f, %.3f); losses %s\n",
-             x[2], x[4], sqrt(ta / tb), ta, 1 / tb, sqrt(ga / gb), ga, 1 / gb, same }'
+    # "train X (quartiles ..), generate Y (..); losses Z[; int8 generate Q (..), logits W]":
+    # the swapped run's ratios are new/old; fields found by the word before them
+    echo "$a|$b" | awk -F'|' '
+      function field(s, word, k,   n, w, i) { n = split(s, w, " "); for (i = 1; i < n; i++) if (w[i] == word && --k == 0) { sub(/[;,]$/, "", w[i + 1]); return w[i + 1] } return "" }
+      {
+      ta = field($1, "train", 1); ga = field($1, "generate", 1); tb = field($2, "train", 1); gb = field($2, "generate", 1);
+      same = field($1, "losses", 1) == "bit-identical" && field($2, "losses", 1) == "bit-identical" ? "bit-identical" : "differ";
+      printf "cell %s H %-4s old/new time: train %.3f (REV first %.3f, second %.3f), generate %.3f (%.3f, %.3f); losses %s",
+             field($1, "cell", 1), field($1, "H", 1), sqrt(ta / tb), ta, 1 / tb, sqrt(ga / gb), ga, 1 / gb, same
+      qa = field($1, "generate", 2); qb = field($2, "generate", 2)
+      if (qa != "") {
+        s8 = field($1, "logits", 1) == "bit-identical" && field($2, "logits", 1) == "bit-identical" ? "bit-identical" : "differ"
+        printf "; int8 generate %.3f (%.3f, %.3f), logits %s", sqrt(qa / qb), qa, 1 / qb, s8
+      }
+      printf "\n" }'
   done
 done

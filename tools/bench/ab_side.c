@@ -11,7 +11,9 @@
 #define AB_CAT(a, b) AB_CAT2(a, b)
 #define AB_FN(name) AB_CAT(AB_PREFIX, name)
 
-typedef struct { rnn_lm *m; rnn_optimizer *o; rnn_lm_state *s; } ab_ctx;
+/* the model, its optimizer and state; q, qs: the same model made int8
+   (rnn_lm_quantize) and its state, when both sides have int8 (AB_INT8) */
+typedef struct { rnn_lm *m, *q; rnn_optimizer *o; rnn_lm_state *s, *qs; } ab_ctx;
 
 /* The char LM of tools/bench/lm.c: embedding 64, 2 layers of cell, Adam 2e-3, clip 5. */
 void *AB_FN(make)(int V, int cell, int H, unsigned long long seed);
@@ -26,6 +28,11 @@ void *AB_FN(make)(int V, int cell, int H, unsigned long long seed) {
     if (!c || rnn_lm_create(&c->m, &lc, seed) != RNN_OK || rnn_optimizer_create(&c->o, &oc, c->m->params) != RNN_OK ||
         rnn_lm_state_create(c->m, &c->s) != RNN_OK)
         return NULL;
+#ifdef AB_INT8
+    if (rnn_lm_create(&c->q, &lc, seed) != RNN_OK || rnn_lm_quantize(c->q, NULL, 0) != RNN_OK ||
+        rnn_lm_state_create(c->q, &c->qs) != RNN_OK)
+        return NULL;
+#endif
     return c;
 }
 
@@ -48,12 +55,16 @@ float AB_FN(train)(void *p, const int *in, const int *tg) {
     return loss;
 }
 
-/* n one-token steps; returns a sum of logits (so nothing is optimised away). */
-float AB_FN(gen)(void *p, int n);
-float AB_FN(gen)(void *p, int n) {
+/* n one-token steps of the float model (int8 0) or the int8 one (1);
+   returns a sum of logits (so nothing is optimised away, and two sides
+   that compute alike return the same sum). */
+float AB_FN(gen)(void *p, int n, int int8);
+float AB_FN(gen)(void *p, int n, int int8) {
     ab_ctx *c = (ab_ctx *)p;
+    rnn_lm *m = int8 ? c->q : c->m;
+    rnn_lm_state *s = int8 ? c->qs : c->s;
     float acc = 0;
     int k;
-    for (k = 0; k < n; k++) acc += rnn_lm_step(c->m, c->s, (k * 7) % c->m->cfg.vocab_size)[0];
+    for (k = 0; k < n; k++) acc += rnn_lm_step(m, s, (k * 7) % m->cfg.vocab_size)[0];
     return acc;
 }
