@@ -10127,6 +10127,24 @@ static __m256i rnn__mask8(int n) {   /* lanes [0, min(n, 8)) */
    masked loads and stores only at the tail (AMD's vmaskmovps store is
    microcoded). */
 #define RNN__LD8(p) (full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mk))
+/* The pass's body (the arguments after H) for j = 0, 8, ... below H: a
+   loop over whole blocks of 8 with full = 1, then a masked last block.
+   The body is written out twice, so full is a constant in each copy and
+   the tests of RNN__LD8 and RNN__ST8 go away (10% of the LSTM pass). */
+#define RNN__UNITS8(H, ...)                                                              \
+    do {                                                                                 \
+        int j = 0;                                                                       \
+        {                                                                                \
+            const int full = 1;                                                          \
+            const __m256i mk = _mm256_set1_epi32(-1);                                    \
+            for (; j + 8 <= (H); j += 8) { __VA_ARGS__ }                                 \
+        }                                                                                \
+        if (j < (H)) {                                                                   \
+            const int full = 0;                                                          \
+            const __m256i mk = rnn__mask8((H) - j);                                      \
+            __VA_ARGS__                                                                  \
+        }                                                                                \
+    } while (0)
 #define RNN__ST8(p, v)                                              \
     do {                                                            \
         if (full) _mm256_storeu_ps(p, v);                           \
@@ -10137,10 +10155,7 @@ static __m256i rnn__mask8(int n) {   /* lanes [0, min(n, 8)) */
    operations, so the same values. */
 RNN__TARGET_AVX2
 static void rnn__lstm_fwd_avx2(int H, float *g, float *c, float *tc, float *h) {
-    int j;
-    for (j = 0; j < H; j += 8) {
-        __m256i mk = rnn__mask8(H - j);
-        int full = H - j >= 8;
+    RNN__UNITS8(H,
         __m256 i = rnn__sigmoid8(RNN__LD8(g + j));
         __m256 f = rnn__sigmoid8(RNN__LD8(g + H + j));
         __m256 gg = rnn__tanh8(RNN__LD8(g + 2 * H + j));
@@ -10154,44 +10169,36 @@ static void rnn__lstm_fwd_avx2(int H, float *g, float *c, float *tc, float *h) {
         RNN__ST8(c + j, cn);
         if (tc) RNN__ST8(tc + j, t);
         RNN__ST8(h + j, _mm256_mul_ps(t, o));
-    }
+    );
 }
 
 /* rnn__lstm_bwd_c with 8 units a step, the same operations in the same
    order. */
+#define RNN__MUL3(a, b, c) _mm256_mul_ps(_mm256_mul_ps(a, b), c)
 RNN__TARGET_AVX2
 static void rnn__lstm_bwd_avx2(int H, const float *gt, const float *tc, const float *cp, const float *dh,
                                  float *dc, float *d) {
     __m256 one = _mm256_set1_ps(1.0f);
-    int j;
-    for (j = 0; j < H; j += 8) {
-        __m256i mk = rnn__mask8(H - j);
-        int full = H - j >= 8;
+    RNN__UNITS8(H,
         __m256 i = RNN__LD8(gt + j), f = RNN__LD8(gt + H + j);
         __m256 gg = RNN__LD8(gt + 2 * H + j), o = RNN__LD8(gt + 3 * H + j);
         __m256 t = RNN__LD8(tc + j), h = RNN__LD8(dh + j);
         __m256 dct = _mm256_add_ps(RNN__LD8(dc + j),
                                    _mm256_mul_ps(_mm256_mul_ps(h, o), _mm256_sub_ps(one, _mm256_mul_ps(t, t))));
         __m256 c = RNN__LD8(cp + j);
-#define RNN__MUL3(a, b, c) _mm256_mul_ps(_mm256_mul_ps(a, b), c)
         RNN__ST8(d + j, _mm256_mul_ps(RNN__MUL3(dct, gg, i), _mm256_sub_ps(one, i)));
         RNN__ST8(d + H + j, _mm256_mul_ps(RNN__MUL3(dct, c, f), _mm256_sub_ps(one, f)));
-        RNN__ST8(d + 2 * H + j,
-                              _mm256_mul_ps(_mm256_mul_ps(dct, i), _mm256_sub_ps(one, _mm256_mul_ps(gg, gg))));
+        RNN__ST8(d + 2 * H + j, _mm256_mul_ps(_mm256_mul_ps(dct, i), _mm256_sub_ps(one, _mm256_mul_ps(gg, gg))));
         RNN__ST8(d + 3 * H + j, _mm256_mul_ps(RNN__MUL3(h, t, o), _mm256_sub_ps(one, o)));
-#undef RNN__MUL3
         RNN__ST8(dc + j, _mm256_mul_ps(dct, f));
-    }
+    );
 }
 
 /* rnn__gru_fwd_c in one pass, 8 units a step. */
 RNN__TARGET_AVX2
 static void rnn__gru_fwd_avx2(int H, float *g, const float *hp, float *hn, float *h) {
     __m256 one = _mm256_set1_ps(1.0f);
-    int j;
-    for (j = 0; j < H; j += 8) {
-        __m256i mk = rnn__mask8(H - j);
-        int full = H - j >= 8;
+    RNN__UNITS8(H,
         __m256 r = rnn__sigmoid8(_mm256_add_ps(RNN__LD8(g + j), RNN__LD8(hp + j)));
         __m256 z = rnn__sigmoid8(_mm256_add_ps(RNN__LD8(g + H + j),
                                                 RNN__LD8(hp + H + j)));
@@ -10203,7 +10210,7 @@ static void rnn__gru_fwd_avx2(int H, float *g, const float *hp, float *hn, float
         RNN__ST8(g + 2 * H + j, n);
         if (hn) RNN__ST8(hn + j, q);
         RNN__ST8(h + j, _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(one, z), n), _mm256_mul_ps(z, hv)));
-    }
+    );
 }
 
 /* rnn__gru_bwd_c, 8 units a step. */
@@ -10211,10 +10218,7 @@ RNN__TARGET_AVX2
 static void rnn__gru_bwd_avx2(int H, const float *gt, const float *hprev, const float *hn, float *dh,
                                 float *di, float *dq) {
     __m256 one = _mm256_set1_ps(1.0f);
-    int j;
-    for (j = 0; j < H; j += 8) {
-        __m256i mk = rnn__mask8(H - j);
-        int full = H - j >= 8;
+    RNN__UNITS8(H,
         __m256 r = RNN__LD8(gt + j), z = RNN__LD8(gt + H + j);
         __m256 n = RNN__LD8(gt + 2 * H + j), d = RNN__LD8(dh + j);
         __m256 dn = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_sub_ps(one, z)), _mm256_sub_ps(one, _mm256_mul_ps(n, n)));
@@ -10229,11 +10233,13 @@ static void rnn__gru_bwd_avx2(int H, const float *gt, const float *hprev, const 
         RNN__ST8(di + 2 * H + j, dn);
         RNN__ST8(dq + 2 * H + j, _mm256_mul_ps(dn, r));
         RNN__ST8(dh + j, _mm256_mul_ps(d, z));
-    }
+    );
 }
 
 #undef RNN__LD8
 #undef RNN__ST8
+#undef RNN__UNITS8
+#undef RNN__MUL3
 
 /* The int8 kernel (rnn__q8_dot_c's contract). vpmaddubsw multiplies
    unsigned by signed bytes, so a product x·w is taken as |x|·(w ^ m) with
