@@ -3229,9 +3229,12 @@ static void rnn__rec_product(const rnn_recurrent_weights *w, int H, int GH, int 
         return;
     }
 #endif
+    if (panels == 3) {   /* int8 (B = 1): b_hh goes in with the product's finish */
+        rnn__q8_gemv((const rnn__q8 *)(const void *)whhT, j0, n, in, out + j0, bias ? w->b_hh + j0 : NULL, NULL, pk);
+        return;
+    }
     for (b = 0; b < B && bias; b++) memcpy(out + (size_t)b * GH + j0, w->b_hh + j0, sizeof(float) * n);
     if (whhT && panels == 1) rnn__gemv_panels(in, H, whhT + (size_t)j0 * H, n, out + j0);
-    else if (panels == 3) rnn__q8_gemv((const rnn__q8 *)(const void *)whhT, j0, n, in, out + j0, NULL, NULL, pk);
     else if (whhT) rnn__gemm(pk, npk, 0, 0, B, n, H, 1.0f, in, H, whhT + j0, GH + RNN__ROWPAD, 1.0f, out + j0, GH);
     else rnn__gemm(pk, npk, 0, 1, B, n, H, 1.0f, in, H, w->w_hh + (size_t)j0 * H, H, 1.0f, out + j0, GH);
 }
