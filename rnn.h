@@ -10130,6 +10130,11 @@ static __m256i rnn__mask8(int n) {   /* lanes [0, min(n, 8)) */
    masked loads and stores only at the tail (AMD's vmaskmovps store is
    microcoded). */
 #define RNN__LD8(p) (full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mk))
+#define RNN__ST8(p, v)                                              \
+    do {                                                            \
+        if (full) _mm256_storeu_ps(p, v);                           \
+        else _mm256_maskstore_ps(p, mk, v);                         \
+    } while (0)
 /* The pass's body (the arguments after H) for j = 0, 8, ... below H: a
    loop over whole blocks of 8 with full = 1, then a masked last block.
    The body is written out twice, so full is a constant in each copy and
@@ -10147,11 +10152,6 @@ static __m256i rnn__mask8(int n) {   /* lanes [0, min(n, 8)) */
             const __m256i mk = rnn__mask8((H) - j);                                      \
             __VA_ARGS__                                                                  \
         }                                                                                \
-    } while (0)
-#define RNN__ST8(p, v)                                              \
-    do {                                                            \
-        if (full) _mm256_storeu_ps(p, v);                           \
-        else _mm256_maskstore_ps(p, mk, v);                         \
     } while (0)
 
 /* rnn__lstm_fwd_c in one pass, 8 units a step: the same kernels and
@@ -10269,7 +10269,8 @@ static void rnn__q8_dot_avx2(int np, int kg, const signed char *w, const int32_t
     const __m256i one = _mm256_set1_epi16(1), zero = _mm256_setzero_si256();
     const size_t pw = (size_t)kg * 4 * RNN__Q8_ROWS;   /* bytes a panel */
     __m256i ax, m, c8 = zero;
-    int32_t c, x4, i, p, g;
+    int32_t c, x4;
+    int i, p, g;
     (void)wsum;
     for (i = 0; i + 32 <= 4 * kg; i += 32)   /* c: vpsadbw adds the bytes max(-x, 0) */
         c8 = _mm256_add_epi64(c8, _mm256_sad_epu8(_mm256_max_epi8(_mm256_sub_epi8(zero, _mm256_loadu_si256(
