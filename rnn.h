@@ -10969,9 +10969,82 @@ static void rnn__gemv_n_neon(int n, int k, float alpha, const float *x, const fl
     }
 }
 
+/* e^x on 4 lanes: rnn__exp8's steps (n rounded to nearest by vrndnq).
+   FMIN and FMAX return NaN for a NaN, so it passes the clamps and the
+   arithmetic; past 88.72 the scaling overflows to inf by itself. */
+#define RNN__EXP4_POLY(p, r)                                     \
+    p = vdupq_n_f32(1.0f / 5040);                                \
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 720), p, r);                \
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 120), p, r);                \
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 24), p, r);                 \
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 6), p, r);                  \
+    p = vfmaq_f32(vdupq_n_f32(0.5f), p, r);                      \
+    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);                      \
+    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r)
+#define RNN__EXP4_REDUCE(n, r, xc)                                \
+    n = vrndnq_f32(vmulq_f32(xc, vdupq_n_f32(1.44269504f)));     \
+    r = vfmsq_f32(xc, n, vdupq_n_f32(0.693145752f));              \
+    r = vfmsq_f32(r, n, vdupq_n_f32(1.42860677e-6f))
+static RNN__INLINE float32x4_t rnn__exp4(float32x4_t x) {
+    float32x4_t xc = vmaxq_f32(vminq_f32(x, vdupq_n_f32(89.0f)), vdupq_n_f32(-103.972084f)), n, r, p;
+    int32x4_t i, h;
+    RNN__EXP4_REDUCE(n, r, xc);
+    RNN__EXP4_POLY(p, r);
+    i = vcvtq_s32_f32(n);
+    h = vshrq_n_s32(i, 1);   /* 2^n in two steps: results down to the denormals */
+    p = vmulq_f32(p, vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(h, vdupq_n_s32(127)), 23)));
+    return vmulq_f32(p, vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vsubq_s32(i, h), vdupq_n_s32(127)), 23)));
+}
+/* e^x for x ≤ 88 with 2^n in one step, as rnn__exp8s: below -87.7 it is 0. */
+static RNN__INLINE float32x4_t rnn__exp4s(float32x4_t x) {
+    float32x4_t xc = vmaxq_f32(x, vdupq_n_f32(-88.0f)), n, r, p;
+    RNN__EXP4_REDUCE(n, r, xc);
+    RNN__EXP4_POLY(p, r);
+    return vmulq_f32(p, vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23)));
+}
+#undef RNN__EXP4_POLY
+#undef RNN__EXP4_REDUCE
+/* rnn__sigmoid1 on 4 lanes: 1/(1+e^-|x|), times e^-|x| where x < 0. */
+static RNN__INLINE float32x4_t rnn__sigmoid4(float32x4_t x) {
+    float32x4_t e = rnn__exp4s(vnegq_f32(vabsq_f32(x)));
+    float32x4_t s = vdivq_f32(vdupq_n_f32(1.0f), vaddq_f32(vdupq_n_f32(1.0f), e));
+    return vbslq_f32(vcltq_f32(x, vdupq_n_f32(0.0f)), vmulq_f32(e, s), s);
+}
+/* rnn__tanh1 on 4 lanes (a NaN goes through FMIN and the arithmetic). */
+static RNN__INLINE float32x4_t rnn__tanh4(float32x4_t x) {
+    float32x4_t a = vabsq_f32(x), z = vmulq_f32(a, a), p, e, t;
+    p = vdupq_n_f32(-5.704993808e-03f);
+    p = vfmaq_f32(vdupq_n_f32(2.063909407e-02f), p, z);
+    p = vfmaq_f32(vdupq_n_f32(-5.373971748e-02f), p, z);
+    p = vfmaq_f32(vdupq_n_f32(1.333144223e-01f), p, z);
+    p = vfmaq_f32(vdupq_n_f32(-3.333328194e-01f), p, z);
+    p = vfmaq_f32(a, vmulq_f32(a, z), p);
+    e = rnn__exp4s(vmulq_f32(vdupq_n_f32(2.0f), vminq_f32(a, vdupq_n_f32(9.1f))));
+    t = vsubq_f32(vdupq_n_f32(1.0f), vdivq_f32(vdupq_n_f32(2.0f), vaddq_f32(e, vdupq_n_f32(1.0f))));
+    t = vbslq_f32(vcltq_f32(a, vdupq_n_f32(0.625f)), p, t);
+    return vbslq_f32(vdupq_n_u32(0x80000000u), x, t);   /* the sign of x, so tanh(-0) = -0 */
+}
+/* y = F(x) for n floats, 4 at a time; the tail through a zero-padded block,
+   so every element gets the same arithmetic wherever it sits. */
+#define RNN__MAP4(NAME, F)                                                       \
+    static void NAME(float *y, const float *x, size_t n) {                       \
+        size_t i = 0;                                                            \
+        for (; i + 4 <= n; i += 4) vst1q_f32(y + i, F(vld1q_f32(x + i)));        \
+        if (i < n) {                                                             \
+            float t[4] = {0};                                                    \
+            memcpy(t, x + i, (n - i) * sizeof(float));                           \
+            vst1q_f32(t, F(vld1q_f32(t)));                                       \
+            memcpy(y + i, t, (n - i) * sizeof(float));                           \
+        }                                                                        \
+    }
+RNN__MAP4(rnn__sigmoid_neon, rnn__sigmoid4)
+RNN__MAP4(rnn__tanh_neon, rnn__tanh4)
+RNN__MAP4(rnn__exp_neon, rnn__exp4)
+#undef RNN__MAP4
+
 static const rnn__arch rnn__arch_neon = {
     "neon", 8, 8, rnn__kernel_neon, rnn__dot_neon,
-    rnn__sigmoid_c, rnn__tanh_c, rnn__exp_c, rnn__adam_c, rnn__gemv_n_neon, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
+    rnn__sigmoid_neon, rnn__tanh_neon, rnn__exp_neon, rnn__adam_c, rnn__gemv_n_neon, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
     rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c,
     rnn__tally_c, rnn__gather_c, NULL, rnn__kernel_a_neon};
 static const rnn__arch *rnn__neon_paths(void) { return &rnn__arch_neon; }
