@@ -11042,10 +11042,32 @@ RNN__MAP4(rnn__tanh_neon, rnn__tanh4)
 RNN__MAP4(rnn__exp_neon, rnn__exp4)
 #undef RNN__MAP4
 
+/* rnn__weigh_c with 4 lanes of rnn__exp4s (x ≤ 0 here), 0 below e^-87 as
+   there; the block sums as rnn__cutsum_c makes them. */
+static float rnn__weigh_neon(float *w, const float *z, size_t n, float mx, float it, float *bs) {
+    float32x4_t vm = vdupq_n_f32(mx), vi = vdupq_n_f32(it), lim = vdupq_n_f32(-87.0f), lo = vdupq_n_f32(1.0f);
+    float low;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float32x4_t x = vmulq_f32(vsubq_f32(vld1q_f32(z + i), vm), vi);
+        float32x4_t e = vreinterpretq_f32_u32(vandq_u32(vcgeq_f32(x, lim), vreinterpretq_u32_f32(rnn__exp4s(x))));
+        vst1q_f32(w + i, e);
+        lo = vminq_f32(lo, e);
+    }
+    low = vminvq_f32(lo);
+    for (; i < n; i++) {
+        float x = (z[i] - mx) * it;
+        w[i] = x < -87.0f ? 0.0f : rnn__exp1(x);
+        low = w[i] < low ? w[i] : low;
+    }
+    rnn__cutsum_c(w, n, 0.0f, bs);
+    return low;
+}
+
 static const rnn__arch rnn__arch_neon = {
     "neon", 8, 8, rnn__kernel_neon, rnn__dot_neon,
     rnn__sigmoid_neon, rnn__tanh_neon, rnn__exp_neon, rnn__adam_c, rnn__gemv_n_neon, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
-    rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c,
+    rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_neon, rnn__cutsum_c,
     rnn__tally_c, rnn__gather_c, NULL, rnn__kernel_a_neon};
 static const rnn__arch *rnn__neon_paths(void) { return &rnn__arch_neon; }
 
