@@ -11042,6 +11042,27 @@ RNN__MAP4(rnn__tanh_neon, rnn__tanh4)
 RNN__MAP4(rnn__exp_neon, rnn__exp4)
 #undef RNN__MAP4
 
+/* rnn__adam_c on 4 lanes (the steps of rnn__adam_avx2). */
+static void rnn__adam_neon(float *p, const float *gr, float *m, float *v, size_t n, float scale, float lr,
+                           float dwd, float l2, float b1, float b2, float eps, float ib1, float ib2) {
+    size_t j = 0;
+    float32x4_t vs = vdupq_n_f32(scale), vl2 = vdupq_n_f32(l2), vdk = vdupq_n_f32(1.0f - lr * dwd);
+    float32x4_t vb1 = vdupq_n_f32(b1), vc1 = vdupq_n_f32(1.0f - b1), vb2 = vdupq_n_f32(b2);
+    float32x4_t vc2 = vdupq_n_f32(1.0f - b2), vlr = vdupq_n_f32(lr * ib1), vi2 = vdupq_n_f32(ib2);
+    float32x4_t veps = vdupq_n_f32(eps);
+    for (; j + 4 <= n; j += 4) {
+        float32x4_t pj = vld1q_f32(p + j);
+        float32x4_t g = vfmaq_f32(vmulq_f32(vs, vld1q_f32(gr + j)), vl2, pj);
+        float32x4_t mj = vfmaq_f32(vmulq_f32(vc1, g), vb1, vld1q_f32(m + j));
+        float32x4_t vj = vfmaq_f32(vmulq_f32(vc2, vmulq_f32(g, g)), vb2, vld1q_f32(v + j));
+        float32x4_t den = vaddq_f32(vsqrtq_f32(vmulq_f32(vj, vi2)), veps);
+        vst1q_f32(m + j, mj);
+        vst1q_f32(v + j, vj);
+        vst1q_f32(p + j, vsubq_f32(vmulq_f32(pj, vdk), vdivq_f32(vmulq_f32(vlr, mj), den)));
+    }
+    rnn__adam_c(p + j, gr + j, m + j, v + j, n - j, scale, lr, dwd, l2, b1, b2, eps, ib1, ib2);
+}
+
 /* rnn__weigh_c with 4 lanes of rnn__exp4s (x ≤ 0 here), 0 below e^-87 as
    there; the block sums as rnn__cutsum_c makes them. */
 static float rnn__weigh_neon(float *w, const float *z, size_t n, float mx, float it, float *bs) {
@@ -11066,7 +11087,7 @@ static float rnn__weigh_neon(float *w, const float *z, size_t n, float mx, float
 
 static const rnn__arch rnn__arch_neon = {
     "neon", 8, 8, rnn__kernel_neon, rnn__dot_neon,
-    rnn__sigmoid_neon, rnn__tanh_neon, rnn__exp_neon, rnn__adam_c, rnn__gemv_n_neon, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
+    rnn__sigmoid_neon, rnn__tanh_neon, rnn__exp_neon, rnn__adam_neon, rnn__gemv_n_neon, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
     rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_neon, rnn__cutsum_c,
     rnn__tally_c, rnn__gather_c, NULL, rnn__kernel_a_neon};
 static const rnn__arch *rnn__neon_paths(void) { return &rnn__arch_neon; }

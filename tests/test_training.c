@@ -138,28 +138,36 @@ static void test_optimizers(void) {
     rnn_optimizer_step(o, reg, NULL);
     check(ok && fabs(p[0] - 0.8733663) < 1e-6, "Adam: two steps worked by hand", fabs(p[0] - 0.8733663));
     rnn_optimizer_free(o);
-    {   /* the vector path: 37 elements (two 16-lane blocks and a tail) against double */
+    {   /* the vector path: 37 elements (two 16-lane blocks and a tail) against double,
+           Adam with L2 (w = 1: the decay in the gradient), then AdamW (w = 0: decoupled) */
         float pv[37], gv[37];
-        double pd[37], md[37] = {0}, vd[37] = {0}, worst = 0;
+        double pd[37], md[37], vd[37], worst[2] = {0, 0};
         rnn_param *rv = one_param(pv, gv, 37);
-        int s2, q;
-        oc.weight_decay = 0.01f;
-        rnn_optimizer_create(&o, &oc, rv);
-        for (q = 0; q < 37; q++) { pv[q] = (float)(pd[q] = 0.1 * q - 1.5); }
-        for (s2 = 1; s2 <= 3; s2++) {
-            for (q = 0; q < 37; q++) {
-                double g;
-                gv[q] = (float)(0.3 * sin(q + 2.0 * s2));
-                g = gv[q] + 0.01 * (double)pv[q];
-                md[q] = 0.9 * md[q] + 0.1 * g; vd[q] = 0.999 * vd[q] + 0.001 * g * g;
-                pd[q] = pv[q] - 0.1 * (md[q] / (1 - pow(0.9, s2))) / (sqrt(vd[q] / (1 - pow(0.999, s2))) + 1e-8);
+        int s2, q, w;
+        for (w = 0; w < 2; w++) {
+            double l2 = w == 0 ? 0.01 : 0, dwd = w == 0 ? 0 : 0.01;
+            oc.kind = w == 0 ? RNN_ADAM : RNN_ADAMW;
+            oc.weight_decay = 0.01f;
+            rnn_optimizer_create(&o, &oc, rv);
+            for (q = 0; q < 37; q++) { pv[q] = (float)(pd[q] = 0.1 * q - 1.5); md[q] = vd[q] = 0; }
+            for (s2 = 1; s2 <= 3; s2++) {
+                for (q = 0; q < 37; q++) {
+                    double g;
+                    gv[q] = (float)(0.3 * sin(q + 2.0 * s2));
+                    g = gv[q] + l2 * (double)pv[q];
+                    md[q] = 0.9 * md[q] + 0.1 * g; vd[q] = 0.999 * vd[q] + 0.001 * g * g;
+                    pd[q] = pv[q] * (1 - 0.1 * dwd) -
+                            0.1 * (md[q] / (1 - pow(0.9, s2))) / (sqrt(vd[q] / (1 - pow(0.999, s2))) + 1e-8);
+                }
+                rnn_optimizer_step(o, rv, NULL);
+                for (q = 0; q < 37; q++) if (fabs(pv[q] - pd[q]) > worst[w]) worst[w] = fabs(pv[q] - pd[q]);
             }
-            rnn_optimizer_step(o, rv, NULL);
-            for (q = 0; q < 37; q++) if (fabs(pv[q] - pd[q]) > worst) worst = fabs(pv[q] - pd[q]);
+            rnn_optimizer_free(o);
         }
-        check(worst < 2e-6, "Adam with L2 over 37 elements (the SIMD path) against double", worst);
-        rnn_optimizer_free(o);
+        check(worst[0] < 2e-6, "Adam with L2 over 37 elements (the SIMD path) against double", worst[0]);
+        check(worst[1] < 2e-6, "AdamW over 37 elements (the SIMD path) against double", worst[1]);
         stbds_arrfree(rv);
+        oc.kind = RNN_ADAM;
         oc.weight_decay = 0;
     }
     /* SGD with momentum 0.9, g = 1 twice: buf 1 then 1.9 */
