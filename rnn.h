@@ -9646,6 +9646,22 @@ static const rnn__arch rnn__arch_sse2 = {
 static const rnn__arch *rnn__sse2_paths(void) { return &rnn__arch_sse2; }
 #endif
 
+/* y = F(x) for n floats, W lanes at a time (LOAD, STORE their vector load
+   and store, ATTR the target attribute or nothing): the AVX2 and NEON maps
+   of exp, sigmoid, tanh. The tail goes through a zero-padded block, so
+   every element gets the same arithmetic wherever it sits. */
+#define RNN__MAPV(NAME, F, W, LOAD, STORE, ATTR)                               \
+    ATTR static void NAME(float *y, const float *x, size_t n) {               \
+        size_t i = 0;                                                          \
+        for (; i + (W) <= n; i += (W)) STORE(y + i, F(LOAD(x + i)));           \
+        if (i < n) {                                                           \
+            float t[W] = {0};                                                  \
+            memcpy(t, x + i, (n - i) * sizeof(float));                         \
+            STORE(t, F(LOAD(t)));                                              \
+            memcpy(y + i, t, (n - i) * sizeof(float));                         \
+        }                                                                      \
+    }
+
 /* ---- AVX2 + FMA: 6×16 tile -------------------------------------------- */
 #ifdef RNN__HAVE_AVX2
 RNN__TARGET_AVX2
@@ -9875,21 +9891,9 @@ static RNN__INLINE __m256 rnn__tanh8(__m256 x) {
     return _mm256_blendv_ps(t, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
-#define RNN__MAP8(NAME, F)                                                     \
-    RNN__TARGET_AVX2 static void NAME(float *y, const float *x, size_t n) {   \
-        size_t i = 0;                                                          \
-        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, F(_mm256_loadu_ps(x + i))); \
-        if (i < n) {                                                           \
-            float t[8] = {0};                                                  \
-            memcpy(t, x + i, (n - i) * sizeof(float));                         \
-            _mm256_storeu_ps(t, F(_mm256_loadu_ps(t)));                        \
-            memcpy(y + i, t, (n - i) * sizeof(float));                         \
-        }                                                                      \
-    }
-RNN__MAP8(rnn__sigmoid_avx2, rnn__sigmoid8)
-RNN__MAP8(rnn__tanh_avx2, rnn__tanh8)
-RNN__MAP8(rnn__exp_avx2, rnn__exp8)
-#undef RNN__MAP8
+RNN__MAPV(rnn__sigmoid_avx2, rnn__sigmoid8, 8, _mm256_loadu_ps, _mm256_storeu_ps, RNN__TARGET_AVX2)
+RNN__MAPV(rnn__tanh_avx2, rnn__tanh8, 8, _mm256_loadu_ps, _mm256_storeu_ps, RNN__TARGET_AVX2)
+RNN__MAPV(rnn__exp_avx2, rnn__exp8, 8, _mm256_loadu_ps, _mm256_storeu_ps, RNN__TARGET_AVX2)
 
 /* rnn_sample's passes (rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c) on 8 lanes. */
 RNN__TARGET_AVX2
@@ -11024,23 +11028,9 @@ static RNN__INLINE float32x4_t rnn__tanh4(float32x4_t x) {
     t = vbslq_f32(vcltq_f32(a, vdupq_n_f32(0.625f)), p, t);
     return vbslq_f32(vdupq_n_u32(0x80000000u), x, t);   /* the sign of x, so tanh(-0) = -0 */
 }
-/* y = F(x) for n floats, 4 at a time; the tail through a zero-padded block,
-   so every element gets the same arithmetic wherever it sits. */
-#define RNN__MAP4(NAME, F)                                                       \
-    static void NAME(float *y, const float *x, size_t n) {                       \
-        size_t i = 0;                                                            \
-        for (; i + 4 <= n; i += 4) vst1q_f32(y + i, F(vld1q_f32(x + i)));        \
-        if (i < n) {                                                             \
-            float t[4] = {0};                                                    \
-            memcpy(t, x + i, (n - i) * sizeof(float));                           \
-            vst1q_f32(t, F(vld1q_f32(t)));                                       \
-            memcpy(y + i, t, (n - i) * sizeof(float));                           \
-        }                                                                        \
-    }
-RNN__MAP4(rnn__sigmoid_neon, rnn__sigmoid4)
-RNN__MAP4(rnn__tanh_neon, rnn__tanh4)
-RNN__MAP4(rnn__exp_neon, rnn__exp4)
-#undef RNN__MAP4
+RNN__MAPV(rnn__sigmoid_neon, rnn__sigmoid4, 4, vld1q_f32, vst1q_f32, )
+RNN__MAPV(rnn__tanh_neon, rnn__tanh4, 4, vld1q_f32, vst1q_f32, )
+RNN__MAPV(rnn__exp_neon, rnn__exp4, 4, vld1q_f32, vst1q_f32, )
 
 /* rnn__adam_c on 4 lanes (the steps of rnn__adam_avx2). */
 static void rnn__adam_neon(float *p, const float *gr, float *m, float *v, size_t n, float scale, float lr,
@@ -11087,8 +11077,8 @@ static float rnn__weigh_neon(float *w, const float *z, size_t n, float mx, float
 
 static const rnn__arch rnn__arch_neon = {
     "neon", 8, 8, rnn__kernel_neon, rnn__dot_neon,
-    rnn__sigmoid_neon, rnn__tanh_neon, rnn__exp_neon, rnn__adam_neon, rnn__gemv_n_neon, rnn__lstm_fwd_c, rnn__lstm_bwd_c,
-    rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_neon, rnn__cutsum_c,
+    rnn__sigmoid_neon, rnn__tanh_neon, rnn__exp_neon, rnn__adam_neon, rnn__gemv_n_neon, rnn__lstm_fwd_c,
+    rnn__lstm_bwd_c, rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_neon, rnn__cutsum_c,
     rnn__tally_c, rnn__gather_c, NULL, rnn__kernel_a_neon};
 static const rnn__arch *rnn__neon_paths(void) { return &rnn__arch_neon; }
 
