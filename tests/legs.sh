@@ -3,10 +3,13 @@
 # leg's "N passed, N failed" and then the sum as the last line,
 # "tests: N passed, M failed". A leg whose tool is missing is
 # reported SKIPPED on its own line; with CI=true a skip is a failure.
-# Usage: tests/legs.sh [LEG ...]     (default: all legs)
+# The legs run JOBS at a time (default: the machine's cores), each in its own
+# process, and each test binary in its own directory (build/run-LEG, where
+# its build/ files cannot meet another leg's); a leg's lines print when it ends.
+# Usage: [JOBS=N] tests/legs.sh [LEG ...]     (default: all legs)
 set -u
 cd "$(dirname "$0")/.." || exit 1
-mkdir -p build
+mkdir -p build/legs
 STB=$(pkg-config --cflags-only-I stb 2>/dev/null | sed 's/-I/-isystem /g')
 [ -n "$STB" ] || STB="-isystem /usr/include/stb"
 STRICT="-std=c99 -pedantic -Wall -Wextra -Werror"
@@ -14,6 +17,30 @@ ALL="gcc clang tcc g++ asan nosimd avx2 sse2 native cblas aarch64 aarch64dot thr
 LEGS=${*:-$ALL}
 
 total_pass=0; total_fail=0; bad=0; broken=0; LIBS=; ARGS=; EXE=
+
+# Without --one: run every leg through `legs.sh --one LEG`, JOBS at a time,
+# the longest first, then add up what each wrote to build/legs/LEG.sum.
+if [ "${1:-}" != --one ]; then
+    for l in $LEGS; do case " $ALL " in *" $l "*) ;; *) echo "unknown leg $l (legs: $ALL)"; exit 1 ;; esac; done
+    jobs=${JOBS:-$(nproc 2>/dev/null || echo 1)}
+    order=""
+    for l in aarch64 examples tcc asan win64 $LEGS; do
+        case " $LEGS " in *" $l "*) case " $order " in *" $l "*) ;; *) order="$order $l" ;; esac ;; esac
+    done
+    for l in $order; do rm -f "build/legs/$l.sum"; done
+    printf '%s\n' $order | xargs -P "$jobs" -I LEG sh tests/legs.sh --one LEG
+    for l in $order; do
+        if [ -f "build/legs/$l.sum" ]; then read -r p f b k < "build/legs/$l.sum"
+        else p=0; f=0; b=1; k=1; echo "FAILED  $l: the leg's script ended early"; fi
+        total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+        broken=$((broken + k)); [ "$b" -eq 0 ] || bad=1
+    done
+    [ $broken -gt 0 ] && echo "$broken leg(s) did not build or crashed"
+    echo "tests: $total_pass passed, $((total_fail + broken)) failed"
+    [ $bad -eq 0 ] && [ $total_fail -eq 0 ]
+    exit
+fi
+LEGS=$2
 
 # leg NAME TOOL RUNNER COMPILE...   (RUNNER is "-" for native execution)
 leg() {
@@ -28,7 +55,10 @@ leg() {
         echo "FAILED  $name: does not compile ($*):"; sed 's/^/    /' "build/test-$name.log" | head -20
         bad=1; broken=$((broken + 1)); return
     fi
-    if [ "$runner" = - ]; then ./"$exe" $ARGS >> "build/test-$name.log" 2>&1; else $runner ./"$exe" $ARGS >> "build/test-$name.log" 2>&1; fi
+    run=build/run-$name; mkdir -p "$run/build"
+    ln -sfn ../../tests "$run/tests"; ln -sfn ../../README.md "$run/README.md"
+    if [ "$runner" = - ]; then (cd "$run" && ../../"$exe" $ARGS) >> "build/test-$name.log" 2>&1
+    else (cd "$run" && $runner ../../"$exe" $ARGS) >> "build/test-$name.log" 2>&1; fi
     rc=$?
     last=$(tail -n 1 "build/test-$name.log" | tr -d '\r')
     p=$(echo "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
@@ -43,7 +73,7 @@ leg() {
     printf '%-8s %-7s %s passed, %s failed   (%s)\n' "$name" "[$simd]" "$p" "$f" "build/test-$name.log"
 }
 
-for l in $LEGS; do
+{ for l in $LEGS; do
     case $l in
     gcc)     leg gcc gcc - gcc $STRICT -O2 $STB ;;
     clang)   leg clang clang - clang $STRICT -O2 $STB ;;
@@ -128,6 +158,6 @@ for l in $LEGS; do
     *)       echo "unknown leg $l (legs: $ALL)"; bad=1 ;;
     esac
 done
-[ $broken -gt 0 ] && echo "$broken leg(s) did not build or crashed"
-echo "tests: $total_pass passed, $((total_fail + broken)) failed"
-[ $bad -eq 0 ] && [ $total_fail -eq 0 ]
+} > "build/legs/$LEGS.out"
+cat "build/legs/$LEGS.out"
+echo "$total_pass $total_fail $bad $broken" > "build/legs/$LEGS.sum"
