@@ -65,6 +65,69 @@ static double kernel_limit(void) {
     return 256.0 * 64 * 20000 / best / 1e9 + (acc[0] == 12345 ? 1e-9 : 0);
 }
 
+#ifdef RNN__HAVE_AVX2
+/* What holds the AVX2 kernel back: its inner loop over the same 16 KiB of
+   panels as kernel_limit, as rnn.h runs it and in two forms that would be
+   wrong for rnn.h's operands, timed to see which ops cost. Per 32 bytes:
+   (0) vpxor (the sign flip), vpmaddubsw, vpmaddwd, vpaddd, as in rnn.h;
+   (1) the same without the vpxor (wrong for x < 0);
+   (2) two vpmaddubsw added in int16 before one vpmaddwd (exact only if
+   weights or inputs had 7 bits: 8-bit ones can overflow int16).
+   GB/s of weights, best of 7 × 20,000 passes. */
+#define Q8V_KG 16
+#define Q8V_STEP0(a, s, o) a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_xor_si256( \
+                               _mm256_loadu_si256((const __m256i *)(const void *)((s) + (o))), m)), one))
+#define Q8V_STEP1(a, s, o) a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(ax, \
+                               _mm256_loadu_si256((const __m256i *)(const void *)((s) + (o)))), one))
+#define Q8V_STEP2(a, s, o) if ((o) % 64 == 0) \
+    a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_add_epi16( \
+        _mm256_maddubs_epi16(ax, _mm256_loadu_si256((const __m256i *)(const void *)((s) + (o)))), \
+        _mm256_maddubs_epi16(ax, _mm256_loadu_si256((const __m256i *)(const void *)((s) + (o) + 32)))), one))
+#define Q8V_KERNEL(NAME, STEP) \
+RNN__TARGET_AVX2 static void NAME(int np, const signed char *w, const signed char *qx, int32_t *acc) { \
+    const __m256i one = _mm256_set1_epi16(1), zero = _mm256_setzero_si256(); \
+    __m256i ax, m; int32_t x4; int p, g; \
+    for (p = 0; p + 2 <= np; p += 2, w += 2 * Q8V_KG * 128, acc += 64) { \
+        __m256i a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero; \
+        const signed char *u = w, *v = w + Q8V_KG * 128; \
+        for (g = 0; g < Q8V_KG; g++, u += 128, v += 128) { \
+            memcpy(&x4, qx + 4 * g, 4); ax = _mm256_set1_epi32(x4); \
+            m = _mm256_cmpgt_epi8(zero, ax); ax = _mm256_abs_epi8(ax); \
+            STEP(a0, u, 0); STEP(a1, u, 32); STEP(a2, u, 64); STEP(a3, u, 96); \
+            STEP(b0, v, 0); STEP(b1, v, 32); STEP(b2, v, 64); STEP(b3, v, 96); \
+        } \
+        (void)m; \
+        _mm256_storeu_si256((__m256i *)(void *)acc, _mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3))); \
+        _mm256_storeu_si256((__m256i *)(void *)(acc + 32), _mm256_add_epi32(_mm256_add_epi32(b0, b1), _mm256_add_epi32(b2, b3))); \
+    } \
+}
+Q8V_KERNEL(q8v_flip, Q8V_STEP0)
+Q8V_KERNEL(q8v_noflip, Q8V_STEP1)
+Q8V_KERNEL(q8v_int16, Q8V_STEP2)
+static void kernel_variants(void) {
+    static signed char w[256 * 64], qx[64];
+    static int32_t acc[256];
+    void (*fn[3])(int, const signed char *, const signed char *, int32_t *) = {q8v_flip, q8v_noflip, q8v_int16};
+    double gbs[3];
+    int i, r, v;
+    for (i = 0; i < 256 * 64; i++) w[i] = (signed char)(i % 251 - 125);
+    for (i = 0; i < 64; i++) qx[i] = (signed char)(i * 3 - 90);
+    for (v = 0; v < 3; v++) {
+        double best = 1e9;
+        for (r = 0; r < 7; r++) {
+            double t = now();
+            for (i = 0; i < 20000; i++) fn[v](8, w, qx, acc);   /* 8 panels of 32 rows × 64 */
+            t = now() - t;
+            if (t < best) best = t;
+        }
+        gbs[v] = 256.0 * 64 * 20000 / best / 1e9 + (acc[0] == 12345 ? 1e-9 : 0);
+    }
+    printf("AVX2 kernel's loop alone: %.1f GB/s as rnn.h runs it; without the sign flip %.1f (%.2fx); "
+           "int16 sums before vpmaddwd %.1f (%.2fx, exact only with 7-bit operands)\n",
+           gbs[0], gbs[1], gbs[1] / gbs[0], gbs[2], gbs[2] / gbs[0]);
+}
+#endif
+
 /* Multiply-adds of a token's int8 products (the bytes of its matrices). */
 static double token_macs(const rnn_lm *m) {
     double n = 0;
@@ -87,6 +150,9 @@ int main(int argc, char **argv) {
     bench_print_levels();
     klim = kernel_limit();
     printf("int8 kernel on weights in L1: %.1f GB/s (= G multiply-adds/s)\n", klim);
+#ifdef RNN__HAVE_AVX2
+    if (!strcmp(kname, "avx2")) kernel_variants();
+#endif
     for (c = 1; c < (argc > 1 ? 2 : 3); c++) {
         const char *cell = argc > 1 ? argv[c] : c == 1 ? "lstm" : "gru";
         for (hi = 0; hi < nh; hi++) {
