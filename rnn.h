@@ -11056,8 +11056,84 @@ static void rnn__adam_neon(float *p, const float *gr, float *m, float *v, size_t
     rnn__adam_c(p + j, gr + j, m + j, v + j, n - j, scale, lr, dwd, l2, b1, b2, eps, ib1, ib2);
 }
 
+/* rnn_sample's other passes (rnn__maxfin_c, rnn__cutsum_c, rnn__tally_c,
+   rnn__gather_c) on 4 lanes, as the AVX2 ones on 8. */
+static float rnn__maxfin_neon(const float *x, size_t n, int *bad) {
+    float32x4_t m = vdupq_n_f32(x[0]);
+    uint32x4_t b = vdupq_n_u32(0), ex = vdupq_n_u32(0x7F800000u);
+    size_t i = 0;
+    float mx, mv;
+    int tb;
+    for (; i + 4 <= n; i += 4) {   /* (vmaxq passes a NaN on; it is reported then) */
+        float32x4_t v = vld1q_f32(x + i);
+        b = vorrq_u32(b, vceqq_u32(vandq_u32(vreinterpretq_u32_f32(v), ex), ex));
+        m = vmaxq_f32(m, v);
+    }
+    mx = rnn__maxfin_c(i < n ? x + i : x, i < n ? n - i : 1, &tb);   /* the tail (or x[0] again) */
+    mv = vmaxvq_f32(m);
+    *bad = tb | (vmaxvq_u32(b) != 0);
+    return mv > mx ? mv : mx;
+}
+static void rnn__cutsum_neon(const float *w, size_t n, float cut, float *bs) {
+    float32x4_t c = vdupq_n_f32(cut);
+    size_t i = 0;
+    int j;
+    for (; i + RNN__SBLOCK <= n; i += RNN__SBLOCK) {
+        float32x4_t s[4];
+        for (j = 0; j < 4; j++) {
+            float32x4_t a = vld1q_f32(w + i + 4 * j);
+            s[j] = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(a), vcgeq_f32(a, c)));
+        }
+        bs[i / RNN__SBLOCK] = vaddvq_f32(vaddq_f32(vaddq_f32(s[0], s[1]), vaddq_f32(s[2], s[3])));
+    }
+    if (i < n) rnn__cutsum_c(w + i, n - i, cut, bs + i / RNN__SBLOCK);
+}
+static void rnn__tally_neon(const float *w, size_t n, float t, double *mass, double *count) {
+    float32x4_t vt = vdupq_n_f32(t), s0 = vdupq_n_f32(0.0f), s1 = s0;
+    uint32x4_t c0 = vdupq_n_u32(0), c1 = c0;
+    size_t i = 0;
+    double s, c;
+    for (; i + 8 <= n; i += 8) {   /* a kept lane's mask is all ones, so subtracting it counts 1 */
+        float32x4_t a = vld1q_f32(w + i), b = vld1q_f32(w + i + 4);
+        uint32x4_t ma = vcgeq_f32(a, vt), mb = vcgeq_f32(b, vt);
+        s0 = vaddq_f32(s0, vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(a), ma)));
+        s1 = vaddq_f32(s1, vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(b), mb)));
+        c0 = vsubq_u32(c0, ma);
+        c1 = vsubq_u32(c1, mb);
+    }
+    rnn__tally_c(w + i, n - i, t, &s, &c);
+    *mass = s + vaddvq_f32(vaddq_f32(s0, s1));
+    *count = c + vaddvq_u32(vaddq_u32(c0, c1));
+}
+static int rnn__gather_neon(const float *w, size_t n, float lo, float hi, float *out) {
+    /* for each 4-lane mask: the bytes of its set lanes first (vqtbl1q_u8 gives 0 for 16 and up) */
+#define RNN__G4(a, b, c, d)                                                                                  \
+    {4 * (a), 4 * (a) + 1, 4 * (a) + 2, 4 * (a) + 3, 4 * (b), 4 * (b) + 1, 4 * (b) + 2, 4 * (b) + 3,         \
+     4 * (c), 4 * (c) + 1, 4 * (c) + 2, 4 * (c) + 3, 4 * (d), 4 * (d) + 1, 4 * (d) + 2, 4 * (d) + 3}
+    static const uint8_t lanes[16][16] = {
+        RNN__G4(4, 4, 4, 4), RNN__G4(0, 4, 4, 4), RNN__G4(1, 4, 4, 4), RNN__G4(0, 1, 4, 4),
+        RNN__G4(2, 4, 4, 4), RNN__G4(0, 2, 4, 4), RNN__G4(1, 2, 4, 4), RNN__G4(0, 1, 2, 4),
+        RNN__G4(3, 4, 4, 4), RNN__G4(0, 3, 4, 4), RNN__G4(1, 3, 4, 4), RNN__G4(0, 1, 3, 4),
+        RNN__G4(2, 3, 4, 4), RNN__G4(0, 2, 3, 4), RNN__G4(1, 2, 3, 4), RNN__G4(0, 1, 2, 3)};
+#undef RNN__G4
+    static const uint32_t bit[4] = {1, 2, 4, 8};
+    float32x4_t vl = vdupq_n_f32(lo), vh = vdupq_n_f32(hi);
+    uint32x4_t vb = vld1q_u32(bit);
+    size_t i = 0;
+    int m = 0;
+    for (; i + 4 <= n; i += 4) {   /* the kept lanes moved to the front, all 4 stored (out has room: m <= i) */
+        float32x4_t a = vld1q_f32(w + i);
+        uint32x4_t k = vandq_u32(vcgeq_f32(a, vl), vcltq_f32(a, vh));
+        unsigned bits = vaddvq_u32(vandq_u32(k, vb));
+        if (!bits) continue;   /* (most blocks, when few are kept) */
+        vst1q_f32(out + m, vreinterpretq_f32_u8(vqtbl1q_u8(vreinterpretq_u8_f32(a), vld1q_u8(lanes[bits]))));
+        m += (int)(0u - vaddvq_u32(k));   /* (each set lane is 2^32 - 1) */
+    }
+    return m + rnn__gather_c(w + i, n - i, lo, hi, out + m);
+}
+
 /* rnn__weigh_c with 4 lanes of rnn__exp4s (x ≤ 0 here), 0 below e^-87 as
-   there; the block sums as rnn__cutsum_c makes them. */
+   there; the block sums as rnn__cutsum_neon makes them. */
 static float rnn__weigh_neon(float *w, const float *z, size_t n, float mx, float it, float *bs) {
     float32x4_t vm = vdupq_n_f32(mx), vi = vdupq_n_f32(it), lim = vdupq_n_f32(-87.0f), lo = vdupq_n_f32(1.0f);
     float low;
@@ -11074,15 +11150,15 @@ static float rnn__weigh_neon(float *w, const float *z, size_t n, float mx, float
         w[i] = x < -87.0f ? 0.0f : rnn__exp1(x);
         low = w[i] < low ? w[i] : low;
     }
-    rnn__cutsum_c(w, n, 0.0f, bs);
+    rnn__cutsum_neon(w, n, 0.0f, bs);
     return low;
 }
 
 static const rnn__arch rnn__arch_neon = {
     "neon", 8, 8, rnn__kernel_neon, rnn__dot_neon,
     rnn__sigmoid_neon, rnn__tanh_neon, rnn__exp_neon, rnn__adam_neon, rnn__gemv_n_neon, rnn__lstm_fwd_c,
-    rnn__lstm_bwd_c, rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_c, rnn__weigh_neon, rnn__cutsum_c,
-    rnn__tally_c, rnn__gather_c, NULL, rnn__kernel_a_neon};
+    rnn__lstm_bwd_c, rnn__gru_fwd_c, rnn__gru_bwd_c, rnn__maxfin_neon, rnn__weigh_neon, rnn__cutsum_neon,
+    rnn__tally_neon, rnn__gather_neon, NULL, rnn__kernel_a_neon};
 static const rnn__arch *rnn__neon_paths(void) { return &rnn__arch_neon; }
 
 /* The int8 kernel (rnn__q8_dot_c's contract). One group of 4 inputs is 8
