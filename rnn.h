@@ -5659,6 +5659,9 @@ static void rnn__q8_finish_avx2(int n, const int32_t *acc, float sx, const float
 #ifdef RNN__HAVE_NEON
 static void rnn__q8_dot_neon(int np, int kg, const signed char *w, const int32_t *wsum, const signed char *qx,
                              int32_t *acc);
+static float rnn__q8_vector_neon(const float *x, int k, int kg, signed char *qx);
+static void rnn__q8_finish_neon(int n, const int32_t *acc, float sx, const float *scale, float *y, const float *b0,
+                                const float *b1);
 #endif
 
 /* The best int8 path this CPU runs: AVX-512 VNNI, AVX2, NEON (sdot when
@@ -5672,9 +5675,9 @@ static const rnn__q8_ops *rnn__q8_best(void) {
 #endif
 #ifdef RNN__HAVE_NEON
 #ifdef __ARM_FEATURE_DOTPROD
-    static const rnn__q8_ops neon = {"neon-sdot", rnn__q8_dot_neon, rnn__q8_vector_c, rnn__q8_finish_c};
+    static const rnn__q8_ops neon = {"neon-sdot", rnn__q8_dot_neon, rnn__q8_vector_neon, rnn__q8_finish_neon};
 #else
-    static const rnn__q8_ops neon = {"neon", rnn__q8_dot_neon, rnn__q8_vector_c, rnn__q8_finish_c};
+    static const rnn__q8_ops neon = {"neon", rnn__q8_dot_neon, rnn__q8_vector_neon, rnn__q8_finish_neon};
 #endif
 #endif
     static const rnn__q8_ops plain = {"scalar", rnn__q8_dot_c, rnn__q8_vector_c, rnn__q8_finish_c};
@@ -11300,6 +11303,44 @@ static void rnn__q8_dot_neon(int np, int kg, const signed char *w, const int32_t
         for (j = 0; j < 8; j++) vst1q_s32(acc + 4 * j, vpaddq_s32(lo[j], hi[j]));
 #endif
     }
+}
+
+/* rnn__q8_vector_c on 4 lanes: the same largest |x| (vmaxnm keeps m where
+   x is NaN, as the C comparison does), the same clamp (NaN to -127) and
+   round to nearest even (vcvtnq), narrowed to bytes 8 at a time. */
+static float rnn__q8_vector_neon(const float *x, int k, int kg, signed char *qx) {
+    float32x4_t m = vdupq_n_f32(0.0f), inv, lo = vdupq_n_f32(-127.0f), hi = vdupq_n_f32(127.0f);
+    float amax, fi;
+    int i;
+    for (i = 0; i + 4 <= k; i += 4) m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(x + i)));
+    amax = vmaxnmvq_f32(m);
+    for (; i < k; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
+    fi = amax > 0.0f ? 127.0f / amax : 0.0f;
+    inv = vdupq_n_f32(fi);
+    for (i = 0; i + 8 <= k; i += 8) {
+        float32x4_t a = vmulq_f32(vld1q_f32(x + i), inv), b = vmulq_f32(vld1q_f32(x + i + 4), inv);
+        a = vminq_f32(vbslq_f32(vcgeq_f32(a, lo), a, lo), hi);
+        b = vminq_f32(vbslq_f32(vcgeq_f32(b, lo), b, lo), hi);
+        vst1_s8(qx + i, vqmovn_s16(vcombine_s16(vqmovn_s32(vcvtnq_s32_f32(a)), vqmovn_s32(vcvtnq_s32_f32(b)))));
+    }
+    for (; i < k; i++) qx[i] = rnn__q8_round(x[i] * fi);
+    for (; i < 4 * kg; i++) qx[i] = 0;
+    return amax / 127.0f;
+}
+
+/* rnn__q8_finish_c on 4 lanes, the same operations (no fused form). */
+static void rnn__q8_finish_neon(int n, const int32_t *acc, float sx, const float *scale, float *y, const float *b0,
+                                const float *b1) {
+    float32x4_t s = vdupq_n_f32(sx);
+    int j;
+    for (j = 0; j + 4 <= n; j += 4) {
+        float32x4_t a = vcvtq_f32_s32(vld1q_s32(acc + j));
+        float32x4_t base = !b0 ? vld1q_f32(y + j)
+                         : b1  ? vaddq_f32(vld1q_f32(b0 + j), vld1q_f32(b1 + j))
+                               : vld1q_f32(b0 + j);
+        vst1q_f32(y + j, vaddq_f32(base, vmulq_f32(a, vmulq_f32(s, vld1q_f32(scale + j)))));
+    }
+    for (; j < n; j++) y[j] = rnn__q8_base(y, b0, b1, j) + (float)acc[j] * (sx * scale[j]);
 }
 #endif
 

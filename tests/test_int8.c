@@ -75,6 +75,55 @@ static void test_int8_kernels(void) {
     }
 }
 
+/* The tested path's quantize of an input and finish of a product against
+   plain C, bit for bit: ties that round to even, NaN (to -127, not the
+   scale), inf, all zeros, tails of every length; the finish with y, b0,
+   or b0 + b1 as its base. */
+static void test_int8_vector_finish(void) {
+    static const int ks[] = {1, 3, 7, 8, 9, 16, 37, 64, 257};
+    const rnn__q8_ops *ops = rnn__q8_best();
+    float x[260], y1[260], y2[260], b0[260], b1[260], scale[260];
+    signed char q1[264], q2[264];
+    int32_t acc[260];
+    rnn_rng r;
+    int c, s, i, mode, okv = 1, okf = 1;
+    char name[96];
+    rnn_rng_seed(&r, 83);
+    for (c = 0; c < 5; c++)
+        for (s = 0; s < (int)(sizeof ks / sizeof ks[0]); s++) {
+            int k = ks[s], kg = (k + 3) / 4;
+            float s1, s2;
+            for (i = 0; i < k; i++)
+                x[i] = c == 0 ? 3 * rnn_rng_normal(&r)
+                     : c == 1 ? (float)((int)(rnn_rng_u64(&r) % 255) - 127) / 2 + (i == 0 ? 63.5f : 0.0f)  /* ties */
+                     : c == 2 ? (i == k / 2 ? NAN : rnn_rng_normal(&r))
+                     : c == 3 ? (i == k - 1 ? INFINITY : rnn_rng_normal(&r)) : 0.0f;
+            if (c == 1) x[0] = 127.0f;   /* the scale 1: every half a tie */
+            memset(q1, 55, sizeof q1); memset(q2, 55, sizeof q2);
+            s1 = rnn__q8_vector_c(x, k, kg, q1);
+            s2 = ops->vector(x, k, kg, q2);
+            okv &= memcmp(q1, q2, (size_t)4 * kg) == 0 && memcmp(&s1, &s2, sizeof s1) == 0;
+        }
+    for (s = 0; s < (int)(sizeof ks / sizeof ks[0]); s++)
+        for (mode = 0; mode < 3; mode++) {
+            int n = ks[s];
+            float sx = 0.01f + (float)rnn_rng_uniform(&r);
+            for (i = 0; i < n; i++) {
+                acc[i] = (int32_t)(rnn_rng_u64(&r) % 2000001) - 1000000;
+                scale[i] = (float)rnn_rng_uniform(&r) / 127;
+                y1[i] = y2[i] = rnn_rng_normal(&r);
+                b0[i] = rnn_rng_normal(&r); b1[i] = rnn_rng_normal(&r);
+            }
+            rnn__q8_finish_c(n, acc, sx, scale, y1, mode ? b0 : NULL, mode == 2 ? b1 : NULL);
+            ops->finish(n, acc, sx, scale, y2, mode ? b0 : NULL, mode == 2 ? b1 : NULL);
+            okf &= memcmp(y1, y2, sizeof(float) * n) == 0;
+        }
+    snprintf(name, sizeof name, "int8: %s input quantize = plain C bit for bit (ties, NaN, inf, 0, tails)", ops->name);
+    check(okv, name, 0);
+    snprintf(name, sizeof name, "int8: %s finish (y, b0, b0 + b1) = plain C bit for bit", ops->name);
+    check(okf, name, 0);
+}
+
 static void q8_serial(void *user, rnn_task_fn task, void *ctx, int n) {
     int i;
     (void)user;
@@ -399,6 +448,7 @@ static void test_int8_gptq(void) {
 
 static void test_int8(void) {
     test_int8_kernels();
+    test_int8_vector_finish();
     test_int8_gptq();
     test_int8_calibration();
     test_int8_lm();
