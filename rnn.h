@@ -9611,6 +9611,85 @@ RNNDEF rnn_status rnn_s2s_load(rnn_s2s **out, rnn_optimizer **opt, const char *p
    uses them (rnn__lstm_fwd_avx512 is the LSTM's forward pass).
    ========================================================================== */
 
+/* ---- the cells' point-wise passes, written once for every path ----------
+   rnn__lstm_fwd_c ... rnn__gru_bwd_c on vectors: the body for the block of
+   units at j, in names each path defines before it writes its four passes
+   out: RNN__V (its vector type), RNN__VADD, RNN__VSUB, RNN__VMUL,
+   RNN__VSIG and RNN__VTANH (its inlined sigmoid and tanh), RNN__LDV (p)
+   and RNN__STV (p, v) for the block at p (masked or padded at the end),
+   and a variable one, 1 in every lane. The same operations in the same
+   order on every path (a multiply then an add, as the scalar passes). */
+#define RNN__VMUL3(a, b, c) RNN__VMUL(RNN__VMUL(a, b), c)
+#define RNN__LSTM_FWD_BODY                                                                          \
+    RNN__V i = RNN__VSIG(RNN__LDV(g + j));                                                          \
+    RNN__V f = RNN__VSIG(RNN__LDV(g + H + j));                                                      \
+    RNN__V gg = RNN__VTANH(RNN__LDV(g + 2 * H + j));                                                \
+    RNN__V o = RNN__VSIG(RNN__LDV(g + 3 * H + j));                                                  \
+    RNN__V cn = RNN__VADD(RNN__VMUL(f, RNN__LDV(c + j)), RNN__VMUL(i, gg));                         \
+    RNN__V t = RNN__VTANH(cn);                                                                      \
+    RNN__STV(g + j, i);                                                                             \
+    RNN__STV(g + H + j, f);                                                                         \
+    RNN__STV(g + 2 * H + j, gg);                                                                    \
+    RNN__STV(g + 3 * H + j, o);                                                                     \
+    RNN__STV(c + j, cn);                                                                            \
+    if (tc) RNN__STV(tc + j, t);                                                                    \
+    RNN__STV(h + j, RNN__VMUL(t, o));
+#define RNN__LSTM_BWD_BODY                                                                          \
+    RNN__V i = RNN__LDV(gt + j), f = RNN__LDV(gt + H + j);                                          \
+    RNN__V gg = RNN__LDV(gt + 2 * H + j), o = RNN__LDV(gt + 3 * H + j);                             \
+    RNN__V t = RNN__LDV(tc + j), h = RNN__LDV(dh + j);                                              \
+    RNN__V dct = RNN__VADD(RNN__LDV(dc + j), RNN__VMUL(RNN__VMUL(h, o), RNN__VSUB(one, RNN__VMUL(t, t)))); \
+    RNN__V c = RNN__LDV(cp + j);                                                                    \
+    RNN__STV(d + j, RNN__VMUL(RNN__VMUL3(dct, gg, i), RNN__VSUB(one, i)));                          \
+    RNN__STV(d + H + j, RNN__VMUL(RNN__VMUL3(dct, c, f), RNN__VSUB(one, f)));                       \
+    RNN__STV(d + 2 * H + j, RNN__VMUL(RNN__VMUL(dct, i), RNN__VSUB(one, RNN__VMUL(gg, gg))));       \
+    RNN__STV(d + 3 * H + j, RNN__VMUL(RNN__VMUL3(h, t, o), RNN__VSUB(one, o)));                     \
+    RNN__STV(dc + j, RNN__VMUL(dct, f));
+#define RNN__GRU_FWD_BODY                                                                           \
+    RNN__V r = RNN__VSIG(RNN__VADD(RNN__LDV(g + j), RNN__LDV(hp + j)));                             \
+    RNN__V z = RNN__VSIG(RNN__VADD(RNN__LDV(g + H + j), RNN__LDV(hp + H + j)));                     \
+    RNN__V q = RNN__LDV(hp + 2 * H + j);                                                            \
+    RNN__V n = RNN__VTANH(RNN__VADD(RNN__LDV(g + 2 * H + j), RNN__VMUL(r, q)));                     \
+    RNN__V hv = RNN__LDV(h + j);                                                                    \
+    RNN__STV(g + j, r);                                                                             \
+    RNN__STV(g + H + j, z);                                                                         \
+    RNN__STV(g + 2 * H + j, n);                                                                     \
+    if (hn) RNN__STV(hn + j, q);                                                                    \
+    RNN__STV(h + j, RNN__VADD(RNN__VMUL(RNN__VSUB(one, z), n), RNN__VMUL(z, hv)));
+#define RNN__GRU_BWD_BODY                                                                           \
+    RNN__V r = RNN__LDV(gt + j), z = RNN__LDV(gt + H + j);                                          \
+    RNN__V n = RNN__LDV(gt + 2 * H + j), d = RNN__LDV(dh + j);                                      \
+    RNN__V dn = RNN__VMUL(RNN__VMUL(d, RNN__VSUB(one, z)), RNN__VSUB(one, RNN__VMUL(n, n)));        \
+    RNN__V dz = RNN__VMUL(RNN__VMUL3(d, RNN__VSUB(RNN__LDV(hprev + j), n), z), RNN__VSUB(one, z));  \
+    RNN__V dr = RNN__VMUL(RNN__VMUL3(dn, RNN__LDV(hn + j), r), RNN__VSUB(one, r));                  \
+    RNN__STV(di + j, dr);                                                                           \
+    RNN__STV(dq + j, dr);                                                                           \
+    RNN__STV(di + H + j, dz);                                                                       \
+    RNN__STV(dq + H + j, dz);                                                                       \
+    RNN__STV(di + 2 * H + j, dn);                                                                   \
+    RNN__STV(dq + 2 * H + j, RNN__VMUL(dn, r));                                                     \
+    RNN__STV(dh + j, RNN__VMUL(d, z));
+/* The four passes of a path (ATTR its target attribute, SUF its name, UNITS
+   its loop over blocks: UNITS(H, body)). */
+#define RNN__CELL_PASSES(ATTR, SUF, UNITS)                                                          \
+    ATTR static void rnn__lstm_fwd_##SUF(int H, float *g, float *c, float *tc, float *h) {          \
+        UNITS(H, RNN__LSTM_FWD_BODY);                                                               \
+    }                                                                                               \
+    ATTR static void rnn__lstm_bwd_##SUF(int H, const float *gt, const float *tc, const float *cp,  \
+                                         const float *dh, float *dc, float *d) {                    \
+        RNN__V one = RNN__VONE;                                                                     \
+        UNITS(H, RNN__LSTM_BWD_BODY);                                                               \
+    }                                                                                               \
+    ATTR static void rnn__gru_fwd_##SUF(int H, float *g, const float *hp, float *hn, float *h) {    \
+        RNN__V one = RNN__VONE;                                                                     \
+        UNITS(H, RNN__GRU_FWD_BODY);                                                                \
+    }                                                                                               \
+    ATTR static void rnn__gru_bwd_##SUF(int H, const float *gt, const float *hprev, const float *hn, \
+                                        float *dh, float *di, float *dq) {                          \
+        RNN__V one = RNN__VONE;                                                                     \
+        UNITS(H, RNN__GRU_BWD_BODY);                                                                \
+    }
+
 /* ---- SSE2 (x86-64 baseline): 4×8 tile, multiply then add -------------- */
 #ifdef RNN__HAVE_SSE2
 static void rnn__kernel_sse2(int kc, const float *ap, const float *bp, int ldb,
@@ -10165,95 +10244,29 @@ static __m256i rnn__mask8(int n) {   /* lanes [0, min(n, 8)) */
         }                                                                                \
     } while (0)
 
-/* rnn__lstm_fwd_c in one pass, 8 units a step: the same kernels and
-   operations, so the same values. */
-RNN__TARGET_AVX2
-static void rnn__lstm_fwd_avx2(int H, float *g, float *c, float *tc, float *h) {
-    RNN__UNITS8(H,
-        __m256 i = rnn__sigmoid8(RNN__LD8(g + j));
-        __m256 f = rnn__sigmoid8(RNN__LD8(g + H + j));
-        __m256 gg = rnn__tanh8(RNN__LD8(g + 2 * H + j));
-        __m256 o = rnn__sigmoid8(RNN__LD8(g + 3 * H + j));
-        __m256 cn = _mm256_add_ps(_mm256_mul_ps(f, RNN__LD8(c + j)), _mm256_mul_ps(i, gg));
-        __m256 t = rnn__tanh8(cn);
-        RNN__ST8(g + j, i);
-        RNN__ST8(g + H + j, f);
-        RNN__ST8(g + 2 * H + j, gg);
-        RNN__ST8(g + 3 * H + j, o);
-        RNN__ST8(c + j, cn);
-        if (tc) RNN__ST8(tc + j, t);
-        RNN__ST8(h + j, _mm256_mul_ps(t, o));
-    );
-}
-
-/* rnn__lstm_bwd_c with 8 units a step, the same operations in the same
-   order. */
-#define RNN__MUL3(a, b, c) _mm256_mul_ps(_mm256_mul_ps(a, b), c)
-RNN__TARGET_AVX2
-static void rnn__lstm_bwd_avx2(int H, const float *gt, const float *tc, const float *cp, const float *dh,
-                                 float *dc, float *d) {
-    __m256 one = _mm256_set1_ps(1.0f);
-    RNN__UNITS8(H,
-        __m256 i = RNN__LD8(gt + j), f = RNN__LD8(gt + H + j);
-        __m256 gg = RNN__LD8(gt + 2 * H + j), o = RNN__LD8(gt + 3 * H + j);
-        __m256 t = RNN__LD8(tc + j), h = RNN__LD8(dh + j);
-        __m256 dct = _mm256_add_ps(RNN__LD8(dc + j),
-                                   _mm256_mul_ps(_mm256_mul_ps(h, o), _mm256_sub_ps(one, _mm256_mul_ps(t, t))));
-        __m256 c = RNN__LD8(cp + j);
-        RNN__ST8(d + j, _mm256_mul_ps(RNN__MUL3(dct, gg, i), _mm256_sub_ps(one, i)));
-        RNN__ST8(d + H + j, _mm256_mul_ps(RNN__MUL3(dct, c, f), _mm256_sub_ps(one, f)));
-        RNN__ST8(d + 2 * H + j, _mm256_mul_ps(_mm256_mul_ps(dct, i), _mm256_sub_ps(one, _mm256_mul_ps(gg, gg))));
-        RNN__ST8(d + 3 * H + j, _mm256_mul_ps(RNN__MUL3(h, t, o), _mm256_sub_ps(one, o)));
-        RNN__ST8(dc + j, _mm256_mul_ps(dct, f));
-    );
-}
-
-/* rnn__gru_fwd_c in one pass, 8 units a step. */
-RNN__TARGET_AVX2
-static void rnn__gru_fwd_avx2(int H, float *g, const float *hp, float *hn, float *h) {
-    __m256 one = _mm256_set1_ps(1.0f);
-    RNN__UNITS8(H,
-        __m256 r = rnn__sigmoid8(_mm256_add_ps(RNN__LD8(g + j), RNN__LD8(hp + j)));
-        __m256 z = rnn__sigmoid8(_mm256_add_ps(RNN__LD8(g + H + j),
-                                                RNN__LD8(hp + H + j)));
-        __m256 q = RNN__LD8(hp + 2 * H + j);
-        __m256 n = rnn__tanh8(_mm256_add_ps(RNN__LD8(g + 2 * H + j), _mm256_mul_ps(r, q)));
-        __m256 hv = RNN__LD8(h + j);
-        RNN__ST8(g + j, r);
-        RNN__ST8(g + H + j, z);
-        RNN__ST8(g + 2 * H + j, n);
-        if (hn) RNN__ST8(hn + j, q);
-        RNN__ST8(h + j, _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(one, z), n), _mm256_mul_ps(z, hv)));
-    );
-}
-
-/* rnn__gru_bwd_c, 8 units a step. */
-RNN__TARGET_AVX2
-static void rnn__gru_bwd_avx2(int H, const float *gt, const float *hprev, const float *hn, float *dh,
-                                float *di, float *dq) {
-    __m256 one = _mm256_set1_ps(1.0f);
-    RNN__UNITS8(H,
-        __m256 r = RNN__LD8(gt + j), z = RNN__LD8(gt + H + j);
-        __m256 n = RNN__LD8(gt + 2 * H + j), d = RNN__LD8(dh + j);
-        __m256 dn = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_sub_ps(one, z)), _mm256_sub_ps(one, _mm256_mul_ps(n, n)));
-        __m256 dz = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(d, _mm256_sub_ps(RNN__LD8(hprev + j), n)), z),
-                                  _mm256_sub_ps(one, z));
-        __m256 dr = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dn, RNN__LD8(hn + j)), r),
-                                  _mm256_sub_ps(one, r));
-        RNN__ST8(di + j, dr);
-        RNN__ST8(dq + j, dr);
-        RNN__ST8(di + H + j, dz);
-        RNN__ST8(dq + H + j, dz);
-        RNN__ST8(di + 2 * H + j, dn);
-        RNN__ST8(dq + 2 * H + j, _mm256_mul_ps(dn, r));
-        RNN__ST8(dh + j, _mm256_mul_ps(d, z));
-    );
-}
-
+/* The four cell passes on 8 lanes (RNN__CELL_PASSES). */
+#define RNN__V __m256
+#define RNN__VONE _mm256_set1_ps(1.0f)
+#define RNN__VADD _mm256_add_ps
+#define RNN__VSUB _mm256_sub_ps
+#define RNN__VMUL _mm256_mul_ps
+#define RNN__VSIG rnn__sigmoid8
+#define RNN__VTANH rnn__tanh8
+#define RNN__LDV RNN__LD8
+#define RNN__STV RNN__ST8
+RNN__CELL_PASSES(RNN__TARGET_AVX2, avx2, RNN__UNITS8)
+#undef RNN__V
+#undef RNN__VONE
+#undef RNN__VADD
+#undef RNN__VSUB
+#undef RNN__VMUL
+#undef RNN__VSIG
+#undef RNN__VTANH
+#undef RNN__LDV
+#undef RNN__STV
 #undef RNN__LD8
 #undef RNN__ST8
 #undef RNN__UNITS8
-#undef RNN__MUL3
 
 /* The int8 kernel (rnn__q8_dot_c's contract). vpmaddubsw multiplies
    unsigned by signed bytes, so a product x·w is taken as |x|·(w ^ m) with
@@ -10677,100 +10690,39 @@ static void rnn__gemv_n_avx512(int n, int k, float alpha, const float *x, const 
 /* The lanes of a 16-lane step with n values left (all if n >= 16). */
 static __mmask16 rnn__mask16(int n) { return (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u); }
 
-/* rnn__lstm_fwd_c in one pass, 16 units a step: the same kernels and
-   operations, so the same values. */
-RNN__TARGET_AVX512
-static void rnn__lstm_fwd_avx512(int H, float *g, float *c, float *tc, float *h) {
-    int j;
-    for (j = 0; j < H; j += 16) {
-        __mmask16 mk = rnn__mask16(H - j);
-        __m512 i = rnn__sigmoid16(_mm512_maskz_loadu_ps(mk, g + j));
-        __m512 f = rnn__sigmoid16(_mm512_maskz_loadu_ps(mk, g + H + j));
-        __m512 gg = rnn__tanh16(_mm512_maskz_loadu_ps(mk, g + 2 * H + j));
-        __m512 o = rnn__sigmoid16(_mm512_maskz_loadu_ps(mk, g + 3 * H + j));
-        __m512 cn = _mm512_add_ps(_mm512_mul_ps(f, _mm512_maskz_loadu_ps(mk, c + j)), _mm512_mul_ps(i, gg));
-        __m512 t = rnn__tanh16(cn);
-        _mm512_mask_storeu_ps(g + j, mk, i);
-        _mm512_mask_storeu_ps(g + H + j, mk, f);
-        _mm512_mask_storeu_ps(g + 2 * H + j, mk, gg);
-        _mm512_mask_storeu_ps(g + 3 * H + j, mk, o);
-        _mm512_mask_storeu_ps(c + j, mk, cn);
-        if (tc) _mm512_mask_storeu_ps(tc + j, mk, t);
-        _mm512_mask_storeu_ps(h + j, mk, _mm512_mul_ps(t, o));
-    }
-}
-
-/* rnn__lstm_bwd_c with 16 units a step, the same operations in the same
-   order. */
-RNN__TARGET_AVX512
-static void rnn__lstm_bwd_avx512(int H, const float *gt, const float *tc, const float *cp, const float *dh,
-                                 float *dc, float *d) {
-    __m512 one = _mm512_set1_ps(1.0f);
-    int j;
-    for (j = 0; j < H; j += 16) {
-        __mmask16 mk = rnn__mask16(H - j);
-        __m512 i = _mm512_maskz_loadu_ps(mk, gt + j), f = _mm512_maskz_loadu_ps(mk, gt + H + j);
-        __m512 gg = _mm512_maskz_loadu_ps(mk, gt + 2 * H + j), o = _mm512_maskz_loadu_ps(mk, gt + 3 * H + j);
-        __m512 t = _mm512_maskz_loadu_ps(mk, tc + j), h = _mm512_maskz_loadu_ps(mk, dh + j);
-        __m512 dct = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, dc + j),
-                                   _mm512_mul_ps(_mm512_mul_ps(h, o), _mm512_sub_ps(one, _mm512_mul_ps(t, t))));
-        __m512 c = _mm512_maskz_loadu_ps(mk, cp + j);
-#define RNN__MUL3(a, b, c) _mm512_mul_ps(_mm512_mul_ps(a, b), c)
-        _mm512_mask_storeu_ps(d + j, mk, _mm512_mul_ps(RNN__MUL3(dct, gg, i), _mm512_sub_ps(one, i)));
-        _mm512_mask_storeu_ps(d + H + j, mk, _mm512_mul_ps(RNN__MUL3(dct, c, f), _mm512_sub_ps(one, f)));
-        _mm512_mask_storeu_ps(d + 2 * H + j, mk,
-                              _mm512_mul_ps(_mm512_mul_ps(dct, i), _mm512_sub_ps(one, _mm512_mul_ps(gg, gg))));
-        _mm512_mask_storeu_ps(d + 3 * H + j, mk, _mm512_mul_ps(RNN__MUL3(h, t, o), _mm512_sub_ps(one, o)));
-#undef RNN__MUL3
-        _mm512_mask_storeu_ps(dc + j, mk, _mm512_mul_ps(dct, f));
-    }
-}
-
-/* rnn__gru_fwd_c in one pass, 16 units a step. */
-RNN__TARGET_AVX512
-static void rnn__gru_fwd_avx512(int H, float *g, const float *hp, float *hn, float *h) {
-    __m512 one = _mm512_set1_ps(1.0f);
-    int j;
-    for (j = 0; j < H; j += 16) {
-        __mmask16 mk = rnn__mask16(H - j);
-        __m512 r = rnn__sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, g + j), _mm512_maskz_loadu_ps(mk, hp + j)));
-        __m512 z = rnn__sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, g + H + j),
-                                                _mm512_maskz_loadu_ps(mk, hp + H + j)));
-        __m512 q = _mm512_maskz_loadu_ps(mk, hp + 2 * H + j);
-        __m512 n = rnn__tanh16(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, g + 2 * H + j), _mm512_mul_ps(r, q)));
-        __m512 hv = _mm512_maskz_loadu_ps(mk, h + j);
-        _mm512_mask_storeu_ps(g + j, mk, r);
-        _mm512_mask_storeu_ps(g + H + j, mk, z);
-        _mm512_mask_storeu_ps(g + 2 * H + j, mk, n);
-        if (hn) _mm512_mask_storeu_ps(hn + j, mk, q);
-        _mm512_mask_storeu_ps(h + j, mk, _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(one, z), n), _mm512_mul_ps(z, hv)));
-    }
-}
-
-/* rnn__gru_bwd_c, 16 units a step. */
-RNN__TARGET_AVX512
-static void rnn__gru_bwd_avx512(int H, const float *gt, const float *hprev, const float *hn, float *dh,
-                                float *di, float *dq) {
-    __m512 one = _mm512_set1_ps(1.0f);
-    int j;
-    for (j = 0; j < H; j += 16) {
-        __mmask16 mk = rnn__mask16(H - j);
-        __m512 r = _mm512_maskz_loadu_ps(mk, gt + j), z = _mm512_maskz_loadu_ps(mk, gt + H + j);
-        __m512 n = _mm512_maskz_loadu_ps(mk, gt + 2 * H + j), d = _mm512_maskz_loadu_ps(mk, dh + j);
-        __m512 dn = _mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(one, z)), _mm512_sub_ps(one, _mm512_mul_ps(n, n)));
-        __m512 dz = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(d, _mm512_sub_ps(_mm512_maskz_loadu_ps(mk, hprev + j), n)), z),
-                                  _mm512_sub_ps(one, z));
-        __m512 dr = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dn, _mm512_maskz_loadu_ps(mk, hn + j)), r),
-                                  _mm512_sub_ps(one, r));
-        _mm512_mask_storeu_ps(di + j, mk, dr);
-        _mm512_mask_storeu_ps(dq + j, mk, dr);
-        _mm512_mask_storeu_ps(di + H + j, mk, dz);
-        _mm512_mask_storeu_ps(dq + H + j, mk, dz);
-        _mm512_mask_storeu_ps(di + 2 * H + j, mk, dn);
-        _mm512_mask_storeu_ps(dq + 2 * H + j, mk, _mm512_mul_ps(dn, r));
-        _mm512_mask_storeu_ps(dh + j, mk, _mm512_mul_ps(d, z));
-    }
-}
+/* The four cell passes on 16 lanes (RNN__CELL_PASSES), masked at the end. */
+#define RNN__UNITS16(H, ...)                                                                 \
+    do {                                                                                     \
+        int j;                                                                               \
+        for (j = 0; j < (H); j += 16) {                                                      \
+            __mmask16 mk = rnn__mask16((H) - j);                                             \
+            __VA_ARGS__                                                                      \
+        }                                                                                    \
+    } while (0)
+#define RNN__LD16(p) _mm512_maskz_loadu_ps(mk, p)
+#define RNN__ST16(p, v) _mm512_mask_storeu_ps(p, mk, v)
+#define RNN__V __m512
+#define RNN__VONE _mm512_set1_ps(1.0f)
+#define RNN__VADD _mm512_add_ps
+#define RNN__VSUB _mm512_sub_ps
+#define RNN__VMUL _mm512_mul_ps
+#define RNN__VSIG rnn__sigmoid16
+#define RNN__VTANH rnn__tanh16
+#define RNN__LDV RNN__LD16
+#define RNN__STV RNN__ST16
+RNN__CELL_PASSES(RNN__TARGET_AVX512, avx512, RNN__UNITS16)
+#undef RNN__V
+#undef RNN__VONE
+#undef RNN__VADD
+#undef RNN__VSUB
+#undef RNN__VMUL
+#undef RNN__VSIG
+#undef RNN__VTANH
+#undef RNN__LDV
+#undef RNN__STV
+#undef RNN__UNITS16
+#undef RNN__LD16
+#undef RNN__ST16
 
 #ifdef RNN__HAVE_AVX2   /* rnn_sample's passes: the AVX2 ones (a row of logits is short) */
 #define RNN__SAMPLE_PASSES_512 rnn__maxfin_avx2, rnn__weigh_avx2, rnn__cutsum_avx2, rnn__tally_avx2, rnn__gather_avx2
@@ -11067,77 +11019,28 @@ static void rnn__st4n(float *p, float32x4_t v, int n) {
     } while (0)
 #define RNN__LD4(p) (full ? vld1q_f32(p) : rnn__ld4n(p, H - j))
 #define RNN__ST4(p, v) do { if (full) vst1q_f32(p, v); else rnn__st4n(p, v, H - j); } while (0)
-#define RNN__MUL3Q(a, b, c) vmulq_f32(vmulq_f32(a, b), c)
-static void rnn__lstm_fwd_neon(int H, float *g, float *c, float *tc, float *h) {
-    RNN__UNITS4(H,
-        float32x4_t i = rnn__sigmoid4(RNN__LD4(g + j));
-        float32x4_t f = rnn__sigmoid4(RNN__LD4(g + H + j));
-        float32x4_t gg = rnn__tanh4(RNN__LD4(g + 2 * H + j));
-        float32x4_t o = rnn__sigmoid4(RNN__LD4(g + 3 * H + j));
-        float32x4_t cn = vaddq_f32(vmulq_f32(f, RNN__LD4(c + j)), vmulq_f32(i, gg));
-        float32x4_t t = rnn__tanh4(cn);
-        RNN__ST4(g + j, i);
-        RNN__ST4(g + H + j, f);
-        RNN__ST4(g + 2 * H + j, gg);
-        RNN__ST4(g + 3 * H + j, o);
-        RNN__ST4(c + j, cn);
-        if (tc) RNN__ST4(tc + j, t);
-        RNN__ST4(h + j, vmulq_f32(t, o));
-    );
-}
-static void rnn__lstm_bwd_neon(int H, const float *gt, const float *tc, const float *cp, const float *dh,
-                               float *dc, float *d) {
-    float32x4_t one = vdupq_n_f32(1.0f);
-    RNN__UNITS4(H,
-        float32x4_t i = RNN__LD4(gt + j), f = RNN__LD4(gt + H + j);
-        float32x4_t gg = RNN__LD4(gt + 2 * H + j), o = RNN__LD4(gt + 3 * H + j);
-        float32x4_t t = RNN__LD4(tc + j), hv = RNN__LD4(dh + j);
-        float32x4_t dct = vaddq_f32(RNN__LD4(dc + j), vmulq_f32(vmulq_f32(hv, o), vsubq_f32(one, vmulq_f32(t, t))));
-        float32x4_t cv = RNN__LD4(cp + j);
-        RNN__ST4(d + j, vmulq_f32(RNN__MUL3Q(dct, gg, i), vsubq_f32(one, i)));
-        RNN__ST4(d + H + j, vmulq_f32(RNN__MUL3Q(dct, cv, f), vsubq_f32(one, f)));
-        RNN__ST4(d + 2 * H + j, vmulq_f32(vmulq_f32(dct, i), vsubq_f32(one, vmulq_f32(gg, gg))));
-        RNN__ST4(d + 3 * H + j, vmulq_f32(RNN__MUL3Q(hv, t, o), vsubq_f32(one, o)));
-        RNN__ST4(dc + j, vmulq_f32(dct, f));
-    );
-}
-static void rnn__gru_fwd_neon(int H, float *g, const float *hp, float *hn, float *h) {
-    float32x4_t one = vdupq_n_f32(1.0f);
-    RNN__UNITS4(H,
-        float32x4_t r = rnn__sigmoid4(vaddq_f32(RNN__LD4(g + j), RNN__LD4(hp + j)));
-        float32x4_t z = rnn__sigmoid4(vaddq_f32(RNN__LD4(g + H + j), RNN__LD4(hp + H + j)));
-        float32x4_t q = RNN__LD4(hp + 2 * H + j);
-        float32x4_t n = rnn__tanh4(vaddq_f32(RNN__LD4(g + 2 * H + j), vmulq_f32(r, q)));
-        float32x4_t hv = RNN__LD4(h + j);
-        RNN__ST4(g + j, r);
-        RNN__ST4(g + H + j, z);
-        RNN__ST4(g + 2 * H + j, n);
-        if (hn) RNN__ST4(hn + j, q);
-        RNN__ST4(h + j, vaddq_f32(vmulq_f32(vsubq_f32(one, z), n), vmulq_f32(z, hv)));
-    );
-}
-static void rnn__gru_bwd_neon(int H, const float *gt, const float *hprev, const float *hn, float *dh, float *di,
-                              float *dq) {
-    float32x4_t one = vdupq_n_f32(1.0f);
-    RNN__UNITS4(H,
-        float32x4_t r = RNN__LD4(gt + j), z = RNN__LD4(gt + H + j);
-        float32x4_t n = RNN__LD4(gt + 2 * H + j), d = RNN__LD4(dh + j);
-        float32x4_t dn = vmulq_f32(vmulq_f32(d, vsubq_f32(one, z)), vsubq_f32(one, vmulq_f32(n, n)));
-        float32x4_t dz = vmulq_f32(RNN__MUL3Q(d, vsubq_f32(RNN__LD4(hprev + j), n), z), vsubq_f32(one, z));
-        float32x4_t dr = vmulq_f32(RNN__MUL3Q(dn, RNN__LD4(hn + j), r), vsubq_f32(one, r));
-        RNN__ST4(di + j, dr);
-        RNN__ST4(dq + j, dr);
-        RNN__ST4(di + H + j, dz);
-        RNN__ST4(dq + H + j, dz);
-        RNN__ST4(di + 2 * H + j, dn);
-        RNN__ST4(dq + 2 * H + j, vmulq_f32(dn, r));
-        RNN__ST4(dh + j, vmulq_f32(d, z));
-    );
-}
+#define RNN__V float32x4_t
+#define RNN__VONE vdupq_n_f32(1.0f)
+#define RNN__VADD vaddq_f32
+#define RNN__VSUB vsubq_f32
+#define RNN__VMUL vmulq_f32
+#define RNN__VSIG rnn__sigmoid4
+#define RNN__VTANH rnn__tanh4
+#define RNN__LDV RNN__LD4
+#define RNN__STV RNN__ST4
+RNN__CELL_PASSES(, neon, RNN__UNITS4)
+#undef RNN__V
+#undef RNN__VONE
+#undef RNN__VADD
+#undef RNN__VSUB
+#undef RNN__VMUL
+#undef RNN__VSIG
+#undef RNN__VTANH
+#undef RNN__LDV
+#undef RNN__STV
 #undef RNN__UNITS4
 #undef RNN__LD4
 #undef RNN__ST4
-#undef RNN__MUL3Q
 
 /* rnn__adam_c on 4 lanes (the steps of rnn__adam_avx2). */
 static void rnn__adam_neon(float *p, const float *gr, float *m, float *v, size_t n, float scale, float lr,
