@@ -9690,6 +9690,32 @@ RNNDEF rnn_status rnn_s2s_load(rnn_s2s **out, rnn_optimizer **opt, const char *p
         UNITS(H, RNN__GRU_BWD_BODY);                                                                \
     }
 
+/* rnn__adam_c on a path's lanes, written once like the cell passes: W
+   lanes, and besides the names above RNN__VSET1 (a value in every lane),
+   RNN__VLDU and RNN__VSTU (whole vectors), RNN__VFMA (a·b + c, fused),
+   RNN__VDIV and RNN__VSQRT; the last n % W in C. */
+#define RNN__ADAM_PASS(ATTR, SUF, W)                                                                \
+    ATTR static void rnn__adam_##SUF(float *p, const float *gr, float *m, float *v, size_t n,        \
+                                     float scale, float lr, float dwd, float l2, float b1, float b2, \
+                                     float eps, float ib1, float ib2) {                             \
+        size_t j = 0;                                                                               \
+        RNN__V vs = RNN__VSET1(scale), vl2 = RNN__VSET1(l2), vdk = RNN__VSET1(1.0f - lr * dwd);      \
+        RNN__V vb1 = RNN__VSET1(b1), vc1 = RNN__VSET1(1.0f - b1), vb2 = RNN__VSET1(b2);             \
+        RNN__V vc2 = RNN__VSET1(1.0f - b2), vlr = RNN__VSET1(lr * ib1), vi2 = RNN__VSET1(ib2);      \
+        RNN__V veps = RNN__VSET1(eps);                                                              \
+        for (; j + (W) <= n; j += (W)) {                                                            \
+            RNN__V pj = RNN__VLDU(p + j);                                                           \
+            RNN__V g = RNN__VFMA(vl2, pj, RNN__VMUL(vs, RNN__VLDU(gr + j)));                        \
+            RNN__V mj = RNN__VFMA(vb1, RNN__VLDU(m + j), RNN__VMUL(vc1, g));                        \
+            RNN__V vj = RNN__VFMA(vb2, RNN__VLDU(v + j), RNN__VMUL(vc2, RNN__VMUL(g, g)));          \
+            RNN__V den = RNN__VADD(RNN__VSQRT(RNN__VMUL(vj, vi2)), veps);                           \
+            RNN__VSTU(m + j, mj);                                                                   \
+            RNN__VSTU(v + j, vj);                                                                   \
+            RNN__VSTU(p + j, RNN__VSUB(RNN__VMUL(pj, vdk), RNN__VDIV(RNN__VMUL(vlr, mj), den)));    \
+        }                                                                                           \
+        rnn__adam_c(p + j, gr + j, m + j, v + j, n - j, scale, lr, dwd, l2, b1, b2, eps, ib1, ib2); \
+    }
+
 /* ---- SSE2 (x86-64 baseline): 4×8 tile, multiply then add -------------- */
 #ifdef RNN__HAVE_SSE2
 static void rnn__kernel_sse2(int kc, const float *ap, const float *bp, int ldb,
@@ -10140,28 +10166,6 @@ static void rnn__cutsum_avx2(const float *w, size_t n, float cut, float *bs) {
     }
 }
 
-/* rnn__adam_c on 8 lanes. */
-RNN__TARGET_AVX2
-static void rnn__adam_avx2(float *p, const float *gr, float *m, float *v, size_t n, float scale, float lr,
-                           float dwd, float l2, float b1, float b2, float eps, float ib1, float ib2) {
-    size_t j = 0;
-    __m256 vs = _mm256_set1_ps(scale), vl2 = _mm256_set1_ps(l2), vdk = _mm256_set1_ps(1.0f - lr * dwd);
-    __m256 vb1 = _mm256_set1_ps(b1), vc1 = _mm256_set1_ps(1.0f - b1), vb2 = _mm256_set1_ps(b2);
-    __m256 vc2 = _mm256_set1_ps(1.0f - b2), vlr = _mm256_set1_ps(lr * ib1), vi2 = _mm256_set1_ps(ib2);
-    __m256 veps = _mm256_set1_ps(eps);
-    for (; j + 8 <= n; j += 8) {
-        __m256 pj = _mm256_loadu_ps(p + j);
-        __m256 g = _mm256_fmadd_ps(vl2, pj, _mm256_mul_ps(vs, _mm256_loadu_ps(gr + j)));
-        __m256 mj = _mm256_fmadd_ps(vb1, _mm256_loadu_ps(m + j), _mm256_mul_ps(vc1, g));
-        __m256 vj = _mm256_fmadd_ps(vb2, _mm256_loadu_ps(v + j), _mm256_mul_ps(vc2, _mm256_mul_ps(g, g)));
-        __m256 den = _mm256_add_ps(_mm256_sqrt_ps(_mm256_mul_ps(vj, vi2)), veps);
-        _mm256_storeu_ps(m + j, mj);
-        _mm256_storeu_ps(v + j, vj);
-        _mm256_storeu_ps(p + j, _mm256_sub_ps(_mm256_mul_ps(pj, vdk), _mm256_div_ps(_mm256_mul_ps(vlr, mj), den)));
-    }
-    rnn__adam_c(p + j, gr + j, m + j, v + j, n - j, scale, lr, dwd, l2, b1, b2, eps, ib1, ib2);
-}
-
 /* rnn__gemv_n_avx512 on 8 lanes: y = alpha·x·B + beta·y for one row x [k].
    AVX2 has 16 registers, so a block of up to 96 columns keeps 12
    accumulators in registers over all k rows; wider rows go block by block
@@ -10255,6 +10259,19 @@ static __m256i rnn__mask8(int n) {   /* lanes [0, min(n, 8)) */
 #define RNN__LDV RNN__LD8
 #define RNN__STV RNN__ST8
 RNN__CELL_PASSES(RNN__TARGET_AVX2, avx2, RNN__UNITS8)
+#define RNN__VSET1 _mm256_set1_ps
+#define RNN__VLDU _mm256_loadu_ps
+#define RNN__VSTU _mm256_storeu_ps
+#define RNN__VFMA _mm256_fmadd_ps
+#define RNN__VDIV _mm256_div_ps
+#define RNN__VSQRT _mm256_sqrt_ps
+RNN__ADAM_PASS(RNN__TARGET_AVX2, avx2, 8)
+#undef RNN__VSET1
+#undef RNN__VLDU
+#undef RNN__VSTU
+#undef RNN__VFMA
+#undef RNN__VDIV
+#undef RNN__VSQRT
 #undef RNN__V
 #undef RNN__VONE
 #undef RNN__VADD
@@ -10584,28 +10601,6 @@ RNN__MAP16(rnn__exp_avx512, rnn__exp16)
 
 #undef RNN__MAP16
 
-/* rnn__adam_c on 16 lanes. */
-RNN__TARGET_AVX512
-static void rnn__adam_avx512(float *p, const float *gr, float *m, float *v, size_t n, float scale, float lr,
-                             float dwd, float l2, float b1, float b2, float eps, float ib1, float ib2) {
-    size_t j = 0;
-    __m512 vs = _mm512_set1_ps(scale), vl2 = _mm512_set1_ps(l2), vdk = _mm512_set1_ps(1.0f - lr * dwd);
-    __m512 vb1 = _mm512_set1_ps(b1), vc1 = _mm512_set1_ps(1.0f - b1), vb2 = _mm512_set1_ps(b2);
-    __m512 vc2 = _mm512_set1_ps(1.0f - b2), vlr = _mm512_set1_ps(lr * ib1), vi2 = _mm512_set1_ps(ib2);
-    __m512 veps = _mm512_set1_ps(eps);
-    for (; j + 16 <= n; j += 16) {
-        __m512 pj = _mm512_loadu_ps(p + j);
-        __m512 g = _mm512_fmadd_ps(vl2, pj, _mm512_mul_ps(vs, _mm512_loadu_ps(gr + j)));
-        __m512 mj = _mm512_fmadd_ps(vb1, _mm512_loadu_ps(m + j), _mm512_mul_ps(vc1, g));
-        __m512 vj = _mm512_fmadd_ps(vb2, _mm512_loadu_ps(v + j), _mm512_mul_ps(vc2, _mm512_mul_ps(g, g)));
-        __m512 den = _mm512_add_ps(_mm512_sqrt_ps(_mm512_mul_ps(vj, vi2)), veps);
-        _mm512_storeu_ps(m + j, mj);
-        _mm512_storeu_ps(v + j, vj);
-        _mm512_storeu_ps(p + j, _mm512_sub_ps(_mm512_mul_ps(pj, vdk), _mm512_div_ps(_mm512_mul_ps(vlr, mj), den)));
-    }
-    rnn__adam_c(p + j, gr + j, m + j, v + j, n - j, scale, lr, dwd, l2, b1, b2, eps, ib1, ib2);
-}
-
 /* y = alpha·x·B + beta·y for one row x [k] and n ≤ 256 columns, NA = ⌈n/16⌉
    accumulators held in registers (named, not an array, so that the
    compiler keeps them there; NA is a constant in each expansion below).
@@ -10711,6 +10706,19 @@ static __mmask16 rnn__mask16(int n) { return (__mmask16)(n >= 16 ? 0xFFFFu : (1u
 #define RNN__LDV RNN__LD16
 #define RNN__STV RNN__ST16
 RNN__CELL_PASSES(RNN__TARGET_AVX512, avx512, RNN__UNITS16)
+#define RNN__VSET1 _mm512_set1_ps
+#define RNN__VLDU _mm512_loadu_ps
+#define RNN__VSTU _mm512_storeu_ps
+#define RNN__VFMA _mm512_fmadd_ps
+#define RNN__VDIV _mm512_div_ps
+#define RNN__VSQRT _mm512_sqrt_ps
+RNN__ADAM_PASS(RNN__TARGET_AVX512, avx512, 16)
+#undef RNN__VSET1
+#undef RNN__VLDU
+#undef RNN__VSTU
+#undef RNN__VFMA
+#undef RNN__VDIV
+#undef RNN__VSQRT
 #undef RNN__V
 #undef RNN__VONE
 #undef RNN__VADD
@@ -11029,6 +11037,21 @@ static void rnn__st4n(float *p, float32x4_t v, int n) {
 #define RNN__LDV RNN__LD4
 #define RNN__STV RNN__ST4
 RNN__CELL_PASSES(, neon, RNN__UNITS4)
+#define RNN__VFMA_NEON(a, b, c) vfmaq_f32(c, a, b)
+#define RNN__VSET1 vdupq_n_f32
+#define RNN__VLDU vld1q_f32
+#define RNN__VSTU vst1q_f32
+#define RNN__VFMA RNN__VFMA_NEON
+#define RNN__VDIV vdivq_f32
+#define RNN__VSQRT vsqrtq_f32
+RNN__ADAM_PASS(, neon, 4)
+#undef RNN__VSET1
+#undef RNN__VLDU
+#undef RNN__VSTU
+#undef RNN__VFMA
+#undef RNN__VDIV
+#undef RNN__VSQRT
+#undef RNN__VFMA_NEON
 #undef RNN__V
 #undef RNN__VONE
 #undef RNN__VADD
@@ -11041,27 +11064,6 @@ RNN__CELL_PASSES(, neon, RNN__UNITS4)
 #undef RNN__UNITS4
 #undef RNN__LD4
 #undef RNN__ST4
-
-/* rnn__adam_c on 4 lanes (the steps of rnn__adam_avx2). */
-static void rnn__adam_neon(float *p, const float *gr, float *m, float *v, size_t n, float scale, float lr,
-                           float dwd, float l2, float b1, float b2, float eps, float ib1, float ib2) {
-    size_t j = 0;
-    float32x4_t vs = vdupq_n_f32(scale), vl2 = vdupq_n_f32(l2), vdk = vdupq_n_f32(1.0f - lr * dwd);
-    float32x4_t vb1 = vdupq_n_f32(b1), vc1 = vdupq_n_f32(1.0f - b1), vb2 = vdupq_n_f32(b2);
-    float32x4_t vc2 = vdupq_n_f32(1.0f - b2), vlr = vdupq_n_f32(lr * ib1), vi2 = vdupq_n_f32(ib2);
-    float32x4_t veps = vdupq_n_f32(eps);
-    for (; j + 4 <= n; j += 4) {
-        float32x4_t pj = vld1q_f32(p + j);
-        float32x4_t g = vfmaq_f32(vmulq_f32(vs, vld1q_f32(gr + j)), vl2, pj);
-        float32x4_t mj = vfmaq_f32(vmulq_f32(vc1, g), vb1, vld1q_f32(m + j));
-        float32x4_t vj = vfmaq_f32(vmulq_f32(vc2, vmulq_f32(g, g)), vb2, vld1q_f32(v + j));
-        float32x4_t den = vaddq_f32(vsqrtq_f32(vmulq_f32(vj, vi2)), veps);
-        vst1q_f32(m + j, mj);
-        vst1q_f32(v + j, vj);
-        vst1q_f32(p + j, vsubq_f32(vmulq_f32(pj, vdk), vdivq_f32(vmulq_f32(vlr, mj), den)));
-    }
-    rnn__adam_c(p + j, gr + j, m + j, v + j, n - j, scale, lr, dwd, l2, b1, b2, eps, ib1, ib2);
-}
 
 /* rnn_sample's other passes (rnn__maxfin_c, rnn__cutsum_c, rnn__tally_c,
    rnn__gather_c) on 4 lanes, as the AVX2 ones on 8. */
