@@ -140,6 +140,17 @@ leg() {
                 ! $tg sample README.md >> $tg-run.log 2>&1 &&
                 build/example-names $m 3 >> $tg-run.log 2>&1; then p=$((p + 1))
              else f=$((f + 1)); echo "    NOT OK textgen train/resume/sample (see $tg-run.log)"; tail -5 $tg-run.log | sed 's/^/    /'; fi
+             # the benchmarks build against this rnn.h (make bench would find a stale one too late);
+             # oneDNN's needs libdnnl-dev, which make deps-bench installs, so it is checked where that is
+             for src in tools/bench/*.c; do
+                 case $src in
+                 */ab_side.c) opt="-DAB_HEADER=\"../../rnn.h\" -DAB_PREFIX=side_" ;;
+                 */dnnl.c) [ -f /usr/include/dnnl.h ] || continue; opt= ;;
+                 *) opt= ;;
+                 esac
+                 if gcc $STRICT -O2 -D_ISOC11_SOURCE $opt $STB -fsyntax-only "$src" > build/bench-syntax.log 2>&1; then p=$((p + 1))
+                 else f=$((f + 1)); echo "    NOT OK $src does not build"; sed 's/^/    /' build/bench-syntax.log | head -5; fi
+             done
              # the tools: rnn-info reads a checkpoint PyTorch made (built before tests/cli.sh, which uses it)
              if gcc $STRICT -O2 $STB tools/rnn-info.c -o build/rnn-info -lm > build/rnn-info.log 2>&1 &&
                 build/rnn-info tests/data/lm_torch.safetensors >> build/rnn-info.log 2>&1 &&

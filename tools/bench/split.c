@@ -46,7 +46,7 @@ static void pair(const char *what, int steps, int ta, int tb, int m, int n, int 
             double t;
             rnn_set_threads(th);
             t = now();
-            if (steps) for (s = 0; s < 64; s++) rnn__gemm_bp(pk, m, n, k, 1.0f, a, k, bp, 1.0f, c, n);
+            if (steps) for (s = 0; s < 64; s++) rnn__gemm_bp(pk, m, n, k, 1.0f, a, k, bp, 1.0f, c, n, NULL);
             else rnn_sgemm(ta, tb, m, n, k, 1.0f, a, ta ? m : k, b, tb ? k : n, 0.0f, c, n);
             t = now() - t;
             if (th == 1) t1[r] = t;
