@@ -10409,31 +10409,36 @@ static const rnn__arch *rnn__avx2_paths(void) { return &rnn__arch_avx2; }
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
+/* A's row r at step p is ap[r·sr + p·sp]: packed panels (sr 1, sp 8), or
+   A in place (sr lda, sp 1), as rnn__kernel_rows_avx2. */
 RNN__TARGET_AVX512
-static void rnn__kernel_avx512(int kc, const float *ap, const float *bp, int ldb,
-                               float *c, int ldc, float alpha, float beta) {
+static RNN__INLINE void rnn__kernel_rows_avx512(const int R, int kc, const float *ap, const int sr, const int sp,
+                                                const float *bp, int ldb, float *c, int ldc, float alpha,
+                                                float beta) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00,
            c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     int p;
     /* C rows are often 4 KiB apart and fight for L1 sets: ask for them early */
-    for (p = 0; p < 8; p++) {
+    for (p = 0; p < R; p++) {
         _mm_prefetch((const char *)(c + p * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + p * ldc + 16), _MM_HINT_T0);
     }
-    for (p = 0; p < kc; p++, ap += 8, bp += ldb) {
+    for (p = 0; p < kc; p++, ap += sp, bp += ldb) {
         __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16), a;
 #define RNN__ROW512(r, x0, x1)                                                     \
-        a = _mm512_set1_ps(ap[r]);                                                 \
-        x0 = _mm512_fmadd_ps(a, b0, x0); x1 = _mm512_fmadd_ps(a, b1, x1);
+        if (R > r) {                                                               \
+            a = _mm512_set1_ps(ap[r * sr]);                                        \
+            x0 = _mm512_fmadd_ps(a, b0, x0); x1 = _mm512_fmadd_ps(a, b1, x1);      \
+        }
         RNN__ROW512(0, c00, c01) RNN__ROW512(1, c10, c11) RNN__ROW512(2, c20, c21)
         RNN__ROW512(3, c30, c31) RNN__ROW512(4, c40, c41) RNN__ROW512(5, c50, c51)
         RNN__ROW512(6, c60, c61) RNN__ROW512(7, c70, c71)
 #undef RNN__ROW512
     }
 #define RNN__STORE512(row, x0, x1)                                                      \
-    do {                                                                                \
+    if (R > row) {                                                                      \
         float *cr = c + (row) * ldc;                                                    \
         __m512 r0 = _mm512_mul_ps(va, x0), r1 = _mm512_mul_ps(va, x1);                  \
         if (beta != 0.0f) {                                                             \
@@ -10441,11 +10446,33 @@ static void rnn__kernel_avx512(int kc, const float *ap, const float *bp, int ldb
             r1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr + 16), r1);                     \
         }                                                                               \
         _mm512_storeu_ps(cr, r0); _mm512_storeu_ps(cr + 16, r1);                        \
-    } while (0)
-    RNN__STORE512(0, c00, c01); RNN__STORE512(1, c10, c11); RNN__STORE512(2, c20, c21);
-    RNN__STORE512(3, c30, c31); RNN__STORE512(4, c40, c41); RNN__STORE512(5, c50, c51);
-    RNN__STORE512(6, c60, c61); RNN__STORE512(7, c70, c71);
+    }
+    RNN__STORE512(0, c00, c01) RNN__STORE512(1, c10, c11) RNN__STORE512(2, c20, c21)
+    RNN__STORE512(3, c30, c31) RNN__STORE512(4, c40, c41) RNN__STORE512(5, c50, c51)
+    RNN__STORE512(6, c60, c61) RNN__STORE512(7, c70, c71)
 #undef RNN__STORE512
+}
+RNN__TARGET_AVX512
+static void rnn__kernel_avx512(int kc, const float *ap, const float *bp, int ldb,
+                               float *c, int ldc, float alpha, float beta) {
+    rnn__kernel_rows_avx512(8, kc, ap, 1, 8, bp, ldb, c, ldc, alpha, beta);
+}
+
+/* The kernel with A read in place (rnn__kernel_a_avx2): the same sums in
+   the same order as from packed panels. */
+RNN__TARGET_AVX512
+static void rnn__kernel_a_avx512(int rows, int kc, const float *a, int lda, const float *bp, int ldb, float *c,
+                                 int ldc, float alpha, float beta) {
+    switch (rows) {
+    case 8: rnn__kernel_rows_avx512(8, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+    case 7: rnn__kernel_rows_avx512(7, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+    case 6: rnn__kernel_rows_avx512(6, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+    case 5: rnn__kernel_rows_avx512(5, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+    case 4: rnn__kernel_rows_avx512(4, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+    case 3: rnn__kernel_rows_avx512(3, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+    case 2: rnn__kernel_rows_avx512(2, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+    default: rnn__kernel_rows_avx512(1, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+    }
 }
 
 /* {Σa0, Σa1, Σa2, Σa3}: fold 512 to 256 bits, then the AVX2 reduction. */
@@ -10741,7 +10768,7 @@ static const rnn__arch rnn__arch_avx512 = {
     "avx512", 8, 32, rnn__kernel_avx512, rnn__dot_avx512,
     rnn__sigmoid_avx512, rnn__tanh_avx512, rnn__exp_avx512, rnn__adam_avx512, rnn__gemv_n_avx512,
     rnn__lstm_fwd_avx512, rnn__lstm_bwd_avx512, rnn__gru_fwd_avx512, rnn__gru_bwd_avx512,
-    RNN__SAMPLE_PASSES_512, NULL, NULL};
+    RNN__SAMPLE_PASSES_512, NULL, rnn__kernel_a_avx512};
 #undef RNN__SAMPLE_PASSES_512
 static const rnn__arch *rnn__avx512_paths(void) { return &rnn__arch_avx512; }
 
