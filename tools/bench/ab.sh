@@ -6,6 +6,9 @@
 # Use it before landing a change that must not cost speed.
 # Usage: sh tools/bench/ab.sh [REV] [ROUNDS] [THREADS]
 # (THREADS > 1: both sides built with RNN_THREADS, each on its own pool)
+# AB_OLD_CFLAGS: more flags for REV's side only; with REV = HEAD and a
+# clean tree, AB_OLD_CFLAGS=-DRNN_NO_AVX512 times the AVX2 path against
+# the AVX-512 one on the same core (the losses then differ: other sums).
 #
 # The two sides of one process are not quite equal: built from the same
 # source, the second side ran 1-5% slower than the first on 2 threads
@@ -25,13 +28,13 @@ if grep -q rnn_lm_quantize build/ab-old.h; then F="$F -DAB_INT8"; fi
 L=-lm
 if [ "$threads" -gt 1 ]; then F="$F -D_POSIX_C_SOURCE=200809L -DRNN_THREADS -pthread"; L="-lm -pthread"; fi
 # bench-ab: REV as old_, the tree as new_; bench-ab-swap: the other way round
-cc $F -DAB_HEADER='"ab-old.h"' -DAB_PREFIX=old_ -c tools/bench/ab_side.c -o build/ab-old.o
+cc $F ${AB_OLD_CFLAGS:-} -DAB_HEADER='"ab-old.h"' -DAB_PREFIX=old_ -c tools/bench/ab_side.c -o build/ab-old.o
 cc $F -DAB_HEADER='"ab-new.h"' -DAB_PREFIX=new_ -c tools/bench/ab_side.c -o build/ab-new.o
 cc $F tools/bench/ab.c build/ab-old.o build/ab-new.o -o build/bench-ab $L
 cc $F -DAB_HEADER='"ab-new.h"' -DAB_PREFIX=old_ -c tools/bench/ab_side.c -o build/ab-old.o
-cc $F -DAB_HEADER='"ab-old.h"' -DAB_PREFIX=new_ -c tools/bench/ab_side.c -o build/ab-new.o
+cc $F ${AB_OLD_CFLAGS:-} -DAB_HEADER='"ab-old.h"' -DAB_PREFIX=new_ -c tools/bench/ab_side.c -o build/ab-new.o
 cc $F tools/bench/ab.c build/ab-old.o build/ab-new.o -o build/bench-ab-swap $L
-echo "old: rnn.h at $(git rev-parse --short "$rev"); new: the working tree; $threads thread(s); $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+echo "old: rnn.h at $(git rev-parse --short "$rev")${AB_OLD_CFLAGS:+ built with $AB_OLD_CFLAGS}; new: the working tree; $threads thread(s); $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 for cell in 3 4; do
   for H in 128 256 512; do
     n=$rounds; [ $H = 512 ] && n=$((rounds / 4 > 4 ? rounds / 4 : 4))
