@@ -10588,9 +10588,29 @@ static RNN__INLINE __m512 rnn__exp16(__m512 x) {
     return _mm512_mask_mov_ps(p, nan, x);
 }
 
+/* e^x for x ≤ 88 (what sigmoid and tanh ask), as rnn__exp8s: no compare,
+   n rounded by the 1.5·2^23 trick, 2^n in one step (0 below -87.7). */
+RNN__TARGET_AVX512
+static RNN__INLINE __m512 rnn__exp16s(__m512 x) {
+    __m512 magic = _mm512_set1_ps(12582912.0f), xc = _mm512_max_ps(_mm512_set1_ps(-88.0f), x);
+    __m512 t = _mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504f), magic), n = _mm512_sub_ps(t, magic), r, p;
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), xc);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
+    p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(127 - 0x4B400000)), 23)));
+}
+
 RNN__TARGET_AVX512
 static RNN__INLINE __m512 rnn__sigmoid16(__m512 x) {
-    __m512 e = rnn__exp16(_mm512_or_ps(x, _mm512_set1_ps(-0.0f)));   /* e^-|x| */
+    __m512 e = rnn__exp16s(_mm512_or_ps(x, _mm512_set1_ps(-0.0f)));   /* e^-|x| */
     __m512 s = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
     __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
     return _mm512_mask_mul_ps(s, neg, e, s);
@@ -10606,7 +10626,7 @@ static RNN__INLINE __m512 rnn__tanh16(__m512 x) {
     p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.333144223e-01f));
     p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.333328194e-01f));
     p = _mm512_fmadd_ps(_mm512_mul_ps(a, z), p, a);
-    e = rnn__exp16(_mm512_mul_ps(_mm512_set1_ps(2.0f), _mm512_min_ps(a, _mm512_set1_ps(9.1f))));
+    e = rnn__exp16s(_mm512_mul_ps(_mm512_set1_ps(2.0f), _mm512_min_ps(a, _mm512_set1_ps(9.1f))));
     t = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
     t = _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(a, _mm512_set1_ps(0.625f), _CMP_LT_OQ), p);
     t = _mm512_or_ps(t, _mm512_and_ps(x, sign));              /* tanh(-0) = -0 */
