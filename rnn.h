@@ -10779,11 +10779,129 @@ RNN__ADAM_PASS(RNN__TARGET_AVX512, avx512, 16)
 #undef RNN__LD16
 #undef RNN__ST16
 
-#ifdef RNN__HAVE_AVX2   /* rnn_sample's passes: the AVX2 ones (a row of logits is short) */
-#define RNN__SAMPLE_PASSES_512 rnn__maxfin_avx2, rnn__weigh_avx2, rnn__cutsum_avx2, rnn__tally_avx2, rnn__gather_avx2
-#else
-#define RNN__SAMPLE_PASSES_512 rnn__maxfin_c, rnn__weigh_c, rnn__cutsum_c, rnn__tally_c, rnn__gather_c
-#endif
+/* rnn_sample's passes (rnn__maxfin_c, ... rnn__gather_c) on 16 lanes: a
+   vector is a block of RNN__SBLOCK, a row's tail is loaded under a mask,
+   and the gather moves the kept lanes with vcompressps. */
+RNN__TARGET_AVX512
+static float rnn__maxfin_avx512(const float *x, size_t n, int *bad) {
+    __m512 first = _mm512_set1_ps(x[0]), m = first, v;
+    __m512i ex = _mm512_set1_epi32(0x7F800000);
+    __mmask16 b = 0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v = _mm512_loadu_ps(x + i);
+        b |= _mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_castps_si512(v), ex), ex);
+        m = _mm512_max_ps(m, v);
+    }
+    if (i < n) {   /* the tail, the other lanes x[0] */
+        v = _mm512_mask_loadu_ps(first, (__mmask16)((1u << (n - i)) - 1u), x + i);
+        b |= _mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_castps_si512(v), ex), ex);
+        m = _mm512_max_ps(m, v);
+    }
+    *bad = b != 0;
+    return _mm512_reduce_max_ps(m);
+}
+/* rnn__wexp8 on 16 lanes (e^x for x ≤ 0, 0 below −87). */
+RNN__TARGET_AVX512
+static RNN__INLINE __m512 rnn__wexp16(__m512 x) {
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504f), magic), n = _mm512_sub_ps(t, magic), r, p;
+    __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_GE_OQ);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
+    p = _mm512_set1_ps(1.0f / 720);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_maskz_mul_ps(keep, p, _mm512_castsi512_ps(_mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(127 - 0x4B400000)), 23)));
+}
+RNN__TARGET_AVX512
+static float rnn__weigh_avx512(float *w, const float *z, size_t n, float mx, float it, float *bs) {
+    __m512 vm = _mm512_set1_ps(mx), vi = _mm512_set1_ps(it), lo = _mm512_set1_ps(1.0f);
+    size_t i = 0;
+    int j;
+    for (; i + 128 <= n; i += 128) {   /* 8 blocks, their sums made together */
+        __m512 s[8];
+        for (j = 0; j < 8; j++) {
+            s[j] = rnn__wexp16(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(z + i + 16 * j), vm), vi));
+            _mm512_storeu_ps(w + i + 16 * j, s[j]);
+            lo = _mm512_min_ps(lo, s[j]);
+        }
+        _mm_storeu_ps(bs + i / 16, rnn__hsum4_512(s[0], s[1], s[2], s[3]));
+        _mm_storeu_ps(bs + i / 16 + 4, rnn__hsum4_512(s[4], s[5], s[6], s[7]));
+    }
+    for (; i < n; i += 16) {   /* one block; the tail's other lanes weigh 0 and leave lo as it is */
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+        __m512 a = _mm512_maskz_mov_ps(m, rnn__wexp16(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, z + i), vm), vi)));
+        _mm512_mask_storeu_ps(w + i, m, a);
+        lo = _mm512_mask_min_ps(lo, m, lo, a);
+        bs[i / 16] = _mm512_reduce_add_ps(a);
+    }
+    return _mm512_reduce_min_ps(lo);
+}
+RNN__TARGET_AVX512
+static void rnn__cutsum_avx512(const float *w, size_t n, float cut, float *bs) {
+    __m512 c = _mm512_set1_ps(cut);
+    size_t i = 0;
+    int j;
+    for (; i + 128 <= n; i += 128) {   /* 8 blocks at a time, as rnn__weigh_avx512 */
+        __m512 s[8];
+        for (j = 0; j < 8; j++) {
+            __m512 a = _mm512_loadu_ps(w + i + 16 * j);
+            s[j] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, c, _CMP_GE_OQ), a);
+        }
+        _mm_storeu_ps(bs + i / 16, rnn__hsum4_512(s[0], s[1], s[2], s[3]));
+        _mm_storeu_ps(bs + i / 16 + 4, rnn__hsum4_512(s[4], s[5], s[6], s[7]));
+    }
+    for (; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+        __m512 a = _mm512_maskz_loadu_ps(m, w + i);
+        bs[i / 16] = _mm512_reduce_add_ps(_mm512_maskz_mov_ps(_mm512_mask_cmp_ps_mask(m, a, c, _CMP_GE_OQ), a));
+    }
+}
+RNN__TARGET_AVX512
+static void rnn__tally_avx512(const float *w, size_t n, float t, double *mass, double *count) {
+    __m512 vt = _mm512_set1_ps(t), one = _mm512_set1_ps(1.0f), s0, s1, c0, c1;
+    size_t i = 0;
+    s0 = s1 = c0 = c1 = _mm512_setzero_ps();
+    for (; i + 32 <= n; i += 32) {   /* counts in float: exact to 2^24 */
+        __m512 a = _mm512_loadu_ps(w + i), b = _mm512_loadu_ps(w + i + 16);
+        __mmask16 ma = _mm512_cmp_ps_mask(a, vt, _CMP_GE_OQ), mb = _mm512_cmp_ps_mask(b, vt, _CMP_GE_OQ);
+        s0 = _mm512_mask_add_ps(s0, ma, s0, a);
+        s1 = _mm512_mask_add_ps(s1, mb, s1, b);
+        c0 = _mm512_mask_add_ps(c0, ma, c0, one);
+        c1 = _mm512_mask_add_ps(c1, mb, c1, one);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+        __m512 a = _mm512_maskz_loadu_ps(m, w + i);
+        __mmask16 ma = _mm512_mask_cmp_ps_mask(m, a, vt, _CMP_GE_OQ);
+        s0 = _mm512_mask_add_ps(s0, ma, s0, a);
+        c0 = _mm512_mask_add_ps(c0, ma, c0, one);
+    }
+    *mass = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    *count = _mm512_reduce_add_ps(_mm512_add_ps(c0, c1));
+}
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma,popcnt")))
+static int rnn__gather_avx512(const float *w, size_t n, float lo, float hi, float *out) {
+    __m512 vl = _mm512_set1_ps(lo), vh = _mm512_set1_ps(hi);
+    size_t i = 0;
+    int m = 0;
+    for (; i + 16 <= n; i += 16) {   /* the kept lanes moved to the front, all 16 stored (out has room: m <= i) */
+        __m512 a = _mm512_loadu_ps(w + i);
+        __mmask16 k = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(a, vl, _CMP_GE_OQ), a, vh, _CMP_LT_OQ);
+        if (!k) continue;   /* (most blocks, when few are kept) */
+        _mm512_storeu_ps(out + m, _mm512_maskz_compress_ps(k, a));
+        m += _mm_popcnt_u32(k);
+    }
+    return m + rnn__gather_c(w + i, n - i, lo, hi, out + m);
+}
+#define RNN__SAMPLE_PASSES_512 \
+    rnn__maxfin_avx512, rnn__weigh_avx512, rnn__cutsum_avx512, rnn__tally_avx512, rnn__gather_avx512
 static const rnn__arch rnn__arch_avx512 = {
     "avx512", 8, 32, rnn__kernel_avx512, rnn__dot_avx512,
     rnn__sigmoid_avx512, rnn__tanh_avx512, rnn__exp_avx512, rnn__adam_avx512, rnn__gemv_n_avx512,

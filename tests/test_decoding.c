@@ -218,6 +218,63 @@ static void test_sample_cuts(void) {
     check(worst < 4e-7, "sampling weights (plain C and vector): relative error to e^x in double", worst);
 }
 
+/* rnn_sample's five passes on this CPU's best path against plain C, row
+   by row, at every tail length: the largest and the NaN/inf flag (a bad
+   value at each place), the weights, their least and the blocks' sums,
+   and on weights of few distinct values (ties at every threshold) the
+   tally's count, the gather's entries in order, the cut blocks' sums. */
+static void test_sample_passes(void) {
+    static float x[1100], w[1100], wc[1100], g[1100], gc[1100], bs[80], bsc[80];
+    static const int lens[] = {1, 2, 7, 15, 16, 17, 31, 32, 33, 47, 64, 100, 127, 128, 129, 255, 1024, 1031};
+    const rnn__arch *A = rnn__best_arch(), *C = &rnn__arch_c;
+    rnn_rng rng;
+    int li, i, ok = 1, rep;
+    double worst = 0;
+    rnn_rng_seed(&rng, 5);
+    for (li = 0; li < (int)(sizeof lens / sizeof lens[0]); li++) {
+        int n = lens[li], bad, badc, p;
+        float mx, mxc, lo, loc, it = 1.0f / 0.8f;
+        for (i = 0; i < n; i++) x[i] = 8.0f * rnn_rng_normal(&rng);
+        mx = A->maxfin(x, (size_t)n, &bad);
+        mxc = C->maxfin(x, (size_t)n, &badc);
+        ok &= mx == mxc && !bad && !badc;
+        for (p = 0; p < n; p += n > 40 ? 13 : 1) {   /* one NaN or infinity at p */
+            float keep = x[p];
+            x[p] = p % 3 == 0 ? NAN : p % 3 == 1 ? INFINITY : -INFINITY;
+            (void)A->maxfin(x, (size_t)n, &bad);
+            ok &= bad == 1;
+            x[p] = keep;
+        }
+        lo = A->weigh(w, x, (size_t)n, mx, it, bs);
+        loc = C->weigh(wc, x, (size_t)n, mx, it, bsc);
+        for (i = 0, mxc = 1.0f; i < n; i++) {
+            double err = wc[i] == 0.0f ? fabs(w[i]) : fabs((double)w[i] - wc[i]) / wc[i];
+            worst = err > worst ? err : worst;
+            mxc = w[i] < mxc ? w[i] : mxc;
+        }
+        ok &= lo == mxc && (loc == 0.0f ? lo < 1e-30f : fabs(lo - loc) <= 1e-6 * loc) && block_sums_ok(w, n, bs, 0.0f);
+        for (rep = 0; rep < 4; rep++) {   /* few distinct weights; thresholds on them */
+            double s, c, sc, cc;
+            float t, hi;
+            int m, mc;
+            for (i = 0; i < n; i++) w[i] = (float)(1 + rnn_rng_u64(&rng) % 5) / 8.0f;
+            t = (float)(1 + rep) / 8.0f;
+            hi = t + 2.0f / 8.0f;
+            A->tally(w, (size_t)n, t, &s, &c);
+            C->tally(w, (size_t)n, t, &sc, &cc);
+            ok &= c == cc && fabs(s - sc) <= 1e-6 * sc;
+            memcpy(g, w, sizeof(float) * (size_t)n);
+            m = A->gather(g, (size_t)n, t, hi, g);   /* in place, as rnn__sample_cut may */
+            mc = C->gather(w, (size_t)n, t, hi, gc);
+            ok &= m == mc && !memcmp(g, gc, sizeof(float) * (size_t)m);
+            A->cutsum(w, (size_t)n, t, bs);
+            ok &= block_sums_ok(w, n, bs, t);
+        }
+    }
+    check(ok, "sampling passes (max + bad flag, weights + least, tally, gather, cut sums) = plain C, every tail", 0);
+    check(worst < 4e-7, "sampling passes: weights against plain C's (relative)", worst);
+}
+
 /* rnn_sample's frequencies on a longer row (300 tokens in shuffled order,
    p ∝ e^(−i/40)) at T 0.7 with top-k 100 and top-p 0.8: no token outside
    the kept set, each kept one within 4.5 standard errors of its exact
@@ -317,6 +374,7 @@ static void test_beam(void) {
 static void test_decoding(void) {
     test_sampling();
     test_sample_cuts();
+    test_sample_passes();
     test_sample_long_row();
     test_beam();
 }
