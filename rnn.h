@@ -9774,6 +9774,11 @@ static const rnn__arch *rnn__sse2_paths(void) { return &rnn__arch_sse2; }
         }                                                                      \
     }
 
+/* One case of a kernel_a's switch on its rows: FN, a rows kernel, for R
+   rows of A read in place (R a constant, so each case is its own code). */
+#define RNN__ROWS_CASE(FN, R) \
+    case R: FN(R, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+
 /* ---- AVX2 + FMA: 6×16 tile -------------------------------------------- */
 #ifdef RNN__HAVE_AVX2
 RNN__TARGET_AVX2
@@ -9830,11 +9835,9 @@ RNN__TARGET_AVX2
 static void rnn__kernel_a_avx2(int rows, int kc, const float *a, int lda, const float *bp, int ldb, float *c,
                                int ldc, float alpha, float beta) {
     switch (rows) {
-    case 6: rnn__kernel_rows_avx2(6, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
-    case 5: rnn__kernel_rows_avx2(5, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
-    case 4: rnn__kernel_rows_avx2(4, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
-    case 3: rnn__kernel_rows_avx2(3, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
-    case 2: rnn__kernel_rows_avx2(2, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+        RNN__ROWS_CASE(rnn__kernel_rows_avx2, 6) RNN__ROWS_CASE(rnn__kernel_rows_avx2, 5)
+        RNN__ROWS_CASE(rnn__kernel_rows_avx2, 4) RNN__ROWS_CASE(rnn__kernel_rows_avx2, 3)
+        RNN__ROWS_CASE(rnn__kernel_rows_avx2, 2)
     default: rnn__kernel_rows_avx2(1, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
     }
 }
@@ -10464,13 +10467,10 @@ RNN__TARGET_AVX512
 static void rnn__kernel_a_avx512(int rows, int kc, const float *a, int lda, const float *bp, int ldb, float *c,
                                  int ldc, float alpha, float beta) {
     switch (rows) {
-    case 8: rnn__kernel_rows_avx512(8, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
-    case 7: rnn__kernel_rows_avx512(7, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
-    case 6: rnn__kernel_rows_avx512(6, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
-    case 5: rnn__kernel_rows_avx512(5, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
-    case 4: rnn__kernel_rows_avx512(4, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
-    case 3: rnn__kernel_rows_avx512(3, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
-    case 2: rnn__kernel_rows_avx512(2, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
+        RNN__ROWS_CASE(rnn__kernel_rows_avx512, 8) RNN__ROWS_CASE(rnn__kernel_rows_avx512, 7)
+        RNN__ROWS_CASE(rnn__kernel_rows_avx512, 6) RNN__ROWS_CASE(rnn__kernel_rows_avx512, 5)
+        RNN__ROWS_CASE(rnn__kernel_rows_avx512, 4) RNN__ROWS_CASE(rnn__kernel_rows_avx512, 3)
+        RNN__ROWS_CASE(rnn__kernel_rows_avx512, 2)
     default: rnn__kernel_rows_avx512(1, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
     }
 }
