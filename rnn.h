@@ -9774,6 +9774,25 @@ static const rnn__arch *rnn__sse2_paths(void) { return &rnn__arch_sse2; }
         }                                                                      \
     }
 
+/* The steps of e^x every vector path shares, in the path's own operations
+   (SET1 a broadcast, FMA(a, b, c) = a·b + c, FNMA(a, b, c) = c − a·b):
+   n = round(x·log2 e) by the 1.5·2^23 trick (t keeps n in its low bits)
+   and r = x − n·ln 2 in two parts; then e^r's Taylor polynomial on
+   |r| ≤ ln2/2, to r^7 (POLY7, the exp of rnn__exp1) or to r^6 (POLY6, the
+   sampling weights: relative error 2e-7). */
+#define RNN__EXP_REDUCE(t, n, r, x, SET1, FMA, FNMA, SUB)                 \
+    t = FMA(x, SET1(1.44269504f), SET1(12582912.0f));                     \
+    n = SUB(t, SET1(12582912.0f));                                        \
+    r = FNMA(n, SET1(0.693145752f), x);                                   \
+    r = FNMA(n, SET1(1.42860677e-6f), r)
+#define RNN__EXP_POLY_REST(p, r, SET1, FMA)                               \
+    p = FMA(p, r, SET1(1.0f / 120)); p = FMA(p, r, SET1(1.0f / 24));      \
+    p = FMA(p, r, SET1(1.0f / 6)); p = FMA(p, r, SET1(0.5f));             \
+    p = FMA(p, r, SET1(1.0f)); p = FMA(p, r, SET1(1.0f))
+#define RNN__EXP_POLY6(p, r, SET1, FMA) p = SET1(1.0f / 720); RNN__EXP_POLY_REST(p, r, SET1, FMA)
+#define RNN__EXP_POLY7(p, r, SET1, FMA) \
+    p = SET1(1.0f / 5040); p = FMA(p, r, SET1(1.0f / 720)); RNN__EXP_POLY_REST(p, r, SET1, FMA)
+
 /* One case of a kernel_a's switch on its rows: FN, a rows kernel, for R
    rows of A read in place (R a constant, so each case is its own code). */
 #define RNN__ROWS_CASE(FN, R) \
@@ -9939,21 +9958,9 @@ static void rnn__dot_avx2(int m, int n, int k, float alpha, const float *a, int 
    above 88.72 the scaling overflows to inf by itself), n rounded by the
    1.5·2^23 trick, 2^n in two steps so that results down to the denormals
    come out. */
-#define RNN__EXP8_POLY(p, r)                                         \
-    p = _mm256_set1_ps(1.0f / 5040);                                 \
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));           \
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));           \
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));            \
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));             \
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));                 \
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));                 \
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f))
-/* n = round(x·log2 e) (t keeps n in its low bits) and r = x - n·ln 2. */
-#define RNN__EXP8_REDUCE(t, n, r, xc)                                                     \
-    t = _mm256_fmadd_ps(xc, _mm256_set1_ps(1.44269504f), _mm256_set1_ps(12582912.0f));  \
-    n = _mm256_sub_ps(t, _mm256_set1_ps(12582912.0f));                                   \
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), xc);                           \
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860677e-6f), r)
+#define RNN__EXP8_POLY(p, r) RNN__EXP_POLY7(p, r, _mm256_set1_ps, _mm256_fmadd_ps)
+#define RNN__EXP8_REDUCE(t, n, r, xc) \
+    RNN__EXP_REDUCE(t, n, r, xc, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_fnmadd_ps, _mm256_sub_ps)
 RNN__TARGET_AVX2
 static RNN__INLINE __m256 rnn__exp8(__m256 x) {
     __m256 xc = _mm256_max_ps(_mm256_set1_ps(-103.972084f), _mm256_min_ps(_mm256_set1_ps(89.0f), x)), t, n, r, p;
@@ -10034,18 +10041,9 @@ static float rnn__maxfin_avx2(const float *x, size_t n, int *bad) {
    and 0 below −87 (no denormals). */
 RNN__TARGET_AVX2
 static __m256 rnn__wexp8(__m256 x) {
-    const __m256 magic = _mm256_set1_ps(12582912.0f);
-    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504f), magic), n = _mm256_sub_ps(t, magic), r, p;
-    __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_GE_OQ);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860677e-6f), r);
-    p = _mm256_set1_ps(1.0f / 720);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_GE_OQ), t, n, r, p;
+    RNN__EXP_REDUCE(t, n, r, x, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_fnmadd_ps, _mm256_sub_ps);
+    RNN__EXP_POLY6(p, r, _mm256_set1_ps, _mm256_fmadd_ps);
     p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(
         _mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127 - 0x4B400000)), 23)));
     return _mm256_and_ps(p, keep);
@@ -10571,14 +10569,7 @@ static RNN__INLINE __m512 rnn__exp16(__m512 x) {
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), xc), p;
     __m512i i, h;
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
-    p = _mm512_set1_ps(1.0f / 5040);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    RNN__EXP_POLY7(p, r, _mm512_set1_ps, _mm512_fmadd_ps);
     i = _mm512_cvtps_epi32(n);
     h = _mm512_srai_epi32(i, 1);
     p = _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(h, _mm512_set1_epi32(127)), 23)));
@@ -10592,18 +10583,9 @@ static RNN__INLINE __m512 rnn__exp16(__m512 x) {
    n rounded by the 1.5·2^23 trick, 2^n in one step (0 below -87.7). */
 RNN__TARGET_AVX512
 static RNN__INLINE __m512 rnn__exp16s(__m512 x) {
-    __m512 magic = _mm512_set1_ps(12582912.0f), xc = _mm512_max_ps(_mm512_set1_ps(-88.0f), x);
-    __m512 t = _mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504f), magic), n = _mm512_sub_ps(t, magic), r, p;
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), xc);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
-    p = _mm512_set1_ps(1.0f / 5040);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512 xc = _mm512_max_ps(_mm512_set1_ps(-88.0f), x), t, n, r, p;
+    RNN__EXP_REDUCE(t, n, r, xc, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_fnmadd_ps, _mm512_sub_ps);
+    RNN__EXP_POLY7(p, r, _mm512_set1_ps, _mm512_fmadd_ps);
     return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(
         _mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(127 - 0x4B400000)), 23)));
 }
@@ -10804,18 +10786,10 @@ static float rnn__maxfin_avx512(const float *x, size_t n, int *bad) {
 /* rnn__wexp8 on 16 lanes (e^x for x ≤ 0, 0 below −87). */
 RNN__TARGET_AVX512
 static RNN__INLINE __m512 rnn__wexp16(__m512 x) {
-    const __m512 magic = _mm512_set1_ps(12582912.0f);
-    __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504f), magic), n = _mm512_sub_ps(t, magic), r, p;
     __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_GE_OQ);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
-    p = _mm512_set1_ps(1.0f / 720);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512 t, n, r, p;
+    RNN__EXP_REDUCE(t, n, r, x, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_fnmadd_ps, _mm512_sub_ps);
+    RNN__EXP_POLY6(p, r, _mm512_set1_ps, _mm512_fmadd_ps);
     return _mm512_maskz_mul_ps(keep, p, _mm512_castsi512_ps(_mm512_slli_epi32(
         _mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(127 - 0x4B400000)), 23)));
 }
@@ -11108,15 +11082,8 @@ static void rnn__gemv_n_neon(int n, int k, float alpha, const float *x, const fl
 /* e^x on 4 lanes: rnn__exp8's steps (n rounded to nearest by vrndnq).
    FMIN and FMAX return NaN for a NaN, so it passes the clamps and the
    arithmetic; past 88.72 the scaling overflows to inf by itself. */
-#define RNN__EXP4_POLY(p, r)                                     \
-    p = vdupq_n_f32(1.0f / 5040);                                \
-    p = vfmaq_f32(vdupq_n_f32(1.0f / 720), p, r);                \
-    p = vfmaq_f32(vdupq_n_f32(1.0f / 120), p, r);                \
-    p = vfmaq_f32(vdupq_n_f32(1.0f / 24), p, r);                 \
-    p = vfmaq_f32(vdupq_n_f32(1.0f / 6), p, r);                  \
-    p = vfmaq_f32(vdupq_n_f32(0.5f), p, r);                      \
-    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);                      \
-    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r)
+#define RNN__EXP4_FMA(a, b, c) vfmaq_f32(c, a, b)
+#define RNN__EXP4_POLY(p, r) RNN__EXP_POLY7(p, r, vdupq_n_f32, RNN__EXP4_FMA)
 #define RNN__EXP4_REDUCE(n, r, xc)                                \
     n = vrndnq_f32(vmulq_f32(xc, vdupq_n_f32(1.44269504f)));     \
     r = vfmsq_f32(xc, n, vdupq_n_f32(0.693145752f));              \
@@ -11139,6 +11106,7 @@ static RNN__INLINE float32x4_t rnn__exp4s(float32x4_t x) {
     return vmulq_f32(p, vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23)));
 }
 #undef RNN__EXP4_POLY
+#undef RNN__EXP4_FMA
 #undef RNN__EXP4_REDUCE
 /* rnn__sigmoid1 on 4 lanes: 1/(1+e^-|x|), times e^-|x| where x < 0. */
 static RNN__INLINE float32x4_t rnn__sigmoid4(float32x4_t x) {
