@@ -10764,6 +10764,17 @@ RNN__ADAM_PASS(RNN__TARGET_AVX512, avx512, 16)
 /* rnn_sample's passes (rnn__maxfin_c, ... rnn__gather_c) on 16 lanes: a
    vector is a block of RNN__SBLOCK, a row's tail is loaded under a mask,
    and the gather moves the kept lanes with vcompressps. */
+
+/* The lanes of a block with left entries still to go: min(left, 16). */
+static __mmask16 rnn__lanes16(size_t left) {
+    return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+}
+/* bs[0..8) = the sums of s[0..8), the blocks of 128 entries. */
+RNN__TARGET_AVX512
+static void rnn__bsums8_512(float *bs, const __m512 *s) {
+    _mm_storeu_ps(bs, rnn__hsum4_512(s[0], s[1], s[2], s[3]));
+    _mm_storeu_ps(bs + 4, rnn__hsum4_512(s[4], s[5], s[6], s[7]));
+}
 RNN__TARGET_AVX512
 static float rnn__maxfin_avx512(const float *x, size_t n, int *bad) {
     __m512 first = _mm512_set1_ps(x[0]), m = first, v;
@@ -10776,7 +10787,7 @@ static float rnn__maxfin_avx512(const float *x, size_t n, int *bad) {
         m = _mm512_max_ps(m, v);
     }
     if (i < n) {   /* the tail, the other lanes x[0] */
-        v = _mm512_mask_loadu_ps(first, (__mmask16)((1u << (n - i)) - 1u), x + i);
+        v = _mm512_mask_loadu_ps(first, rnn__lanes16(n - i), x + i);
         b |= _mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_castps_si512(v), ex), ex);
         m = _mm512_max_ps(m, v);
     }
@@ -10805,11 +10816,10 @@ static float rnn__weigh_avx512(float *w, const float *z, size_t n, float mx, flo
             _mm512_storeu_ps(w + i + 16 * j, s[j]);
             lo = _mm512_min_ps(lo, s[j]);
         }
-        _mm_storeu_ps(bs + i / 16, rnn__hsum4_512(s[0], s[1], s[2], s[3]));
-        _mm_storeu_ps(bs + i / 16 + 4, rnn__hsum4_512(s[4], s[5], s[6], s[7]));
+        rnn__bsums8_512(bs + i / 16, s);
     }
     for (; i < n; i += 16) {   /* one block; the tail's other lanes weigh 0 and leave lo as it is */
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+        __mmask16 m = rnn__lanes16(n - i);
         __m512 a = _mm512_maskz_mov_ps(m, rnn__wexp16(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, z + i), vm), vi)));
         _mm512_mask_storeu_ps(w + i, m, a);
         lo = _mm512_mask_min_ps(lo, m, lo, a);
@@ -10828,11 +10838,10 @@ static void rnn__cutsum_avx512(const float *w, size_t n, float cut, float *bs) {
             __m512 a = _mm512_loadu_ps(w + i + 16 * j);
             s[j] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, c, _CMP_GE_OQ), a);
         }
-        _mm_storeu_ps(bs + i / 16, rnn__hsum4_512(s[0], s[1], s[2], s[3]));
-        _mm_storeu_ps(bs + i / 16 + 4, rnn__hsum4_512(s[4], s[5], s[6], s[7]));
+        rnn__bsums8_512(bs + i / 16, s);
     }
     for (; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+        __mmask16 m = rnn__lanes16(n - i);
         __m512 a = _mm512_maskz_loadu_ps(m, w + i);
         bs[i / 16] = _mm512_reduce_add_ps(_mm512_maskz_mov_ps(_mm512_mask_cmp_ps_mask(m, a, c, _CMP_GE_OQ), a));
     }
@@ -10851,7 +10860,7 @@ static void rnn__tally_avx512(const float *w, size_t n, float t, double *mass, d
         c1 = _mm512_mask_add_ps(c1, mb, c1, one);
     }
     for (; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+        __mmask16 m = rnn__lanes16(n - i);
         __m512 a = _mm512_maskz_loadu_ps(m, w + i);
         __mmask16 ma = _mm512_mask_cmp_ps_mask(m, a, vt, _CMP_GE_OQ);
         s0 = _mm512_mask_add_ps(s0, ma, s0, a);
