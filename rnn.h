@@ -2259,11 +2259,11 @@ static void rnn__pack_rows(const float *src, int ld, int rows, int kc, int width
 static size_t rnn__pstride(int width, int kc) { return (size_t)width * kc + RNN__PAD; }
 
 /* The straight copy: columns [0, n) of kc rows of src, into panels of
-   width columns (panel q holds kc rows of width values, zero-padded), row
-   by row, so the source is read in address order. */
-static void rnn__pack_cols(const float *src, int ld, int n, int kc, int width, float *dst) {
+   width columns (panel q holds kc rows of width values, zero-padded; the
+   panels ps floats apart), row by row, so the source is read in address
+   order. */
+static void rnn__pack_cols(const float *src, int ld, int n, int kc, int width, float *dst, size_t ps) {
     int p, jb, j, full = n / width * width;
-    size_t ps = rnn__pstride(width, kc);
     for (p = 0; p < kc; p++) {
         const float *row = src + (size_t)p * ld;
         float *d = dst + (size_t)p * width;
@@ -2291,7 +2291,7 @@ static void rnn__pack_a(int ta, const float *a, int lda, int i0, int m, int k0, 
                         int mr, float *dst) {
     int ib;
     if (ta) {
-        rnn__pack_cols(a + (size_t)k0 * lda + i0, lda, m, kc, mr, dst);
+        rnn__pack_cols(a + (size_t)k0 * lda + i0, lda, m, kc, mr, dst, rnn__pstride(mr, kc));
         return;
     }
     for (ib = 0; ib < m; ib += mr, dst += rnn__pstride(mr, kc))
@@ -2304,7 +2304,7 @@ static void rnn__pack_b(int tb, const float *b, int ldb, int k0, int kc, int j0,
                         int nr, float *dst) {
     int jb;
     if (!tb) {
-        rnn__pack_cols(b + (size_t)k0 * ldb + j0, ldb, n, kc, nr, dst);
+        rnn__pack_cols(b + (size_t)k0 * ldb + j0, ldb, n, kc, nr, dst, rnn__pstride(nr, kc));
         return;
     }
     for (jb = 0; jb < n; jb += nr, dst += rnn__pstride(nr, kc)) {
@@ -2753,6 +2753,96 @@ static int rnn__gemm_rows(int step, int ta, int tb, int m, int n, int k, float a
     rnn__run(rnn__rows_task, &g, g.parts);
     return 1;
 }
+
+/* ---- dW = dGᵀ·X with dGᵀ packed as the backward makes dG ----------------
+   A layer's weight gradients multiply dGᵀ [G·H][T·B] by its inputs and by
+   its states. Packed at the product, dGᵀ is copied from a matrix whose rows
+   are G·H floats apart, long out of L1: that copy took 6–9% of a 2-layer
+   LSTM H 128 training step. The backward instead puts each row of dG, as
+   it is made, into the product's A panels (rnn__apack_put), and the
+   products read them (rnn__gemm_ap): the tiles, blocks and kernel of
+   rnn__sgemm_packed, so every sum is the one it would make. */
+
+/* Floats of an m×k op(A) in A panels: blocks of RNN__KC depth, each
+   ceil(m/mr) panels of mr rows (k-major, zero-padded), rnn__pstride(mr, kc)
+   apart; block q starts at q·ceil(m/mr)·rnn__pstride(mr, RNN__KC). */
+static size_t rnn__apack_floats(int m, int k) {
+    int mr = rnn__best_arch()->mr;
+    return (size_t)((k + RNN__KC - 1) / RNN__KC) * (size_t)((m + mr - 1) / mr) * rnn__pstride(mr, RNN__KC);
+}
+
+/* Column kk of that op(A) (m values, v) into apk; K the depth of all.
+   Each panel takes mr values: a copy of a constant size for the kernels'
+   mr (a few vector moves), where rnn__pack_cols's loop for any width cost
+   this put 3% of an LSTM step. */
+static void rnn__apack_put(float *apk, int m, int K, int kk, const float *v) {
+    int mr = rnn__best_arch()->mr, q = kk / RNN__KC, kc = K - q * RNN__KC < RNN__KC ? K - q * RNN__KC : RNN__KC, i = 0;
+    size_t ps = rnn__pstride(mr, kc);
+    float *d = apk + (size_t)q * ((m + mr - 1) / mr) * rnn__pstride(mr, RNN__KC) + (size_t)(kk % RNN__KC) * mr;
+#define RNN__PUT(W) for (; i + W <= m; i += W, d += ps) memcpy(d, v + i, W * sizeof(float))
+    switch (mr) {
+    case 8: RNN__PUT(8); break;
+    case 6: RNN__PUT(6); break;
+    case 4: RNN__PUT(4); break;
+    default: break;
+    }
+#undef RNN__PUT
+    if (i < m) rnn__pack_cols(v + i, 0, m - i, 1, mr, d, ps);   /* any other mr, the last partial panel */
+}
+
+typedef struct rnn__ap_part {
+    int m, n, k, ldb, ldc, step;
+    const float *apk, *b;
+    float *c;
+} rnn__ap_part;
+
+/* Rows [lo, lo + len) of C += A·B (lo a multiple of mr), A from
+   rnn__apack_put, B k×n row-major packed a block at a time into bp. */
+static void rnn__gemm_ap_rows(const rnn__ap_part *g, int lo, int len, float *bp) {
+    const rnn__arch *ar = rnn__best_arch();
+    int mr = ar->mr, nr = ar->nr, np = (g->m + mr - 1) / mr, jc, pc, ir, jr;
+    bp = (float *)(((uintptr_t)bp + 63) & ~(uintptr_t)63);
+    for (jc = 0; jc < g->n; jc += RNN__NC) {
+        int nc = g->n - jc < RNN__NC ? g->n - jc : RNN__NC;
+        for (pc = 0; pc < g->k; pc += RNN__KC) {
+            int kc = g->k - pc < RNN__KC ? g->k - pc : RNN__KC;
+            const float *blk = g->apk + (size_t)(pc / RNN__KC) * np * rnn__pstride(mr, RNN__KC);
+            rnn__pack_b(0, g->b, g->ldb, pc, kc, jc, nc, nr, bp);
+            for (ir = lo; ir < lo + len; ir += mr)   /* an A panel stays in L1 against the block's B panels */
+                for (jr = 0; jr < nc; jr += nr)
+                    rnn__tile(ar, kc, blk + (size_t)(ir / mr) * rnn__pstride(mr, kc),
+                              bp + (size_t)(jr / nr) * rnn__pstride(nr, kc), nr, g->c + (size_t)ir * g->ldc + jc + jr,
+                              g->ldc, lo + len - ir < mr ? lo + len - ir : mr, nc - jr < nr ? nc - jr : nr, 1.0f, 1.0f);
+        }
+    }
+}
+
+static void rnn__gemm_ap_task(void *ctx, int i) {
+    const rnn__ap_part *g = (const rnn__ap_part *)ctx;
+    int lo = i * g->step, len = g->m - lo < g->step ? g->m - lo : g->step;
+    if (len > 0) rnn__gemm_ap_rows(g, lo, len, rnn__scr[i]);
+}
+
+/* Floats of B packing rnn__gemm_ap_rows needs for n columns, depth k. */
+static size_t rnn__ap_scratch(int n, int k) {
+    int nr = rnn__best_arch()->nr, nc = n < RNN__NC ? n : RNN__NC;
+    return (size_t)((nc + nr - 1) / nr) * rnn__pstride(nr, k < RNN__KC ? k : RNN__KC) + 16;
+}
+
+/* C (m×n, ldc) += A·B, A m×k from rnn__apack_put, B k×n (ldb): rows cut
+   among the tasks at whole panels (each packs its own B, a tenth of A's
+   size for a layer's dW); pk: rnn__ap_scratch(n, k) floats for the uncut. */
+static void rnn__gemm_ap(float *pk, int m, int n, int k, const float *apk, const float *b, int ldb, float *c,
+                         int ldc) {
+    rnn__ap_part g;
+    g.m = m; g.n = n; g.k = k; g.ldb = ldb; g.ldc = ldc; g.apk = apk; g.b = b; g.c = c;
+    g.step = rnn__par_n > 1 && rnn__par_worth(m, n, k) ? rnn__cut(m, rnn__best_arch()->mr, 32) : 0;
+    if (g.step && rnn__scratch((m + g.step - 1) / g.step, rnn__ap_scratch(n, k))) {
+        rnn__run(rnn__gemm_ap_task, &g, (m + g.step - 1) / g.step);
+        return;
+    }
+    rnn__gemm_ap_rows(&g, 0, m, pk);
+}
 #endif
 
 
@@ -2888,6 +2978,9 @@ typedef struct rnn__rec_plan {
                            backward's packed W_hh (rnn__rec_whh)                     */
     float *dgi, *dgh;   /* [T·B][G·H] pre-activation gradients of the input and the
                                       recurrent side (one array for Elman, LSTM)    */
+    float *dgp;         /* a block of rnn__rec_kb positions of dghᵀ in A panels, for
+                           the weight gradients (rnn__apack_put; NULL with
+                           RNN_USE_CBLAS)                                            */
     float *dcur, *dnext;/* [T·B][D·H] gradients of layer l's output and l−1's       */
     float *ones;        /* [T·B]      ones, for bias column sums                    */
     float *table;       /* [V][G·H]   layer 0's gate table, then its gradient       */
@@ -2896,6 +2989,11 @@ typedef struct rnn__rec_plan {
 } rnn__rec_plan;
 
 static float *rnn__at(float *ws, size_t off) { return ws ? ws + off : NULL; }
+
+/* The positions of one block of the backward's weight gradients: whole
+   steps of B rows, RNN__KC deep or just under it (B at least), so a step
+   never straddles two blocks. */
+static int rnn__rec_kb(int B) { return B >= RNN__KC ? B : RNN__KC / B * B; }
 
 /* The steps' W_hh, packed (rnn__bpack) when the batch has RNN__BP_MIN_M rows
    or more and the products are the built-in ones: forward op(B) = W_hhᵀ
@@ -2973,6 +3071,9 @@ static void rnn__rec_carve_at(const rnn_recurrent *r, int T, int B, int V, int l
     p->whhT = rnn__at(ws, off); off += rnn__rec_whh_floats((int)H, (int)GH);
     p->dgi = rnn__at(ws, off); off += TB * GH;
     p->dgh = gru ? rnn__at(ws, off) : p->dgi; off += gru ? TB * GH : 0;
+#ifndef RNN_USE_CBLAS
+    p->dgp = rnn__at(ws, off); off += rnn__apack_floats((int)GH, rnn__rec_kb(B));
+#endif
     p->dcur = rnn__at(ws, off); off += TB * DH;
     p->dnext = rnn__at(ws, off); off += TB * DH;
     p->ones = rnn__at(ws, off); off += TB;
@@ -3334,6 +3435,8 @@ typedef struct rnn__cell_rows {
     const float *hprev, *cprev, *dy;                                          /* backward */
     size_t ldy;                                                               /* backward */
     float *dgi, *dgh, *dh, *dc;
+    float *dgp;         /* backward: dgh's rows also into A panels (rnn__apack_put) */
+    int k0, K;          /* at depth k0 + b of K                                     */
 } rnn__cell_rows;
 
 /* Runs fn over the rows of c, cut among the tasks when the pass is big
@@ -3490,13 +3593,18 @@ static void rnn__cell_bwd_rows(void *ctx, int part) {
         if (dq != di) memcpy(dq, di, sizeof(float) * GH);
         if (cell == RNN_TANH || cell == RNN_RELU || cell == RNN_LSTM) memset(dhb, 0, sizeof(float) * H);
     }
+#ifndef RNN_USE_CBLAS
+    if (c->dgp && c->phase == 0)   /* the rows just made, from L1, for the weight gradients */
+        for (b = b0; b < b1; b++) rnn__apack_put(c->dgp, GH, c->K, c->k0 + b, c->dgh + (size_t)b * GH);
+#endif
 }
 
 static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weights *w, int B,
                                const unsigned char *valid, const float *g, const float *hprev,
                                const float *cprev, const float *cnew, const float *extra,
                                float *dgi, float *dgh, float *dh, float *dc, float *tmp,
-                               const float *whp, float *pk, size_t npk, const float *dy, size_t ldy) {
+                               const float *whp, float *pk, size_t npk, const float *dy, size_t ldy,
+                               float *dgp, int k0, int K) {
     int H = r->cfg.hidden_size, GH = r->gates * H;
     rnn__cell_rows c;
     memset(&c, 0, sizeof c);
@@ -3504,7 +3612,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
        hn, cnew LSTM's tanh(c'), extra GRU_CHO's d(r⊙h) */
     c.r = r; c.valid = valid; c.B = B; c.g = (float *)g; c.hprev = hprev; c.cprev = cprev; c.cnew = (float *)cnew;
     c.hs = (float *)extra; c.extra = tmp; c.dgi = dgi; c.dgh = dgh; c.dh = dh; c.dc = dc;
-    c.dy = dy; c.ldy = ldy;
+    c.dy = dy; c.ldy = ldy; c.dgp = dgp; c.k0 = k0; c.K = K;
     rnn__rows(&c, rnn__cell_bwd_rows);
 #ifdef RNN_USE_CBLAS
     (void)whp;
@@ -3648,11 +3756,27 @@ RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T,
 
 /* The backward. After a forward by token, dx is not made: instead dE
    [V][I] (NULL: frozen) gets the embedding's gradient through the table. */
+/* Where the backward of (l, d) puts dghᵀ in A panels for the weight
+   gradients (rnn__gemm_ap), or NULL: a BLAS hook or RNN_USE_CBLAS (every
+   product goes there), GRU_CHO (its dW_hh is two products of parts of
+   dgh), or packing space short of the product's. */
+static float *rnn__rec_dgp(const rnn_recurrent *r, const rnn__rec_plan *p, int packed, int in_size) {
+#ifdef RNN_USE_CBLAS
+    (void)r; (void)p; (void)packed; (void)in_size;
+    return NULL;
+#else
+    int H = r->cfg.hidden_size, n = in_size > H ? in_size : H;
+    if (!packed || r->cfg.cell == RNN_GRU_CHO || p->npack < rnn__ap_scratch(n, rnn__rec_kb(r->B))) return NULL;
+    return p->dgp;
+#endif
+}
+
 static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *dhn, const float *dcn,
                                 float *dx, float *dh0, float *dc0, float *dE) {
     int L, D, H, GH, T, B, l, d, s, b, j, packed;
     size_t TB, H_B, i;
-    float *dcur, *dnext;
+    float *dcur, *dnext, *dgp;
+    int kb;
     unsigned char *valid;
     rnn__rec_plan p;
     if (!r) return RNN_ERR_INVALID_ARGUMENT;
@@ -3661,6 +3785,7 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
     L = r->cfg.num_layers; D = r->dirs; H = r->cfg.hidden_size; GH = r->gates * H;
     T = r->T; B = r->B; TB = (size_t)T * B; H_B = (size_t)B * H;
     packed = rnn__rec_bp(B);
+    kb = rnn__rec_kb(B);
     valid = r->valid;
     r->version++;   /* the weights are about to be updated: one-step states copy them again */
     rnn__rec_carve(r, 0, 0, &p);
@@ -3678,6 +3803,7 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
             size_t ld = (size_t)(l * D + d) * H_B;
             rnn__rec_carve(r, l, d, &p);
             in = l == 0 ? r->x : p.below;
+            dgp = rnn__rec_dgp(r, &p, packed, in_size);
             if (dhn) memcpy(p.dh, dhn + ld, sizeof(float) * H_B); else memset(p.dh, 0, sizeof(float) * H_B);
 #ifndef RNN_USE_CBLAS
             if (packed) rnn__rec_whh(r, w, 1, p.whhT);
@@ -3692,15 +3818,31 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
                                    p.cprev ? p.cprev + at : NULL, p.cnew ? p.cnew + at : NULL,
                                    p.extra ? p.extra + at : NULL, p.dgi + (size_t)t * B * GH,
                                    p.dgh + (size_t)t * B * GH, p.dh, p.dc, p.tmp, packed ? p.whhT : NULL,
-                                   p.pack, p.npack, dcur + (size_t)t * B * D * H + (size_t)d * H, (size_t)D * H);
+                                   p.pack, p.npack, dcur + (size_t)t * B * D * H + (size_t)d * H, (size_t)D * H,
+                                   dgp, t * B % kb, TB - (size_t)t * B / kb * kb < (size_t)kb ?
+                                   (int)(TB - (size_t)t * B / kb * kb) : kb);
+#ifndef RNN_USE_CBLAS
+                if (dgp && (d ? (t + 1) * B % kb == 0 || t == T - 1 : t * B % kb == 0)) {
+                    /* a block of dgh is whole: its part of dW_hh (and, where dgi is
+                       dgh, dW_ih), from L2. dW = dGᵀ·X over positions [k0, k0 + kq) */
+                    size_t k0 = (size_t)t * B / kb * kb;
+                    int kq = TB - k0 < (size_t)kb ? (int)(TB - k0) : kb;
+                    if (!by_token && p.dgi == p.dgh)
+                        rnn__gemm_ap(p.pack, GH, in_size, kq, dgp, in + k0 * in_size, in_size, w->gw_ih, in_size);
+                    rnn__gemm_ap(p.pack, GH, H, kq, dgp, p.hprev + k0 * H, H, w->gw_hh, H);
+                }
+#endif
             }
             if (dh0) memcpy(dh0 + ld, p.dh, sizeof(float) * H_B);
             if (dc0 && r->cfg.cell == RNN_LSTM) memcpy(dc0 + ld, p.dc, sizeof(float) * H_B);
-            /* the weight gradients of all positions at once */
-            if (!by_token)
+            /* the weight gradients of all positions at once (or, with dgp,
+               what the blocks left: GRU's dW_ih, which takes dgi) */
+            if (!by_token && !(dgp && p.dgi == p.dgh))
                 rnn__gemm(p.pack, p.npack, 1, 0, GH, w->in_size, (int)TB, 1.0f, p.dgi, GH, in, w->in_size, 1.0f,
                           w->gw_ih, w->in_size);
-            if (r->cfg.cell == RNN_GRU_CHO) {
+            if (dgp) {
+                /* dW_hh was made block by block */
+            } else if (r->cfg.cell == RNN_GRU_CHO) {
                 rnn__gemm(p.pack, p.npack, 1, 0, 2 * H, H, (int)TB, 1.0f, p.dgh, GH, p.hprev, H, 1.0f, w->gw_hh, H);
                 rnn__gemm(p.pack, p.npack, 1, 0, H, H, (int)TB, 1.0f, p.dgh + 2 * H, GH, p.extra, H, 1.0f,
                           w->gw_hh + (size_t)2 * H * H, H);

@@ -391,18 +391,23 @@ static void ref_sgemm(int ta, int tb, int m, int n, int k, float alpha, const fl
    (edge tiles of 6 or 8 rows), 10 and 8 (AVX2's 4-row kernel for the last 4
    or 8); H across panel edges (37: GRU_CHO's 2H = 74 splits a panel), H 300
    over two depth blocks (and 1,200 over five backward); bidirectional and
-   padded. Outputs and every gradient. */
+   padded. The weight gradients go block by block (rnn__rec_kb positions):
+   B 20 makes blocks of 240 (3 of 600 positions, the last partial; both
+   directions, padded), B 260 one block of 260 a step, two depth blocks
+   deep. Outputs and every gradient. */
 static void test_recurrent_packed(void) {
-    static const int shapes[4][6] = {{1, 0, 10, 37, 5, 0}, {2, 1, 9, 21, 4, 1}, {1, 0, 8, 300, 2, 0}, {1, 0, 7, 40, 3, 0}};
+    static const int shapes[6][6] = {{1, 0, 10, 37, 5, 0}, {2, 1, 9, 21, 4, 1}, {1, 0, 8, 300, 2, 0},
+                                     {1, 0, 7, 40, 3, 0}, {2, 1, 20, 9, 30, 1}, {1, 0, 260, 5, 2, 0}};
     int cell, sh, ok = 1, cases = 0;
     double worst = 0;
     for (cell = RNN_TANH; cell <= RNN_GRU_CHO; cell++)
-        for (sh = 0; sh < 4; sh++) {
+        for (sh = 0; sh < 6; sh++) {
             rnn_recurrent_config cfg;
             rnn_recurrent *r;
             rnn_rng rng;
             int L = shapes[sh][0], D = shapes[sh][1] ? 2 : 1, B = shapes[sh][2], H = shapes[sh][3], T = shapes[sh][4];
-            int NI = 6, lens[10] = {4, 1, 3, 4, 2, 4, 3, 1, 4, 2}, pass, i;
+            static const int lens0[10] = {4, 1, 3, 4, 2, 4, 3, 1, 4, 2};
+            int NI = 6, lens[260], pass, i;
             size_t nx = (size_t)T * B * NI, ny = (size_t)T * B * D * H, ns = (size_t)L * D * B * H;
             float *x = (float *)malloc(nx * 4), *dy = (float *)malloc(ny * 4), *out[2];
             memset(&cfg, 0, sizeof cfg);
@@ -410,6 +415,7 @@ static void test_recurrent_packed(void) {
             cfg.bidirectional = D == 2;
             if (rnn_recurrent_create(&r, &cfg, 3) != RNN_OK) { ok = 0; free(x); free(dy); continue; }
             rnn_rng_seed(&rng, 4);
+            for (i = 0; i < B; i++) lens[i] = i < 10 ? lens0[i] : 1 + i * 7 % T;
             for (i = 0; i < (int)nx; i++) x[i] = frand(&rng, -1, 1);
             for (i = 0; i < (int)ny; i++) dy[i] = frand(&rng, -1, 1);
             for (pass = 0; pass < 2; pass++) {   /* 0: packed, 1: through the hook */
@@ -433,8 +439,8 @@ static void test_recurrent_packed(void) {
             free(out[0]); free(out[1]); free(x); free(dy);
             rnn_recurrent_free(r);
         }
-    check(ok && cases == 20 && worst < 1e-5,
-          "packed W_hh (B >= 4) = the same training through a plain hook: 5 cells x 4 shapes, y, hn, cn, dx, grads",
+    check(ok && cases == 30 && worst < 1e-5,
+          "packed W_hh (B >= 4) = the same training through a plain hook: 5 cells x 6 shapes, y, hn, cn, dx, grads",
           worst);
 }
 
