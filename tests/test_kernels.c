@@ -239,23 +239,37 @@ static void test_elementwise(void) {
         }
         sprintf(name, "LSTM backward point-wise (%s) = the scalar pass", rnn_simd_name());
         check(worst < 1e-6, name, worst);
-        {   /* and the forward: pre-activations over ±6, c normal */
-            float g1[4 * H], g2[4 * H], c1[H], c2[H], t1[H], t2[H], h1[H], h2[H];
-            worst = 0;
-            for (j = 0; j < 4 * H; j++) g1[j] = g2[j] = 12 * rnn_rng_uniform(&rg) - 6;
-            for (j = 0; j < H; j++) c1[j] = c2[j] = rnn_rng_normal(&rg);
-            rnn__lstm_fwd_c(H, g1, c1, t1, h1);
-            rnn__best_arch()->lstm_fwd(H, g2, c2, t2, h2);
-            for (j = 0; j < 4 * H; j++) {
-                double e = fabs(g1[j] - g2[j]) / (1 + fabs(g1[j]));
-                if (j < H) {
-                    double e2 = fabs(c1[j] - c2[j]) + fabs(t1[j] - t2[j]) + fabs(h1[j] - h2[j]);
-                    if (e2 > e) e = e2;
+        {   /* and the forward: pre-activations over ±6, c normal; without a
+               bias, then with one, against the scalar pass given g + bias */
+            float g0[4 * H], g1[4 * H], g2[4 * H], bias[4 * H], c1[H], c2[H], t1[H], t2[H], h1[H], h2[H];
+            int wb;
+            for (j = 0; j < 4 * H; j++) { g0[j] = 12 * rnn_rng_uniform(&rg) - 6; bias[j] = 2 * rnn_rng_uniform(&rg) - 1; }
+            for (wb = 0; wb < 2; wb++) {
+                float cs[H];
+                worst = 0;
+                for (j = 0; j < H; j++) cs[j] = rnn_rng_normal(&rg);
+                for (j = 0; j < 4 * H; j++) { g1[j] = g0[j] + (wb ? bias[j] : 0.0f); g2[j] = g0[j]; }
+                memcpy(c1, cs, sizeof cs); memcpy(c2, cs, sizeof cs);
+                rnn__lstm_fwd_c(H, g1, NULL, c1, t1, h1);
+                rnn__best_arch()->lstm_fwd(H, g2, wb ? bias : NULL, c2, t2, h2);
+                for (j = 0; j < 4 * H; j++) {
+                    double e = fabs(g1[j] - g2[j]) / (1 + fabs(g1[j]));
+                    if (j < H) {
+                        double e2 = fabs(c1[j] - c2[j]) + fabs(t1[j] - t2[j]) + fabs(h1[j] - h2[j]);
+                        if (e2 > e) e = e2;
+                    }
+                    if (e > worst) worst = e;
                 }
-                if (e > worst) worst = e;
+                if (wb) {   /* the scalar pass adds it too */
+                    for (j = 0; j < 4 * H; j++) g2[j] = g0[j];
+                    memcpy(c2, cs, sizeof cs);
+                    rnn__lstm_fwd_c(H, g2, bias, c2, t2, h2);
+                    for (j = 0; j < H; j++) if (h1[j] != h2[j] || c1[j] != c2[j]) worst = 1;
+                }
+                sprintf(name, "LSTM forward point-wise (%s) = the scalar pass, %s", rnn_simd_name(),
+                        wb ? "bias added in the pass" : "no bias");
+                check(worst < 1e-6, name, worst);
             }
-            sprintf(name, "LSTM forward point-wise (%s) = the scalar pass", rnn_simd_name());
-            check(worst < 1e-6, name, worst);
         }
         {   /* GRU, forward then backward on its output */
             float ga[3 * H], gb2[3 * H], hp[3 * H], ha[H], hb[H], na[H], nb[H], hprev[H];
