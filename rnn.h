@@ -2795,8 +2795,29 @@ static void rnn__apack_put(float *apk, int m, int K, int kk, const float *v) {
 typedef struct rnn__ap_part {
     int m, n, k, ldb, ldc, step;
     const float *apk, *b;
-    float *c;
+    float *c, *sums;
 } rnn__ap_part;
+
+/* sums[i] += Σ_p A[i][p] for rows [lo, lo + len) of one depth block of kc
+   (the bias gradient, 1ᵀ·dG, from the panels in L2 where a product over
+   all positions read dG again from L3): a panel's mr rows at a time, in
+   the same order whatever the rows asked for. */
+static void rnn__apack_sums(const float *blk, int mr, int kc, int lo, int len, float *sums) {
+    int ir, p, r;
+    for (ir = lo; ir < lo + len; ir += mr) {
+        const float *pa = blk + (size_t)(ir / mr) * rnn__pstride(mr, kc);
+        float acc[16];   /* mr <= 16 */
+        int rows = lo + len - ir < mr ? lo + len - ir : mr;
+        for (r = 0; r < mr; r++) acc[r] = 0.0f;
+        if (mr == 8)   /* the loop of constant length vectorises */
+            for (p = 0; p < kc; p++, pa += 8)
+                for (r = 0; r < 8; r++) acc[r] += pa[r];
+        else
+            for (p = 0; p < kc; p++, pa += mr)
+                for (r = 0; r < mr; r++) acc[r] += pa[r];
+        for (r = 0; r < rows; r++) sums[ir + r] += acc[r];
+    }
+}
 
 /* Rows [lo, lo + len) of C += A·B (lo a multiple of mr), A from
    rnn__apack_put, B k×n row-major packed a block at a time into bp. */
@@ -2810,6 +2831,7 @@ static void rnn__gemm_ap_rows(const rnn__ap_part *g, int lo, int len, float *bp)
             int kc = g->k - pc < RNN__KC ? g->k - pc : RNN__KC;
             const float *blk = g->apk + (size_t)(pc / RNN__KC) * np * rnn__pstride(mr, RNN__KC);
             rnn__pack_b(0, g->b, g->ldb, pc, kc, jc, nc, nr, bp);
+            if (g->sums && jc == 0) rnn__apack_sums(blk, mr, kc, lo, len, g->sums);
             for (ir = lo; ir < lo + len; ir += mr)   /* an A panel stays in L1 against the block's B panels */
                 for (jr = 0; jr < nc; jr += nr)
                     rnn__tile(ar, kc, blk + (size_t)(ir / mr) * rnn__pstride(mr, kc),
@@ -2831,13 +2853,14 @@ static size_t rnn__ap_scratch(int n, int k) {
     return (size_t)((nc + nr - 1) / nr) * rnn__pstride(nr, k < RNN__KC ? k : RNN__KC) + 16;
 }
 
-/* C (m×n, ldc) += A·B, A m×k from rnn__apack_put, B k×n (ldb): rows cut
-   among the tasks at whole panels (each packs its own B, a tenth of A's
-   size for a layer's dW); pk: rnn__ap_scratch(n, k) floats for the uncut. */
+/* C (m×n, ldc) += A·B, A m×k from rnn__apack_put, B k×n (ldb), and
+   sums[i] += Σ_p A[i][p] (sums NULL: not): rows cut among the tasks at
+   whole panels (each packs its own B, a tenth of A's size for a layer's
+   dW); pk: rnn__ap_scratch(n, k) floats for the uncut. */
 static void rnn__gemm_ap(float *pk, int m, int n, int k, const float *apk, const float *b, int ldb, float *c,
-                         int ldc) {
+                         int ldc, float *sums) {
     rnn__ap_part g;
-    g.m = m; g.n = n; g.k = k; g.ldb = ldb; g.ldc = ldc; g.apk = apk; g.b = b; g.c = c;
+    g.m = m; g.n = n; g.k = k; g.ldb = ldb; g.ldc = ldc; g.apk = apk; g.b = b; g.c = c; g.sums = sums;
     g.step = rnn__par_n > 1 && rnn__par_worth(m, n, k) ? rnn__cut(m, rnn__best_arch()->mr, 32) : 0;
     if (g.step && rnn__scratch((m + g.step - 1) / g.step, rnn__ap_scratch(n, k))) {
         rnn__run(rnn__gemm_ap_task, &g, (m + g.step - 1) / g.step);
@@ -2980,9 +3003,9 @@ typedef struct rnn__rec_plan {
                            backward's packed W_hh (rnn__rec_whh)                     */
     float *dgi, *dgh;   /* [T·B][G·H] pre-activation gradients of the input and the
                                       recurrent side (one array for Elman, LSTM)    */
-    float *dgp;         /* a block of rnn__rec_kb positions of dghᵀ in A panels, for
-                           the weight gradients (rnn__apack_put; NULL with
-                           RNN_USE_CBLAS)                                            */
+    float *dgp, *dgpi;  /* a block of rnn__rec_kb positions of dghᵀ (and GRU's dgiᵀ)
+                           in A panels, for the weight gradients (rnn__apack_put;
+                           NULL with RNN_USE_CBLAS)                                  */
     float *dcur, *dnext;/* [T·B][D·H] gradients of layer l's output and l−1's       */
     float *ones;        /* [T·B]      ones, for bias column sums                    */
     float *table;       /* [V][G·H]   layer 0's gate table, then its gradient       */
@@ -3075,6 +3098,7 @@ static void rnn__rec_carve_at(const rnn_recurrent *r, int T, int B, int V, int l
     p->dgh = gru ? rnn__at(ws, off) : p->dgi; off += gru ? TB * GH : 0;
 #ifndef RNN_USE_CBLAS
     p->dgp = rnn__at(ws, off); off += rnn__apack_floats((int)GH, rnn__rec_kb(B));
+    p->dgpi = gru ? rnn__at(ws, off) : NULL; off += gru ? rnn__apack_floats((int)GH, rnn__rec_kb(B)) : 0;
 #endif
     p->dcur = rnn__at(ws, off); off += TB * DH;
     p->dnext = rnn__at(ws, off); off += TB * DH;
@@ -3438,7 +3462,7 @@ typedef struct rnn__cell_rows {
     const float *hprev, *cprev, *dy;                                          /* backward */
     size_t ldy;                                                               /* backward */
     float *dgi, *dgh, *dh, *dc;
-    float *dgp;         /* backward: dgh's rows also into A panels (rnn__apack_put) */
+    float *dgp, *dgpi;  /* backward: dgh's (and dgi's) rows also into A panels (rnn__apack_put) */
     int k0, K;          /* at depth k0 + b of K                                     */
 } rnn__cell_rows;
 
@@ -3600,7 +3624,10 @@ static void rnn__cell_bwd_rows(void *ctx, int part) {
     }
 #ifndef RNN_USE_CBLAS
     if (c->dgp && c->phase == 0)   /* the rows just made, from L1, for the weight gradients */
-        for (b = b0; b < b1; b++) rnn__apack_put(c->dgp, GH, c->K, c->k0 + b, c->dgh + (size_t)b * GH);
+        for (b = b0; b < b1; b++) {
+            rnn__apack_put(c->dgp, GH, c->K, c->k0 + b, c->dgh + (size_t)b * GH);
+            if (c->dgpi) rnn__apack_put(c->dgpi, GH, c->K, c->k0 + b, c->dgi + (size_t)b * GH);
+        }
 #endif
 }
 
@@ -3609,7 +3636,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
                                const float *cprev, const float *cnew, const float *extra,
                                float *dgi, float *dgh, float *dh, float *dc, float *tmp,
                                const float *whp, float *pk, size_t npk, const float *dy, size_t ldy,
-                               float *dgp, int k0, int K) {
+                               float *dgp, float *dgpi, int k0, int K) {
     int H = r->cfg.hidden_size, GH = r->gates * H;
     rnn__cell_rows c;
     memset(&c, 0, sizeof c);
@@ -3617,7 +3644,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
        hn, cnew LSTM's tanh(c'), extra GRU_CHO's d(r⊙h) */
     c.r = r; c.valid = valid; c.B = B; c.g = (float *)g; c.hprev = hprev; c.cprev = cprev; c.cnew = (float *)cnew;
     c.hs = (float *)extra; c.extra = tmp; c.dgi = dgi; c.dgh = dgh; c.dh = dh; c.dc = dc;
-    c.dy = dy; c.ldy = ldy; c.dgp = dgp; c.k0 = k0; c.K = K;
+    c.dy = dy; c.ldy = ldy; c.dgp = dgp; c.dgpi = dgpi; c.k0 = k0; c.K = K;
     rnn__rows(&c, rnn__cell_bwd_rows);
 #ifdef RNN_USE_CBLAS
     (void)whp;
@@ -3786,7 +3813,7 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
                                 float *dx, float *dh0, float *dc0, float *dE) {
     int L, D, H, GH, T, B, l, d, s, b, j, packed;
     size_t TB, H_B, i;
-    float *dcur, *dnext, *dgp;
+    float *dcur, *dnext, *dgp, *dgpi;
     int kb;
     unsigned char *valid;
     rnn__rec_plan p;
@@ -3815,6 +3842,8 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
             rnn__rec_carve(r, l, d, &p);
             in = l == 0 ? r->x : p.below;
             dgp = rnn__rec_dgp(r, &p, packed, in_size);
+            dgpi = dgp && p.dgi != p.dgh && !by_token ? p.dgpi : NULL;   /* GRU's dW_ih takes dgi */
+            if (dgp) memset(p.hp, 0, sizeof(float) * 2 * GH);   /* the bias sums of dgh, dgi */
             if (dhn) memcpy(p.dh, dhn + ld, sizeof(float) * H_B); else memset(p.dh, 0, sizeof(float) * H_B);
 #ifndef RNN_USE_CBLAS
             if (packed) rnn__rec_whh(r, w, 1, p.whhT);
@@ -3830,7 +3859,7 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
                                    p.extra ? p.extra + at : NULL, p.dgi + (size_t)t * B * GH,
                                    p.dgh + (size_t)t * B * GH, p.dh, p.dc, p.tmp, packed ? p.whhT : NULL,
                                    p.pack, p.npack, dcur + (size_t)t * B * D * H + (size_t)d * H, (size_t)D * H,
-                                   dgp, t * B % kb, TB - (size_t)t * B / kb * kb < (size_t)kb ?
+                                   dgp, dgpi, t * B % kb, TB - (size_t)t * B / kb * kb < (size_t)kb ?
                                    (int)(TB - (size_t)t * B / kb * kb) : kb);
 #ifndef RNN_USE_CBLAS
                 if (dgp && (d ? (t + 1) * B % kb == 0 || t == T - 1 : t * B % kb == 0)) {
@@ -3838,17 +3867,18 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
                        dgh, dW_ih), from L2. dW = dGᵀ·X over positions [k0, k0 + kq) */
                     size_t k0 = (size_t)t * B / kb * kb;
                     int kq = TB - k0 < (size_t)kb ? (int)(TB - k0) : kb;
-                    if (!by_token && p.dgi == p.dgh)
-                        rnn__gemm_ap(p.pack, GH, in_size, kq, dgp, in + k0 * in_size, in_size, w->gw_ih, in_size);
-                    rnn__gemm_ap(p.pack, GH, H, kq, dgp, p.hprev + k0 * H, H, w->gw_hh, H);
+                    if (!by_token && (p.dgi == p.dgh || dgpi))
+                        rnn__gemm_ap(p.pack, GH, in_size, kq, dgpi ? dgpi : dgp, in + k0 * in_size, in_size,
+                                     w->gw_ih, in_size, dgpi ? p.hp + GH : NULL);
+                    rnn__gemm_ap(p.pack, GH, H, kq, dgp, p.hprev + k0 * H, H, w->gw_hh, H, p.hp);
                 }
 #endif
             }
             if (dh0) memcpy(dh0 + ld, p.dh, sizeof(float) * H_B);
             if (dc0 && r->cfg.cell == RNN_LSTM) memcpy(dc0 + ld, p.dc, sizeof(float) * H_B);
             /* the weight gradients of all positions at once (or, with dgp,
-               what the blocks left: GRU's dW_ih, which takes dgi) */
-            if (!by_token && !(dgp && p.dgi == p.dgh))
+               what the blocks left) */
+            if (!by_token && !(dgp && (p.dgi == p.dgh || dgpi)))
                 rnn__gemm(p.pack, p.npack, 1, 0, GH, w->in_size, (int)TB, 1.0f, p.dgi, GH, in, w->in_size, 1.0f,
                           w->gw_ih, w->in_size);
             if (dgp) {
@@ -3860,8 +3890,12 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
             } else {
                 rnn__gemm(p.pack, p.npack, 1, 0, GH, H, (int)TB, 1.0f, p.dgh, GH, p.hprev, H, 1.0f, w->gw_hh, H);
             }
-            /* bias gradients: column sums, as 1ᵀ·dG (one row: read in place) */
-            if (p.dgh != p.dgi) {
+            /* bias gradients: column sums, as 1ᵀ·dG (one row: read in place),
+               or the blocks' sums: hp for dgh, hp + GH for GRU's dgi */
+            if (dgp && (p.dgi == p.dgh || dgpi)) {
+                const float *si = p.dgi == p.dgh ? p.hp : p.hp + GH;
+                for (j = 0; j < GH; j++) { w->gb_ih[j] += si[j]; w->gb_hh[j] += p.hp[j]; }
+            } else if (p.dgh != p.dgi) {
                 rnn__gemm(p.pack, p.npack, 0, 0, 1, GH, (int)TB, 1.0f, p.ones, (int)TB, p.dgi, GH, 1.0f, w->gb_ih, GH);
                 rnn__gemm(p.pack, p.npack, 0, 0, 1, GH, (int)TB, 1.0f, p.ones, (int)TB, p.dgh, GH, 1.0f, w->gb_hh, GH);
             } else {   /* one sum serves both biases */
