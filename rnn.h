@@ -2365,6 +2365,27 @@ static void rnn__rows_block(const rnn__arch *ar, int ta, const float *a, int lda
                             const float *bpanels, int j0, int nc, float alpha, float beta, float *c, int ldc,
                             float *ap) {
     int mr = ar->mr, nr = ar->nr, ic, ir, jr;
+    if (!ta && ar->kernel_a && (lda * sizeof(float)) % 4096) {
+        /* A's rows read in place, a tile's rows staying in L1 against the
+           block's B panels: no copy (the same sums as packed). Not with
+           rows a multiple of 2 KiB apart, which share too few L1 sets. */
+        for (ir = i0; ir < i0 + rows; ir += mr) {
+            int mrows = i0 + rows - ir < mr ? i0 + rows - ir : mr;
+            const float *ar0 = a + (size_t)ir * lda + pc;
+            for (jr = 0; jr < nc; jr += nr) {
+                int cols = nc - jr < nr ? nc - jr : nr;
+                const float *bpan = bpanels + (size_t)(jr / nr) * rnn__pstride(nr, kc);
+                float *ct = c + (size_t)ir * ldc + j0 + jr, tmp[16 * 32];
+                if (cols == nr) {
+                    ar->kernel_a(mrows, kc, ar0, lda, bpan, nr, ct, ldc, alpha, beta);
+                    continue;
+                }
+                ar->kernel_a(mrows, kc, ar0, lda, bpan, nr, tmp, nr, 1.0f, 0.0f);
+                rnn__store_edge(tmp, nr, ct, ldc, mrows, cols, alpha, beta);
+            }
+        }
+        return;
+    }
     for (ic = i0; ic < i0 + rows; ic += RNN__MC) {
         int mc = i0 + rows - ic < RNN__MC ? i0 + rows - ic : RNN__MC;
         rnn__pack_a(ta, a, lda, ic, mc, pc, kc, mr, ap);
