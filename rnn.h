@@ -2344,6 +2344,19 @@ static void rnn__tile(const rnn__arch *ar, int kc, const float *ap, const float 
     rnn__store_edge(tmp, ar->nr, c, ldc, rows, cols, alpha, beta);
 }
 
+/* One tile of rows (1..mr) × nr from A read in place (kernel_a, rows lda
+   apart) and a B panel; an edge tile goes through a local buffer. */
+static void rnn__tile_a(const rnn__arch *ar, int kc, const float *a, int lda, const float *bp, float *c, int ldc,
+                        int rows, int cols, float alpha, float beta) {
+    float tmp[16 * 32];
+    if (cols == ar->nr) {
+        ar->kernel_a(rows, kc, a, lda, bp, ar->nr, c, ldc, alpha, beta);
+        return;
+    }
+    ar->kernel_a(rows, kc, a, lda, bp, ar->nr, tmp, ar->nr, 1.0f, 0.0f);
+    rnn__store_edge(tmp, ar->nr, c, ldc, rows, cols, alpha, beta);
+}
+
 /* The textbook loop, used only if the packing buffer cannot be had. */
 static void rnn__sgemm_naive(int ta, int tb, int m, int n, int k, float alpha, const float *a,
                              int lda, const float *b, int ldb, float beta, float *c, int ldc) {
@@ -2368,22 +2381,13 @@ static void rnn__rows_block(const rnn__arch *ar, int ta, const float *a, int lda
     if (!ta && ar->kernel_a && (lda * sizeof(float)) % 4096) {
         /* A's rows read in place, a tile's rows staying in L1 against the
            block's B panels: no copy (the same sums as packed). Not with
-           rows a multiple of 2 KiB apart, which share too few L1 sets. */
-        for (ir = i0; ir < i0 + rows; ir += mr) {
-            int mrows = i0 + rows - ir < mr ? i0 + rows - ir : mr;
-            const float *ar0 = a + (size_t)ir * lda + pc;
-            for (jr = 0; jr < nc; jr += nr) {
-                int cols = nc - jr < nr ? nc - jr : nr;
-                const float *bpan = bpanels + (size_t)(jr / nr) * rnn__pstride(nr, kc);
-                float *ct = c + (size_t)ir * ldc + j0 + jr, tmp[16 * 32];
-                if (cols == nr) {
-                    ar->kernel_a(mrows, kc, ar0, lda, bpan, nr, ct, ldc, alpha, beta);
-                    continue;
-                }
-                ar->kernel_a(mrows, kc, ar0, lda, bpan, nr, tmp, nr, 1.0f, 0.0f);
-                rnn__store_edge(tmp, nr, ct, ldc, mrows, cols, alpha, beta);
-            }
-        }
+           rows a multiple of 4 KiB apart: a tile's rows would all fall in
+           the same L1 sets. */
+        for (ir = i0; ir < i0 + rows; ir += mr)
+            for (jr = 0; jr < nc; jr += nr)
+                rnn__tile_a(ar, kc, a + (size_t)ir * lda + pc, lda, bpanels + (size_t)(jr / nr) * rnn__pstride(nr, kc),
+                            c + (size_t)ir * ldc + j0 + jr, ldc, i0 + rows - ir < mr ? i0 + rows - ir : mr,
+                            nc - jr < nr ? nc - jr : nr, alpha, beta);
         return;
     }
     for (ic = i0; ic < i0 + rows; ic += RNN__MC) {
@@ -2628,17 +2632,9 @@ static void rnn__gemm_bp_cols(float *ap, int m, int j0, int n, int k, int N, flo
             for (jr = j0; jr < j0 + n; jr += nr) {
                 const float *bpan = blk + (size_t)(jr / nr) * rnn__pstride(nr, kc);
                 int cols = j0 + n - jr < nr ? j0 + n - jr : nr;
-                for (ir = 0; ir < m; ir += ir < mm ? mr : 4) {
-                    int rows = ir < mm ? (mm - ir < mr ? mm - ir : mr) : 4;
-                    const float *ar0 = a + (size_t)ir * lda + pc;
-                    float *ct = c + (size_t)ir * ldc + jr, tmp[16 * 32];
-                    if (cols == nr) {
-                        ar->kernel_a(rows, kc, ar0, lda, bpan, nr, ct, ldc, alpha, be);
-                        continue;
-                    }
-                    ar->kernel_a(rows, kc, ar0, lda, bpan, nr, tmp, nr, 1.0f, 0.0f);
-                    rnn__store_edge(tmp, nr, ct, ldc, rows, cols, alpha, be);
-                }
+                for (ir = 0; ir < m; ir += ir < mm ? mr : 4)
+                    rnn__tile_a(ar, kc, a + (size_t)ir * lda + pc, lda, bpan, c + (size_t)ir * ldc + jr, ldc,
+                                ir < mm ? (mm - ir < mr ? mm - ir : mr) : 4, cols, alpha, be);
             }
         }
         return;
@@ -2980,12 +2976,16 @@ RNNDEF void rnn_log_softmax(float *y, const float *x, size_t n) {
    Layers: recurrent
 
    Per layer l and direction d, forward makes one GEMM for the input
-   projection of all T·B positions (G = X·W_ihᵀ + b_ih), then walks time:
-   the recurrent product hp = h·W_hhᵀ + b_hh (W_hhᵀ copied once per
-   forward, so the product reads it in place) and one fused pass for the
-   gate nonlinearities and the state update. Backward walks time in reverse
-   with one product per step (dh = dG_hh·W_hh) and ends with one GEMM each
-   for dW_ih, dW_hh and dX over all positions.
+   projection of all T·B positions (G = X·W_ihᵀ), then walks time: the
+   recurrent product hp = h·W_hhᵀ (W_hh packed once per forward) and one
+   fused pass for the bias, the gate nonlinearities and the state update
+   (GRU sets G to b_ih and hp to b_hh first: its n gate needs them apart).
+   Backward walks time in reverse with one product per step (dh =
+   dG_hh·W_hh); each block of about RNN__KC positions of dG, once made, adds
+   its part of dW_ih, dW_hh and the bias gradients from L2 (rnn__gemm_ap);
+   one GEMM over all positions ends it for dX. Without the packed path (a
+   BLAS hook, RNN_USE_CBLAS, batches under 4) the weight and bias gradients
+   too are GEMMs over all positions at the end.
 
    The workspace grows to the largest T·B seen; rnn__rec_plan names every
    buffer in it with its shape, and rnn__rec_carve_at alone lays them out.
