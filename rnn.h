@@ -3034,6 +3034,22 @@ typedef struct rnn__rec_plan {
     size_t npack, total;/* its floats; the floats of the whole workspace            */
 } rnn__rec_plan;
 
+/* Asks for the cache line at p ahead of its use (nothing where the
+   compiler has no way to say it). */
+#if defined(__GNUC__) && !defined(__TINYC__)
+#define RNN__PREFETCH(p) __builtin_prefetch(p)
+#else
+#define RNN__PREFETCH(p) ((void)(p))
+#endif
+
+/* Asks for n floats from p on ahead of their use: a step's cached rows
+   lie out in L3 (T·B rows of G·H), and asked for a step before, they come
+   while the step's product runs. */
+static void rnn__ahead(const float *p, size_t n) {
+    const char *q = (const char *)p, *e = q + sizeof(float) * n;
+    for (; q < e; q += 64) RNN__PREFETCH(q);
+}
+
 static float *rnn__at(float *ws, size_t off) { return ws ? ws + off : NULL; }
 
 /* The positions of one block of the backward's weight gradients: whole
@@ -3459,6 +3475,7 @@ static void rnn__copy_rows(float *dst, const float *src, const int *idx, size_t 
 typedef struct rnn__keep {
     float *hprev, *cprev, *out;
     size_t ld;
+    const float *gnext;   /* the next step's g [B][G·H], asked for ahead (NULL: none) */
 } rnn__keep;
 
 /* One step of the cell for B rows. g [B][G·H] holds the input projection
@@ -3485,6 +3502,7 @@ typedef struct rnn__cell_rows {
     float *dgi, *dgh, *dh, *dc;
     float *dgp, *dgpi;  /* backward: dgh's (and dgi's) rows also into A panels (rnn__apack_put) */
     int k0, K;          /* at depth k0 + b of K                                     */
+    int ahead;          /* backward: where the next step's rows are, in steps (0: no next step) */
 } rnn__cell_rows;
 
 /* Runs fn over the rows of c, cut among the tasks when the pass is big
@@ -3513,6 +3531,7 @@ static void rnn__cell_fwd_rows(void *ctx, int part) {
             continue;
         }
         if (c->keep) {
+            if (c->keep->gnext) rnn__ahead(c->keep->gnext + (size_t)b * GH, GH);
             memcpy(c->keep->hprev + (size_t)b * H, h, sizeof(float) * H);
             if (c->keep->cprev) memcpy(c->keep->cprev + (size_t)b * H, c->cs + (size_t)b * H, sizeof(float) * H);
         }
@@ -3607,6 +3626,18 @@ static void rnn__cell_bwd_rows(void *ctx, int part) {
             }
             continue;
         }
+        if (c->ahead) {   /* the next step's cached rows */
+            ptrdiff_t n = (ptrdiff_t)c->ahead * c->B;
+            rnn__ahead(gb + n * GH, GH);
+            if (c->dy) rnn__ahead(c->dy + (n + b) * (ptrdiff_t)c->ldy, H);
+            if (cell == RNN_LSTM) {
+                rnn__ahead(c->cnew + (n + b) * H, H);
+                rnn__ahead(c->cprev + (n + b) * H, H);
+            } else if (cell == RNN_GRU) {
+                rnn__ahead(hp + n * H, H);
+                rnn__ahead(c->hs + (n + b) * H, H);
+            }
+        }
         if (!c->valid[b]) {
             memset(di, 0, sizeof(float) * GH);
             if (dq != di) memset(dq, 0, sizeof(float) * GH);
@@ -3657,7 +3688,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
                                const float *cprev, const float *cnew, const float *extra,
                                float *dgi, float *dgh, float *dh, float *dc, float *tmp,
                                const float *whp, float *pk, size_t npk, const float *dy, size_t ldy,
-                               float *dgp, float *dgpi, int k0, int K) {
+                               float *dgp, float *dgpi, int k0, int K, int ahead) {
     int H = r->cfg.hidden_size, GH = r->gates * H;
     rnn__cell_rows c;
     memset(&c, 0, sizeof c);
@@ -3665,7 +3696,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
        hn, cnew LSTM's tanh(c'), extra GRU_CHO's d(r⊙h) */
     c.r = r; c.valid = valid; c.B = B; c.g = (float *)g; c.hprev = hprev; c.cprev = cprev; c.cnew = (float *)cnew;
     c.hs = (float *)extra; c.extra = tmp; c.dgi = dgi; c.dgh = dgh; c.dh = dh; c.dc = dc;
-    c.dy = dy; c.ldy = ldy; c.dgp = dgp; c.dgpi = dgpi; c.k0 = k0; c.K = K;
+    c.dy = dy; c.ldy = ldy; c.dgp = dgp; c.dgpi = dgpi; c.k0 = k0; c.K = K; c.ahead = ahead;
     rnn__rows(&c, rnn__cell_bwd_rows);
 #ifdef RNN_USE_CBLAS
     (void)whp;
@@ -3785,6 +3816,7 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E,
                 for (b = 0; b < B; b++) valid[b] = (unsigned char)(t < r->len[b]);
                 keep.hprev = p.hprev + at; keep.cprev = p.cprev ? p.cprev + at : NULL;
                 keep.out = p.out + (size_t)t * B * D * H + (size_t)d * H; keep.ld = (size_t)D * H;
+                keep.gnext = s + 1 < T ? p.gates + (size_t)(d ? t - 1 : t + 1) * B * GH : NULL;
                 rnn__cell_forward(r, w, B, valid, p.gates + (size_t)t * B * GH, p.hp, p.hs, p.cs,
                                   p.cnew ? p.cnew + at : NULL, p.extra ? p.extra + at : NULL, p.whhT,
                                   packed ? 2 : 0, p.pack, p.npack, &keep, bias);
@@ -3881,7 +3913,7 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
                                    p.dgh + (size_t)t * B * GH, p.dh, p.dc, p.tmp, packed ? p.whhT : NULL,
                                    p.pack, p.npack, dcur + (size_t)t * B * D * H + (size_t)d * H, (size_t)D * H,
                                    dgp, dgpi, t * B % kb, TB - (size_t)t * B / kb * kb < (size_t)kb ?
-                                   (int)(TB - (size_t)t * B / kb * kb) : kb);
+                                   (int)(TB - (size_t)t * B / kb * kb) : kb, s > 0 ? (d ? 1 : -1) : 0);
 #ifndef RNN_USE_CBLAS
                 if (dgp && (d ? (t + 1) * B % kb == 0 || t == T - 1 : t * B % kb == 0)) {
                     /* a block of dgh is whole: its part of dW_hh (and, where dgi is
