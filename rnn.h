@@ -2982,10 +2982,13 @@ RNNDEF void rnn_log_softmax(float *y, const float *x, size_t n) {
    (GRU sets G to b_ih and hp to b_hh first: its n gate needs them apart).
    Backward walks time in reverse with one product per step (dh =
    dG_hh·W_hh); each block of about RNN__KC positions of dG, once made, adds
-   its part of dW_ih, dW_hh and the bias gradients from L2 (rnn__gemm_ap);
-   one GEMM over all positions ends it for dX. Without the packed path (a
-   BLAS hook, RNN_USE_CBLAS, batches under 4) the weight and bias gradients
-   too are GEMMs over all positions at the end.
+   its part of dW_ih, dW_hh and the bias gradients from L2 (rnn__gemm_ap)
+   and makes its rows of dX (W_ih packed once), so dG's rows live in a ring
+   of one block that stays in L2. Each step asks for the next step's cached
+   rows ahead (rnn__ahead), forward and backward. Without the packed path (a
+   BLAS hook, RNN_USE_CBLAS, batches under 4), and for a layer fed by token
+   (its table's gradient gathers dG by token), the weight and bias
+   gradients and dX are GEMMs over all positions at the end.
 
    The workspace grows to the largest T·B seen; rnn__rec_plan names every
    buffer in it with its shape, and rnn__rec_carve_at alone lays them out.
@@ -3027,6 +3030,7 @@ typedef struct rnn__rec_plan {
     float *dgp, *dgpi;  /* a block of rnn__rec_kb positions of dghᵀ (and GRU's dgiᵀ)
                            in A panels, for the weight gradients (rnn__apack_put;
                            NULL with RNN_USE_CBLAS)                                  */
+    float *wihp;        /* W_ih packed (rnn__bpack), for dX = dG·W_ih block by block */
     float *dcur, *dnext;/* [T·B][D·H] gradients of layer l's output and l−1's       */
     float *ones;        /* [T·B]      ones, for bias column sums                    */
     float *table;       /* [V][G·H]   layer 0's gate table, then its gradient       */
@@ -3136,6 +3140,8 @@ static void rnn__rec_carve_at(const rnn_recurrent *r, int T, int B, int V, int l
 #ifndef RNN_USE_CBLAS
     p->dgp = rnn__at(ws, off); off += rnn__apack_floats((int)GH, rnn__rec_kb(B));
     p->dgpi = gru ? rnn__at(ws, off) : NULL; off += gru ? rnn__apack_floats((int)GH, rnn__rec_kb(B)) : 0;
+    in = r->cfg.input_size > (int)DH ? r->cfg.input_size : (int)DH;
+    p->wihp = rnn__at(ws, off); off += rnn__bpack_floats((int)GH, in);
 #endif
     p->dcur = rnn__at(ws, off); off += TB * DH;
     p->dnext = rnn__at(ws, off); off += TB * DH;
@@ -3892,6 +3898,8 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
             const rnn_recurrent_weights *w = &r->w[l * D + d];
             const float *in;
             size_t ld = (size_t)(l * D + d) * H_B;
+            int dxb;   /* dX made block by block, as the weight gradients */
+            int ring;  /* every use of dgi, dgh is block by block: their rows in a ring of one block */
             rnn__rec_carve(r, l, d, &p);
             in = l == 0 ? r->x : p.below;
             dgp = rnn__rec_dgp(r, &p, packed, in_size);
@@ -3899,18 +3907,22 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
             if (dgp) memset(p.hp, 0, sizeof(float) * 2 * GH);   /* the bias sums of dgh, dgi */
             if (dhn) memcpy(p.dh, dhn + ld, sizeof(float) * H_B); else memset(p.dh, 0, sizeof(float) * H_B);
 #ifndef RNN_USE_CBLAS
+            dxb = dgp && dxl && p.npack >= rnn__bp_scratch(kb);
             if (packed) rnn__rec_whh(r, w, 1, p.whhT);
+            if (dxb) rnn__bpack(0, w->w_ih, in_size, GH, in_size, p.wihp);
+#else
+            dxb = 0;
 #endif
+            ring = dgp && !by_token && (p.dgi == p.dgh || dgpi) && (!dxl || dxb);
             if (dcn && r->cfg.cell == RNN_LSTM) memcpy(p.dc, dcn + ld, sizeof(float) * H_B);
             else memset(p.dc, 0, sizeof(float) * H_B);
             for (s = T - 1; s >= 0; s--) {
                 int t = d ? T - 1 - s : s;
-                size_t at = (size_t)t * H_B;
+                size_t at = (size_t)t * H_B, gr = ring ? (size_t)(t * B % kb) * GH : (size_t)t * B * GH;
                 for (b = 0; b < B; b++) valid[b] = (unsigned char)(t < r->len[b]);
                 rnn__cell_backward(r, w, B, valid, p.gates + (size_t)t * B * GH, p.hprev + at,
                                    p.cprev ? p.cprev + at : NULL, p.cnew ? p.cnew + at : NULL,
-                                   p.extra ? p.extra + at : NULL, p.dgi + (size_t)t * B * GH,
-                                   p.dgh + (size_t)t * B * GH, p.dh, p.dc, p.tmp, packed ? p.whhT : NULL,
+                                   p.extra ? p.extra + at : NULL, p.dgi + gr, p.dgh + gr, p.dh, p.dc, p.tmp, packed ? p.whhT : NULL,
                                    p.pack, p.npack, dcur + (size_t)t * B * D * H + (size_t)d * H, (size_t)D * H,
                                    dgp, dgpi, t * B % kb, TB - (size_t)t * B / kb * kb < (size_t)kb ?
                                    (int)(TB - (size_t)t * B / kb * kb) : kb, s > 0 ? (d ? 1 : -1) : 0);
@@ -3924,6 +3936,11 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
                         rnn__gemm_ap(p.pack, GH, in_size, kq, dgpi ? dgpi : dgp, in + k0 * in_size, in_size,
                                      w->gw_ih, in_size, dgpi ? p.hp + GH : NULL);
                     rnn__gemm_ap(p.pack, GH, H, kq, dgp, p.hprev + k0 * H, H, w->gw_hh, H, p.hp);
+                    /* and dX = dG·W_ih of the block, its rows of dgi still in L2
+                       (from L3 over all positions: 85% of the FMA limit, 95% so) */
+                    if (dxb)
+                        rnn__gemm_bp(p.pack, kq, in_size, GH, 1.0f, p.dgi + (ring ? 0 : k0 * GH), GH, p.wihp, 1.0f,
+                                     dxl + k0 * in_size, in_size, NULL);
                 }
 #endif
             }
@@ -3955,7 +3972,7 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
                 rnn__gemm(p.pack, p.npack, 0, 0, 1, GH, (int)TB, 1.0f, p.ones, (int)TB, p.dgi, GH, 0.0f, p.hp, GH);
                 for (j = 0; j < GH; j++) { w->gb_ih[j] += p.hp[j]; w->gb_hh[j] += p.hp[j]; }
             }
-            if (dxl)
+            if (dxl && !dxb)
                 rnn__gemm(p.pack, p.npack, 0, 0, (int)TB, w->in_size, GH, 1.0f, p.dgi, GH, w->w_ih, w->in_size,
                           1.0f, dxl, w->in_size);
             if (by_token) {   /* the table's gradient dT (in the table's place), then W_ih0's and E's */
