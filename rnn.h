@@ -3907,7 +3907,10 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
             if (dgp) memset(p.hp, 0, sizeof(float) * 2 * GH);   /* the bias sums of dgh, dgi */
             if (dhn) memcpy(p.dh, dhn + ld, sizeof(float) * H_B); else memset(p.dh, 0, sizeof(float) * H_B);
 #ifndef RNN_USE_CBLAS
-            dxb = dgp && dxl && p.npack >= rnn__bp_scratch(kb);
+            /* only where a block of dG stays in L2 (1 MiB: Zen 4 and 5); wider, the
+               blocks' dX reads W_ih once a block from L3 (GRU H 256: 1.005x) */
+            dxb = dgp && dxl && p.npack >= rnn__bp_scratch(kb) &&
+                  (size_t)kb * GH * sizeof(float) * (p.dgi == p.dgh ? 1 : 2) <= (size_t)1 << 20;
             if (packed) rnn__rec_whh(r, w, 1, p.whhT);
             if (dxb) rnn__bpack(0, w->w_ih, in_size, GH, in_size, p.wihp);
 #else
