@@ -13,7 +13,8 @@
    "linear before reset" GRU, which rnn.h's RNN_GRU also is. oneDNN always
    makes the gradient of layer 0's input, which rnn.h's bench skips: 2·G·H·I
    multiply-adds per position more for oneDNN, 1/(3·(1 + 2H/I)) or less of
-   its work. Threads: run with OMP_NUM_THREADS=1 for one core
+   its work (bench-recurrent ... dx makes it too: recurrent.sh prints that
+   ratio as "same work"). Threads: run with OMP_NUM_THREADS=1 for one core
    (tools/bench/recurrent.sh does). Needs libdnnl-dev (make deps-bench). */
 #define _POSIX_C_SOURCE 200809L
 #include <oneapi/dnnl/dnnl.h>
