@@ -394,14 +394,17 @@ static void ref_sgemm(int ta, int tb, int m, int n, int k, float alpha, const fl
    padded. The weight gradients go block by block (rnn__rec_kb positions):
    B 20 makes blocks of 240 (3 of 600 positions, the last partial; both
    directions, padded), B 260 one block of 260 a step, two depth blocks
-   deep. Outputs and every gradient. */
+   deep. The input projection goes a chunk of steps at a time
+   (rnn__rec_chunk): B 7, T 7 makes chunks of 5 and 2 steps, both
+   directions, padded. Outputs and every gradient. */
 static void test_recurrent_packed(void) {
-    static const int shapes[6][6] = {{1, 0, 10, 37, 5, 0}, {2, 1, 9, 21, 4, 1}, {1, 0, 8, 300, 2, 0},
-                                     {1, 0, 7, 40, 3, 0}, {2, 1, 20, 9, 30, 1}, {1, 0, 260, 5, 2, 0}};
+    static const int shapes[7][6] = {{1, 0, 10, 37, 5, 0}, {2, 1, 9, 21, 4, 1}, {1, 0, 8, 300, 2, 0},
+                                     {1, 0, 7, 40, 3, 0}, {2, 1, 20, 9, 30, 1}, {1, 0, 260, 5, 2, 0},
+                                     {2, 1, 7, 13, 7, 1}};
     int cell, sh, ok = 1, cases = 0;
     double worst = 0;
     for (cell = RNN_TANH; cell <= RNN_GRU_CHO; cell++)
-        for (sh = 0; sh < 6; sh++) {
+        for (sh = 0; sh < 7; sh++) {
             rnn_recurrent_config cfg;
             rnn_recurrent *r;
             rnn_rng rng;
@@ -439,8 +442,8 @@ static void test_recurrent_packed(void) {
             free(out[0]); free(out[1]); free(x); free(dy);
             rnn_recurrent_free(r);
         }
-    check(ok && cases == 30 && worst < 1e-5,
-          "packed W_hh (B >= 4) = the same training through a plain hook: 5 cells x 6 shapes, y, hn, cn, dx, grads",
+    check(ok && cases == 35 && worst < 1e-5,
+          "packed W_hh (B >= 4) = the same training through a plain hook: 5 cells x 7 shapes, y, hn, cn, dx, grads",
           worst);
 }
 
