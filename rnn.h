@@ -2984,12 +2984,12 @@ RNNDEF void rnn_log_softmax(float *y, const float *x, size_t n) {
    Backward walks time in reverse with one product per step (dh =
    dG_hh·W_hh); each block of about RNN__KC positions of dG, once made, adds
    its part of dW_ih, dW_hh and the bias gradients from L2 (rnn__gemm_ap)
-   and makes its rows of dX (W_ih packed once), so dG's rows live in a ring
-   of one block that stays in L2. Each step asks for the next step's cached
-   rows ahead (rnn__ahead), forward and backward. Without the packed path (a
-   BLAS hook, RNN_USE_CBLAS, batches under 4), and for a layer fed by token
-   (its table's gradient gathers dG by token), the weight and bias
-   gradients and dX are GEMMs over all positions at the end.
+   and, where a block fits 1 MiB, its rows of dX (W_ih packed once), so
+   dG's rows live in a ring of one block that stays in L2. Each step asks
+   for the next step's cached rows ahead (rnn__ahead). Without the packed
+   path (a BLAS hook, RNN_USE_CBLAS, batches under 4) the weight and bias
+   gradients and dX are GEMMs over all positions at the end; a layer fed
+   by token keeps every row of dG for its table's gradient.
 
    The workspace grows to the largest T·B seen; rnn__rec_plan names every
    buffer in it with its shape, and rnn__rec_carve_at alone lays them out.
@@ -3050,9 +3050,9 @@ typedef struct rnn__rec_plan {
 #define RNN__PREFETCH(p) ((void)(p))
 #endif
 
-/* Asks for n floats from p on ahead of their use: a step's cached rows
-   lie out in L3 (T·B rows of G·H), and asked for a step before, they come
-   while the step's product runs. */
+/* Asks for n floats from p on ahead of their use: the backward's cached
+   rows of a step lie out in L3 (T·B rows of G·H), and asked for a step
+   before, they come while the step's product runs. */
 static void rnn__ahead(const float *p, size_t n) {
     const char *q = (const char *)p, *e = q + sizeof(float) * n;
     for (; q < e; q += 64) RNN__PREFETCH(q);
@@ -3503,7 +3503,6 @@ static void rnn__copy_rows(float *dst, const float *src, const int *idx, size_t 
 typedef struct rnn__keep {
     float *hprev, *cprev, *out;
     size_t ld;
-    const float *gnext;   /* the next step's g [B][G·H], asked for ahead (NULL: none) */
 } rnn__keep;
 
 /* One step of the cell for B rows. g [B][G·H] holds the input projection
@@ -3559,7 +3558,6 @@ static void rnn__cell_fwd_rows(void *ctx, int part) {
             continue;
         }
         if (c->keep) {
-            if (c->keep->gnext) rnn__ahead(c->keep->gnext + (size_t)b * GH, GH);
             memcpy(c->keep->hprev + (size_t)b * H, h, sizeof(float) * H);
             if (c->keep->cprev) memcpy(c->keep->cprev + (size_t)b * H, c->cs + (size_t)b * H, sizeof(float) * H);
         }
@@ -3859,7 +3857,6 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E,
                 for (b = 0; b < B; b++) valid[b] = (unsigned char)(t < r->len[b]);
                 keep.hprev = p.hprev + at; keep.cprev = p.cprev ? p.cprev + at : NULL;
                 keep.out = p.out + (size_t)t * B * D * H + (size_t)d * H; keep.ld = (size_t)D * H;
-                keep.gnext = s + 1 < T && !chunk ? p.gates + (size_t)(d ? t - 1 : t + 1) * B * GH : NULL;
                 rnn__cell_forward(r, w, B, valid, p.gates + (size_t)t * B * GH, p.hp, p.hs, p.cs,
                                   p.cnew ? p.cnew + at : NULL, p.extra ? p.extra + at : NULL, p.whhT,
                                   packed ? 2 : 0, p.pack, p.npack, &keep, bias);
