@@ -3107,10 +3107,12 @@ static void rnn__rec_whh(const rnn_recurrent *r, const rnn_recurrent_weights *w,
 }
 #endif
 /* Steps of a forward's input projection made at once, right before the
-   steps that use them, with the packed path: one, or enough for 32 rows.
-   Made for all T·B positions at once, every position's gates went out to
-   L3 and came back for its step's product (LSTM H 128: 256 or 64 KiB of
-   them at once, 1.005 or 1.011 times as fast as all at once). */
+   steps that use them, with the packed path on one thread: one, or enough
+   for 32 rows. Made for all T·B positions at once, every position's gates
+   went out to L3 and came back for its step's product (LSTM H 128: 256 or
+   64 KiB of them at once, 1.005 or 1.011 times as fast as all at once).
+   With tasks, the projection of all positions cut between rows stays: a
+   region a chunk cost 2-3% on 2 threads. */
 #ifndef RNN_USE_CBLAS
 static int rnn__rec_chunk(int B) { return B >= 32 ? 1 : (32 + B - 1) / B; }
 #endif
@@ -3818,7 +3820,7 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E,
                 rnn__gate_bias(r, w, p.gbias);
                 if (!gru) bias = p.gbias;
 #ifndef RNN_USE_CBLAS
-                if (packed) {
+                if (packed && rnn__par_n == 1) {
                     chunk = rnn__rec_chunk(B);   /* made in the steps below */
                     rnn__bpack(1, w->w_ih, w->in_size, w->in_size, GH, p.wihp);
                 }
@@ -3942,8 +3944,11 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
             if (dhn) memcpy(p.dh, dhn + ld, sizeof(float) * H_B); else memset(p.dh, 0, sizeof(float) * H_B);
 #ifndef RNN_USE_CBLAS
             /* only where a block of dG stays in L2 (1 MiB: Zen 4 and 5); wider, the
-               blocks' dX reads W_ih once a block from L3 (GRU H 256: 1.005x) */
-            dxb = dgp && dxl && (size_t)kb * GH * sizeof(float) * (p.dgi == p.dgh ? 1 : 2) <= (size_t)1 << 20;
+               blocks' dX reads W_ih once a block from L3 (GRU H 256: 1.005x). One
+               thread only: cut between columns, each task would read the rows
+               of dG the other made, from the other core's L2 (2-3% slower on 2
+               threads than dX over all positions cut between rows) */
+            dxb = dgp && dxl && rnn__par_n == 1 && (size_t)kb * GH * sizeof(float) * (p.dgi == p.dgh ? 1 : 2) <= (size_t)1 << 20;
             if (packed) rnn__rec_whh(r, w, 1, p.whhT);
             if (dxb) rnn__bpack(0, w->w_ih, in_size, GH, in_size, p.wihp);
 #else
