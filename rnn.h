@@ -3948,7 +3948,8 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
                thread only: cut between columns, each task would read the rows
                of dG the other made, from the other core's L2 (2-3% slower on 2
                threads than dX over all positions cut between rows) */
-            dxb = dgp && dxl && rnn__par_n == 1 && (size_t)kb * GH * sizeof(float) * (p.dgi == p.dgh ? 1 : 2) <= (size_t)1 << 20;
+            dxb = dgp && dxl && rnn__par_n == 1 &&
+                  (size_t)kb * GH * sizeof(float) * (p.dgi == p.dgh ? 1 : 2) <= (size_t)1 << 20;
             if (packed) rnn__rec_whh(r, w, 1, p.whhT);
             if (dxb) rnn__bpack(0, w->w_ih, in_size, GH, in_size, p.wihp);
 #else
@@ -3963,7 +3964,8 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
                 for (b = 0; b < B; b++) valid[b] = (unsigned char)(t < r->len[b]);
                 rnn__cell_backward(r, w, B, valid, p.gates + (size_t)t * B * GH, p.hprev + at,
                                    p.cprev ? p.cprev + at : NULL, p.cnew ? p.cnew + at : NULL,
-                                   p.extra ? p.extra + at : NULL, p.dgi + gr, p.dgh + gr, p.dh, p.dc, p.tmp, packed ? p.whhT : NULL,
+                                   p.extra ? p.extra + at : NULL, p.dgi + gr, p.dgh + gr, p.dh, p.dc, p.tmp,
+                                   packed ? p.whhT : NULL,
                                    p.pack, p.npack, dcur + (size_t)t * B * D * H + (size_t)d * H, (size_t)D * H,
                                    dgp, dgpi, t * B % kb, TB - (size_t)t * B / kb * kb < (size_t)kb ?
                                    (int)(TB - (size_t)t * B / kb * kb) : kb, s > 0 ? (d ? 1 : -1) : 0);
@@ -10093,8 +10095,6 @@ static const rnn__arch *rnn__sse2_paths(void) { return &rnn__arch_sse2; }
 #define RNN__EXP_POLY7(p, r, SET1, FMA) \
     p = SET1(1.0f / 5040); p = FMA(p, r, SET1(1.0f / 720)); RNN__EXP_POLY_REST(p, r, SET1, FMA)
 
-/* One case of a kernel_a's switch on its rows: FN, a rows kernel, for R
-   rows of A read in place (R a constant, so each case is its own code). */
 /* A kernel's row of C from its two accumulators x0, x1 (W lanes each),
    in a path's names: V its vector type, then multiply, add, fused
    multiply-add, load and store. c = alpha·x + beta·c; with alpha 1 and
@@ -10115,6 +10115,8 @@ static const rnn__arch *rnn__sse2_paths(void) { return &rnn__arch_sse2; }
         ST(cr, r0); ST(cr + (W), r1);                                                           \
     }
 
+/* One case of a kernel_a's switch on its rows: FN, a rows kernel, for R
+   rows of A read in place (R a constant, so each case is its own code). */
 #define RNN__ROWS_CASE(FN, R) \
     case R: FN(R, kc, a, lda, 1, bp, ldb, c, ldc, alpha, beta); break;
 
