@@ -3127,7 +3127,8 @@ static void rnn__rec_carve_at(const rnn_recurrent *r, int T, int B, int V, int l
                              rnn__rec_plan *p) {
     size_t TB = (size_t)T * B, H = (size_t)r->cfg.hidden_size, GH = (size_t)r->gates * H;
     size_t DH = (size_t)r->dirs * H, ld, off;
-    int L = r->cfg.num_layers, i, in, mx, nx;
+    int L = r->cfg.num_layers, i, mx, nx;
+    int in = r->cfg.input_size > (int)DH ? r->cfg.input_size : (int)DH;   /* the widest layer input */
     int lstm = r->cfg.cell == RNN_LSTM, gru = rnn__is_gru(r->cfg.cell);
     memset(p, 0, sizeof *p);
     ld = TB * (GH + H + (lstm ? 2 * H : 0) + (gru ? H : 0));
@@ -3155,10 +3156,11 @@ static void rnn__rec_carve_at(const rnn_recurrent *r, int T, int B, int V, int l
 #ifndef RNN_USE_CBLAS
     p->dgp = rnn__at(ws, off); off += rnn__apack_floats((int)GH, rnn__rec_kb(B));
     p->dgpi = gru ? rnn__at(ws, off) : NULL; off += gru ? rnn__apack_floats((int)GH, rnn__rec_kb(B)) : 0;
-    in = r->cfg.input_size > (int)DH ? r->cfg.input_size : (int)DH;
-    p->wihp = rnn__at(ws, off);
-    off += rnn__bpack_floats((int)GH, in) > rnn__bpack_floats(in, (int)GH) ? rnn__bpack_floats((int)GH, in)
-                                                                             : rnn__bpack_floats(in, (int)GH);
+    p->wihp = rnn__at(ws, off);   /* W_ih packed either way round */
+    {
+        size_t fw = rnn__bpack_floats(in, (int)GH), bw = rnn__bpack_floats((int)GH, in);
+        off += fw > bw ? fw : bw;
+    }
 #endif
     p->gbias = rnn__at(ws, off); off += GH;
     p->dcur = rnn__at(ws, off); off += TB * DH;
@@ -3166,7 +3168,6 @@ static void rnn__rec_carve_at(const rnn_recurrent *r, int T, int B, int V, int l
     p->ones = rnn__at(ws, off); off += TB;
     p->table = V ? rnn__at(ws, off) : NULL; off += (size_t)V * GH;
     /* the largest product: X·W_ihᵀ, dW = dGᵀ·X, dX = dG·W_ih, the table's */
-    in = r->cfg.input_size > (int)DH ? r->cfg.input_size : (int)DH;
     mx = (int)TB > (int)GH ? (int)TB : (int)GH; nx = (int)GH > in ? (int)GH : in;
     p->npack = rnn__pack_floats(mx, nx, mx > in ? mx : in);
 #ifndef RNN_USE_CBLAS
