@@ -3605,17 +3605,25 @@ static void rnn__cell_pass(const rnn_recurrent *r, int B, const unsigned char *v
     rnn__rows(&c, rnn__cell_fwd_rows);
 }
 
+/* A step: the products with W_hh, then the point-wise pass. zero: hs is
+   all zeros (a window's first step from a zero state), so the products add
+   nothing but GRU's b_hh and are skipped. */
 static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weights *w, int B,
                               const unsigned char *valid, float *g, float *hp, float *hs,
                               float *cs, float *cnew, float *extra, const float *whhT, int panels,
-                              float *pk, size_t npk, const rnn__keep *keep, const float *bias) {
-    int H = r->cfg.hidden_size, GH = r->gates * H;
+                              float *pk, size_t npk, const rnn__keep *keep, const float *bias, int zero) {
+    int H = r->cfg.hidden_size, GH = r->gates * H, b;
     rnn_cell cell = r->cfg.cell;
-    if (!rnn__is_gru(cell)) rnn__rec_product(w, H, GH, B, 0, GH, hs, whhT, panels, 0, g, pk, npk);
-    else rnn__rec_product(w, H, GH, B, 0, cell == RNN_GRU_CHO ? 2 * H : GH, hs, whhT, panels, 1, hp, pk, npk);
-    if (cell == RNN_GRU_CHO) {
+    if (zero) {
+        for (b = 0; b < B && rnn__is_gru(cell); b++) memcpy(hp + (size_t)b * GH, w->b_hh, sizeof(float) * GH);
+    } else if (!rnn__is_gru(cell)) {
+        rnn__rec_product(w, H, GH, B, 0, GH, hs, whhT, panels, 0, g, pk, npk);
+    } else {
+        rnn__rec_product(w, H, GH, B, 0, cell == RNN_GRU_CHO ? 2 * H : GH, hs, whhT, panels, 1, hp, pk, npk);
+    }
+    if (cell == RNN_GRU_CHO) {   /* r⊙h, then its product (r⊙0 = 0: b_hn alone, copied above) */
         rnn__cell_pass(r, B, valid, g, hp, hs, cs, cnew, extra, keep, 0, NULL);
-        rnn__rec_product(w, H, GH, B, 2 * H, H, extra, whhT, panels, 1, hp, pk, npk);
+        if (!zero) rnn__rec_product(w, H, GH, B, 2 * H, H, extra, whhT, panels, 1, hp, pk, npk);
     }
     rnn__cell_pass(r, B, valid, g, hp, hs, cs, cnew, extra, keep, 1, bias);
 }
@@ -3626,7 +3634,9 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
    g and states. Out:
    dgi, dgh [B][G·H], the gradients of the pre-activations on the input and
    recurrent side (equal but for GRU's n gate), and dh, dc replaced by the
-   gradient reaching h, c. Padded rows get zero dgi, dgh and keep dh, dc.
+   gradient reaching h, c (dh only if wanted: else the step's product
+   dh += dgh·W_hh is skipped; dh is then not the gradient). Padded rows get
+   zero dgi, dgh and keep dh, dc.
      Elman: da = dh'⊙act'(a)                    dh = da·W_hh
      LSTM:  dc' += dh'⊙o⊙(1−tanh²c'); do = dh'⊙tanh c'·o(1−o)
             di = dc'⊙g·i(1−i), df = dc'⊙c·f(1−f), dg = dc'⊙i·(1−g²)
@@ -3717,7 +3727,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
                                const float *cprev, const float *cnew, const float *extra,
                                float *dgi, float *dgh, float *dh, float *dc, float *tmp,
                                const float *whp, float *pk, size_t npk, const float *dy, size_t ldy,
-                               float *dgp, float *dgpi, int k0, int K, int ahead) {
+                               float *dgp, float *dgpi, int k0, int K, int ahead, int wanted) {
     int H = r->cfg.hidden_size, GH = r->gates * H;
     rnn__cell_rows c;
     memset(&c, 0, sizeof c);
@@ -3731,12 +3741,12 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
     (void)whp;
 #else
     if (whp) {   /* W_hh packed by rnn__rec_whh */
-        if (r->cfg.cell == RNN_GRU_CHO) {
+        if (r->cfg.cell == RNN_GRU_CHO) {   /* its r gate's dgh needs the first product */
             rnn__gemm_bp(pk, B, H, H, 1.0f, dgh + 2 * H, GH, whp + rnn__bpack_floats(2 * H, H), 0.0f, tmp, H, NULL);
             c.phase = 1;
             rnn__rows(&c, rnn__cell_bwd_rows);
-            rnn__gemm_bp(pk, B, H, 2 * H, 1.0f, dgh, GH, whp, 1.0f, dh, H, NULL);
-        } else {
+            if (wanted) rnn__gemm_bp(pk, B, H, 2 * H, 1.0f, dgh, GH, whp, 1.0f, dh, H, NULL);
+        } else if (wanted) {
             rnn__gemm_bp(pk, B, H, GH, 1.0f, dgh, GH, whp, 1.0f, dh, H, NULL);
         }
         return;
@@ -3747,8 +3757,8 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
         rnn__gemm(pk, npk, 0, 0, B, H, H, 1.0f, dgh + 2 * H, GH, w->w_hh + (size_t)2 * H * H, H, 0.0f, tmp, H);
         c.phase = 1;
         rnn__rows(&c, rnn__cell_bwd_rows);
-        rnn__gemm(pk, npk, 0, 0, B, H, 2 * H, 1.0f, dgh, GH, w->w_hh, H, 1.0f, dh, H);
-    } else {
+        if (wanted) rnn__gemm(pk, npk, 0, 0, B, H, 2 * H, 1.0f, dgh, GH, w->w_hh, H, 1.0f, dh, H);
+    } else if (wanted) {
         rnn__gemm(pk, npk, 0, 0, B, H, GH, 1.0f, dgh, GH, w->w_hh, H, 1.0f, dh, H);
     }
 }
@@ -3862,7 +3872,7 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E,
                 keep.out = p.out + (size_t)t * B * D * H + (size_t)d * H; keep.ld = (size_t)D * H;
                 rnn__cell_forward(r, w, B, valid, p.gates + (size_t)t * B * GH, p.hp, p.hs, p.cs,
                                   p.cnew ? p.cnew + at : NULL, p.extra ? p.extra + at : NULL, p.whhT,
-                                  packed ? 2 : 0, p.pack, p.npack, &keep, bias);
+                                  packed ? 2 : 0, p.pack, p.npack, &keep, bias, s == 0 && !h0);
             }
             if (hn) memcpy(hn + (size_t)(l * D + d) * H_B, p.hs, sizeof(float) * H_B);
             if (cn && r->cfg.cell == RNN_LSTM) memcpy(cn + (size_t)(l * D + d) * H_B, p.cs, sizeof(float) * H_B);
@@ -3969,7 +3979,8 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
                                    packed ? p.whhT : NULL,
                                    p.pack, p.npack, dcur + (size_t)t * B * D * H + (size_t)d * H, (size_t)D * H,
                                    dgp, dgpi, t * B % kb, TB - (size_t)t * B / kb * kb < (size_t)kb ?
-                                   (int)(TB - (size_t)t * B / kb * kb) : kb, s > 0 ? (d ? 1 : -1) : 0);
+                                   (int)(TB - (size_t)t * B / kb * kb) : kb, s > 0 ? (d ? 1 : -1) : 0,
+                                   s > 0 || dh0);   /* the first step's dh only for dh0 */
 #ifndef RNN_USE_CBLAS
                 if (dgp && (d ? (t + 1) * B % kb == 0 || t == T - 1 : t * B % kb == 0)) {
                     /* a block of dgh is whole: its part of dW_hh (and, where dgi is
@@ -4187,10 +4198,10 @@ static void rnn__state_step(const rnn_recurrent *r, rnn_recurrent_state *s, cons
         else if (z)
             rnn__cell_forward(r, w, B, NULL, p.g, p.hp, p.h + (size_t)l * H_B, p.c ? p.c + (size_t)l * H_B : NULL,
                               NULL, p.extra, (const float *)(const void *)&z->mat[z->layer[2 * l + 1]], 3,
-                              (float *)scratch, 0, NULL, NULL);
+                              (float *)scratch, 0, NULL, NULL, 0);
         else
             rnn__cell_forward(r, w, B, NULL, p.g, p.hp, p.h + (size_t)l * H_B, p.c ? p.c + (size_t)l * H_B : NULL,
-                              NULL, p.extra, p.whh, s->wt != NULL, NULL, 0, NULL, NULL);
+                              NULL, p.extra, p.whh, s->wt != NULL, NULL, 0, NULL, NULL, 0);
         in = p.h + (size_t)l * H_B;
     }
 }
