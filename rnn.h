@@ -1564,11 +1564,11 @@ typedef struct rnn__arch {
     void (*gemv_n)(int n, int k, float alpha, const float *x, const float *b, int ldb, float beta, float *y);
     /* the LSTM and GRU point-wise passes of one row (rnn__lstm_fwd_c, ...) */
     void (*lstm_fwd)(int H, float *g, const float *bias, float *c, float *tc, float *h);
-    void (*lstm_bwd)(int H, const float *gt, const float *tc, const float *cp, const float *dh, float *dc,
-                     float *d);
+    void (*lstm_bwd)(int H, const float *gt, const float *tc, const float *cp, const float *dh,
+                     const float *dy, float *dc, float *d);
     void (*gru_fwd)(int H, float *g, const float *hp, float *hn, float *h);
-    void (*gru_bwd)(int H, const float *gt, const float *hprev, const float *hn, float *dh, float *di,
-                    float *dq);
+    void (*gru_bwd)(int H, const float *gt, const float *hprev, const float *hn, float *dh,
+                    const float *dy, float *di, float *dq);
     /* rnn_sample's passes (rnn__maxfin_c, ... rnn__gather_c) */
     float (*maxfin)(const float *x, size_t n, int *bad);
     float (*weigh)(float *w, const float *z, size_t n, float mx, float it, float *bs);
@@ -1765,18 +1765,19 @@ static void rnn__lstm_fwd_c(int H, float *g, const float *bias, float *c, float 
 }
 
 /* LSTM backward, point-wise, one row of H units (rnn__cell_backward):
-   gt = [i f g o], tc = tanh(c'), cp = c; dh, dc reach h', c'. Out: d =
-   [di df dg do] and dc replaced by the gradient reaching c. */
-static void rnn__lstm_bwd_c(int H, const float *gt, const float *tc, const float *cp, const float *dh, float *dc,
-                            float *d) {
+   gt = [i f g o], tc = tanh(c'), cp = c; dh (+ dy, the output's
+   gradient; NULL: none), dc reach h', c'. Out: d = [di df dg do] and dc
+   replaced by the gradient reaching c. */
+static void rnn__lstm_bwd_c(int H, const float *gt, const float *tc, const float *cp, const float *dh,
+                            const float *dy, float *dc, float *d) {
     int j;
     for (j = 0; j < H; j++) {
-        float i = gt[j], f = gt[H + j], gg = gt[2 * H + j], o = gt[3 * H + j];
-        float t = tc[j], dct = dc[j] + dh[j] * o * (1.0f - t * t);
+        float i = gt[j], f = gt[H + j], gg = gt[2 * H + j], o = gt[3 * H + j], h = dy ? dh[j] + dy[j] : dh[j];
+        float t = tc[j], dct = dc[j] + h * o * (1.0f - t * t);
         d[j] = dct * gg * i * (1.0f - i);
         d[H + j] = dct * cp[j] * f * (1.0f - f);
         d[2 * H + j] = dct * i * (1.0f - gg * gg);
-        d[3 * H + j] = dh[j] * t * o * (1.0f - o);
+        d[3 * H + j] = h * t * o * (1.0f - o);
         dc[j] = dct * f;
     }
 }
@@ -1795,20 +1796,21 @@ static void rnn__gru_fwd_c(int H, float *g, const float *hp, float *hn, float *h
 }
 
 /* GRU backward, point-wise, one row (rnn__cell_backward has the
-   equations): gt = [r z n], hprev = h, hn as cached; dh reaches h' and
-   becomes the direct part dh'⊙z; di, dq get the input- and recurrent-side
-   pre-activation gradients (they differ in n: dq_n = dn⊙r). */
-static void rnn__gru_bwd_c(int H, const float *gt, const float *hprev, const float *hn, float *dh, float *di,
-                           float *dq) {
+   equations): gt = [r z n], hprev = h, hn as cached; dh (+ dy, the
+   output's gradient; NULL: none) reaches h', and dh becomes the direct part
+   dh'⊙z; di, dq get the input- and recurrent-side pre-activation gradients
+   (they differ in n: dq_n = dn⊙r). */
+static void rnn__gru_bwd_c(int H, const float *gt, const float *hprev, const float *hn, float *dh,
+                           const float *dy, float *di, float *dq) {
     int j;
     for (j = 0; j < H; j++) {
-        float rr = gt[j], z = gt[H + j], n = gt[2 * H + j];
-        float dn = dh[j] * (1.0f - z) * (1.0f - n * n);
-        di[H + j] = dq[H + j] = dh[j] * (hprev[j] - n) * z * (1.0f - z);
+        float rr = gt[j], z = gt[H + j], n = gt[2 * H + j], d = dy ? dh[j] + dy[j] : dh[j];
+        float dn = d * (1.0f - z) * (1.0f - n * n);
+        di[H + j] = dq[H + j] = d * (hprev[j] - n) * z * (1.0f - z);
         di[2 * H + j] = dn;
         dq[2 * H + j] = dn * rr;
         di[j] = dq[j] = dn * hn[j] * rr * (1.0f - rr);
-        dh[j] *= z;
+        dh[j] = d * z;
     }
 }
 
@@ -3653,7 +3655,7 @@ static void rnn__cell_bwd_rows(void *ctx, int part) {
     rnn_cell cell = r->cfg.cell;
     const rnn__arch *ar = rnn__best_arch();
     for (b = b0; b < b1; b++) {
-        const float *gb = c->g + (size_t)b * GH, *hp = c->hprev + (size_t)b * H;
+        const float *gb = c->g + (size_t)b * GH, *hp = c->hprev + (size_t)b * H, *y;
         float *di = c->dgi + (size_t)b * GH, *dq = c->dgh + (size_t)b * GH, *dhb = c->dh + (size_t)b * H;
         if (c->phase == 1) {   /* GRU_CHO after tmp = d(r⊙h) = dn·W_hn: the r gate */
             const float *t = c->extra + (size_t)b * H;
@@ -3682,10 +3684,9 @@ static void rnn__cell_bwd_rows(void *ctx, int part) {
             if (dq != di) memset(dq, 0, sizeof(float) * GH);
             continue;
         }
-        if (c->dy) {   /* the gradient from the layer's output at this step */
-            const float *y = c->dy + b * c->ldy;
+        y = c->dy ? c->dy + b * c->ldy : NULL;   /* the gradient from the layer's output at this step */
+        if (y && cell != RNN_LSTM && cell != RNN_GRU)   /* (their passes add it themselves) */
             for (j = 0; j < H; j++) dhb[j] += y[j];
-        }
         switch (cell) {
         case RNN_CELL_DEFAULT: /* resolved to LSTM at create */
         case RNN_TANH:
@@ -3695,10 +3696,10 @@ static void rnn__cell_bwd_rows(void *ctx, int part) {
             for (j = 0; j < H; j++) di[j] = gb[j] > 0.0f ? dhb[j] : 0.0f;
             break;
         case RNN_LSTM:
-            ar->lstm_bwd(H, gb, c->cnew + (size_t)b * H, c->cprev + (size_t)b * H, dhb, c->dc + (size_t)b * H, di);
+            ar->lstm_bwd(H, gb, c->cnew + (size_t)b * H, c->cprev + (size_t)b * H, dhb, y, c->dc + (size_t)b * H, di);
             break;
         case RNN_GRU:   /* di and dq both, whole */
-            ar->gru_bwd(H, gb, hp, c->hs + (size_t)b * H, dhb, di, dq);
+            ar->gru_bwd(H, gb, hp, c->hs + (size_t)b * H, dhb, y, di, dq);
             continue;
         case RNN_GRU_CHO:
             for (j = 0; j < H; j++) {
@@ -9950,7 +9951,7 @@ RNNDEF rnn_status rnn_s2s_load(rnn_s2s **out, rnn_optimizer **opt, const char *p
 #define RNN__LSTM_BWD_BODY                                                                          \
     RNN__V i = RNN__LDV(gt + j), f = RNN__LDV(gt + H + j);                                          \
     RNN__V gg = RNN__LDV(gt + 2 * H + j), o = RNN__LDV(gt + 3 * H + j);                             \
-    RNN__V t = RNN__LDV(tc + j), h = RNN__LDV(dh + j);                                              \
+    RNN__V t = RNN__LDV(tc + j), h = dy ? RNN__VADD(RNN__LDV(dh + j), RNN__LDV(dy + j)) : RNN__LDV(dh + j); \
     RNN__V dct = RNN__VADD(RNN__LDV(dc + j), RNN__VMUL(RNN__VMUL(h, o), RNN__VSUB(one, RNN__VMUL(t, t)))); \
     RNN__V c = RNN__LDV(cp + j);                                                                    \
     RNN__STV(d + j, RNN__VMUL(RNN__VMUL3(dct, gg, i), RNN__VSUB(one, i)));                          \
@@ -9971,7 +9972,8 @@ RNNDEF rnn_status rnn_s2s_load(rnn_s2s **out, rnn_optimizer **opt, const char *p
     RNN__STV(h + j, RNN__VADD(RNN__VMUL(RNN__VSUB(one, z), n), RNN__VMUL(z, hv)));
 #define RNN__GRU_BWD_BODY                                                                           \
     RNN__V r = RNN__LDV(gt + j), z = RNN__LDV(gt + H + j);                                          \
-    RNN__V n = RNN__LDV(gt + 2 * H + j), d = RNN__LDV(dh + j);                                      \
+    RNN__V n = RNN__LDV(gt + 2 * H + j);                                                            \
+    RNN__V d = dy ? RNN__VADD(RNN__LDV(dh + j), RNN__LDV(dy + j)) : RNN__LDV(dh + j);               \
     RNN__V dn = RNN__VMUL(RNN__VMUL(d, RNN__VSUB(one, z)), RNN__VSUB(one, RNN__VMUL(n, n)));        \
     RNN__V dz = RNN__VMUL(RNN__VMUL3(d, RNN__VSUB(RNN__LDV(hprev + j), n), z), RNN__VSUB(one, z));  \
     RNN__V dr = RNN__VMUL(RNN__VMUL3(dn, RNN__LDV(hn + j), r), RNN__VSUB(one, r));                  \
@@ -9990,7 +9992,7 @@ RNNDEF rnn_status rnn_s2s_load(rnn_s2s **out, rnn_optimizer **opt, const char *p
         UNITS(H, RNN__LSTM_FWD_BODY);                                                               \
     }                                                                                               \
     ATTR static void rnn__lstm_bwd_##SUF(int H, const float *gt, const float *tc, const float *cp,  \
-                                         const float *dh, float *dc, float *d) {                    \
+                                         const float *dh, const float *dy, float *dc, float *d) {   \
         RNN__V one = RNN__VONE;                                                                     \
         UNITS(H, RNN__LSTM_BWD_BODY);                                                               \
     }                                                                                               \
@@ -9999,7 +10001,7 @@ RNNDEF rnn_status rnn_s2s_load(rnn_s2s **out, rnn_optimizer **opt, const char *p
         UNITS(H, RNN__GRU_FWD_BODY);                                                                \
     }                                                                                               \
     ATTR static void rnn__gru_bwd_##SUF(int H, const float *gt, const float *hprev, const float *hn, \
-                                        float *dh, float *di, float *dq) {                          \
+                                        float *dh, const float *dy, float *di, float *dq) {         \
         RNN__V one = RNN__VONE;                                                                     \
         UNITS(H, RNN__GRU_BWD_BODY);                                                                \
     }

@@ -219,26 +219,36 @@ static void test_elementwise(void) {
            may fuse a multiply and an add); paths without them use the
            scalar ones */
         enum { H = 37 };
-        float gt[4 * H], tc[H], cp[H], dh[H], dc1[H], dc2[H], d1[4 * H], d2[4 * H];
+        float gt[4 * H], tc[H], cp[H], dh[H], dy[H], dhy[H], dc0[H], dc1[H], dc2[H], d1[4 * H], d2[4 * H];
         rnn_rng rg;
         char name[96];
-        int j;
+        int j, wy;
         double worst = 0;
         rnn_rng_seed(&rg, 5);
         for (j = 0; j < 4 * H; j++) gt[j] = rnn_rng_uniform(&rg);
         for (j = 0; j < H; j++) {
             tc[j] = 2 * rnn_rng_uniform(&rg) - 1; cp[j] = rnn_rng_normal(&rg); dh[j] = rnn_rng_normal(&rg);
-            dc1[j] = dc2[j] = rnn_rng_normal(&rg);
+            dc0[j] = rnn_rng_normal(&rg); dy[j] = rnn_rng_normal(&rg); dhy[j] = dh[j] + dy[j];
         }
-        rnn__lstm_bwd_c(H, gt, tc, cp, dh, dc1, d1);
-        rnn__best_arch()->lstm_bwd(H, gt, tc, cp, dh, dc2, d2);
-        for (j = 0; j < 5 * H; j++) {   /* (an fmax reduction here crashes aarch64 gcc 12's vectoriser) */
-            double e = j < 4 * H ? fabs(d1[j] - d2[j]) / (1 + fabs(d1[j]))
-                                 : fabs(dc1[j - 4 * H] - dc2[j - 4 * H]) / (1 + fabs(dc1[j - 4 * H]));
-            if (e > worst) worst = e;
+        for (wy = 0; wy < 2; wy++) {   /* without, then with the output's gradient dy */
+            worst = 0;
+            memcpy(dc1, dc0, sizeof dc0); memcpy(dc2, dc0, sizeof dc0);
+            rnn__lstm_bwd_c(H, gt, tc, cp, dh, wy ? dy : NULL, dc1, d1);
+            rnn__best_arch()->lstm_bwd(H, gt, tc, cp, dh, wy ? dy : NULL, dc2, d2);
+            for (j = 0; j < 5 * H; j++) {   /* (an fmax reduction here crashes aarch64 gcc 12's vectoriser) */
+                double e = j < 4 * H ? fabs(d1[j] - d2[j]) / (1 + fabs(d1[j]))
+                                     : fabs(dc1[j - 4 * H] - dc2[j - 4 * H]) / (1 + fabs(dc1[j - 4 * H]));
+                if (e > worst) worst = e;
+            }
+            if (wy) {   /* the scalar pass given dy = the scalar pass given dh + dy, exactly */
+                memcpy(dc2, dc0, sizeof dc0);
+                rnn__lstm_bwd_c(H, gt, tc, cp, dhy, NULL, dc2, d2);
+                for (j = 0; j < H; j++) if (dc1[j] != dc2[j] || d1[3 * H + j] != d2[3 * H + j]) worst = 1;
+            }
+            sprintf(name, "LSTM backward point-wise (%s) = the scalar pass, %s", rnn_simd_name(),
+                    wy ? "dy added in the pass" : "no dy");
+            check(worst < 1e-6, name, worst);
         }
-        sprintf(name, "LSTM backward point-wise (%s) = the scalar pass", rnn_simd_name());
-        check(worst < 1e-6, name, worst);
         {   /* and the forward: pre-activations over ±6, c normal; without a
                bias, then with one, against the scalar pass given g + bias */
             float g0[4 * H], g1[4 * H], g2[4 * H], bias[4 * H], c1[H], c2[H], t1[H], t2[H], h1[H], h2[H];
@@ -273,20 +283,26 @@ static void test_elementwise(void) {
         }
         {   /* GRU, forward then backward on its output */
             float ga[3 * H], gb2[3 * H], hp[3 * H], ha[H], hb[H], na[H], nb[H], hprev[H];
-            float dha[H], dhb[H], dia[3 * H], dib[3 * H], dqa[3 * H], dqb[3 * H];
+            float dha[H], dhb[H], dhc[H], dia[3 * H], dib[3 * H], dqa[3 * H], dqb[3 * H], dic[3 * H], dqc[3 * H];
             worst = 0;
             for (j = 0; j < 3 * H; j++) { ga[j] = gb2[j] = 8 * rnn_rng_uniform(&rg) - 4; hp[j] = rnn_rng_normal(&rg); }
-            for (j = 0; j < H; j++) { ha[j] = hb[j] = hprev[j] = rnn_rng_normal(&rg); dha[j] = dhb[j] = rnn_rng_normal(&rg); }
+            for (j = 0; j < H; j++) {
+                ha[j] = hb[j] = hprev[j] = rnn_rng_normal(&rg); dha[j] = dhb[j] = rnn_rng_normal(&rg);
+                dy[j] = rnn_rng_normal(&rg); dhc[j] = dha[j] + dy[j];
+            }
             rnn__gru_fwd_c(H, ga, hp, na, ha);
             rnn__best_arch()->gru_fwd(H, gb2, hp, nb, hb);
-            rnn__gru_bwd_c(H, ga, hprev, na, dha, dia, dqa);
-            rnn__best_arch()->gru_bwd(H, ga, hprev, na, dhb, dib, dqb);
+            rnn__gru_bwd_c(H, ga, hprev, na, dha, dy, dia, dqa);   /* with the output's gradient dy */
+            rnn__best_arch()->gru_bwd(H, ga, hprev, na, dhb, dy, dib, dqb);
+            rnn__gru_bwd_c(H, ga, hprev, na, dhc, NULL, dic, dqc);   /* = given dh + dy, exactly */
             for (j = 0; j < 3 * H; j++) {
                 double e = fabs(ga[j] - gb2[j]) + fabs(dia[j] - dib[j]) + fabs(dqa[j] - dqb[j]);
                 if (j < H) e += fabs(ha[j] - hb[j]) + fabs(na[j] - nb[j]) + fabs(dha[j] - dhb[j]);
+                if (dia[j] != dic[j] || dqa[j] != dqc[j] || (j < H && dha[j] != dhc[j])) e = 1;
                 if (e > worst) worst = e;
             }
-            sprintf(name, "GRU forward and backward point-wise (%s) = the scalar passes", rnn_simd_name());
+            sprintf(name, "GRU forward and backward point-wise (%s) = the scalar passes, dy added in the pass",
+                    rnn_simd_name());
             check(worst < 1e-6, name, worst);
         }
     }
