@@ -391,8 +391,9 @@ RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T,
 /* Backpropagation through the whole window of the last training forward.
    dy [T][B][D·H], dhn, dcn [L·D][B][H] (each may be NULL: zero). Adds the
    parameter gradients into r->grads and writes dx [T][B][I], dh0, dc0
-   when not NULL. For truncated BPTT, feed the final state of one window as
-   h0 of the next and ignore its dh0 (the state is detached). */
+   when not NULL (dx and dh0 cost products: NULL skips them). For
+   truncated BPTT, feed the final state of one window as h0 of the next
+   and ignore its dh0 (the state is detached). */
 RNNDEF rnn_status rnn_recurrent_backward(rnn_recurrent *r, const float *dy, const float *dhn,
                                          const float *dcn, float *dx, float *dh0, float *dc0);
 
