@@ -1564,10 +1564,10 @@ typedef struct rnn__arch {
        row-major matrix, vectors along n, no reduction; NULL: none */
     void (*gemv_n)(int n, int k, float alpha, const float *x, const float *b, int ldb, float beta, float *y);
     /* the LSTM and GRU point-wise passes of one row (rnn__lstm_fwd_c, ...) */
-    void (*lstm_fwd)(int H, float *g, const float *bias, float *c, float *tc, float *h);
+    void (*lstm_fwd)(int H, float *g, const float *bias, const float *ci, float *c, float *tc, float *h);
     void (*lstm_bwd)(int H, const float *gt, const float *tc, const float *cp, const float *dh,
                      const float *dy, float *dc, float *d);
-    void (*gru_fwd)(int H, float *g, const float *hp, float *hn, float *h);
+    void (*gru_fwd)(int H, float *g, const float *hp, float *hn, const float *hi, float *h);
     void (*gru_bwd)(int H, const float *gt, const float *hprev, const float *hn, float *dh,
                     const float *dy, float *di, float *dq);
     /* rnn_sample's passes (rnn__maxfin_c, ... rnn__gather_c) */
@@ -1751,15 +1751,15 @@ static void rnn__kernel_c(int kc, const float *ap, const float *bp, int ldb,
 
 /* LSTM forward, point-wise, one row of H units (rnn__cell_forward): g =
    [i f g o] pre-activations (plus bias [4H], if not NULL) in, activations
-   out; c becomes c' = f⊙c + i⊙g, tc (if not NULL) gets tanh(c'), h =
-   o⊙tanh(c'). */
-static void rnn__lstm_fwd_c(int H, float *g, const float *bias, float *c, float *tc, float *h) {
+   out; c gets c' = f⊙ci + i⊙g (ci the state before: c itself, or apart),
+   tc (if not NULL) tanh(c'), h = o⊙tanh(c'). */
+static void rnn__lstm_fwd_c(int H, float *g, const float *bias, const float *ci, float *c, float *tc, float *h) {
     int j;
     for (j = 0; j < 4 * H && bias; j++) g[j] += bias[j];
     rnn_sigmoid(g, g, 2 * (size_t)H);
     rnn_tanh(g + 2 * H, g + 2 * H, H);
     rnn_sigmoid(g + 3 * H, g + 3 * H, H);
-    for (j = 0; j < H; j++) c[j] = g[H + j] * c[j] + g[j] * g[2 * H + j];
+    for (j = 0; j < H; j++) c[j] = g[H + j] * ci[j] + g[j] * g[2 * H + j];
     rnn_tanh(h, c, H);
     if (tc) memcpy(tc, h, sizeof(float) * H);
     for (j = 0; j < H; j++) h[j] *= g[3 * H + j];
@@ -1785,15 +1785,16 @@ static void rnn__lstm_bwd_c(int H, const float *gt, const float *tc, const float
 
 /* GRU (PyTorch's form) forward, point-wise, one row: g = [r z n] input
    pre-activations in, activations out; hp = h·W_hhᵀ + b_hh; hn (if not
-   NULL) keeps hp's n part for backward; h becomes (1−z)⊙n + z⊙h. */
-static void rnn__gru_fwd_c(int H, float *g, const float *hp, float *hn, float *h) {
+   NULL) keeps hp's n part for backward; h gets (1−z)⊙n + z⊙hi (hi the
+   state before: h itself, or apart). */
+static void rnn__gru_fwd_c(int H, float *g, const float *hp, float *hn, const float *hi, float *h) {
     int j;
     for (j = 0; j < 2 * H; j++) g[j] += hp[j];
     rnn_sigmoid(g, g, 2 * (size_t)H);
     if (hn) memcpy(hn, hp + 2 * H, sizeof(float) * H);
     for (j = 0; j < H; j++) g[2 * H + j] += g[j] * hp[2 * H + j];
     rnn_tanh(g + 2 * H, g + 2 * H, H);
-    for (j = 0; j < H; j++) h[j] = (1.0f - g[H + j]) * g[2 * H + j] + g[H + j] * h[j];
+    for (j = 0; j < H; j++) h[j] = (1.0f - g[H + j]) * g[2 * H + j] + g[H + j] * hi[j];
 }
 
 /* GRU backward, point-wise, one row (rnn__cell_backward has the
@@ -3502,18 +3503,22 @@ static void rnn__copy_rows(float *dst, const float *src, const int *idx, size_t 
     else rnn__copy_task(&g, 0);
 }
 
-/* What a training forward keeps of a step, written by the point-wise pass
-   (so by its tasks): the states before it, hprev and cprev [B][H] (cprev
-   NULL but for LSTM), and each row's new h at out + b·ld (zeros where the
-   row is padding). */
+/* A training forward's step: the state it starts from is already in the
+   caches, hin and cin [B][H] (its rows of hprev and cprev; cin NULL but for
+   LSTM), so the product reads h there and the pass writes the new state to
+   hs, cs (the next step's rows of the caches, or after the last step the
+   final state): the state is never copied. Each row's new h also goes to
+   out + b·ld (zeros where the row is padding). */
 typedef struct rnn__keep {
-    float *hprev, *cprev, *out;
+    const float *hin, *cin;
+    float *out;
     size_t ld;
 } rnn__keep;
 
 /* One step of the cell for B rows. g [B][G·H] holds the input projection
    plus rnn__gate_bias and receives the gate activations; hs, cs [B][H] are
-   the state, updated where valid[b] (NULL: all). hp [B][G·H] is scratch
+   the state, updated where valid[b] (NULL: all), or with keep, the new
+   state's place (padded rows get keep's hin, cin unchanged). hp [B][G·H] is scratch
    (GRU's recurrent term hp = h·W_hhᵀ + b_hh; Elman and LSTM add theirs to g
    in the product itself). extra [B][H] receives hn (GRU) or r⊙h (GRU_CHO);
    cnew [B][H] tanh(c') (LSTM).
@@ -3556,18 +3561,19 @@ static void rnn__cell_fwd_rows(void *ctx, int part) {
     const rnn__arch *ar = rnn__best_arch();
     for (b = b0; b < b1; b++) {
         float *gb = c->g + (size_t)b * GH, *hpb = c->hp + (size_t)b * GH, *h = c->hs + (size_t)b * H;
+        float *cb = cell == RNN_LSTM ? c->cs + (size_t)b * H : NULL;
+        const float *hi = c->keep ? c->keep->hin + (size_t)b * H : h;   /* the state before the step */
+        const float *ci = c->keep && cb ? c->keep->cin + (size_t)b * H : cb;
         if (c->phase == 0) {   /* GRU_CHO before its second product: r, z and r⊙h */
             float *rh = c->extra + (size_t)b * H;
             for (j = 0; j < 2 * H; j++) gb[j] += hpb[j];
             rnn_sigmoid(gb, gb, 2 * (size_t)H);
-            for (j = 0; j < H; j++) rh[j] = gb[j] * h[j];
+            for (j = 0; j < H; j++) rh[j] = gb[j] * hi[j];
             continue;
         }
-        if (c->keep) {
-            memcpy(c->keep->hprev + (size_t)b * H, h, sizeof(float) * H);
-            if (c->keep->cprev) memcpy(c->keep->cprev + (size_t)b * H, c->cs + (size_t)b * H, sizeof(float) * H);
-        }
-        if (c->valid && !c->valid[b]) {
+        if (c->valid && !c->valid[b]) {   /* the state goes on unchanged */
+            if (hi != h) memcpy(h, hi, sizeof(float) * H);
+            if (ci != cb) memcpy(cb, ci, sizeof(float) * H);
             if (c->keep) memset(c->keep->out + b * c->keep->ld, 0, sizeof(float) * H);
             continue;
         }
@@ -3580,15 +3586,15 @@ static void rnn__cell_fwd_rows(void *ctx, int part) {
             memcpy(h, gb, sizeof(float) * H);
             break;
         case RNN_LSTM:   /* cnew keeps tanh(c') */
-            ar->lstm_fwd(H, gb, c->bias, c->cs + (size_t)b * H, c->cnew ? c->cnew + (size_t)b * H : NULL, h);
+            ar->lstm_fwd(H, gb, c->bias, ci, cb, c->cnew ? c->cnew + (size_t)b * H : NULL, h);
             break;
         case RNN_GRU:   /* extra keeps hn = h·W_hnᵀ + b_hn */
-            ar->gru_fwd(H, gb, hpb, c->extra ? c->extra + (size_t)b * H : NULL, h);
+            ar->gru_fwd(H, gb, hpb, c->extra ? c->extra + (size_t)b * H : NULL, hi, h);
             break;
         case RNN_GRU_CHO:
             for (j = 0; j < H; j++) gb[2 * H + j] += hpb[2 * H + j];
             rnn_tanh(gb + 2 * H, gb + 2 * H, H);
-            for (j = 0; j < H; j++) h[j] = (1.0f - gb[H + j]) * gb[2 * H + j] + gb[H + j] * h[j];
+            for (j = 0; j < H; j++) h[j] = (1.0f - gb[H + j]) * gb[2 * H + j] + gb[H + j] * hi[j];
             break;
         }
         if (c->keep) memcpy(c->keep->out + b * c->keep->ld, h, sizeof(float) * H);
@@ -3617,12 +3623,13 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
                               float *pk, size_t npk, const rnn__keep *keep, const float *bias, int zero) {
     int H = r->cfg.hidden_size, GH = r->gates * H, b;
     rnn_cell cell = r->cfg.cell;
+    const float *hin = keep ? keep->hin : hs;
     if (zero) {
         for (b = 0; b < B && rnn__is_gru(cell); b++) memcpy(hp + (size_t)b * GH, w->b_hh, sizeof(float) * GH);
     } else if (!rnn__is_gru(cell)) {
-        rnn__rec_product(w, H, GH, B, 0, GH, hs, whhT, panels, 0, g, pk, npk);
+        rnn__rec_product(w, H, GH, B, 0, GH, hin, whhT, panels, 0, g, pk, npk);
     } else {
-        rnn__rec_product(w, H, GH, B, 0, cell == RNN_GRU_CHO ? 2 * H : GH, hs, whhT, panels, 1, hp, pk, npk);
+        rnn__rec_product(w, H, GH, B, 0, cell == RNN_GRU_CHO ? 2 * H : GH, hin, whhT, panels, 1, hp, pk, npk);
     }
     if (cell == RNN_GRU_CHO) {   /* r⊙h, then its product (r⊙0 = 0: b_hn alone, copied above) */
         rnn__cell_pass(r, B, valid, g, hp, hs, cs, cnew, extra, keep, 0, NULL);
@@ -3852,15 +3859,19 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E,
                 for (j = 0; j < GH; j++)
                     for (k = 0; k < H; k++) p.whhT[(size_t)k * (GH + RNN__ROWPAD) + j] = w->w_hh[(size_t)j * H + k];
             }
-            if (h0) memcpy(p.hs, h0 + (size_t)(l * D + d) * H_B, sizeof(float) * H_B);
-            else memset(p.hs, 0, sizeof(float) * H_B);
-            if (r->cfg.cell == RNN_LSTM) {
-                if (c0) memcpy(p.cs, c0 + (size_t)(l * D + d) * H_B, sizeof(float) * H_B);
-                else memset(p.cs, 0, sizeof(float) * H_B);
+            {   /* the initial state, into the first step's rows of the caches */
+                size_t at = (size_t)(d ? T - 1 : 0) * H_B;
+                if (h0) memcpy(p.hprev + at, h0 + (size_t)(l * D + d) * H_B, sizeof(float) * H_B);
+                else memset(p.hprev + at, 0, sizeof(float) * H_B);
+                if (r->cfg.cell == RNN_LSTM) {
+                    if (c0) memcpy(p.cprev + at, c0 + (size_t)(l * D + d) * H_B, sizeof(float) * H_B);
+                    else memset(p.cprev + at, 0, sizeof(float) * H_B);
+                }
             }
             for (s = 0; s < T; s++) {
                 int t = d ? T - 1 - s : s;
-                size_t at = (size_t)t * H_B;
+                size_t at = (size_t)t * H_B, nx = (size_t)(d ? t - 1 : t + 1) * H_B;   /* the next step's rows */
+                float *hs = s < T - 1 ? p.hprev + nx : p.hs, *cs = s < T - 1 && p.cprev ? p.cprev + nx : p.cs;
                 rnn__keep keep;
 #ifndef RNN_USE_CBLAS
                 if (chunk && s % chunk == 0) {   /* the next chunk of steps' input projection */
@@ -3870,9 +3881,9 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E,
                 }
 #endif
                 for (b = 0; b < B; b++) valid[b] = (unsigned char)(t < r->len[b]);
-                keep.hprev = p.hprev + at; keep.cprev = p.cprev ? p.cprev + at : NULL;
+                keep.hin = p.hprev + at; keep.cin = p.cprev ? p.cprev + at : NULL;
                 keep.out = p.out + (size_t)t * B * D * H + (size_t)d * H; keep.ld = (size_t)D * H;
-                rnn__cell_forward(r, w, B, valid, p.gates + (size_t)t * B * GH, p.hp, p.hs, p.cs,
+                rnn__cell_forward(r, w, B, valid, p.gates + (size_t)t * B * GH, p.hp, hs, cs,
                                   p.cnew ? p.cnew + at : NULL, p.extra ? p.extra + at : NULL, p.whhT,
                                   packed ? 2 : 0, p.pack, p.npack, &keep, bias, s == 0 && !h0);
             }
@@ -9940,7 +9951,7 @@ RNNDEF rnn_status rnn_s2s_load(rnn_s2s **out, rnn_optimizer **opt, const char *p
     RNN__V f = RNN__VSIG(RNN__LSTM_PRE(H + j));                                                     \
     RNN__V gg = RNN__VTANH(RNN__LSTM_PRE(2 * H + j));                                               \
     RNN__V o = RNN__VSIG(RNN__LSTM_PRE(3 * H + j));                                                 \
-    RNN__V cn = RNN__VADD(RNN__VMUL(f, RNN__LDV(c + j)), RNN__VMUL(i, gg));                         \
+    RNN__V cn = RNN__VADD(RNN__VMUL(f, RNN__LDV(ci + j)), RNN__VMUL(i, gg));                        \
     RNN__V t = RNN__VTANH(cn);                                                                      \
     RNN__STV(g + j, i);                                                                             \
     RNN__STV(g + H + j, f);                                                                         \
@@ -9965,7 +9976,7 @@ RNNDEF rnn_status rnn_s2s_load(rnn_s2s **out, rnn_optimizer **opt, const char *p
     RNN__V z = RNN__VSIG(RNN__VADD(RNN__LDV(g + H + j), RNN__LDV(hp + H + j)));                     \
     RNN__V q = RNN__LDV(hp + 2 * H + j);                                                            \
     RNN__V n = RNN__VTANH(RNN__VADD(RNN__LDV(g + 2 * H + j), RNN__VMUL(r, q)));                     \
-    RNN__V hv = RNN__LDV(h + j);                                                                    \
+    RNN__V hv = RNN__LDV(hi + j);                                                                   \
     RNN__STV(g + j, r);                                                                             \
     RNN__STV(g + H + j, z);                                                                         \
     RNN__STV(g + 2 * H + j, n);                                                                     \
@@ -9988,8 +9999,8 @@ RNNDEF rnn_status rnn_s2s_load(rnn_s2s **out, rnn_optimizer **opt, const char *p
 /* The four passes of a path (ATTR its target attribute, SUF its name, UNITS
    its loop over blocks: UNITS(H, body)). */
 #define RNN__CELL_PASSES(ATTR, SUF, UNITS)                                                          \
-    ATTR static void rnn__lstm_fwd_##SUF(int H, float *g, const float *bias, float *c, float *tc,    \
-                                         float *h) {                                                \
+    ATTR static void rnn__lstm_fwd_##SUF(int H, float *g, const float *bias, const float *ci,        \
+                                         float *c, float *tc, float *h) {                           \
         UNITS(H, RNN__LSTM_FWD_BODY);                                                               \
     }                                                                                               \
     ATTR static void rnn__lstm_bwd_##SUF(int H, const float *gt, const float *tc, const float *cp,  \
@@ -9997,7 +10008,8 @@ RNNDEF rnn_status rnn_s2s_load(rnn_s2s **out, rnn_optimizer **opt, const char *p
         RNN__V one = RNN__VONE;                                                                     \
         UNITS(H, RNN__LSTM_BWD_BODY);                                                               \
     }                                                                                               \
-    ATTR static void rnn__gru_fwd_##SUF(int H, float *g, const float *hp, float *hn, float *h) {    \
+    ATTR static void rnn__gru_fwd_##SUF(int H, float *g, const float *hp, float *hn, const float *hi, \
+                                        float *h) {                                                 \
         RNN__V one = RNN__VONE;                                                                     \
         UNITS(H, RNN__GRU_FWD_BODY);                                                                \
     }                                                                                               \

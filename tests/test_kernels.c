@@ -250,7 +250,9 @@ static void test_elementwise(void) {
             check(worst < 1e-6, name, worst);
         }
         {   /* and the forward: pre-activations over ±6, c normal; without a
-               bias, then with one, against the scalar pass given g + bias */
+               bias (c in place), then with one (the state before read
+               apart: c's old values are not read), against the scalar pass
+               given g + bias */
             float g0[4 * H], g1[4 * H], g2[4 * H], bias[4 * H], c1[H], c2[H], t1[H], t2[H], h1[H], h2[H];
             int wb;
             for (j = 0; j < 4 * H; j++) { g0[j] = 12 * rnn_rng_uniform(&rg) - 6; bias[j] = 2 * rnn_rng_uniform(&rg) - 1; }
@@ -259,9 +261,10 @@ static void test_elementwise(void) {
                 worst = 0;
                 for (j = 0; j < H; j++) cs[j] = rnn_rng_normal(&rg);
                 for (j = 0; j < 4 * H; j++) { g1[j] = g0[j] + (wb ? bias[j] : 0.0f); g2[j] = g0[j]; }
-                memcpy(c1, cs, sizeof cs); memcpy(c2, cs, sizeof cs);
-                rnn__lstm_fwd_c(H, g1, NULL, c1, t1, h1);
-                rnn__best_arch()->lstm_fwd(H, g2, wb ? bias : NULL, c2, t2, h2);
+                memcpy(c1, cs, sizeof cs);
+                for (j = 0; j < H; j++) c2[j] = wb ? 1e30f : cs[j];
+                rnn__lstm_fwd_c(H, g1, NULL, c1, c1, t1, h1);
+                rnn__best_arch()->lstm_fwd(H, g2, wb ? bias : NULL, wb ? cs : c2, c2, t2, h2);
                 for (j = 0; j < 4 * H; j++) {
                     double e = fabs(g1[j] - g2[j]) / (1 + fabs(g1[j]));
                     if (j < H) {
@@ -272,8 +275,8 @@ static void test_elementwise(void) {
                 }
                 if (wb) {   /* the scalar pass adds it too */
                     for (j = 0; j < 4 * H; j++) g2[j] = g0[j];
-                    memcpy(c2, cs, sizeof cs);
-                    rnn__lstm_fwd_c(H, g2, bias, c2, t2, h2);
+                    for (j = 0; j < H; j++) c2[j] = 1e30f;
+                    rnn__lstm_fwd_c(H, g2, bias, cs, c2, t2, h2);
                     for (j = 0; j < H; j++) if (h1[j] != h2[j] || c1[j] != c2[j]) worst = 1;
                 }
                 sprintf(name, "LSTM forward point-wise (%s) = the scalar pass, %s", rnn_simd_name(),
@@ -290,8 +293,9 @@ static void test_elementwise(void) {
                 ha[j] = hb[j] = hprev[j] = rnn_rng_normal(&rg); dha[j] = dhb[j] = rnn_rng_normal(&rg);
                 dy[j] = rnn_rng_normal(&rg); dhc[j] = dha[j] + dy[j];
             }
-            rnn__gru_fwd_c(H, ga, hp, na, ha);
-            rnn__best_arch()->gru_fwd(H, gb2, hp, nb, hb);
+            for (j = 0; j < H; j++) hb[j] = 1e30f;   /* the vector pass reads hprev apart */
+            rnn__gru_fwd_c(H, ga, hp, na, ha, ha);
+            rnn__best_arch()->gru_fwd(H, gb2, hp, nb, hprev, hb);
             rnn__gru_bwd_c(H, ga, hprev, na, dha, dy, dia, dqa);   /* with the output's gradient dy */
             rnn__best_arch()->gru_bwd(H, ga, hprev, na, dhb, dy, dib, dqb);
             rnn__gru_bwd_c(H, ga, hprev, na, dhc, NULL, dic, dqc);   /* = given dh + dy, exactly */
