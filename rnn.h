@@ -3518,9 +3518,9 @@ typedef struct rnn__keep {
 /* One step of the cell for B rows. g [B][G·H] holds the input projection
    plus rnn__gate_bias and receives the gate activations; hs, cs [B][H] are
    the state, updated where valid[b] (NULL: all), or with keep, the new
-   state's place (padded rows get keep's hin, cin unchanged). hp [B][G·H] is scratch
-   (GRU's recurrent term hp = h·W_hhᵀ + b_hh; Elman and LSTM add theirs to g
-   in the product itself). extra [B][H] receives hn (GRU) or r⊙h (GRU_CHO);
+   state's place (padded rows get keep's hin, cin unchanged). hp [B][G·H]
+   is scratch (GRU's recurrent term hp = h·W_hhᵀ + b_hh; Elman and LSTM add
+   theirs to g in the product itself). extra [B][H] receives hn (GRU) or r⊙h (GRU_CHO);
    cnew [B][H] tanh(c') (LSTM).
      Elman: h' = act(g + hp)
      LSTM:  [i f g o] = [σ σ tanh σ](g + hp), c' = f⊙c + i⊙g, h' = o⊙tanh(c')
