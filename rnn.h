@@ -3621,11 +3621,11 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
                               const unsigned char *valid, float *g, float *hp, float *hs,
                               float *cs, float *cnew, float *extra, const float *whhT, int panels,
                               float *pk, size_t npk, const rnn__keep *keep, const float *bias, int zero) {
-    int H = r->cfg.hidden_size, GH = r->gates * H, b;
+    int H = r->cfg.hidden_size, GH = r->gates * H;
     rnn_cell cell = r->cfg.cell;
     const float *hin = keep ? keep->hin : hs;
     if (zero) {
-        for (b = 0; b < B && rnn__is_gru(cell); b++) memcpy(hp + (size_t)b * GH, w->b_hh, sizeof(float) * GH);
+        if (rnn__is_gru(cell)) rnn__copy_rows(hp, w->b_hh, NULL, (size_t)B, GH);
     } else if (!rnn__is_gru(cell)) {
         rnn__rec_product(w, H, GH, B, 0, GH, hin, whhT, panels, 0, g, pk, npk);
     } else {
