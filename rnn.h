@@ -3541,6 +3541,7 @@ typedef struct rnn__cell_rows {
     float *dgp, *dgpi;  /* backward: dgh's (and dgi's) rows also into A panels (rnn__apack_put) */
     int k0, K;          /* at depth k0 + b of K                                     */
     int ahead;          /* backward: where the next step's rows are, in steps (0: no next step) */
+    int stride;         /* backward: rows from a step to the next in the caches (the batch) */
 } rnn__cell_rows;
 
 /* Runs fn over the rows of c, cut among the tasks when the pass is big
@@ -3646,7 +3647,8 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
    recurrent side (equal but for GRU's n gate), and dh, dc replaced by the
    gradient reaching h, c (dh only if wanted: else the step's product
    dh += dgh·W_hh is skipped; dh is then not the gradient). Padded rows get
-   zero dgi, dgh and keep dh, dc.
+   zero dgi, dgh and keep dh, dc. The caches' rows of the next step (asked
+   for ahead) are ahead · stride rows on.
      Elman: da = dh'⊙act'(a)                    dh = da·W_hh
      LSTM:  dc' += dh'⊙o⊙(1−tanh²c'); do = dh'⊙tanh c'·o(1−o)
             di = dc'⊙g·i(1−i), df = dc'⊙c·f(1−f), dg = dc'⊙i·(1−g²)
@@ -3676,7 +3678,7 @@ static void rnn__cell_bwd_rows(void *ctx, int part) {
             continue;
         }
         if (c->ahead) {   /* the next step's cached rows */
-            ptrdiff_t n = (ptrdiff_t)c->ahead * c->B;
+            ptrdiff_t n = (ptrdiff_t)c->ahead * c->stride;
             rnn__ahead(gb + n * GH, GH);
             if (c->dy) rnn__ahead(c->dy + (n + b) * (ptrdiff_t)c->ldy, H);
             if (cell == RNN_LSTM) {
@@ -3736,7 +3738,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
                                const float *cprev, const float *cnew, const float *extra,
                                float *dgi, float *dgh, float *dh, float *dc, float *tmp,
                                const float *whp, float *pk, size_t npk, const float *dy, size_t ldy,
-                               float *dgp, float *dgpi, int k0, int K, int ahead, int wanted) {
+                               float *dgp, float *dgpi, int k0, int K, int ahead, int stride, int wanted) {
     int H = r->cfg.hidden_size, GH = r->gates * H;
     rnn__cell_rows c;
     memset(&c, 0, sizeof c);
@@ -3745,6 +3747,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
     c.r = r; c.valid = valid; c.B = B; c.g = (float *)g; c.hprev = hprev; c.cprev = cprev; c.cnew = (float *)cnew;
     c.hs = (float *)extra; c.extra = tmp; c.dgi = dgi; c.dgh = dgh; c.dh = dh; c.dc = dc;
     c.dy = dy; c.ldy = ldy; c.dgp = dgp; c.dgpi = dgpi; c.k0 = k0; c.K = K; c.ahead = ahead;
+    c.stride = stride;
     rnn__rows(&c, rnn__cell_bwd_rows);
 #ifdef RNN_USE_CBLAS
     (void)whp;
@@ -3780,15 +3783,131 @@ static int rnn__finite(const float *x, size_t n) {
     return !bad;
 }
 
+/* A layer's steps, run whole or, with tasks, cut between rows of the batch:
+   each task then takes its rows through every step of the forward (or of a
+   block of the backward's steps), alone. Cut between columns of each step's
+   product (rnn__gemm_bp), the tasks meet twice a step, and each step's
+   gates and state cross from core to core; where the two cores sit far
+   apart (on a shared VM, the host moved them: 350 ns there and back
+   instead of 60), 2 threads trained GRU H 128 at 1.1 times one thread
+   instead of 1.75. Cut between rows they meet once a layer (the backward:
+   once a block of weight gradients) and share nothing on the way. Each
+   task reads all of W_hh a step instead of its columns: with 16 rows a task
+   that is 8 flops a byte, 19 GB/s at 150 GFLOP/s, within what a core reads
+   from L3 (27 GB/s on the Xeon), so such a cut is taken at any H (Zen 4,
+   2 threads: LSTM H 512 1.89x one thread, 1.78x cut between columns);
+   fewer rows only where W_hh fits RNN_PAR_ROWS_BYTES (each core's L2).
+   The rows must give every task a part (else the columns keep every core
+   busy). Every row is made by the same kernels in the same order either
+   way, so the values are the same (rnn__gemm_bp_cols: tiles of mr rows,
+   each element summed alone). */
+#ifndef RNN_PAR_ROWS_BYTES
+#define RNN_PAR_ROWS_BYTES (512 << 10)
+#endif
+typedef struct rnn__steps {
+    rnn_recurrent *r;
+    const rnn_recurrent_weights *w;
+    const rnn__rec_plan *p;
+    const float *in, *bias;   /* forward: the layer's input, the gate bias (rnn__cell_forward) */
+    float *dcur;              /* backward: the gradient of the layers' output */
+    float *dgp, *dgpi;        /* backward: rnn__rec_dgp */
+    int d, packed, chunk, h0; /* forward: chunk (rnn__rec_chunk; 0: projected before), h0 given */
+    int ring, kb, dh0;        /* backward: dgi, dgh in a ring; rnn__rec_kb; dh0 wanted */
+    int s0, s1;               /* backward: the steps s0 down to s1 */
+    int step;                 /* rows a task (0: not cut) */
+} rnn__steps;
+
+/* Rows a task when the steps are cut between rows (whole tiles of the
+   kernel, two or more tasks), with each task's scratch grown for it; 0:
+   not cut. */
+static int rnn__rec_rows(const rnn_recurrent *r, int B, int packed) {
+#ifndef RNN_USE_CBLAS
+    int H = r->cfg.hidden_size, mr = rnn__best_arch()->mr, step;
+    if (!packed || rnn__par_n <= 1) return 0;
+    step = rnn__cut(B, mr, mr);
+    if (!step || (B + step - 1) / step < rnn__par_n ||
+        (step < 16 && (size_t)H * r->gates * H * sizeof(float) > (size_t)RNN_PAR_ROWS_BYTES))
+        return 0;
+    if (!rnn__scratch((B + step - 1) / step, rnn__bp_scratch(step) + (size_t)step / 4 + 1)) return 0;
+    return step;
+#else
+    (void)r; (void)B; (void)packed;
+    return 0;
+#endif
+}
+
+/* Runs n tasks that must not cut their work again (inside them, no region). */
+static void rnn__run_alone(rnn_task_fn task, void *ctx, int n) {
+    int tasks = rnn__par_n;
+    rnn__par_n = 1;
+    rnn__run(task, ctx, n);
+    rnn__par_n = tasks;
+}
+
+/* The forward's steps over rows [b0, b1): pk, npk the packing space,
+   valid b1 − b0 bytes of scratch. The state before each step is in the
+   caches (rnn__keep), so rows of one task never read another's. */
+static void rnn__fwd_steps(const rnn__steps *c, int b0, int b1, float *pk, size_t npk, unsigned char *valid) {
+    const rnn_recurrent *r = c->r;
+    const rnn__rec_plan *p = c->p;
+    int T = r->T, B = r->B, D = r->dirs, H = r->cfg.hidden_size, GH = r->gates * H, n = b1 - b0, d = c->d, s, b;
+    size_t H_B = (size_t)B * H;
+    for (s = 0; s < T; s++) {
+        int t = d ? T - 1 - s : s;
+        size_t at = (size_t)t * H_B + (size_t)b0 * H;
+        size_t nx = (size_t)(d ? t - 1 : t + 1) * H_B + (size_t)b0 * H;   /* the next step's rows */
+        float *hs = s < T - 1 ? p->hprev + nx : p->hs + (size_t)b0 * H;
+        float *cs = s < T - 1 && p->cprev ? p->cprev + nx : rnn__at(p->cs, (size_t)b0 * H);
+        rnn__keep keep;
+#ifndef RNN_USE_CBLAS
+        if (c->chunk && s % c->chunk == 0) {   /* the next chunk of steps' input projection (one thread: all rows) */
+            const rnn_recurrent_weights *w = c->w;
+            int q = T - s < c->chunk ? T - s : c->chunk, t0 = d ? T - s - q : s, gru = rnn__is_gru(r->cfg.cell);
+            rnn__gemm_bp(p->pack, q * B, GH, w->in_size, 1.0f, c->in + (size_t)t0 * B * w->in_size, w->in_size,
+                         p->wihp, gru ? 1.0f : 0.0f, p->gates + (size_t)t0 * B * GH, GH, gru ? p->gbias : NULL);
+        }
+#endif
+        for (b = 0; b < n; b++) valid[b] = (unsigned char)(t < r->len[b0 + b]);
+        keep.hin = p->hprev + at; keep.cin = rnn__at(p->cprev, at);
+        keep.out = p->out + ((size_t)t * B + b0) * D * H + (size_t)d * H; keep.ld = (size_t)D * H;
+        rnn__cell_forward(r, c->w, n, valid, p->gates + ((size_t)t * B + b0) * GH, p->hp + (size_t)b0 * GH, hs, cs,
+                          rnn__at(p->cnew, at), rnn__at(p->extra, at), p->whhT, c->packed ? 2 : 0, pk, npk, &keep,
+                          c->bias, s == 0 && !c->h0);
+    }
+}
+
+#ifndef RNN_USE_CBLAS
+/* Task i's rows of a task's scratch: packing space, then its valid bytes. */
+static void rnn__task_rows(const rnn__steps *c, int i, int *b0, int *b1, float **pk, size_t *npk) {
+    *b0 = i * c->step;
+    *b1 = *b0 + c->step < c->r->B ? *b0 + c->step : c->r->B;
+    *pk = rnn__scr[i];
+    *npk = rnn__bp_scratch(c->step);
+}
+#endif
+
+static void rnn__fwd_rows_task(void *ctx, int i) {
+#ifndef RNN_USE_CBLAS
+    const rnn__steps *c = (const rnn__steps *)ctx;
+    int b0, b1;
+    float *pk;
+    size_t npk;
+    rnn__task_rows(c, i, &b0, &b1, &pk, &npk);
+    if (b0 < b1) rnn__fwd_steps(c, b0, b1, pk, npk, (unsigned char *)(pk + npk));
+#else
+    (void)ctx; (void)i;
+#endif
+}
+
 /* The forward. Layer 0's input is x [T·B][I], or (x NULL) token tok[i] of
    the embedding E [V][I] by way of the gate table (rnn__table_pays). */
 static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E, int V, const int *tok, int T,
                                int B, const int *lengths, const float *h0, const float *c0, float *y,
                                float *hn, float *cn, int train, rnn_rng *rng) {
-    int L, D, H, GH, l, d, s, b, j, packed;
+    int L, D, H, GH, l, d, b, j, packed;
     size_t TB, H_B;
-    unsigned char *valid;
     rnn__rec_plan p;
+    rnn__steps st;
     char msg[160];
     if (!r) return RNN_ERR_INVALID_ARGUMENT;
     L = r->cfg.num_layers; D = r->dirs; H = r->cfg.hidden_size; GH = r->gates * H;
@@ -3820,7 +3939,7 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E,
     TB = (size_t)T * B; H_B = (size_t)B * H;
     packed = rnn__rec_bp(B);
     for (b = 0; b < B; b++) r->len[b] = lengths ? lengths[b] : T;
-    valid = r->valid;
+    memset(&st, 0, sizeof st);
     for (l = 0; l < L; l++) {
         for (d = 0; d < D; d++) {
             const rnn_recurrent_weights *w = &r->w[l * D + d];
@@ -3868,25 +3987,12 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E,
                     else memset(p.cprev + at, 0, sizeof(float) * H_B);
                 }
             }
-            for (s = 0; s < T; s++) {
-                int t = d ? T - 1 - s : s;
-                size_t at = (size_t)t * H_B, nx = (size_t)(d ? t - 1 : t + 1) * H_B;   /* the next step's rows */
-                float *hs = s < T - 1 ? p.hprev + nx : p.hs, *cs = s < T - 1 && p.cprev ? p.cprev + nx : p.cs;
-                rnn__keep keep;
-#ifndef RNN_USE_CBLAS
-                if (chunk && s % chunk == 0) {   /* the next chunk of steps' input projection */
-                    int n = T - s < chunk ? T - s : chunk, t0 = d ? T - s - n : s;
-                    rnn__gemm_bp(p.pack, n * B, GH, w->in_size, 1.0f, in + (size_t)t0 * B * w->in_size, w->in_size,
-                                 p.wihp, gru ? 1.0f : 0.0f, p.gates + (size_t)t0 * B * GH, GH, gru ? p.gbias : NULL);
-                }
-#endif
-                for (b = 0; b < B; b++) valid[b] = (unsigned char)(t < r->len[b]);
-                keep.hin = p.hprev + at; keep.cin = p.cprev ? p.cprev + at : NULL;
-                keep.out = p.out + (size_t)t * B * D * H + (size_t)d * H; keep.ld = (size_t)D * H;
-                rnn__cell_forward(r, w, B, valid, p.gates + (size_t)t * B * GH, p.hp, hs, cs,
-                                  p.cnew ? p.cnew + at : NULL, p.extra ? p.extra + at : NULL, p.whhT,
-                                  packed ? 2 : 0, p.pack, p.npack, &keep, bias, s == 0 && !h0);
-            }
+            st.r = r; st.w = w; st.p = &p; st.in = in; st.bias = bias; st.d = d; st.packed = packed;
+            st.chunk = chunk; st.h0 = h0 != NULL;
+            if ((st.step = rnn__rec_rows(r, B, packed)) != 0)
+                rnn__run_alone(rnn__fwd_rows_task, &st, (B + st.step - 1) / st.step);
+            else
+                rnn__fwd_steps(&st, 0, B, p.pack, p.npack, r->valid);
             if (hn) memcpy(hn + (size_t)(l * D + d) * H_B, p.hs, sizeof(float) * H_B);
             if (cn && r->cfg.cell == RNN_LSTM) memcpy(cn + (size_t)(l * D + d) * H_B, p.cs, sizeof(float) * H_B);
         }
@@ -3911,8 +4017,43 @@ RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T,
     return rnn__forward(r, x, NULL, 0, NULL, T, B, lengths, h0, c0, y, hn, cn, train, rng);
 }
 
-/* The backward. After a forward by token, dx is not made: instead dE
-   [V][I] (NULL: frozen) gets the embedding's gradient through the table. */
+/* The backward's steps c->s0 down to c->s1 over rows [b0, b1), as
+   rnn__fwd_steps. */
+static void rnn__bwd_steps(const rnn__steps *c, int b0, int b1, float *pk, size_t npk, unsigned char *valid) {
+    const rnn_recurrent *r = c->r;
+    const rnn__rec_plan *p = c->p;
+    int T = r->T, B = r->B, D = r->dirs, H = r->cfg.hidden_size, GH = r->gates * H, n = b1 - b0, d = c->d, s, b;
+    int kb = c->kb;
+    size_t H_B = (size_t)B * H, TB = (size_t)T * B;
+    for (s = c->s0; s >= c->s1; s--) {
+        int t = d ? T - 1 - s : s;
+        size_t at = (size_t)t * H_B + (size_t)b0 * H;
+        size_t gr = ((c->ring ? (size_t)(t * B % kb) : (size_t)t * B) + b0) * GH;
+        size_t k0 = (size_t)t * B / kb * kb;   /* the block's first position */
+        for (b = 0; b < n; b++) valid[b] = (unsigned char)(t < r->len[b0 + b]);
+        rnn__cell_backward(r, c->w, n, valid, p->gates + ((size_t)t * B + b0) * GH, p->hprev + at,
+                           rnn__at(p->cprev, at), rnn__at(p->cnew, at), rnn__at(p->extra, at), p->dgi + gr,
+                           p->dgh + gr, p->dh + (size_t)b0 * H, p->dc + (size_t)b0 * H, rnn__at(p->tmp, (size_t)b0 * H),
+                           c->packed ? p->whhT : NULL, pk, npk,
+                           c->dcur + ((size_t)t * B + b0) * D * H + (size_t)d * H, (size_t)D * H, c->dgp, c->dgpi,
+                           t * B % kb + b0, TB - k0 < (size_t)kb ? (int)(TB - k0) : kb, s > 0 ? (d ? 1 : -1) : 0, B,
+                           s > 0 || c->dh0);   /* the first step's dh only for dh0 */
+    }
+}
+
+static void rnn__bwd_rows_task(void *ctx, int i) {
+#ifndef RNN_USE_CBLAS
+    const rnn__steps *c = (const rnn__steps *)ctx;
+    int b0, b1;
+    float *pk;
+    size_t npk;
+    rnn__task_rows(c, i, &b0, &b1, &pk, &npk);
+    if (b0 < b1) rnn__bwd_steps(c, b0, b1, pk, npk, (unsigned char *)(pk + npk));
+#else
+    (void)ctx; (void)i;
+#endif
+}
+
 /* Where the backward of (l, d) puts dghᵀ in A panels for the weight
    gradients (rnn__gemm_ap), or NULL: a BLAS hook or RNN_USE_CBLAS (every
    product goes there), GRU_CHO (its dW_hh is two products of parts of
@@ -3928,14 +4069,16 @@ static float *rnn__rec_dgp(const rnn_recurrent *r, const rnn__rec_plan *p, int p
 #endif
 }
 
+/* The backward. After a forward by token, dx is not made: instead dE
+   [V][I] (NULL: frozen) gets the embedding's gradient through the table. */
 static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *dhn, const float *dcn,
                                 float *dx, float *dh0, float *dc0, float *dE) {
-    int L, D, H, GH, T, B, l, d, s, b, j, packed;
+    int L, D, H, GH, T, B, l, d, s, j, packed;
     size_t TB, H_B, i;
     float *dcur, *dnext, *dgp, *dgpi;
     int kb;
-    unsigned char *valid;
     rnn__rec_plan p;
+    rnn__steps st;
     if (!r) return RNN_ERR_INVALID_ARGUMENT;
     if (!r->trained)
         return rnn__fail(r, RNN_ERR_INVALID_ARGUMENT, "backward: no training forward to go back through");
@@ -3943,7 +4086,7 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
     T = r->T; B = r->B; TB = (size_t)T * B; H_B = (size_t)B * H;
     packed = rnn__rec_bp(B);
     kb = rnn__rec_kb(B);
-    valid = r->valid;
+    memset(&st, 0, sizeof st);
     r->version++;   /* the weights are about to be updated: one-step states copy them again */
     rnn__rec_carve(r, 0, 0, &p);
     dcur = p.dcur; dnext = p.dnext;
@@ -3982,23 +4125,21 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
             ring = dgp && !by_token && (p.dgi == p.dgh || dgpi) && (!dxl || dxb);
             if (dcn && r->cfg.cell == RNN_LSTM) memcpy(p.dc, dcn + ld, sizeof(float) * H_B);
             else memset(p.dc, 0, sizeof(float) * H_B);
-            for (s = T - 1; s >= 0; s--) {
-                int t = d ? T - 1 - s : s;
-                size_t at = (size_t)t * H_B, gr = ring ? (size_t)(t * B % kb) * GH : (size_t)t * B * GH;
-                for (b = 0; b < B; b++) valid[b] = (unsigned char)(t < r->len[b]);
-                rnn__cell_backward(r, w, B, valid, p.gates + (size_t)t * B * GH, p.hprev + at,
-                                   p.cprev ? p.cprev + at : NULL, p.cnew ? p.cnew + at : NULL,
-                                   p.extra ? p.extra + at : NULL, p.dgi + gr, p.dgh + gr, p.dh, p.dc, p.tmp,
-                                   packed ? p.whhT : NULL,
-                                   p.pack, p.npack, dcur + (size_t)t * B * D * H + (size_t)d * H, (size_t)D * H,
-                                   dgp, dgpi, t * B % kb, TB - (size_t)t * B / kb * kb < (size_t)kb ?
-                                   (int)(TB - (size_t)t * B / kb * kb) : kb, s > 0 ? (d ? 1 : -1) : 0,
-                                   s > 0 || dh0);   /* the first step's dh only for dh0 */
+            st.r = r; st.w = w; st.p = &p; st.d = d; st.packed = packed; st.dcur = dcur; st.dgp = dgp;
+            st.dgpi = dgpi; st.ring = ring; st.kb = kb; st.dh0 = dh0 != NULL;
+            st.step = rnn__rec_rows(r, B, packed);
+            for (s = T - 1; s >= 0; s = st.s1 - 1) {
+                /* the steps of one block of weight gradients: t·B / kb the same */
+                int t = d ? T - 1 - s : s, q = t * B / kb;
+                st.s0 = st.s1 = s;
+                while (st.s1 > 0 && (d ? T - st.s1 : st.s1 - 1) * B / kb == q) st.s1--;
+                if (st.step) rnn__run_alone(rnn__bwd_rows_task, &st, (B + st.step - 1) / st.step);
+                else rnn__bwd_steps(&st, 0, B, p.pack, p.npack, r->valid);
 #ifndef RNN_USE_CBLAS
-                if (dgp && (d ? (t + 1) * B % kb == 0 || t == T - 1 : t * B % kb == 0)) {
-                    /* a block of dgh is whole: its part of dW_hh (and, where dgi is
+                if (dgp) {
+                    /* the block of dgh is whole: its part of dW_hh (and, where dgi is
                        dgh, dW_ih), from L2. dW = dGᵀ·X over positions [k0, k0 + kq) */
-                    size_t k0 = (size_t)t * B / kb * kb;
+                    size_t k0 = (size_t)q * kb;
                     int kq = TB - k0 < (size_t)kb ? (int)(TB - k0) : kb;
                     if (!by_token && (p.dgi == p.dgh || dgpi))
                         rnn__gemm_ap(p.pack, GH, in_size, kq, dgpi ? dgpi : dgp, in + k0 * in_size, in_size,
