@@ -36,6 +36,45 @@ static void *rd_share(void *v) {
     return NULL;
 }
 
+/* A cache line there and back between two threads, in ns (the median of
+   rounds of 2,000): how far apart the OS and the host put two cores. On a
+   shared VM it moves: 50-80 ns on one chip's cores, 330-370 ns when the
+   host put the two far apart, and then work that crosses between cores
+   often (a region a step) loses what the second core gives. */
+typedef struct { volatile int *line; int n; } trip;
+static void *trip_back(void *v) {
+    trip *p = (trip *)v;
+    int i;
+    for (i = 0; i < p->n; i++) {
+        while (__atomic_load_n(p->line, __ATOMIC_ACQUIRE) != 2 * i + 1) {}
+        __atomic_store_n(p->line, 2 * i + 2, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+static double round_trip_ns(void) {
+    static int space[64];
+    volatile int *line = (volatile int *)(((uintptr_t)space + 63) & ~(uintptr_t)63);   /* a line of its own */
+    double t[5];
+    int r, i, n = 2000;
+    for (r = 0; r < 5; r++) {
+        pthread_t th;
+        trip p;
+        double t0;
+        *line = 0;
+        p.line = line; p.n = n;
+        if (pthread_create(&th, NULL, trip_back, &p) != 0) return 0;
+        t0 = now();
+        for (i = 0; i < n; i++) {
+            __atomic_store_n(line, 2 * i + 1, __ATOMIC_RELEASE);
+            while (__atomic_load_n(line, __ATOMIC_ACQUIRE) != 2 * i + 2) {}
+        }
+        t[r] = (now() - t0) / n * 1e9;   /* the first trips include the thread's start */
+        pthread_join(th, NULL);
+    }
+    qsort(t, 5, sizeof(double), cmp_double);
+    return t[2];
+}
+
 /* fn(item k) for k < n at once: item 0 on this thread, the others on
    threads of their own; returns when all are done. */
 static void fan_out(void *(*fn)(void *), void *items, size_t size, int n) {
@@ -103,7 +142,7 @@ int main(int argc, char **argv) {
            N separate one-thread trainings at once (each its own model), so
            that all three see the same load: the median of each. The third
            is what these N cores give work that needs no sharing at all. */
-        double t1[256], tn[256], ts[256];
+        double t1[256], tn[256], ts[256], trips[256];
         int k, N = atoi(argv[6]) < 16 ? atoi(argv[6]) : 16;
         solo so[16];
         for (k = 0; k < N; k++) {
@@ -121,14 +160,17 @@ int main(int argc, char **argv) {
                 else fan_out(solo_step, so, sizeof so[0], N);
                 if (i >= 2) (k == 0 ? t1 : k == 1 ? tn : ts)[i - 2] = now() - t;
             }
+            if (i >= 2) trips[i - 2] = round_trip_ns();
         }
         rnn_set_threads(1);
         for (k = 1; k < N; k++) { rnn_optimizer_free(so[k].o); rnn_lm_free(so[k].m); }
         qsort(t1, (size_t)steps, sizeof(double), cmp_double);
         qsort(tn, (size_t)steps, sizeof(double), cmp_double);
         qsort(ts, (size_t)steps, sizeof(double), cmp_double);
+        qsort(trips, (size_t)steps, sizeof(double), cmp_double);
         printf("threads %d train tok/s %.0f one %.0f separate %.0f\n", N, 64 * 32 / tn[steps / 2],
                64 * 32 / t1[steps / 2], N * 64 * 32 / ts[steps / 2]);
+        printf("round trip ns %.0f (%.0f-%.0f)\n", trips[steps / 2], trips[0], trips[steps - 1]);
     }
     if (valsteps > 0) {
         rnn_lm *m2;

@@ -52,6 +52,11 @@ for cell in lstm gru; do
       printf '           limit: %s separate one-thread trainings at once, %6s tok/s = %sx one; the pool reaches %s%% of it\n' \
         "$n" "$ts" "$(echo "$ts $t1" | awk '{printf "%.2f", $1 / $2}')" "$(echo "$tn $ts" | awk '{printf "%.0f", 100 * $1 / $2}')"
     done
+    # how far apart the two cores were in those rounds (50-80 ns: one chip)
+    echo "$ours" | sed -n 's/^round trip ns \([0-9]*\) (\([0-9]*-[0-9]*\))/\1 \2/p' |
+    while read rt span; do
+      printf '           cores: a cache line there and back in %s ns (median of the rounds; %s)\n' "$rt" "$span"
+    done
     # share of the read bandwidth: median over rounds that alternate generation
     # and a plain read of the same bytes (bench-lm), so both see the same load
     printf '           generate: rnn.h %7s us/token, PyTorch %7s us -> %5sx; weights %.1f MB at %s GB/s = %s%% of read bw (best %s GB/s)\n' \
