@@ -256,8 +256,9 @@ RNNDEF const char *rnn_int8_simd_name(void);
    rnn_set_parallel (as rnn_set_sgemm hands it a BLAS), or compile the
    implementation with RNN_THREADS defined and call rnn_set_threads for
    its own pool (pthreads; Win32 threads on Windows). Training and large
-   products then split their work into up to `tasks` parts: the columns of
-   each product in whole SIMD panels, the rows of point-wise passes, the
+   products then split their work into up to `tasks` parts: a recurrent
+   layer's batch rows through all its steps, the rows or columns of each
+   product in whole SIMD panels, the rows of point-wise passes, the
    elements of the optimizer, fixed chunks for sums. A split never changes
    a result: losses and weights are bit-identical with 1, 2 or N tasks.
    The split work keeps per-task scratch in one global place, so call
@@ -1870,7 +1871,8 @@ RNNDEF const char *rnn_simd_name(void) { return rnn__best_arch()->name; }
    A region's split is chosen so that no value depends on it: a product is
    cut between columns (or rows) at multiples of the kernel's panel, so
    each element is summed by the same kernel in the same order as without
-   a cut; point-wise passes are cut between rows; sums over many elements
+   a cut; point-wise passes, and a recurrent layer's steps (rnn__steps),
+   are cut between rows; sums over many elements
    (the gradient norm, the loss) add fixed chunks in a fixed order, chunked
    alike with one thread. */
 #define RNN__MAX_TASKS 64

@@ -29,7 +29,7 @@ static void thread_run(rnn_cell cell, float *loss, uint32_t *crc) {
     rnn_lm *m = NULL;
     rnn_clf *c = NULL;
     rnn_optimizer *o = NULL, *o2 = NULL;
-    int in[8 * 40], tg[8 * 40], len[8], lab[8], i, s;
+    int in[8 * 40], tg[8 * 40], len[40], lab[40], i, s;
     ptrdiff_t j;
     rnn_rng r;
     memset(&lc, 0, sizeof lc);
@@ -52,8 +52,9 @@ static void thread_run(rnn_cell cell, float *loss, uint32_t *crc) {
     cc.bidirectional = 1; cc.pool = RNN_POOL_ATTENTION; cc.max_len = 8;
     rnn_clf_create(&c, &cc, 12);
     rnn_optimizer_create(&o2, &oc, c->params);
-    for (i = 0; i < 8; i++) { len[i] = 1 + i % 8; lab[i] = i % 5; }
-    for (s = 3; s < 5; s++) rnn_clf_train_step(c, o2, in, len, 8, 8, lab, NULL, &loss[s]);
+    /* 40 rows of lengths 1..8: the layer's steps are cut between rows, padding in every part */
+    for (i = 0; i < 40; i++) { len[i] = 1 + (i * 5 + i / 8) % 8; lab[i] = i % 5; }
+    for (s = 3; s < 5; s++) rnn_clf_train_step(c, o2, in, len, 8, 40, lab, NULL, &loss[s]);
     for (j = 0; j < stbds_arrlen(c->params); j++)
         *crc = rnn_crc32(*crc, c->params[j].value, c->params[j].count * sizeof(float));
     rnn_optimizer_free(o); rnn_optimizer_free(o2);
