@@ -3814,6 +3814,7 @@ typedef struct rnn__steps {
     float *dcur;              /* backward: the gradient of the layers' output */
     float *dgp, *dgpi;        /* backward: rnn__rec_dgp */
     int d, packed, chunk, h0; /* forward: chunk (rnn__rec_chunk; 0: projected before), h0 given */
+    int back;                 /* 1: the backward's steps */
     int ring, kb, dh0;        /* backward: dgi, dgh in a ring; rnn__rec_kb; dh0 wanted */
     int s0, s1;               /* backward: the steps s0 down to s1 */
     int step;                 /* rows a task (0: not cut) */
@@ -3878,24 +3879,41 @@ static void rnn__fwd_steps(const rnn__steps *c, int b0, int b1, float *pk, size_
     }
 }
 
-#ifndef RNN_USE_CBLAS
-/* Task i's rows of a task's scratch: packing space, then its valid bytes. */
-static void rnn__task_rows(const rnn__steps *c, int i, int *b0, int *b1, float **pk, size_t *npk) {
-    *b0 = i * c->step;
-    *b1 = *b0 + c->step < c->r->B ? *b0 + c->step : c->r->B;
-    *pk = rnn__scr[i];
-    *npk = rnn__bp_scratch(c->step);
+/* The backward's steps c->s0 down to c->s1 over rows [b0, b1), as
+   rnn__fwd_steps. */
+static void rnn__bwd_steps(const rnn__steps *c, int b0, int b1, float *pk, size_t npk, unsigned char *valid) {
+    const rnn_recurrent *r = c->r;
+    const rnn__rec_plan *p = c->p;
+    int T = r->T, B = r->B, D = r->dirs, H = r->cfg.hidden_size, GH = r->gates * H, n = b1 - b0, d = c->d, s, b;
+    int kb = c->kb;
+    size_t H_B = (size_t)B * H, TB = (size_t)T * B;
+    for (s = c->s0; s >= c->s1; s--) {
+        int t = d ? T - 1 - s : s;
+        size_t at = (size_t)t * H_B + (size_t)b0 * H;
+        size_t gr = ((c->ring ? (size_t)(t * B % kb) : (size_t)t * B) + b0) * GH;
+        size_t k0 = (size_t)t * B / kb * kb;   /* the block's first position */
+        for (b = 0; b < n; b++) valid[b] = (unsigned char)(t < r->len[b0 + b]);
+        rnn__cell_backward(r, c->w, n, valid, p->gates + ((size_t)t * B + b0) * GH, p->hprev + at,
+                           rnn__at(p->cprev, at), rnn__at(p->cnew, at), rnn__at(p->extra, at), p->dgi + gr,
+                           p->dgh + gr, p->dh + (size_t)b0 * H, p->dc + (size_t)b0 * H, rnn__at(p->tmp, (size_t)b0 * H),
+                           c->packed ? p->whhT : NULL, pk, npk,
+                           c->dcur + ((size_t)t * B + b0) * D * H + (size_t)d * H, (size_t)D * H, c->dgp, c->dgpi,
+                           t * B % kb + b0, TB - k0 < (size_t)kb ? (int)(TB - k0) : kb, s > 0 ? (d ? 1 : -1) : 0, B,
+                           s > 0 || c->dh0);   /* the first step's dh only for dh0 */
+    }
 }
-#endif
 
-static void rnn__fwd_rows_task(void *ctx, int i) {
+/* Task i of a layer's steps cut between rows: its rows, with its scratch
+   (packing space, then its valid bytes). */
+static void rnn__steps_task(void *ctx, int i) {
 #ifndef RNN_USE_CBLAS
     const rnn__steps *c = (const rnn__steps *)ctx;
-    int b0, b1;
-    float *pk;
-    size_t npk;
-    rnn__task_rows(c, i, &b0, &b1, &pk, &npk);
-    if (b0 < b1) rnn__fwd_steps(c, b0, b1, pk, npk, (unsigned char *)(pk + npk));
+    int b0 = i * c->step, b1 = b0 + c->step < c->r->B ? b0 + c->step : c->r->B;
+    size_t npk = rnn__bp_scratch(c->step);
+    float *pk = rnn__scr[i];
+    if (b0 >= b1) return;
+    if (c->back) rnn__bwd_steps(c, b0, b1, pk, npk, (unsigned char *)(pk + npk));
+    else rnn__fwd_steps(c, b0, b1, pk, npk, (unsigned char *)(pk + npk));
 #else
     (void)ctx; (void)i;
 #endif
@@ -3992,7 +4010,7 @@ static rnn_status rnn__forward(rnn_recurrent *r, const float *x, const float *E,
             st.r = r; st.w = w; st.p = &p; st.in = in; st.bias = bias; st.d = d; st.packed = packed;
             st.chunk = chunk; st.h0 = h0 != NULL;
             if ((st.step = rnn__rec_rows(r, B, packed)) != 0)
-                rnn__run_alone(rnn__fwd_rows_task, &st, (B + st.step - 1) / st.step);
+                rnn__run_alone(rnn__steps_task, &st, (B + st.step - 1) / st.step);
             else
                 rnn__fwd_steps(&st, 0, B, p.pack, p.npack, r->valid);
             if (hn) memcpy(hn + (size_t)(l * D + d) * H_B, p.hs, sizeof(float) * H_B);
@@ -4017,43 +4035,6 @@ RNNDEF rnn_status rnn_recurrent_forward(rnn_recurrent *r, const float *x, int T,
                                         const int *lengths, const float *h0, const float *c0,
                                         float *y, float *hn, float *cn, int train, rnn_rng *rng) {
     return rnn__forward(r, x, NULL, 0, NULL, T, B, lengths, h0, c0, y, hn, cn, train, rng);
-}
-
-/* The backward's steps c->s0 down to c->s1 over rows [b0, b1), as
-   rnn__fwd_steps. */
-static void rnn__bwd_steps(const rnn__steps *c, int b0, int b1, float *pk, size_t npk, unsigned char *valid) {
-    const rnn_recurrent *r = c->r;
-    const rnn__rec_plan *p = c->p;
-    int T = r->T, B = r->B, D = r->dirs, H = r->cfg.hidden_size, GH = r->gates * H, n = b1 - b0, d = c->d, s, b;
-    int kb = c->kb;
-    size_t H_B = (size_t)B * H, TB = (size_t)T * B;
-    for (s = c->s0; s >= c->s1; s--) {
-        int t = d ? T - 1 - s : s;
-        size_t at = (size_t)t * H_B + (size_t)b0 * H;
-        size_t gr = ((c->ring ? (size_t)(t * B % kb) : (size_t)t * B) + b0) * GH;
-        size_t k0 = (size_t)t * B / kb * kb;   /* the block's first position */
-        for (b = 0; b < n; b++) valid[b] = (unsigned char)(t < r->len[b0 + b]);
-        rnn__cell_backward(r, c->w, n, valid, p->gates + ((size_t)t * B + b0) * GH, p->hprev + at,
-                           rnn__at(p->cprev, at), rnn__at(p->cnew, at), rnn__at(p->extra, at), p->dgi + gr,
-                           p->dgh + gr, p->dh + (size_t)b0 * H, p->dc + (size_t)b0 * H, rnn__at(p->tmp, (size_t)b0 * H),
-                           c->packed ? p->whhT : NULL, pk, npk,
-                           c->dcur + ((size_t)t * B + b0) * D * H + (size_t)d * H, (size_t)D * H, c->dgp, c->dgpi,
-                           t * B % kb + b0, TB - k0 < (size_t)kb ? (int)(TB - k0) : kb, s > 0 ? (d ? 1 : -1) : 0, B,
-                           s > 0 || c->dh0);   /* the first step's dh only for dh0 */
-    }
-}
-
-static void rnn__bwd_rows_task(void *ctx, int i) {
-#ifndef RNN_USE_CBLAS
-    const rnn__steps *c = (const rnn__steps *)ctx;
-    int b0, b1;
-    float *pk;
-    size_t npk;
-    rnn__task_rows(c, i, &b0, &b1, &pk, &npk);
-    if (b0 < b1) rnn__bwd_steps(c, b0, b1, pk, npk, (unsigned char *)(pk + npk));
-#else
-    (void)ctx; (void)i;
-#endif
 }
 
 /* Where the backward of (l, d) puts dghᵀ in A panels for the weight
@@ -4128,14 +4109,14 @@ static rnn_status rnn__backward(rnn_recurrent *r, const float *dy, const float *
             if (dcn && r->cfg.cell == RNN_LSTM) memcpy(p.dc, dcn + ld, sizeof(float) * H_B);
             else memset(p.dc, 0, sizeof(float) * H_B);
             st.r = r; st.w = w; st.p = &p; st.d = d; st.packed = packed; st.dcur = dcur; st.dgp = dgp;
-            st.dgpi = dgpi; st.ring = ring; st.kb = kb; st.dh0 = dh0 != NULL;
+            st.dgpi = dgpi; st.ring = ring; st.kb = kb; st.dh0 = dh0 != NULL; st.back = 1;
             st.step = rnn__rec_rows(r, B, packed);
             for (s = T - 1; s >= 0; s = st.s1 - 1) {
                 /* the steps of one block of weight gradients: t·B / kb the same */
                 int t = d ? T - 1 - s : s, q = t * B / kb;
                 st.s0 = st.s1 = s;
                 while (st.s1 > 0 && (d ? T - st.s1 : st.s1 - 1) * B / kb == q) st.s1--;
-                if (st.step) rnn__run_alone(rnn__bwd_rows_task, &st, (B + st.step - 1) / st.step);
+                if (st.step) rnn__run_alone(rnn__steps_task, &st, (B + st.step - 1) / st.step);
                 else rnn__bwd_steps(&st, 0, B, p.pack, p.npack, r->valid);
 #ifndef RNN_USE_CBLAS
                 if (dgp) {
