@@ -3811,7 +3811,7 @@ typedef struct rnn__steps {
     const rnn_recurrent_weights *w;
     const rnn__rec_plan *p;
     const float *in, *bias;   /* forward: the layer's input, the gate bias (rnn__cell_forward) */
-    float *dcur;              /* backward: the gradient of the layers' output */
+    float *dcur;              /* backward: the gradient of the layer's output */
     float *dgp, *dgpi;        /* backward: rnn__rec_dgp */
     int d, packed, chunk, h0; /* forward: chunk (rnn__rec_chunk; 0: projected before), h0 given */
     int back;                 /* 1: the backward's steps */
