@@ -106,6 +106,54 @@ static void thread_products(void) {
     free(a); free(b); free(init); free(want); free(got);
 }
 
+/* A 2-layer bidirectional stack through rnn_recurrent_forward and
+   _backward with everything asked for (h0, c0, lengths, dhn, dcn; y, hn,
+   cn, dx, dh0, dc0, every gradient), B = 33: its steps are cut between
+   rows in parts of 16, 24 or 8 rows and a last part of 1 to 9, each with
+   padded rows, and its blocks of weight gradients (7 steps at B 33) end
+   mid-window. Against one task, bit for bit, for 2, 3 and 5 tasks. */
+static void thread_stack(rnn_cell cell) {
+    enum { NT = 9, NB = 33, NI = 5, NH = 24, NL = 2, ND = 2 };   /* (not I: a macro in MinGW's complex.h) */
+    static float x[NT * NB * NI], h0[NL * ND * NB * NH], c0[NL * ND * NB * NH], dy[NT * NB * ND * NH];
+    static float dhn[NL * ND * NB * NH];
+    static float out[2][NT * NB * ND * NH + 2 * NL * ND * NB * NH + NT * NB * NI + 2 * NL * ND * NB * NH];
+    rnn_recurrent_config rc;
+    rnn_recurrent *r = NULL;
+    float *g1 = NULL;
+    int len[NB], t, same = 1, lstm = cell == RNN_LSTM;
+    size_t i, n = sizeof out[0] / sizeof(float);
+    rnn_rng g;
+    char name[128];
+    memset(&rc, 0, sizeof rc);
+    rc.cell = cell; rc.input_size = NI; rc.hidden_size = NH; rc.num_layers = NL; rc.bidirectional = 1;
+    if (rnn_recurrent_create(&r, &rc, 21) != RNN_OK) { check(0, "thread_stack: create", 0); return; }
+    rnn_rng_seed(&g, 22);
+    for (i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = rnn_rng_uniform(&g) - 0.5f;
+    for (i = 0; i < sizeof h0 / sizeof h0[0]; i++) {
+        h0[i] = rnn_rng_uniform(&g) - 0.5f; c0[i] = rnn_rng_uniform(&g) - 0.5f; dhn[i] = rnn_rng_uniform(&g) - 0.5f;
+    }
+    for (i = 0; i < sizeof dy / sizeof dy[0]; i++) dy[i] = rnn_rng_uniform(&g) - 0.5f;
+    for (i = 0; i < NB; i++) len[i] = 1 + (int)(rnn_rng_u64(&g) % NT);
+    g1 = (float *)malloc(sizeof(float) * r->num_params);
+    for (t = 1; t <= 5 && g1; t += t == 3 ? 2 : 1) {
+        float *o = out[t > 1], *y = o, *hn = y + NT * NB * ND * NH, *cn = hn + NL * ND * NB * NH;
+        float *dx = cn + NL * ND * NB * NH, *dh0 = dx + NT * NB * NI, *dc0 = dh0 + NL * ND * NB * NH;
+        memset(o, 0, sizeof out[0]);
+        rnn_set_parallel(t > 1 ? serial_hook : NULL, NULL, t);
+        rnn_recurrent_zero_grad(r);
+        same &= rnn_recurrent_forward(r, x, NT, NB, len, h0, lstm ? c0 : NULL, y, hn, lstm ? cn : NULL, 1, NULL) == RNN_OK;
+        same &= rnn_recurrent_backward(r, dy, dhn, lstm ? dhn : NULL, dx, dh0, lstm ? dc0 : NULL) == RNN_OK;
+        if (t == 1) memcpy(g1, r->grads, sizeof(float) * r->num_params);
+        else same &= !memcmp(out[0], o, sizeof(float) * n) && !memcmp(g1, r->grads, sizeof(float) * r->num_params);
+    }
+    rnn_set_parallel(NULL, NULL, 1);
+    snprintf(name, sizeof name, "%s stack, 2 layers both ways, B 33, lengths: 2, 3, 5 tasks = 1, y to dh0 and every gradient",
+             cell_name(cell));
+    check(same && g1, name, 0);
+    free(g1);
+    rnn_recurrent_free(r);
+}
+
 #ifdef RNN_THREADS
 /* The pool under many short regions, more threads than cores: each task of
    a region runs once, with that region's context, whichever thread takes
@@ -206,6 +254,7 @@ static void test_threads(void) {
           "without RNN_THREADS, rnn_set_threads(2) says no and stays on one thread", 0);
 #endif
     thread_products();
+    for (k = 0; k < 5; k++) thread_stack(cells[k]);
 #ifdef RNN_THREADS
     thread_pool_regions();
 #endif
