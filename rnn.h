@@ -3542,8 +3542,7 @@ typedef struct rnn__cell_rows {
     float *dgi, *dgh, *dh, *dc;
     float *dgp, *dgpi;  /* backward: dgh's (and dgi's) rows also into A panels (rnn__apack_put) */
     int k0, K;          /* at depth k0 + b of K                                     */
-    int ahead;          /* backward: where the next step's rows are, in steps (0: no next step) */
-    int stride;         /* backward: rows from a step to the next in the caches (the batch) */
+    int ahead;          /* backward: where the next step's rows are, in rows (± the batch; 0: no next step) */
 } rnn__cell_rows;
 
 /* Runs fn over the rows of c, cut among the tasks when the pass is big
@@ -3650,7 +3649,8 @@ static void rnn__cell_forward(const rnn_recurrent *r, const rnn_recurrent_weight
    gradient reaching h, c (dh only if wanted: else the step's product
    dh += dgh·W_hh is skipped; dh is then not the gradient). Padded rows get
    zero dgi, dgh and keep dh, dc. The caches' rows of the next step (asked
-   for ahead) are ahead · stride rows on.
+   for ahead) are ahead rows on: ± the whole batch, which a task's B rows
+   may be part of.
      Elman: da = dh'⊙act'(a)                    dh = da·W_hh
      LSTM:  dc' += dh'⊙o⊙(1−tanh²c'); do = dh'⊙tanh c'·o(1−o)
             di = dc'⊙g·i(1−i), df = dc'⊙c·f(1−f), dg = dc'⊙i·(1−g²)
@@ -3680,7 +3680,7 @@ static void rnn__cell_bwd_rows(void *ctx, int part) {
             continue;
         }
         if (c->ahead) {   /* the next step's cached rows */
-            ptrdiff_t n = (ptrdiff_t)c->ahead * c->stride;
+            ptrdiff_t n = c->ahead;
             rnn__ahead(gb + n * GH, GH);
             if (c->dy) rnn__ahead(c->dy + (n + b) * (ptrdiff_t)c->ldy, H);
             if (cell == RNN_LSTM) {
@@ -3740,7 +3740,7 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
                                const float *cprev, const float *cnew, const float *extra,
                                float *dgi, float *dgh, float *dh, float *dc, float *tmp,
                                const float *whp, float *pk, size_t npk, const float *dy, size_t ldy,
-                               float *dgp, float *dgpi, int k0, int K, int ahead, int stride, int wanted) {
+                               float *dgp, float *dgpi, int k0, int K, int ahead, int wanted) {
     int H = r->cfg.hidden_size, GH = r->gates * H;
     rnn__cell_rows c;
     memset(&c, 0, sizeof c);
@@ -3749,7 +3749,6 @@ static void rnn__cell_backward(const rnn_recurrent *r, const rnn_recurrent_weigh
     c.r = r; c.valid = valid; c.B = B; c.g = (float *)g; c.hprev = hprev; c.cprev = cprev; c.cnew = (float *)cnew;
     c.hs = (float *)extra; c.extra = tmp; c.dgi = dgi; c.dgh = dgh; c.dh = dh; c.dc = dc;
     c.dy = dy; c.ldy = ldy; c.dgp = dgp; c.dgpi = dgpi; c.k0 = k0; c.K = K; c.ahead = ahead;
-    c.stride = stride;
     rnn__rows(&c, rnn__cell_bwd_rows);
 #ifdef RNN_USE_CBLAS
     (void)whp;
@@ -3807,7 +3806,7 @@ static int rnn__finite(const float *x, size_t n) {
 #define RNN_PAR_ROWS_BYTES (512 << 10)
 #endif
 typedef struct rnn__steps {
-    rnn_recurrent *r;
+    const rnn_recurrent *r;
     const rnn_recurrent_weights *w;
     const rnn__rec_plan *p;
     const float *in, *bias;   /* forward: the layer's input, the gate bias (rnn__cell_forward) */
@@ -3898,7 +3897,7 @@ static void rnn__bwd_steps(const rnn__steps *c, int b0, int b1, float *pk, size_
                            p->dgh + gr, p->dh + (size_t)b0 * H, p->dc + (size_t)b0 * H, rnn__at(p->tmp, (size_t)b0 * H),
                            c->packed ? p->whhT : NULL, pk, npk,
                            c->dcur + ((size_t)t * B + b0) * D * H + (size_t)d * H, (size_t)D * H, c->dgp, c->dgpi,
-                           t * B % kb + b0, TB - k0 < (size_t)kb ? (int)(TB - k0) : kb, s > 0 ? (d ? 1 : -1) : 0, B,
+                           t * B % kb + b0, TB - k0 < (size_t)kb ? (int)(TB - k0) : kb, s > 0 ? (d ? B : -B) : 0,
                            s > 0 || c->dh0);   /* the first step's dh only for dh0 */
     }
 }
